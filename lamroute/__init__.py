@@ -1,0 +1,66 @@
+"""lamroute: a small, fast handler framework for AWS Lambda behind Amazon API Gateway.
+
+>>> from lamroute import App
+>>> app = App(title="Notes")
+>>> @app.get("/health")
+... def health() -> dict[str, str]:
+...     return {"status": "ok"}
+"""
+
+from .app import App
+from .errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    GatewayTimeout,
+    HTTPError,
+    InternalServerError,
+    InvalidEvent,
+    LamrouteError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ResponseError,
+    RouteDefinitionError,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    UnprocessableEntity,
+    UnsupportedMediaType,
+)
+from .multidict import Headers, QueryParams
+from .problems import Problem
+from .request import Request
+from .response import Response
+from .router import Route, Router
+
+__all__ = [
+    "App",
+    "BadRequest",
+    "Conflict",
+    "Forbidden",
+    "GatewayTimeout",
+    "HTTPError",
+    "Headers",
+    "InternalServerError",
+    "InvalidEvent",
+    "LamrouteError",
+    "MethodNotAllowed",
+    "NotFound",
+    "PayloadTooLarge",
+    "Problem",
+    "QueryParams",
+    "Request",
+    "Response",
+    "ResponseError",
+    "Route",
+    "RouteDefinitionError",
+    "Router",
+    "ServiceUnavailable",
+    "TooManyRequests",
+    "Unauthorized",
+    "UnprocessableEntity",
+    "UnsupportedMediaType",
+]
+
+__version__ = "0.1.0"

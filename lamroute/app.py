@@ -1,0 +1,170 @@
+"""The application: the Lambda handler itself, and the boundary no exception crosses.
+
+>>> from lamroute.testing import TestClient
+>>> app = App(title="Demo")
+>>> @app.get("/hello/{name}")
+... def hello(name: str) -> dict[str, str]:
+...     return {"hello": name}
+>>> TestClient(app).get("/hello/world").json()
+{'hello': 'world'}
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .boundary import Boundary, reraise_fatal
+from .errors import MethodNotAllowed, NotFound
+from .formats import PayloadFormat, detect
+from .logs import configure, request_fields
+from .params import Binder, build_binder
+from .problems import ErrorFormatter, problem_response
+from .request import Request
+from .response import Response, to_response
+from .router import Route, Router
+from .routing import RouteTable, parse_template
+
+E = TypeVar("E", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    """A route ready to serve: its binder was built at registration."""
+
+    route: Route
+    binder: Binder
+
+    def __call__(self, request: Request) -> Response:
+        result = self.route.handler(**self.binder.bind(request))
+        return to_response(result, self.route.status_code)
+
+
+class App(Router):
+    """A lamroute application; the instance is the Lambda handler (``Handler: module.app``).
+
+    Options are keyword-only: ``debug`` shows exception details in error answers,
+    ``error_formatter`` replaces the problem body, ``strip_prefixes`` removes path prefixes the
+    gateway cannot tell apart (``["/v1"]`` for an HTTP API custom domain mapping),
+    ``strict_slashes`` makes ``/a/`` and ``/a`` different routes, ``access_log=False`` turns
+    the access line off.
+    """
+
+    def __init__(
+        self,
+        *,
+        title: str = "lamroute app",
+        version: str = "0.1.0",
+        debug: bool = False,
+        error_formatter: ErrorFormatter = problem_response,
+        strip_prefixes: Iterable[str] = (),
+        strict_slashes: bool = False,
+        access_log: bool = True,
+        log_level: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.title = title
+        self.version = version
+        self.debug = debug
+        self.strip_prefixes = tuple(p.rstrip("/") for p in strip_prefixes if p.rstrip("/"))
+        self.access_log = access_log
+        self.table: RouteTable[CompiledRoute] = RouteTable(strict_slashes=strict_slashes)
+        self.logger = configure(log_level)
+        self.app_logger = logging.getLogger("lamroute.app")
+        self.boundary = Boundary(logger=self.logger, formatter=error_formatter, debug=debug)
+        self._cold_start = True
+
+    # -- registration -------------------------------------------------------------------------
+
+    def add_route(self, route: Route) -> None:
+        template = parse_template(route.path, strict_slashes=self.table.strict_slashes)
+        compiled = CompiledRoute(route, build_binder(route.handler, template.params))
+        self.table.add(route.path, route.methods, compiled)
+        self.routes.append(route)
+
+    def exception_handler(self, exc_type: type[BaseException]) -> Callable[[E], E]:
+        """Handle ``exc_type`` (and subclasses) with ``fn(request, exc)``; returns ``fn``.
+
+        The most specific handler along the exception's MRO wins; its return value is rendered
+        like a route's (a ``Response``, a dict, ...), with status 500 unless it says otherwise.
+        """
+
+        def decorator(func: E) -> E:
+            self.boundary.add_handler(exc_type, func)
+            return func
+
+        return decorator
+
+    # -- the Lambda entry point ---------------------------------------------------------------
+
+    def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """Handle one Lambda invocation; always returns a valid proxy response."""
+        started = time.perf_counter()
+        cold, self._cold_start = self._cold_start, False
+        fmt: PayloadFormat | None = None
+        request: Request | None = None
+        fields: dict[str, Any] = {"request_id": None, "route": None}
+        with request_fields(fields):
+            try:
+                fmt = detect(event)
+                request = fmt.parse(event, context)
+                fields["request_id"] = request.request_id
+                self._strip_prefixes(request)
+                response = self.dispatch(request)
+            except BaseException as exc:  # the boundary: nothing escapes
+                reraise_fatal(exc)
+                fields["route"] = request.route if request is not None else None
+                response = self.boundary.handle(exc, request)
+            payload = self.boundary.render(fmt, response, request)
+        if self.access_log:
+            self._log_access(request, payload, started, cold, context)
+        return payload
+
+    def dispatch(self, request: Request) -> Response:
+        """Route ``request`` and call its handler; errors propagate to the boundary."""
+        match = self.table.match(request.method, request.path)
+        if match.status == 404:
+            raise NotFound(f"No route matches {request.path}.")
+        request.route = match.template
+        allow = [("Allow", ", ".join(match.allowed))]
+        if match.target is None:
+            if request.method == "OPTIONS":
+                return Response(None, 204, headers=allow)
+            raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}.",
+                                   headers=allow)
+        request.path_params = match.params
+        response = match.target(request)
+        if request.method == "HEAD":
+            response.body = b""
+        return response
+
+    def _strip_prefixes(self, request: Request) -> None:
+        for prefix in self.strip_prefixes:
+            if request.path == prefix or request.path.startswith(prefix + "/"):
+                request.root_path += prefix
+                request.path = request.path[len(prefix):] or "/"
+                return
+
+    def _log_access(
+        self, request: Request | None, payload: Mapping[str, Any], started: float, cold: bool,
+        context: Any,
+    ) -> None:
+        try:
+            self.logger.info("request", extra={
+                "method": request.method if request else None,
+                "path": request.path if request else None,
+                "route": request.route if request else None,
+                "status": payload.get("statusCode"),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "request_id": request.request_id if request else None,
+                "aws_request_id": getattr(context, "aws_request_id", None),
+                "cold_start": cold,
+                "source_ip": request.source_ip if request else None,
+                "user_agent": request.headers.get("user-agent") if request else None,
+            })
+        except Exception:
+            self.logger.warning("access log line skipped: malformed request fields")
+

@@ -1,0 +1,130 @@
+"""The error boundary: exceptions become formatted answers, and rendering cannot fail.
+
+Every step has a fallback that depends on less than the step before: the app's exception
+handler, then the app's error formatter, then a problem built from constants, and finally a
+fixed proxy dict that every payload format accepts.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .errors import HTTPError, ResponseError
+from .formats import PayloadFormat
+from .formats.rest import REST
+from .problems import FALLBACK_PROXY_RESPONSE, ErrorFormatter, Problem, minimal_problem
+from .request import Request
+from .response import Response, to_response
+
+ExceptionHandler = Callable[[Any, Any], Any]
+FATAL = (SystemExit, KeyboardInterrupt)
+
+
+def reraise_fatal(exc: BaseException) -> None:
+    """Let the interpreter's own exits through; everything else is the boundary's to answer."""
+    if isinstance(exc, FATAL):
+        raise exc
+
+
+class Boundary:
+    """Turns exceptions into responses and responses into proxy dicts, never raising."""
+
+    def __init__(self, *, logger: logging.Logger, formatter: ErrorFormatter, debug: bool) -> None:
+        self.logger = logger
+        self.formatter = formatter
+        self.debug = debug
+        self.handlers: dict[type[BaseException], ExceptionHandler] = {}
+
+    def add_handler(self, exc_type: type[BaseException], handler: ExceptionHandler) -> None:
+        if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
+            from .errors import RouteDefinitionError
+
+            raise RouteDefinitionError(f"{exc_type!r} is not an exception class.")
+        self.handlers[exc_type] = handler
+
+    def handle(self, exc: BaseException, request: Request | None) -> Response:
+        """The response for ``exc``: a registered handler (by MRO), else a problem."""
+        for cls in type(exc).__mro__:
+            handler = self.handlers.get(cls)
+            if handler is not None:
+                try:
+                    status = exc.status if isinstance(exc, HTTPError) else 500
+                    return to_response(handler(request, exc), status)
+                except BaseException as failure:
+                    reraise_fatal(failure)
+                    self.logger.error("exception handler failed", exc_info=failure,
+                                      extra={"handler": getattr(handler, "__name__", "?")})
+                    return self._safe_minimal(500, request)
+        return self.problem(exc, request)
+
+    def problem(self, exc: BaseException, request: Request | None) -> Response:
+        """The formatted problem for ``exc``, logging server errors with their traceback."""
+        if isinstance(exc, HTTPError):
+            problem = Problem.from_http_error(exc, request)
+            if problem.status >= 500:
+                self.logger.error("server error %s", problem.status, exc_info=exc)
+        else:
+            if isinstance(exc, ResponseError):
+                self.logger.error("invalid handler result: %s", exc, exc_info=exc)
+            else:
+                self.logger.error("unhandled exception", exc_info=exc)
+            problem = Problem(500, "Internal Server Error")
+            if request is not None:
+                problem.instance, problem.request_id = request.url_path, request.request_id
+            if self.debug:
+                problem.detail = f"{type(exc).__name__}: {exc}"
+                problem.extra["traceback"] = traceback.format_exception(exc)
+        return self.format(problem, request)
+
+    def format(self, problem: Problem, request: Request | None) -> Response:
+        """Apply the app's error formatter; fall back to the minimal problem if it fails."""
+        try:
+            result = self.formatter(problem, request)
+            response = result if isinstance(result, Response) else Response.json(
+                result, problem.status
+            )
+            for name, value in problem.headers:
+                if name not in response.headers:
+                    response.headers.add(name, value)
+            return response
+        except BaseException as failure:
+            reraise_fatal(failure)
+            self.logger.error("error formatter failed", exc_info=failure)
+            return self._safe_minimal(problem.status, request, problem.headers)
+
+    def _safe_minimal(
+        self, status: int, request: Request | None, headers: Iterable[tuple[str, str]] = ()
+    ) -> Response:
+        response = minimal_problem(status if type(status) is int and 100 <= status <= 599 else 500,
+                                   request.request_id if request is not None else None)
+        for name, value in headers:
+            if isinstance(name, str) and isinstance(value, str):
+                response.headers.add(name, value)
+        return response
+
+    def render(
+        self, fmt: PayloadFormat | None, response: Response, request: Request | None
+    ) -> dict[str, Any]:
+        """Render ``response`` in ``fmt`` (REST's shape for an unknown event); never raises."""
+        target = fmt or REST
+        try:
+            return target.render(response, request)
+        except BaseException as exc:
+            reraise_fatal(exc)
+            self.logger.error("response cannot be rendered: %s", exc, exc_info=exc)
+        problem = Problem(500, "Internal Server Error",
+                          request_id=request.request_id if request is not None else None)
+        builders: tuple[Callable[[], Response], ...] = (
+            lambda: self.format(problem, request),
+            lambda: self._safe_minimal(500, request),
+        )
+        for build in builders:
+            try:
+                return target.render(build(), request)
+            except BaseException as exc:
+                reraise_fatal(exc)
+                self.logger.error("fallback response cannot be rendered", exc_info=exc)
+        return dict(FALLBACK_PROXY_RESPONSE, headers=dict(FALLBACK_PROXY_RESPONSE["headers"]))

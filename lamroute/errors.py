@@ -1,0 +1,158 @@
+"""The exception hierarchy: everything lamroute raises derives from :class:`LamrouteError`.
+
+Raise an :class:`HTTPError` (or one of its named subclasses) from a handler to answer with that
+status; the app turns it into an RFC 9457 problem response::
+
+    from lamroute import NotFound
+
+    @app.get("/notes/{note_id}")
+    def get_note(note_id: str) -> dict[str, str]:
+        raise NotFound(f"note {note_id} does not exist")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+
+class LamrouteError(Exception):
+    """Root of every exception lamroute defines."""
+
+
+class RouteDefinitionError(LamrouteError):
+    """A route, template or handler signature cannot be registered (raised at import time)."""
+
+
+class HTTPError(LamrouteError):
+    """An error that becomes an HTTP answer with ``status``.
+
+    ``detail`` is shown to the client; ``headers`` are added to the answer; ``extra`` members are
+    merged into the problem body (for example ``errors`` for validation failures).
+
+    >>> HTTPError(418, "short and stout").status
+    418
+    """
+
+    STATUS: ClassVar[int] = 500
+
+    def __init__(
+        self,
+        status: int | None = None,
+        detail: str | None = None,
+        *,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        title: str | None = None,
+        type: str = "about:blank",
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.status = self.STATUS if status is None else status
+        self.detail = detail
+        self.headers: list[tuple[str, str]] = (
+            list(headers.items()) if isinstance(headers, Mapping) else list(headers or ())
+        )
+        self.title = title or status_phrase(self.status)
+        self.type = type
+        self.extra: dict[str, Any] = dict(extra or {})
+        super().__init__(detail or self.title)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.status}, {self.detail!r})"
+
+
+class BadRequest(HTTPError):
+    """400: the request is malformed (bad JSON, a malformed event)."""
+
+    STATUS = 400
+
+    def __init__(self, detail: str | None = None, **options: Any) -> None:
+        super().__init__(self.STATUS, detail, **options)
+
+
+class Unauthorized(BadRequest):
+    """401: no (valid) identity; add a ``WWW-Authenticate`` header with ``headers=``."""
+
+    STATUS = 401
+
+
+class Forbidden(BadRequest):
+    """403: the identity is known but not allowed."""
+
+    STATUS = 403
+
+
+class NotFound(BadRequest):
+    """404: no such resource (or no route for the path)."""
+
+    STATUS = 404
+
+
+class MethodNotAllowed(BadRequest):
+    """405: the path exists, the method does not; carries the ``Allow`` header."""
+
+    STATUS = 405
+
+
+class Conflict(BadRequest):
+    """409: the request conflicts with the current state."""
+
+    STATUS = 409
+
+
+class PayloadTooLarge(BadRequest):
+    """413: the request body is larger than allowed."""
+
+    STATUS = 413
+
+
+class UnsupportedMediaType(BadRequest):
+    """415: the body's ``Content-Type`` is not one the route accepts."""
+
+    STATUS = 415
+
+
+class UnprocessableEntity(BadRequest):
+    """422: the request is well-formed but fails validation."""
+
+    STATUS = 422
+
+
+class TooManyRequests(BadRequest):
+    """429: slow down; add ``Retry-After`` with ``headers=``."""
+
+    STATUS = 429
+
+
+class InternalServerError(BadRequest):
+    """500: the server failed; the detail is only shown with ``debug=True``."""
+
+    STATUS = 500
+
+
+class ServiceUnavailable(BadRequest):
+    """503: try again later."""
+
+    STATUS = 503
+
+
+class GatewayTimeout(BadRequest):
+    """504: the handler ran out of time."""
+
+    STATUS = 504
+
+
+class InvalidEvent(BadRequest):
+    """400: the Lambda event is not a proxy event lamroute understands."""
+
+
+class ResponseError(LamrouteError):
+    """A handler's return value cannot be rendered as a proxy response (a server bug: 500)."""
+
+
+def status_phrase(status: int) -> str:
+    """The reason phrase for ``status`` (``"Not Found"`` for 404), or ``"Error"``."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

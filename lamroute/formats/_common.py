@@ -1,0 +1,185 @@
+"""Helpers shared by the payload formats: reading event fields safely and rendering responses.
+
+Only the format modules (this package) read or write event keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from ..errors import InvalidEvent, ResponseError
+from ..multidict import Headers
+from ..response import Response
+
+# Media types sent as UTF-8 text; anything else (or a Content-Encoding) goes base64-encoded.
+_TEXT_MARKERS = ("json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "csv")
+
+
+def mapping(event: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``event[key]`` when it is a dict; ``{}`` when missing or null; 400 for other types."""
+    value = event.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidEvent(f"The event's {key!r} must be an object.")
+    return value
+
+
+def string(event: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
+    """``event[key]`` as a string; 400 for a wrong type or a missing required key."""
+    value = event.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise InvalidEvent(f"The event's {key!r} must be a string.")
+    return value
+
+
+def string_pairs(values: Mapping[str, Any], what: str) -> list[tuple[str, str]]:
+    """Flatten ``{name: value}`` or ``{name: [values]}`` into pairs, checking every type."""
+    pairs: list[tuple[str, str]] = []
+    for name, value in values.items():
+        if isinstance(value, str):
+            pairs.append((name, value))
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            pairs.extend((name, v) for v in value)
+        elif value is not None:
+            raise InvalidEvent(f"The event's {what} values must be strings.")
+    return pairs
+
+
+def str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def request_context(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping(event, "requestContext")
+
+
+def decode_body(event: Mapping[str, Any]) -> bytes:
+    """The body as bytes, base64-decoded when ``isBase64Encoded`` says so."""
+    body = event.get("body")
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        raise InvalidEvent("The event's 'body' must be a string.")
+    if event.get("isBase64Encoded") is True:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidEvent("The body is flagged base64 but is not valid base64.") from None
+    return body.encode("utf-8", errors="surrogatepass")
+
+
+def parse_cookie_header(values: list[str]) -> dict[str, str]:
+    """Cookies from ``Cookie`` header values (``a=1; b=2``); the first occurrence of a name wins."""
+    cookies: dict[str, str] = {}
+    for value in values:
+        for part in value.split(";"):
+            name, sep, content = part.strip().partition("=")
+            if sep and name and name not in cookies:
+                cookies[name] = content.strip().strip('"')
+    return cookies
+
+
+def decode_path(raw: str) -> str:
+    """Percent-decode a path that the gateway delivered still encoded."""
+    return unquote(raw, errors="replace") if "%" in raw else raw
+
+
+def fill_template(template: str, params: Mapping[str, Any]) -> str | None:
+    """Rebuild the matched part of a path from a gateway resource template and its parameters.
+
+    ``/{proxy+}`` with ``{"proxy": "a/b"}`` gives ``/a/b``; ``None`` when a value is missing.
+    """
+    if "{" not in template:
+        return template
+    parts = []
+    for segment in template.split("/"):
+        if segment.startswith("{") and segment.endswith("}"):
+            value = params.get(segment[1:-1].rstrip("+"))
+            if not isinstance(value, str):
+                return None
+            parts.append(value)
+        else:
+            parts.append(segment)
+    return "/".join(parts)
+
+
+def split_prefix(path: str, suffix: str | None) -> tuple[str, str]:
+    """Split a decoded ``path`` into (prefix, app path) when it ends with the matched ``suffix``.
+
+    The prefix is whatever the gateway routed on before the resource: a stage (HTTP APIs) or a
+    custom domain's base path mapping. Without a usable suffix the whole path is the app's.
+    """
+    if suffix is None:
+        return "", path or "/"
+    if suffix in ("", "/"):
+        return path.rstrip("/"), "/"
+    # REST pathParameters are seen both encoded and decoded (reports differ): accept either.
+    for candidate in (suffix, decode_path(suffix)):
+        if path.endswith(candidate):
+            prefix = path[: len(path) - len(candidate)]
+            if not prefix or (prefix.startswith("/") and not prefix.endswith("/")):
+                return prefix, candidate
+    return "", path or "/"
+
+
+def check_status(status: Any) -> int:
+    if type(status) is not int or not 100 <= status <= 599:
+        raise ResponseError(f"Status {status!r} is not an int between 100 and 599.")
+    return status
+
+
+def _check_header(name: Any, value: Any) -> None:
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise ResponseError(f"Header {name!r} must have a string name and value.")
+    if not name or any(c in name for c in "\r\n:\0 ") or any(c in value for c in "\r\n\0"):
+        raise ResponseError(f"Header {name!r} contains a forbidden character (CR, LF, NUL).")
+
+
+def header_lists(response: Response, *, include_cookies: bool) -> dict[str, list[str]]:
+    """Response headers grouped by name (first spelling kept), validated; optionally Set-Cookie."""
+    if not isinstance(response.headers, Headers):
+        raise ResponseError("Response.headers must be a lamroute Headers object.")
+    grouped: dict[str, list[str]] = {}
+    spelling: dict[str, str] = {}
+    for name, value in response.headers.multi_items():
+        _check_header(name, value)
+        key = spelling.setdefault(name.lower(), name)
+        grouped.setdefault(key, []).append(value)
+    if include_cookies and response.cookies:
+        grouped.setdefault(spelling.get("set-cookie", "Set-Cookie"), []).extend(
+            checked_cookies(response)
+        )
+    return grouped
+
+
+def checked_cookies(response: Response) -> list[str]:
+    cookies = response.cookies
+    if not isinstance(cookies, list):
+        raise ResponseError("Response.cookies must be a list of strings.")
+    for cookie in cookies:
+        _check_header("Set-Cookie", cookie)
+    return cookies
+
+
+def encode_body(response: Response) -> tuple[str, bool]:
+    """The body as the proxy ``body`` string and its ``isBase64Encoded`` flag."""
+    body = response.body
+    if not isinstance(body, (bytes, bytearray)):
+        raise ResponseError("Response.body must be bytes.")
+    if not body:
+        return "", False
+    content_type = (response.headers.get("content-type") or "").lower()
+    textual = content_type.startswith("text/") or any(m in content_type for m in _TEXT_MARKERS)
+    if textual and "content-encoding" not in response.headers:
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode("ascii"), True

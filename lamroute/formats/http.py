@@ -1,0 +1,126 @@
+"""Payload format 2.0: HTTP APIs and Lambda Function URLs.
+
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..errors import InvalidEvent
+from ..multidict import Headers, QueryParams
+from ..request import Request
+from ..response import Response
+from . import _common as c
+
+
+class V2Format:
+    """Reads and writes payload 2.0 events; ``name`` is ``"http"`` or ``"url"``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def detect(self, event: Mapping[str, Any]) -> bool:
+        if event.get("version") != "2.0" or "connectionId" in _context(event):
+            return False
+        domain = _context(event).get("domainName")
+        is_url = isinstance(domain, str) and ".lambda-url." in domain
+        return is_url == (self.name == "url")
+
+    def parse(self, event: Mapping[str, Any], context: Any) -> Request:
+        context_ = c.request_context(event)
+        http = context_.get("http")
+        method = http.get("method") if isinstance(http, Mapping) else None
+        if not isinstance(method, str):
+            raise InvalidEvent("The event's 'requestContext.http.method' must be a string.")
+        raw_path = c.string(event, "rawPath") or "/"
+        stage = c.str_or_none(context_.get("stage"))
+        # Function URLs pass the path still percent-encoded; HTTP APIs decode it.
+        path = c.decode_path(raw_path) if self.name == "url" else raw_path
+        prefix, app_path = c.split_prefix(path, self._matched_suffix(event))
+        if not prefix and stage and stage != "$default":
+            # rawPath carries a named stage (`/dev/...`) but not `$default`.
+            stage_prefix = "/" + stage
+            if app_path == stage_prefix or app_path.startswith(stage_prefix + "/"):
+                prefix, app_path = stage_prefix, app_path[len(stage_prefix):] or "/"
+        return Request(
+            method=method.upper(),
+            path=app_path,
+            root_path=prefix,
+            format=self.name,
+            stage=stage,
+            request_id=c.str_or_none(context_.get("requestId")),
+            event=event,
+            context=context,
+            reader=self,
+        )
+
+    @staticmethod
+    def _matched_suffix(event: Mapping[str, Any]) -> str | None:
+        """The part of rawPath the gateway route matched (``ANY /{proxy+}`` → ``/a/b``)."""
+        route_key = event.get("routeKey")
+        if not isinstance(route_key, str) or " /" not in route_key:
+            return None
+        template = route_key.split(" ", 1)[1]
+        return c.fill_template(template, c.mapping(event, "pathParameters"))
+
+    def headers(self, event: Mapping[str, Any]) -> Headers:
+        # Repeated headers arrive comma-joined in one value; splitting would break dates etc.
+        return Headers(c.string_pairs(c.mapping(event, "headers"), "header"))
+
+    def query(self, event: Mapping[str, Any]) -> QueryParams:
+        # rawQueryString keeps repeated keys apart; queryStringParameters joins them with commas.
+        raw = event.get("rawQueryString")
+        if isinstance(raw, str):
+            return QueryParams(parse_qsl(raw, keep_blank_values=True))
+        return QueryParams(c.string_pairs(c.mapping(event, "queryStringParameters"), "query"))
+
+    def cookies(self, event: Mapping[str, Any], headers: Headers) -> dict[str, str]:
+        cookies = event.get("cookies")
+        if isinstance(cookies, list):
+            return c.parse_cookie_header([v for v in cookies if isinstance(v, str)])
+        return c.parse_cookie_header(headers.getall("cookie"))
+
+    def body(self, event: Mapping[str, Any]) -> bytes:
+        return c.decode_body(event)
+
+    def source_ip(self, event: Mapping[str, Any]) -> str | None:
+        http = c.request_context(event).get("http")
+        return c.str_or_none(http.get("sourceIp")) if isinstance(http, Mapping) else None
+
+    def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        value = c.request_context(event).get("authorizer")
+        return dict(value) if isinstance(value, Mapping) else {}
+
+    def render(self, response: Response, request: Request | None) -> dict[str, Any]:
+        """Repeated headers comma-joined, ``Set-Cookie`` values in ``cookies``."""
+        status = c.check_status(response.status)
+        headers: dict[str, str] = {}
+        cookies: list[str] = []
+        for name, values in c.header_lists(response, include_cookies=True).items():
+            if name.lower() == "set-cookie":
+                cookies.extend(values)
+            else:
+                headers[name] = ", ".join(values)
+        body, is_base64 = c.encode_body(response)
+        out: dict[str, Any] = {
+            "statusCode": status,
+            "headers": headers,
+            "body": body,
+            "isBase64Encoded": is_base64,
+        }
+        if cookies:
+            out["cookies"] = cookies
+        return out
+
+
+def _context(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    value = event.get("requestContext")
+    return value if isinstance(value, Mapping) else {}
+
+
+HTTP = V2Format("http")
+URL = V2Format("url")

@@ -1,0 +1,113 @@
+"""Payload format 1.0: REST API proxy integrations and HTTP APIs with ``version: "1.0"``.
+
+https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..multidict import Headers, QueryParams
+from ..request import Request
+from ..response import Response
+from . import _common as c
+
+
+class V1Format:
+    """Reads and writes payload 1.0 events; ``name`` is ``"rest"`` or ``"http-v1"``."""
+
+    def __init__(self, name: str, *, path_encoded: bool) -> None:
+        self.name = name
+        # REST APIs pass `path` on still percent-encoded; HTTP APIs decode it first.
+        self.path_encoded = path_encoded
+
+    def detect(self, event: Mapping[str, Any]) -> bool:
+        is_v1 = event.get("version") == "1.0"
+        return "httpMethod" in event and is_v1 == (self.name == "http-v1")
+
+    def parse(self, event: Mapping[str, Any], context: Any) -> Request:
+        method = c.string(event, "httpMethod", required=True)
+        raw_path = c.string(event, "path") or "/"
+        context_ = c.request_context(event)
+        stage = c.str_or_none(context_.get("stage"))
+        path = c.decode_path(raw_path) if self.path_encoded else raw_path
+        resource = event.get("resource")
+        suffix = None
+        if isinstance(resource, str) and resource.startswith("/"):
+            suffix = c.fill_template(resource, c.mapping(event, "pathParameters"))
+        prefix, app_path = c.split_prefix(path, suffix)
+        return Request(
+            method=str(method).upper(),
+            path=app_path,
+            root_path=self._root_path(prefix, stage, context_),
+            format=self.name,
+            stage=stage,
+            request_id=c.str_or_none(context_.get("requestId")),
+            event=event,
+            context=context,
+            reader=self,
+        )
+
+    def _root_path(self, prefix: str, stage: str | None, context_: Mapping[str, Any]) -> str:
+        # On the execute-api domain a REST API's `path` omits the stage although the public URL
+        # has it; on a custom domain `path` carries the base path mapping instead (kept in prefix).
+        domain = context_.get("domainName")
+        on_execute_api = not isinstance(domain, str) or domain.endswith(".amazonaws.com")
+        if self.name == "rest" and on_execute_api and stage and not prefix:
+            return "/" + stage
+        return prefix
+
+    def headers(self, event: Mapping[str, Any]) -> Headers:
+        multi = c.mapping(event, "multiValueHeaders")
+        source = multi or c.mapping(event, "headers")
+        return Headers(c.string_pairs(source, "header"))
+
+    def query(self, event: Mapping[str, Any]) -> QueryParams:
+        multi = c.mapping(event, "multiValueQueryStringParameters")
+        source = multi or c.mapping(event, "queryStringParameters")
+        return QueryParams(c.string_pairs(source, "query string"))
+
+    def cookies(self, event: Mapping[str, Any], headers: Headers) -> dict[str, str]:
+        return c.parse_cookie_header(headers.getall("cookie"))
+
+    def body(self, event: Mapping[str, Any]) -> bytes:
+        return c.decode_body(event)
+
+    def source_ip(self, event: Mapping[str, Any]) -> str | None:
+        identity = c.request_context(event).get("identity")
+        return c.str_or_none(identity.get("sourceIp")) if isinstance(identity, Mapping) else None
+
+    def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        value = c.request_context(event).get("authorizer")
+        return dict(value) if isinstance(value, Mapping) else {}
+
+    def render(self, response: Response, request: Request | None) -> dict[str, Any]:
+        """``headers`` for single values, ``multiValueHeaders`` for repeated ones.
+
+        The gateway merges both maps, and a pair present in both would appear twice, so each
+        header goes in exactly one of them.
+        """
+        status = c.check_status(response.status)
+        single: dict[str, str] = {}
+        multi: dict[str, list[str]] = {}
+        for name, values in c.header_lists(response, include_cookies=True).items():
+            if len(values) == 1:
+                single[name] = values[0]
+            else:
+                multi[name] = values
+        body, is_base64 = c.encode_body(response)
+        out: dict[str, Any] = {
+            "statusCode": status,
+            "headers": single,
+            "body": body,
+            "isBase64Encoded": is_base64,
+        }
+        if multi:
+            out["multiValueHeaders"] = multi
+        return out
+
+
+REST = V1Format("rest", path_encoded=True)
+HTTP_V1 = V1Format("http-v1", path_encoded=False)

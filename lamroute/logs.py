@@ -1,0 +1,94 @@
+"""Structured JSON logs with python-json-logger, configured once per Lambda container.
+
+Every line written through the ``lamroute`` loggers (``app.logger`` included) carries the fields
+of the request being handled (``request_id``, ``route``, ...). The level comes from ``LOG_LEVEL``
+(or Lambda's ``AWS_LAMBDA_LOG_LEVEL``). Secrets are never written: values under names such as
+``authorization`` or ``cookie`` are replaced by ``[REDACTED]``.
+
+>>> logger = configure()
+>>> logger.name
+'lamroute'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+LOGGER_NAME = "lamroute"
+REDACTED = "[REDACTED]"
+SENSITIVE = frozenset(
+    {"authorization", "cookie", "cookies", "set-cookie", "x-api-key", "apikey", "api_key",
+     "password", "secret", "token", "proxy-authorization"}
+)
+
+_request_fields: ContextVar[Mapping[str, Any] | None] = ContextVar("lamroute_request_fields",
+                                                                   default=None)
+_RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class RequestFieldsFilter(logging.Filter):
+    """Adds the current request's fields to each record and redacts sensitive values."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = _request_fields.get()
+        attrs = record.__dict__
+        if fields:
+            for key, value in fields.items():
+                attrs.setdefault(key, value)
+        for key in attrs.keys() - _RECORD_ATTRS:
+            value = attrs[key]
+            if key.lower() in SENSITIVE:
+                attrs[key] = REDACTED
+            elif isinstance(value, Mapping):
+                attrs[key] = redact(value)
+        return True
+
+
+def redact(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``values`` with sensitive keys (any depth) replaced by ``[REDACTED]``."""
+    return {
+        key: REDACTED if str(key).lower() in SENSITIVE
+        else redact(value) if isinstance(value, Mapping) else value
+        for key, value in values.items()
+    }
+
+
+def configure(level: str | None = None) -> logging.Logger:
+    """Set up the ``lamroute`` logger once (idempotent) and return it."""
+    logger = logging.getLogger(LOGGER_NAME)
+    if not any(isinstance(f, RequestFieldsFilter) for h in logger.handlers for f in h.filters):
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(
+            JsonFormatter(
+                "%(levelname)s %(name)s %(message)s", rename_fields={"levelname": "level"}
+            )
+        )
+        handler.addFilter(RequestFieldsFilter())
+        logger.addHandler(handler)
+        # Lambda's runtime puts its own handler on the root logger: do not log twice.
+        logger.propagate = False
+    chosen = level or os.environ.get("LOG_LEVEL") or os.environ.get("AWS_LAMBDA_LOG_LEVEL")
+    logger.setLevel((chosen or "INFO").upper() if _valid_level(chosen) else logging.INFO)
+    return logger
+
+
+def _valid_level(name: str | None) -> bool:
+    return bool(name) and isinstance(logging.getLevelName(str(name).upper()), int)
+
+
+@contextmanager
+def request_fields(fields: Mapping[str, Any]) -> Iterator[None]:
+    """Attach ``fields`` to every lamroute log line written inside the block."""
+    token = _request_fields.set(fields)
+    try:
+        yield
+    finally:
+        _request_fields.reset(token)

@@ -1,0 +1,98 @@
+"""Small read-mostly multi-value mappings for headers and query strings.
+
+>>> h = Headers([("Accept", "a"), ("accept", "b")])
+>>> h["ACCEPT"], h.getall("accept")
+('a', ['a', 'b'])
+>>> QueryParams([("tag", "x"), ("tag", "y")]).getall("tag")
+['x', 'y']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TypeVar, overload
+
+_D = TypeVar("_D")
+
+
+class MultiDict(Mapping[str, str]):
+    """An ordered mapping where a key may hold several values; ``[key]`` gives the first one."""
+
+    __slots__ = ("_index", "_items")
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: list[tuple[str, str]] = []
+        self._index: dict[str, list[str]] = {}
+        for key, value in items:
+            self.add(key, value)
+
+    def _key(self, key: str) -> str:
+        return key
+
+    def add(self, key: str, value: str) -> None:
+        """Append ``value`` under ``key`` (keeping earlier values)."""
+        self._items.append((key, value))
+        self._index.setdefault(self._key(key), []).append(value)
+
+    def __getitem__(self, key: str) -> str:
+        return self._index[self._key(key)][0]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._key(key) in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    @overload
+    def get(self, key: str) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str | _D) -> str | _D: ...
+    def get(self, key: str, default: object = None) -> object:
+        values = self._index.get(self._key(key))
+        return values[0] if values else default
+
+    def getall(self, key: str) -> list[str]:
+        """Every value of ``key`` in arrival order (``[]`` when absent)."""
+        return list(self._index.get(self._key(key), ()))
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        """Every (key, value) pair in arrival order, repeated keys included."""
+        return list(self._items)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._items!r})"
+
+
+class QueryParams(MultiDict):
+    """Query string parameters, case-sensitive, several values per key."""
+
+    __slots__ = ()
+
+
+class Headers(MultiDict):
+    """HTTP headers: case-insensitive names, several values per name."""
+
+    __slots__ = ()
+
+    def _key(self, key: str) -> str:
+        return key.lower()
+
+    def set(self, key: str, value: str) -> None:
+        """Replace every value of ``key`` with ``value``."""
+        self.remove(key)
+        self.add(key, value)
+
+    def setdefault(self, key: str, value: str) -> str:
+        """Add ``value`` unless ``key`` is present; return the (first) value."""
+        if key not in self:
+            self.add(key, value)
+        return self[key]
+
+    def remove(self, key: str) -> None:
+        """Drop every value of ``key`` (no error when absent)."""
+        lowered = key.lower()
+        if self._index.pop(lowered, None) is not None:
+            self._items = [(k, v) for k, v in self._items if k.lower() != lowered]

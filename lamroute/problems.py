@@ -1,0 +1,92 @@
+"""RFC 9457 problem details: the body of every error answer lamroute produces.
+
+An app replaces the body shape with one ``error_formatter(problem, request)`` function that
+returns a :class:`Response` (or a JSON-able value sent with ``problem.status``)::
+
+    def my_errors(problem: Problem, request: Request | None) -> dict[str, object]:
+        return {"error": {"code": problem.status, "message": problem.detail or problem.title}}
+
+    app = App(error_formatter=my_errors)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import HTTPError, status_phrase
+from .response import PROBLEM_TYPE, Response, dump_json
+
+if TYPE_CHECKING:
+    from .request import Request
+
+
+@dataclass
+class Problem:
+    """What went wrong, independent of how it is shown.
+
+    ``headers`` are sent with the answer whatever the formatter returns (``Allow`` on a 405,
+    ``WWW-Authenticate`` on a 401); ``extra`` holds additional members such as ``errors``.
+    """
+
+    status: int
+    title: str
+    detail: str | None = None
+    type: str = "about:blank"
+    instance: str | None = None
+    request_id: str | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_http_error(cls, error: HTTPError, request: Request | None) -> Problem:
+        return cls(
+            status=error.status,
+            title=error.title,
+            detail=error.detail,
+            type=error.type,
+            instance=request.url_path if request is not None else None,
+            request_id=request.request_id if request is not None else None,
+            headers=list(error.headers),
+            extra=dict(error.extra),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The RFC 9457 members (``None`` values left out), then ``extra``."""
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        for key in ("detail", "instance", "request_id"):
+            value = getattr(self, key)
+            if value is not None:
+                body[key] = value
+        body.update(self.extra)
+        return body
+
+
+ErrorFormatter = Callable[[Problem, "Request | None"], Any]
+
+
+def problem_response(problem: Problem, request: Request | None) -> Response:
+    """The default formatter: ``application/problem+json``."""
+    return Response(dump_json(problem.to_dict()), problem.status, media_type=PROBLEM_TYPE)
+
+
+def minimal_problem(status: int, request_id: str | None = None) -> Response:
+    """A problem response built from constants only: the fallback that cannot fail."""
+    body: dict[str, Any] = {"type": "about:blank", "title": status_phrase(status), "status": status}
+    if isinstance(request_id, str):
+        body["request_id"] = request_id
+    return Response(json.dumps(body), status, media_type=PROBLEM_TYPE)
+
+
+FALLBACK_PROXY_RESPONSE: dict[str, Any] = {
+    "statusCode": 500,
+    "headers": {"Content-Type": PROBLEM_TYPE},
+    "body": '{"type":"about:blank","title":"Internal Server Error","status":500}',
+    "isBase64Encoded": False,
+}
+"""Returned when even the minimal problem cannot be rendered in the event's format.
+
+Its keys are the ones every proxy format accepts (REST is the strictest: any other key is a
+malformed response)."""

@@ -1,0 +1,172 @@
+"""The payload-agnostic request a handler sees.
+
+A format module (``lamroute.formats``) builds it from the event with the few fields routing needs;
+everything else (headers, query, cookies, body) is read from the event on first access, through the
+format's :class:`EventReader`, and cached. The event is never copied.
+
+>>> from lamroute.testing import make_event
+>>> from lamroute.formats import parse_event
+>>> request = parse_event(make_event("rest", "GET", "/notes", query={"q": "x"}), None)
+>>> request.method, request.path, request.query["q"]
+('GET', '/notes', 'x')
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from .errors import BadRequest
+from .multidict import Headers, QueryParams
+
+_UNSET: Any = object()
+
+
+class EventReader(Protocol):
+    """What a payload format knows how to read lazily from its event."""
+
+    def headers(self, event: Mapping[str, Any]) -> Headers: ...
+    def query(self, event: Mapping[str, Any]) -> QueryParams: ...
+    def cookies(self, event: Mapping[str, Any], headers: Headers) -> dict[str, str]: ...
+    def body(self, event: Mapping[str, Any]) -> bytes: ...
+    def source_ip(self, event: Mapping[str, Any]) -> str | None: ...
+    def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+class Request:
+    """One HTTP request, whatever the payload format it arrived in.
+
+    ``path`` is the app's own path (stage and base path removed, percent-decoded);
+    ``root_path`` is the public prefix in front of it, so ``root_path + path`` is the URL path
+    the client used.
+    """
+
+    __slots__ = (
+        "_body",
+        "_cookies",
+        "_headers",
+        "_json",
+        "_query",
+        "_reader",
+        "context",
+        "event",
+        "format",
+        "method",
+        "path",
+        "path_params",
+        "request_id",
+        "root_path",
+        "route",
+        "stage",
+        "state",
+    )
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        root_path: str,
+        format: str,
+        stage: str | None,
+        request_id: str | None,
+        event: Mapping[str, Any],
+        context: Any,
+        reader: EventReader,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.root_path = root_path
+        self.format = format
+        self.stage = stage
+        self.request_id = request_id
+        self.event = event
+        self.context = context
+        self.path_params: dict[str, str] = {}
+        self.route: str | None = None
+        self.state: dict[str, Any] = {}
+        self._reader = reader
+        self._headers: Headers | None = None
+        self._query: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._body: bytes | None = None
+        self._json: Any = _UNSET
+
+    @property
+    def headers(self) -> Headers:
+        """Request headers, case-insensitive and multi-valued."""
+        if self._headers is None:
+            self._headers = self._reader.headers(self.event)
+        return self._headers
+
+    @property
+    def query(self) -> QueryParams:
+        """Query parameters, decoded, multi-valued (``get``/``getall``)."""
+        if self._query is None:
+            self._query = self._reader.query(self.event)
+        return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Request cookies by name."""
+        if self._cookies is None:
+            self._cookies = self._reader.cookies(self.event, self.headers)
+        return self._cookies
+
+    @property
+    def body(self) -> bytes:
+        """The raw body, base64-decoded when the event says so."""
+        if self._body is None:
+            self._body = self._reader.body(self.event)
+        return self._body
+
+    @property
+    def text(self) -> str:
+        """The body as text (UTF-8, undecodable bytes replaced)."""
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON; malformed JSON raises a 400 :class:`BadRequest`."""
+        if self._json is _UNSET:
+            if not self.body:
+                raise BadRequest("The request body is empty; JSON was expected.")
+            try:
+                self._json = json.loads(self.body)
+            except (ValueError, RecursionError) as exc:
+                raise BadRequest(f"The request body is not valid JSON: {_short(exc)}") from None
+        return self._json
+
+    @property
+    def content_type(self) -> str | None:
+        """The media type of the body without parameters (``application/json``), lower-cased."""
+        value = self.headers.get("content-type")
+        return value.split(";", 1)[0].strip().lower() if value else None
+
+    @property
+    def source_ip(self) -> str | None:
+        """The client's IP address as the gateway saw it."""
+        return self._reader.source_ip(self.event)
+
+    @property
+    def user_agent(self) -> str | None:
+        """The ``User-Agent`` header."""
+        return self.headers.get("user-agent")
+
+    @property
+    def authorizer(self) -> dict[str, Any]:
+        """The raw authorizer context of the event (``{}`` when there is none)."""
+        return self._reader.authorizer(self.event)
+
+    @property
+    def url_path(self) -> str:
+        """The path as the client addressed it: ``root_path + path``."""
+        return self.root_path + self.path
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.path} ({self.format})>"
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -1,0 +1,167 @@
+"""The payload-agnostic response, and the rules that turn a handler's return value into one.
+
+>>> Response.json({"ok": True}, status=201).body
+b'{"ok":true}'
+>>> to_response("hi", 200).headers["content-type"]
+'text/plain; charset=utf-8'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import enum
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .errors import ResponseError
+from .multidict import Headers
+
+JSON_TYPE = "application/json"
+PROBLEM_TYPE = "application/problem+json"
+HeadersInit = Mapping[str, str] | Iterable[tuple[str, str]] | None
+
+
+class Response:
+    """Status, headers (repeatable), cookies and a body of bytes.
+
+    ``body`` may be given as ``str`` (encoded as UTF-8) or ``bytes``; ``media_type`` sets the
+    ``Content-Type`` unless ``headers`` already carries one.
+
+    >>> r = Response("<p>hi</p>", media_type="text/html")
+    >>> r.set_cookie("session", "abc", http_only=True)
+    >>> r.cookies
+    ['session=abc; Path=/; Secure; HttpOnly; SameSite=Lax']
+    """
+
+    __slots__ = ("body", "cookies", "headers", "status")
+
+    def __init__(
+        self,
+        body: str | bytes | None = None,
+        status: int = 200,
+        *,
+        headers: HeadersInit = None,
+        media_type: str | None = None,
+        cookies: Iterable[str] = (),
+    ) -> None:
+        self.status = status
+        self.headers = Headers(headers.items() if isinstance(headers, Mapping) else headers or ())
+        self.cookies: list[str] = list(cookies)
+        if isinstance(body, str):
+            self.body = body.encode("utf-8")
+            if media_type and media_type.startswith("text/") and "charset" not in media_type:
+                media_type += "; charset=utf-8"
+        else:
+            self.body = body if body is not None else b""
+        if media_type and "content-type" not in self.headers:
+            self.headers.add("Content-Type", media_type)
+
+    @classmethod
+    def json(
+        cls, data: Any, status: int = 200, *, headers: HeadersInit = None,
+        media_type: str = JSON_TYPE,
+    ) -> Response:
+        """A JSON response; raises :class:`ResponseError` when ``data`` is not serialisable."""
+        return cls(dump_json(data), status, headers=headers, media_type=media_type)
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 307) -> Response:
+        """A redirect to ``location``."""
+        return cls(None, status, headers={"Location": location})
+
+    def set_cookie(
+        self,
+        name: str,
+        value: str,
+        *,
+        max_age: int | None = None,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = True,
+        http_only: bool = False,
+        same_site: str | None = "Lax",
+    ) -> None:
+        """Add a ``Set-Cookie`` (delivered as ``cookies`` in payload 2.0, a header otherwise)."""
+        parts = [f"{name}={value}"]
+        if max_age is not None:
+            parts.append(f"Max-Age={max_age}")
+        if path:
+            parts.append(f"Path={path}")
+        if domain:
+            parts.append(f"Domain={domain}")
+        if secure:
+            parts.append("Secure")
+        if http_only:
+            parts.append("HttpOnly")
+        if same_site:
+            parts.append(f"SameSite={same_site}")
+        self.cookies.append("; ".join(parts))
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8."""
+        return self.body.decode("utf-8", errors="replace")
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {len(self.body)} bytes>"
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps`` fallback for common non-JSON types (datetimes, UUIDs, models, ...)."""
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and hasattr(type(value), "model_fields"):
+        return dump(mode="json", by_alias=True)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (uuid.UUID, decimal.Decimal)):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dump_json(data: Any) -> bytes:
+    """Compact JSON bytes; NaN, infinities and unknown types raise :class:`ResponseError`."""
+    try:
+        return json.dumps(
+            data, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=json_default
+        ).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ResponseError(f"The return value cannot be serialised as JSON: {exc}") from exc
+
+
+def to_response(result: Any, status: int) -> Response:
+    """Turn a handler's return value into a :class:`Response`.
+
+    ``Response`` as is; ``dict``/``list``/models/dataclasses as JSON; ``str`` as text; ``bytes``
+    as ``application/octet-stream``; ``None`` as an empty 204 (or ``status`` when it is not 200).
+    """
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(None, 204 if status == 200 else status)
+    if isinstance(result, str):
+        return Response(result, status, media_type="text/plain")
+    if isinstance(result, (bytes, bytearray, memoryview)):
+        return Response(bytes(result), status, media_type="application/octet-stream")
+    if isinstance(result, (dict, list)) or _is_json_object(result):
+        return Response(dump_json(result), status, media_type=JSON_TYPE)
+    raise ResponseError(
+        f"A handler returned {type(result).__name__}, which lamroute cannot render; return a "
+        "Response, dict, list, pydantic model, dataclass, str, bytes or None."
+    )
+
+
+def _is_json_object(value: Any) -> bool:
+    cls = type(value)
+    return hasattr(cls, "model_fields") or (
+        dataclasses.is_dataclass(value) and not isinstance(value, type)
+    )

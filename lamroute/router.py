@@ -1,0 +1,123 @@
+"""Route registration: decorators by HTTP method, collected on a :class:`Router`.
+
+>>> router = Router()
+>>> @router.get("/users/{user_id}")
+... def get_user(user_id: str) -> dict[str, str]:
+...     return {"id": user_id}
+>>> get_user("7"), [r.path for r in router.routes]
+({'id': '7'}, ['/users/{user_id}'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+
+from .errors import RouteDefinitionError
+from .routing import HTTP_METHODS
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class RouteOptions(TypedDict, total=False):
+    """Keyword options every route decorator accepts."""
+
+    status_code: int
+    name: str
+    summary: str
+    description: str
+    tags: list[str]
+    deprecated: bool
+    include_in_schema: bool
+
+
+@dataclass(frozen=True)
+class Route:
+    """One registered handler: methods, template, function and its options."""
+
+    path: str
+    methods: tuple[str, ...]
+    handler: Callable[..., Any]
+    options: RouteOptions = field(default_factory=lambda: RouteOptions())
+
+    @property
+    def status_code(self) -> int:
+        return self.options.get("status_code", 200)
+
+    @property
+    def name(self) -> str:
+        return self.options.get("name") or str(getattr(self.handler, "__name__", "handler"))
+
+
+class Router:
+    """A group of routes; include it in an app with ``app.include_router(router, prefix=...)``."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add_route(self, route: Route) -> None:
+        """Register a :class:`Route` (subclasses compile it at once)."""
+        self.routes.append(route)
+
+    def route(
+        self, path: str, *, methods: Iterable[str], **options: Unpack[RouteOptions]
+    ) -> Callable[[F], F]:
+        """Register the decorated function for ``methods`` on ``path``; returns it unchanged."""
+        method_tuple = tuple(m.upper() for m in methods) if not isinstance(methods, str) else ()
+        if not method_tuple or any(m not in HTTP_METHODS for m in method_tuple):
+            raise RouteDefinitionError(
+                f"Route {path!r}: methods must be a list drawn from {sorted(HTTP_METHODS)}."
+            )
+        status = options.get("status_code", 200)
+        if type(status) is not int or not 100 <= status <= 599:
+            raise RouteDefinitionError(f"Route {path!r}: status_code {status!r} is not 100-599.")
+
+        def decorator(func: F) -> F:
+            if not callable(func):
+                raise RouteDefinitionError(f"Route {path!r}: {func!r} is not callable.")
+            self.add_route(Route(path, method_tuple, func, options))
+            return func
+
+        return decorator
+
+    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Register a ``GET`` handler (``HEAD`` is answered by it too)."""
+        return self.route(path, methods=["GET"], **options)
+
+    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Register a ``POST`` handler."""
+        return self.route(path, methods=["POST"], **options)
+
+    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Register a ``PUT`` handler."""
+        return self.route(path, methods=["PUT"], **options)
+
+    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Register a ``PATCH`` handler."""
+        return self.route(path, methods=["PATCH"], **options)
+
+    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Register a ``DELETE`` handler."""
+        return self.route(path, methods=["DELETE"], **options)
+
+    def head(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Register a ``HEAD`` handler (overrides the automatic one from ``GET``)."""
+        return self.route(path, methods=["HEAD"], **options)
+
+    def options(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Register an ``OPTIONS`` handler (overrides the automatic ``Allow`` answer)."""
+        return self.route(path, methods=["OPTIONS"], **options)
+
+    def include_router(self, router: Router, *, prefix: str = "") -> None:
+        """Add every route of ``router`` under ``prefix`` (``"/admin"``)."""
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise RouteDefinitionError(
+                f"Router prefix {prefix!r} must start with '/' and not end with one."
+            )
+        for route in router.routes:
+            path = prefix + route.path if route.path != "/" or not prefix else prefix
+            self.add_route(replace(route, path=path))

@@ -1,0 +1,26 @@
+"""The public names and the weight of `import lamroute`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import lamroute
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    public = {name for name in vars(lamroute) if not name.startswith("_")}
+    modules = {name for name in public if type(getattr(lamroute, name)).__name__ == "module"}
+    assert set(lamroute.__all__) == public - modules
+    assert {"App", "Router", "Request", "Response", "HTTPError", "NotFound"} <= set(lamroute.__all__)
+
+
+def test_import_lamroute_stays_light() -> None:
+    code = (
+        "import sys, json, lamroute;"
+        "print(json.dumps(sorted(m for m in sys.modules)))"
+    )
+    loaded = set(json.loads(subprocess.check_output([sys.executable, "-c", code], text=True)))
+    heavy = {"pydantic", "http.server", "asyncio", "boto3", "lamroute.cli", "socketserver"}
+    assert not heavy & loaded, heavy & loaded
