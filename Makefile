@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint typecheck pytest run clean
+.PHONY: setup test lint typecheck pytest run bench fuzz clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,16 @@ pytest: setup
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+run: setup
+	$(BIN)/lamroute serve examples.notes.app:app --port 3000
+
+bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m tests.benchmarks.run
+
+fuzz: setup
+	$(BIN)/pytest tests/fuzz -p no:randomly --hypothesis-profile=campaign
 
 clean:
 	rm -rf $(VENV) build *.egg-info

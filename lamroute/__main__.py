@@ -1,0 +1,5 @@
+"""``python -m lamroute`` works like ``lamroute``."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``lamroute`` command line, one module each (see ``lamroute.cli``)."""
