@@ -21,7 +21,7 @@ from .boundary import Boundary, reraise_fatal
 from .errors import MethodNotAllowed, NotFound
 from .formats import PayloadFormat, detect
 from .logs import configure, request_fields
-from .params import Binder, build_binder
+from .params import Binder, build_binder, build_response_model
 from .problems import ErrorFormatter, problem_response
 from .request import Request
 from .response import Response, to_response
@@ -37,9 +37,12 @@ class CompiledRoute:
 
     route: Route
     binder: Binder
+    serialize: Callable[[Any], Any] | None = None
 
     def __call__(self, request: Request) -> Response:
         result = self.route.handler(**self.binder.bind(request))
+        if self.serialize is not None:
+            result = self.serialize(result)
         return to_response(result, self.route.status_code)
 
 
@@ -50,7 +53,8 @@ class App(Router):
     ``error_formatter`` replaces the problem body, ``strip_prefixes`` removes path prefixes the
     gateway cannot tell apart (``["/v1"]`` for an HTTP API custom domain mapping),
     ``strict_slashes`` makes ``/a/`` and ``/a`` different routes, ``access_log=False`` turns
-    the access line off.
+    the access line off. ``openapi_url="/openapi.json"`` and ``docs_url="/docs"`` serve the
+    OpenAPI document and a documentation page from the same Lambda (both off by default).
     """
 
     def __init__(
@@ -64,6 +68,8 @@ class App(Router):
         strict_slashes: bool = False,
         access_log: bool = True,
         log_level: str | None = None,
+        openapi_url: str | None = None,
+        docs_url: str | None = None,
     ) -> None:
         super().__init__()
         self.title = title
@@ -76,14 +82,25 @@ class App(Router):
         self.app_logger = logging.getLogger("lamroute.app")
         self.boundary = Boundary(logger=self.logger, formatter=error_formatter, debug=debug)
         self._cold_start = True
+        if openapi_url or docs_url:
+            from .docs import install_docs
+
+            install_docs(self, openapi_url=openapi_url, docs_url=docs_url)
 
     # -- registration -------------------------------------------------------------------------
 
     def add_route(self, route: Route) -> None:
         template = parse_template(route.path, strict_slashes=self.table.strict_slashes)
-        compiled = CompiledRoute(route, build_binder(route.handler, template.params))
+        compiled = CompiledRoute(route, build_binder(route.handler, template.params),
+                                 build_response_model(route))
         self.table.add(route.path, route.methods, compiled)
         self.routes.append(route)
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of the app's routes (see :mod:`lamroute.openapi`)."""
+        from .openapi import build_openapi
+
+        return build_openapi(self)
 
     def exception_handler(self, exc_type: type[BaseException]) -> Callable[[E], E]:
         """Handle ``exc_type`` (and subclasses) with ``fn(request, exc)``; returns ``fn``.

@@ -1,80 +1,415 @@
-"""Turns a Request into a handler's arguments, from a signature inspected once at registration.
+"""Turns a request into a handler's arguments, from a signature analysed once at registration.
 
->>> def get_user(user_id: str, request: Request) -> None: ...
+Path parameters are bound by name, everything else by annotation and marker: ``int``/``float``/
+``bool``/``str``/``UUID`` are converted without pydantic, other types (``date``, ``Enum``,
+constrained ``Annotated`` types, models) through a ``TypeAdapter`` built here, once. A model
+parameter is the JSON body; ``Depends(fn)`` runs ``fn`` with its own bound parameters.
+
+>>> def get_user(user_id: int, verbose: bool = False) -> None: ...
 >>> binder = build_binder(get_user, ("user_id",))
->>> sorted(binder.names)
-['request', 'user_id']
+>>> [(p.name, p.source) for p in binder.params]
+[('user_id', 'path'), ('verbose', 'query')]
 """
 
 from __future__ import annotations
 
-import inspect
+import copy
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import RouteDefinitionError
+from .markers import Body, Param
 from .request import Request
+from .router import Route
+from .signature import Dependant, ParamSpec, analyse, describe
+from .validation import (
+    INVALID,
+    ErrorList,
+    RequestValidationError,
+    ResponseModel,
+    build_adapter,
+    constrained,
+    error,
+    is_optional,
+    missing,
+    validator,
+)
+from .validation import build_response_model as validation_response_model
 
-Extractor = Callable[[Request], Any]
+Extractor = Callable[[Any, ErrorList, "dict[Any, Any] | None"], Any]
+Converter = Callable[[Any, "tuple[str | int, ...]", ErrorList], Any]
+
+_CONTAINER_CACHE: dict[Any, Any] = {}
+"""Values of ``Depends(fn, cache="container")``, by ``fn``: built once per Lambda container."""
+
+
+def clear_dependency_cache() -> None:
+    """Forget every ``cache="container"`` dependency value (for tests)."""
+    _CONTAINER_CACHE.clear()
 
 
 @dataclass(frozen=True)
 class Binder:
-    """Per-parameter extractors; ``bind(request)`` gives the keyword arguments."""
+    """Per-parameter extractors; ``bind(request)`` gives the keyword arguments.
 
+    Works with any request-like object that has ``path_params``, ``query``, ``headers``,
+    ``json()`` (and optionally ``cookies``, ``body``, ``context``).
+    """
+
+    dependant: Dependant
     extractors: tuple[tuple[str, Extractor], ...]
+    needs_cache: bool = False
+    params: tuple[ParamSpec, ...] = field(default=())
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.extractors)
 
-    def bind(self, request: Request) -> dict[str, Any]:
-        return {name: extract(request) for name, extract in self.extractors}
+    def bind(self, request: Any) -> dict[str, Any]:
+        """The handler's keyword arguments; raises :class:`RequestValidationError` (422)."""
+        if not self.extractors:
+            return {}
+        errors: ErrorList = []
+        cache: dict[Any, Any] | None = {} if self.needs_cache else None
+        kwargs = {name: extract(request, errors, cache) for name, extract in self.extractors}
+        if errors:
+            raise RequestValidationError(errors)
+        return kwargs
 
 
-def _path_value(name: str) -> Extractor:
-    return lambda request: request.path_params[name]
+def build_binder(
+    func: Callable[..., Any],
+    path_params: tuple[str, ...] = (),
+    *,
+    request_types: tuple[type, ...] = (Request,),
+) -> Binder:
+    """Analyse ``func`` once; raise :class:`RouteDefinitionError` when it cannot be bound.
+
+    ``request_types`` are the annotations that receive the request object itself (a WebSocket
+    module may add its own request class).
+    """
+    dependant = analyse(func, tuple(path_params), request_types)
+    flat = dependant.flatten()
+    bodies = [p for p in flat if p.source == "body"]
+    embed_all = len({p.alias for p in bodies}) > 1
+    compiler = _Compiler(embed_all)
+    extractors = compiler.compile(dependant)
+    return Binder(dependant, extractors, compiler.needs_cache, tuple(flat))
 
 
-def _request(request: Request) -> Request:
-    return request
+# -- fast converters (no pydantic) -----------------------------------------------------------
 
 
-def _context(request: Request) -> Any:
-    return request.context
+def _int(value: str) -> int:
+    if value.isascii() and "_" not in value:
+        return int(value)
+    raise ValueError(value)
 
 
-def build_binder(func: Callable[..., Any], path_params: tuple[str, ...]) -> Binder:
-    """Inspect ``func`` once; raise :class:`RouteDefinitionError` when it cannot be bound."""
-    where = f"{getattr(func, '__qualname__', func)!s}"
-    try:
-        signature = inspect.signature(func)
-        hints = typing.get_type_hints(func)
-    except (TypeError, ValueError, NameError) as exc:
-        raise RouteDefinitionError(f"Cannot inspect handler {where}: {exc}") from exc
-    extractors: list[tuple[str, Extractor]] = []
-    for name, parameter in signature.parameters.items():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        annotation = hints.get(name)
-        if name in path_params:
-            extractors.append((name, _path_value(name)))
-        elif annotation is Request or (annotation is None and name == "request"):
-            extractors.append((name, _request))
-        elif name == "context":
-            extractors.append((name, _context))
-        elif parameter.default is parameter.empty:
-            raise RouteDefinitionError(
-                f"Handler {where}: parameter {name!r} is not a path parameter, a Request or "
-                "the Lambda context, and has no default."
+def _float(value: str) -> float:
+    if value.isascii() and "_" not in value:
+        return float(value)
+    raise ValueError(value)
+
+
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _bool(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(value)
+
+
+def _uuid(value: str) -> Any:
+    import uuid
+
+    return uuid.UUID(value)
+
+
+FAST: dict[Any, tuple[Callable[[str], Any], str, str]] = {
+    int: (_int, "Input should be a valid integer, unable to parse string as an integer",
+          "int_parsing"),
+    float: (_float, "Input should be a valid number, unable to parse string as a number",
+            "float_parsing"),
+    bool: (_bool, "Input should be a valid boolean, unable to interpret input", "bool_parsing"),
+}
+
+
+def _fast_converter(tp: Any) -> Converter | None:
+    if tp in (str, Any, None):
+        return lambda value, loc, errors: value
+    import uuid
+
+    entry = FAST.get(tp) or ((_uuid, "Input should be a valid UUID", "uuid_parsing")
+                             if tp is uuid.UUID else None)
+    if entry is None:
+        return None
+    func, msg, kind = entry
+
+    def convert(value: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
+        try:
+            return func(value)
+        except (ValueError, TypeError, AttributeError):
+            errors.append(error(loc, msg, kind))
+            return INVALID
+
+    return convert
+
+
+def _list_item(tp: Any) -> Any | None:
+    """The item type of ``list[X]``/``tuple[X, ...]``/``set[X]``, ``str`` for bare ``list``."""
+    if tp in (list, tuple, set, frozenset):
+        return str
+    origin = typing.get_origin(tp)
+    if origin in (list, set, frozenset, tuple) or origin is typing.Sequence:
+        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        return args[0] if len(args) == 1 else Any
+    import collections.abc as abc
+
+    return str if origin is abc.Sequence else None
+
+
+def _scalar_converter(spec: ParamSpec, where: str) -> tuple[Converter, bool]:
+    """``(convert, is_list)`` for a path/query/header/cookie parameter."""
+    _, inner = is_optional(spec.annotation)
+    item = _list_item(inner)
+    plain = not spec.metadata and not (spec.marker is not None and spec.marker.constraints)
+    if plain:
+        fast = _fast_converter(inner if item is None else item)
+        if fast is not None and item is None:
+            return fast, False
+        if fast is not None:
+            kind = typing.get_origin(inner) or inner
+            return _each(fast, kind if kind in (set, frozenset, tuple) else list), True
+    target = constrained(spec.annotation, spec.marker, spec.metadata)
+    return validator(build_adapter(target, where)), item is not None
+
+
+def _each(convert: Converter, kind: type) -> Converter:
+    def convert_all(values: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
+        before = len(errors)
+        result = [convert(v, (*loc, i), errors) for i, v in enumerate(values)]
+        if len(errors) > before:
+            return INVALID
+        return result if kind is list else kind(result)
+
+    return convert_all
+
+
+# -- compiling specs into extractors ---------------------------------------------------------
+
+
+def _default_getter(spec: ParamSpec) -> Callable[[], Any]:
+    if isinstance(spec.marker, Param) and spec.marker.default_factory is not None:
+        return spec.marker.default_factory
+    value = spec.default
+    if isinstance(value, (list, dict, set)):
+        return lambda: copy.copy(value)
+    return lambda: value
+
+
+class _Compiler:
+    def __init__(self, embed_all: bool) -> None:
+        self.embed_all = embed_all
+        self.needs_cache = False
+
+    def compile(self, dependant: Dependant) -> tuple[tuple[str, Extractor], ...]:
+        return tuple((spec.name, self.extractor(spec, dependant.where))
+                     for spec in dependant.params)
+
+    def extractor(self, spec: ParamSpec, where: str) -> Extractor:
+        where = f"{where}, parameter {spec.name!r}"
+        source = spec.source
+        if source == "request":
+            return lambda request, errors, cache: request
+        if source == "context":
+            return lambda request, errors, cache: getattr(request, "context", None)
+        if source == "depends":
+            return self.dependency(spec)
+        if source == "body":
+            return self.body(spec, where)
+        if source == "query-model":
+            return _query_model(spec, where)
+        return _scalar(spec, where)
+
+    def dependency(self, spec: ParamSpec) -> Extractor:
+        sub = spec.dependant
+        assert sub is not None
+        call, mode = sub.call, sub.cache
+        extractors = self.compile(sub)
+        if mode == "request":
+            self.needs_cache = True
+
+        def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
+            if mode == "container" and call in _CONTAINER_CACHE:
+                return _CONTAINER_CACHE[call]
+            if mode == "request" and cache is not None and call in cache:
+                return cache[call]
+            before = len(errors)
+            kwargs = {name: ex(request, errors, cache) for name, ex in extractors}
+            if len(errors) > before:
+                return INVALID
+            value = call(**kwargs)
+            if mode == "container":
+                _CONTAINER_CACHE[call] = value
+            elif mode == "request" and cache is not None:
+                cache[call] = value
+            return value
+
+        return extract
+
+    def body(self, spec: ParamSpec, where: str) -> Extractor:
+        embed = self.embed_all or (isinstance(spec.marker, Body) and spec.marker.embed)
+        loc: tuple[str | int, ...] = ("body", spec.alias) if embed else ("body",)
+        alias, required, default = spec.alias, spec.required, _default_getter(spec)
+        convert = _body_converter(spec, where)
+
+        def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
+            data = read_json_body(request)
+            if embed and data is not _ABSENT:
+                if not isinstance(data, dict):
+                    if not any(e["loc"] == ["body"] for e in errors):
+                        errors.append(error(["body"], _NOT_OBJECT, "model_attributes_type"))
+                    return INVALID
+                data = data.get(alias, _ABSENT)
+            if data is _ABSENT:
+                if required:
+                    errors.append(missing(loc))
+                    return INVALID
+                return default()
+            return convert(data, loc, errors)
+
+        return extract
+
+
+def _scalar(spec: ParamSpec, where: str) -> Extractor:
+    convert, is_list = _scalar_converter(spec, where)
+    loc: tuple[str | int, ...] = (spec.source, spec.alias)
+    alias, required, default = spec.alias, spec.required, _default_getter(spec)
+    source = spec.source
+    if source == "path":
+        return lambda request, errors, cache: convert(request.path_params[alias], loc, errors)
+
+    def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
+        if source == "query":
+            values: Any = request.query
+        elif source == "header":
+            values = request.headers
+        else:
+            values = getattr(request, "cookies", {})
+        if is_list:
+            found: Any = values.getall(alias) if hasattr(values, "getall") else (
+                [values[alias]] if alias in values else [])
+            if not found:
+                found = None
+        else:
+            found = values.get(alias)
+        if found is None:
+            if required:
+                errors.append(missing(loc))
+                return INVALID
+            return default()
+        return convert(found, loc, errors)
+
+    return extract
+
+
+def _body_converter(spec: ParamSpec, where: str) -> Converter:
+    tp = spec.annotation
+    plain = not spec.metadata and not (spec.marker is not None and spec.marker.constraints)
+    if plain and tp in (Any, None, object):
+        return lambda value, loc, errors: value
+    if plain and tp in (dict, list):
+        kind = "dict_type" if tp is dict else "list_type"
+        msg = "Input should be a valid dictionary" if tp is dict else "Input should be a valid list"
+
+        def check(value: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
+            if isinstance(value, tp):
+                return value
+            errors.append(error(loc, msg, kind))
+            return INVALID
+
+        return check
+    return validator(build_adapter(constrained(tp, spec.marker, spec.metadata), where))
+
+
+def _query_model(spec: ParamSpec, where: str) -> Extractor:
+    model = is_optional(spec.annotation)[1]
+    fields = tuple(
+        (info.alias or name, _list_item(info.annotation) is not None)
+        for name, info in model.model_fields.items()
+    )
+    convert = validator(build_adapter(model, where))
+
+    def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
+        query = request.query
+        data = {alias: (query.getall(alias) if multi else query[alias])
+                for alias, multi in fields if alias in query}
+        return convert(data, ("query",), errors)
+
+    return extract
+
+
+_NOT_OBJECT = "Input should be a valid dictionary or object to extract fields from"
+
+
+class _Absent:
+    __slots__ = ()
+
+
+_ABSENT: Any = _Absent()
+
+
+def read_json_body(request: Any) -> Any:
+    """The parsed JSON body, or ``_ABSENT`` when there is none.
+
+    A ``Content-Type`` that is not JSON is a 415; malformed JSON a 400 (from ``request.json()``).
+    A missing ``Content-Type`` is read as JSON, as most HTTP clients expect.
+    """
+    content_type = request.headers.get("content-type")
+    if content_type:
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            from .errors import UnsupportedMediaType
+
+            raise UnsupportedMediaType(
+                f"The body must be JSON (application/json), not {media or 'empty'}."
             )
-    missing = set(path_params) - {name for name, _ in extractors}
-    if missing and not any(
-        p.kind is p.VAR_KEYWORD for p in signature.parameters.values()
-    ):
-        raise RouteDefinitionError(
-            f"Handler {where} does not accept path parameter(s) {sorted(missing)}."
-        )
-    return Binder(tuple(extractors))
+    raw = getattr(request, "body", None)
+    if raw is not None and len(raw) == 0:
+        return _ABSENT
+    return request.json()
+
+
+def build_response_model(route: Route) -> ResponseModel | None:
+    """The serialiser for ``route``'s result: ``response_model=`` or the return annotation.
+
+    Only types that mention a pydantic model are validated (or any explicit ``response_model``);
+    ``-> dict``, ``-> str``, ``-> Response`` and ``-> None`` cost nothing per request.
+    """
+    options = route.options
+    where = describe(route.handler)
+    if "response_model" in options:
+        annotation = options["response_model"]
+        explicit = True
+    else:
+        annotation = return_annotation(route.handler)
+        explicit = False
+    return validation_response_model(annotation, explicit=explicit, status=route.status_code,
+                                     where=where)
+
+
+def return_annotation(func: Callable[..., Any]) -> Any:
+    """The return annotation of ``func`` resolved (``None`` when there is none)."""
+    try:
+        hints = typing.get_type_hints(func, include_extras=True)
+    except Exception:  # unresolvable or not a function: no response model
+        return None
+    value = hints.get("return")
+    return None if value is type(None) else value

@@ -33,6 +33,9 @@ class RouteOptions(TypedDict, total=False):
     tags: list[str]
     deprecated: bool
     include_in_schema: bool
+    response_model: Any
+    responses: dict[int | str, Any]
+    openapi_extra: dict[str, Any]
 
 
 @dataclass(frozen=True)

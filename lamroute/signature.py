@@ -1,0 +1,240 @@
+"""Reads a handler's (or dependency's) signature into :class:`ParamSpec` records, once.
+
+Each parameter gets a ``source``: ``path``, ``query``, ``header``, ``cookie``, ``body``,
+``query-model`` (a model for a group of query parameters), ``request``, ``context`` or
+``depends``. ``params.py`` compiles the specs into extractors; ``openapi.py`` documents them.
+
+>>> def search(q: str, page: int = 1) -> None: ...
+>>> [(p.name, p.source, p.required) for p in analyse(search, ()).params]
+[('q', 'query', True), ('page', 'query', False)]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import RouteDefinitionError
+from .markers import Body, Cookie, Depends, Header, LambdaContext, Param, Path, Query
+from .request import Request
+from .validation import is_model, is_optional
+
+EMPTY: Any = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter: where its value comes from, its wire name, type and default."""
+
+    name: str
+    source: str
+    alias: str
+    annotation: Any = Any
+    required: bool = True
+    default: Any = None
+    marker: Param | None = None
+    metadata: tuple[Any, ...] = ()
+    dependant: Dependant | None = None
+
+
+@dataclass(frozen=True)
+class Dependant:
+    """A callable (handler or dependency) and the specs of its parameters."""
+
+    call: Callable[..., Any]
+    params: tuple[ParamSpec, ...]
+    cache: str = "request"
+    where: str = ""
+
+    def flatten(self) -> list[ParamSpec]:
+        """Every non-dependency spec, the dependencies' included, first occurrence kept."""
+        seen: set[tuple[str, str]] = set()
+        found: list[ParamSpec] = []
+        for spec in self.params:
+            inner = spec.dependant.flatten() if spec.dependant is not None else [spec]
+            for item in inner:
+                key = (item.source, item.alias if item.source != "request" else item.name)
+                if key not in seen:
+                    seen.add(key)
+                    found.append(item)
+        return found
+
+    def calls(self) -> list[Callable[..., Any]]:
+        """Every dependency callable, depth first (OpenAPI reads security hints from them)."""
+        found: list[Callable[..., Any]] = []
+        for spec in self.params:
+            if spec.dependant is not None:
+                found.extend([*spec.dependant.calls(), spec.dependant.call])
+        return found
+
+
+def describe(func: Any) -> str:
+    """``handler 'module.qualname'`` for error messages."""
+    module = getattr(func, "__module__", None)
+    name = getattr(func, "__qualname__", None) or type(func).__qualname__
+    return f"handler {module}.{name}" if module else f"handler {name}"
+
+
+def analyse(
+    func: Callable[..., Any],
+    path_params: tuple[str, ...],
+    request_types: tuple[type, ...] = (Request,),
+    *,
+    cache: str = "request",
+    _stack: tuple[Any, ...] = (),
+) -> Dependant:
+    """The :class:`Dependant` for ``func``; :class:`RouteDefinitionError` names what is wrong."""
+    where = describe(func)
+    if not callable(func):
+        raise RouteDefinitionError(f"{where} is not callable.")
+    if func in _stack:
+        raise RouteDefinitionError(f"{where}: circular dependency through {where}.")
+    if inspect.isgeneratorfunction(func) or inspect.iscoroutinefunction(func):
+        raise RouteDefinitionError(
+            f"{where}: generator and async functions are not supported as handlers or "
+            "dependencies; use a plain function."
+        )
+    signature, hints = _inspect(func, where)
+    specs: list[ParamSpec] = []
+    for name, parameter in signature.parameters.items():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        if parameter.kind is parameter.POSITIONAL_ONLY:
+            raise RouteDefinitionError(
+                f"{where}, parameter {name!r}: positional-only parameters cannot be bound; "
+                "remove the '/'."
+            )
+        spec = _spec(name, parameter, hints.get(name, EMPTY), path_params, request_types,
+                     f"{where}, parameter {name!r}", (*_stack, func))
+        specs.append(spec)
+    if not _stack:
+        _check_path_params(specs, signature, path_params, where)
+    return Dependant(func, tuple(specs), cache, where)
+
+
+def _inspect(func: Any, where: str) -> tuple[inspect.Signature, dict[str, Any]]:
+    try:
+        signature = inspect.signature(func)
+        target = func
+        if isinstance(func, type):
+            target = getattr(func, "__init__")  # noqa: B009 (mypy: unsound on instances)
+        elif not inspect.isroutine(func) and callable(func):
+            target = type(func).__call__
+        hints = typing.get_type_hints(target, include_extras=True)
+    except NameError as exc:
+        raise RouteDefinitionError(
+            f"{where}: an annotation cannot be resolved ({exc}); define the types at module "
+            "level, where the handler's module can see them."
+        ) from exc
+    except (TypeError, ValueError) as exc:
+        raise RouteDefinitionError(f"Cannot inspect {where}: {exc}") from exc
+    return signature, hints
+
+
+def _check_path_params(specs: list[ParamSpec], signature: inspect.Signature,
+                       path_params: tuple[str, ...], where: str) -> None:
+    bound = {s.alias for s in Dependant(lambda: None, tuple(specs)).flatten()
+             if s.source == "path"}
+    missing = [p for p in path_params if p not in bound]
+    if missing and not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        raise RouteDefinitionError(
+            f"{where} does not accept path parameter(s) {missing}; add them to its signature."
+        )
+
+
+def _split(hint: Any, where: str) -> tuple[Any, Param | Depends | None, tuple[Any, ...]]:
+    """``Annotated[T, Query(), Field(...)]`` → ``(T, Query(), (Field(...),))``."""
+    if typing.get_origin(hint) is not typing.Annotated:
+        return hint, None, ()
+    base, *metadata = typing.get_args(hint)
+    markers = [m for m in metadata if isinstance(m, (Param, Depends))]
+    if len(markers) > 1:
+        raise RouteDefinitionError(f"{where}: more than one lamroute marker in Annotated[...].")
+    others = tuple(m for m in metadata if not isinstance(m, (Param, Depends)))
+    return base, (markers[0] if markers else None), others
+
+
+def _spec(
+    name: str, parameter: inspect.Parameter, hint: Any, path_params: tuple[str, ...],
+    request_types: tuple[type, ...], where: str, stack: tuple[Any, ...],
+) -> ParamSpec:
+    annotation, marker, metadata = _split(hint, where)
+    default = parameter.default
+    if isinstance(default, (Param, Depends)):
+        if marker is not None:
+            raise RouteDefinitionError(f"{where}: a marker both in Annotated and as default.")
+        marker, default = default, EMPTY
+    if isinstance(marker, Depends):
+        sub = analyse(marker.dependency, path_params, request_types, cache=marker.cache,
+                      _stack=stack)
+        return ParamSpec(name, "depends", name, annotation, dependant=sub, marker=None)
+    if isinstance(marker, Param) and marker.has_default:
+        if default is not EMPTY:
+            raise RouteDefinitionError(
+                f"{where}: the default is given both in the marker and in the signature."
+            )
+        default = marker.default
+    required = default is EMPTY and not (isinstance(marker, Param) and marker.has_default)
+    default = None if default is EMPTY else default
+    plain = annotation is EMPTY
+    annotation = Any if plain else annotation
+    source, alias = _source(name, annotation, plain, marker, path_params, request_types, where)
+    if source in ("request", "context"):
+        return ParamSpec(name, source, name, annotation, required=False)
+    if source == "path":
+        required = True
+    return ParamSpec(name, source, alias, annotation, required, default, marker, metadata)
+
+
+def _source(
+    name: str, annotation: Any, plain: bool, marker: Param | None, path_params: tuple[str, ...],
+    request_types: tuple[type, ...], where: str,
+) -> tuple[str, str]:
+    alias = (marker.alias if marker is not None else None) or name
+    if marker is None:
+        if isinstance(annotation, type) and issubclass(annotation, request_types):
+            return "request", name
+        if annotation is LambdaContext or (name == "context" and annotation in (Any, object)):
+            return "context", name
+        if name == "request" and plain:
+            return "request", name
+    _, inner = is_optional(annotation)
+    body_like = _is_body_type(inner)
+    if isinstance(marker, Path) or (marker is None and name in path_params):
+        if alias not in path_params:
+            raise RouteDefinitionError(f"{where}: {{{alias}}} is not in the route's path.")
+        if body_like or typing.get_origin(inner) in (list, set, tuple, dict):
+            raise RouteDefinitionError(f"{where}: a path parameter must be a single value.")
+        return "path", alias
+    if isinstance(marker, Query) and is_model(inner):
+        return "query-model", alias
+    if isinstance(marker, Body) or (marker is None and body_like):
+        return "body", alias
+    if isinstance(marker, Header):
+        if marker.alias is None and marker.convert_underscores:
+            alias = name.replace("_", "-")
+        return "header", alias
+    if isinstance(marker, Cookie):
+        return "cookie", alias
+    if body_like:
+        raise RouteDefinitionError(
+            f"{where}: a model cannot be a {getattr(marker, 'IN', 'query')} parameter; use "
+            "Annotated[Model, Query()] for a group of query parameters or Body()."
+        )
+    return "query", alias
+
+
+def _is_body_type(tp: Any) -> bool:
+    """A model, a dataclass, ``list[Model]`` or any ``dict[...]``: read from the JSON body."""
+    if is_model(tp) or (isinstance(tp, type) and dataclasses.is_dataclass(tp)):
+        return True
+    origin = typing.get_origin(tp)
+    if origin is dict or tp is dict:
+        return True
+    if origin in (list, set, tuple, frozenset):
+        return any(_is_body_type(arg) for arg in typing.get_args(tp))
+    return False

@@ -1,0 +1,222 @@
+"""Validation errors, the pydantic bridge and response models.
+
+pydantic is imported here lazily, by the functions that need it, and only when a route uses a
+model or a constrained type; ``import lamroute.validation`` alone stays light.
+
+>>> error = RequestValidationError([{"loc": ["query", "limit"], "msg": "Field required",
+...                                  "type": "missing"}])
+>>> error.status, error.extra["errors"][0]["loc"]
+(422, ['query', 'limit'])
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .errors import ResponseError, RouteDefinitionError, UnprocessableEntity
+from .markers import Param
+from .response import JSON_TYPE, Response, dump_json
+
+ErrorList = list[dict[str, Any]]
+
+
+class RequestValidationError(UnprocessableEntity):
+    """422: parameters or body failed validation; ``errors`` lists ``loc``, ``msg``, ``type``.
+
+    The rejected values are never part of the answer (they may be secrets).
+    """
+
+    def __init__(self, errors: ErrorList, detail: str = "The request failed validation.") -> None:
+        super().__init__(detail, extra={"errors": errors})
+        self.errors = errors
+
+
+class ResponseValidationError(ResponseError):
+    """A handler's result does not match its response model: a server bug, answered with 500."""
+
+    def __init__(self, where: str, errors: ErrorList) -> None:
+        summary = "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}"
+                            for e in errors[:5])
+        super().__init__(f"{where} returned a value its response model rejects: {summary}")
+        self.errors = errors
+
+
+def error(loc: Sequence[str | int], msg: str, type: str) -> dict[str, Any]:
+    """One entry of an ``errors`` list."""
+    return {"loc": list(loc), "msg": msg, "type": type}
+
+
+def missing(loc: Sequence[str | int]) -> dict[str, Any]:
+    return error(loc, "Field required", "missing")
+
+
+def convert_errors(exc: Any, prefix: Sequence[str | int]) -> ErrorList:
+    """pydantic ``ValidationError`` → entries under ``prefix``, without inputs or context."""
+    return [
+        error([*prefix, *item["loc"]], item["msg"], item["type"])
+        for item in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+# -- recognising pydantic types without importing pydantic -----------------------------------
+
+
+def is_model(tp: Any) -> bool:
+    """Whether ``tp`` is a pydantic model class (false, without importing, if pydantic isn't)."""
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is None or not isinstance(tp, type):
+        return False
+    return issubclass(tp, pydantic.BaseModel)
+
+
+def mentions_model(tp: Any) -> bool:
+    """Whether ``tp`` is, contains (``list[Note]``, ``Note | None``) or annotates a model."""
+    if is_model(tp):
+        return True
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is typing.Annotated:
+        return mentions_model(args[0]) or any(_is_pydantic_object(m) for m in args[1:])
+    return any(mentions_model(arg) for arg in args if arg is not Ellipsis)
+
+
+def _is_pydantic_object(value: Any) -> bool:
+    return type(value).__module__.startswith(("pydantic", "annotated_types"))
+
+
+def is_optional(tp: Any) -> tuple[bool, Any]:
+    """``(True, X)`` for ``X | None`` / ``Optional[X]``; ``(False, tp)`` otherwise."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) < len(typing.get_args(tp)):
+            if len(args) == 1:
+                return True, args[0]
+            return True, typing.Union[tuple(args)]  # noqa: UP007 (a runtime-built union)
+    return False, tp
+
+
+# -- adapters ---------------------------------------------------------------------------------
+
+
+def constrained(tp: Any, marker: Param | None, metadata: Sequence[Any] = ()) -> Any:
+    """``tp`` with the marker's constraints and any other ``Annotated`` metadata attached."""
+    extra: list[Any] = list(metadata)
+    if marker is not None and marker.constraints:
+        from pydantic import Field
+
+        extra.append(Field(**marker.constraints))
+    if not extra:
+        return tp
+    params = (tp, *extra)
+    return typing.Annotated[params]
+
+
+def build_adapter(tp: Any, where: str) -> Any:
+    """A pydantic ``TypeAdapter`` for ``tp``, built once; RouteDefinitionError if impossible."""
+    try:
+        from pydantic import PydanticSchemaGenerationError, TypeAdapter
+    except ImportError as exc:  # pragma: no cover - pydantic is a runtime dependency
+        raise RouteDefinitionError(f"{where}: validating {tp!r} needs pydantic: {exc}") from exc
+    try:
+        return TypeAdapter(tp)
+    except (PydanticSchemaGenerationError, TypeError, ValueError, NameError) as exc:
+        raise RouteDefinitionError(f"{where}: cannot validate type {tp!r}: {exc}") from exc
+
+
+def validator(adapter: Any) -> Callable[[Any, Sequence[str | int], ErrorList], Any]:
+    """``validate(value, loc, errors)``: the validated value, or ``INVALID`` with errors added."""
+    from pydantic import ValidationError
+
+    validate_python = adapter.validate_python
+
+    def validate(value: Any, loc: Sequence[str | int], errors: ErrorList) -> Any:
+        try:
+            return validate_python(value)
+        except ValidationError as exc:
+            errors.extend(convert_errors(exc, loc))
+            return INVALID
+
+    return validate
+
+
+class _Invalid:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<invalid>"
+
+
+INVALID: Any = _Invalid()
+"""What a converter returns after adding its errors to the list."""
+
+
+# -- response models --------------------------------------------------------------------------
+
+NO_VALIDATION = frozenset({type(None), dict, list, str, bytes, Any, Response})
+
+
+class ResponseModel:
+    """Validates a handler's result against a type and serialises it as JSON (aliases used).
+
+    A :class:`Response` or ``None`` passes through untouched.
+    """
+
+    __slots__ = ("adapter", "status", "where")
+
+    def __init__(self, annotation: Any, *, status: int, where: str) -> None:
+        self.adapter = build_adapter(annotation, where)
+        self.status = status
+        self.where = where
+
+    def __call__(self, result: Any) -> Any:
+        if result is None or isinstance(result, Response):
+            return result
+        from pydantic import ValidationError
+
+        try:
+            value = self.adapter.validate_python(result, from_attributes=True)
+            data = self.adapter.dump_python(value, mode="json", by_alias=True)
+        except ValidationError as exc:
+            raise ResponseValidationError(self.where, convert_errors(exc, ())) from None
+        return Response(dump_json(data), self.status, media_type=JSON_TYPE)
+
+
+def build_response_model(
+    annotation: Any, *, explicit: bool, status: int, where: str
+) -> ResponseModel | None:
+    """The response model for a route, or ``None`` when the result needs no validation.
+
+    An explicit ``response_model=`` always validates (``None`` turns it off); a return
+    annotation only when it mentions a pydantic model, so ``-> dict`` costs nothing.
+    """
+    annotation = _without_response(annotation)
+    if _no_validation(annotation):
+        return None
+    if not explicit and not mentions_model(annotation):
+        return None
+    return ResponseModel(annotation, status=status, where=where)
+
+
+def _without_response(annotation: Any) -> Any:
+    """``Note | Response`` → ``Note``: a Response is passed through, never validated."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(annotation)
+                if not (isinstance(a, type) and issubclass(a, Response))]
+        if not args:
+            return Response
+        return args[0] if len(args) == 1 else typing.Union[tuple(args)]  # noqa: UP007
+    return annotation
+
+
+def _no_validation(annotation: Any) -> bool:
+    if annotation is None or (isinstance(annotation, type) and issubclass(annotation, Response)):
+        return True
+    try:
+        return annotation in NO_VALIDATION
+    except TypeError:  # unhashable metadata inside Annotated
+        return False
