@@ -28,29 +28,39 @@ from .errors import (
     UnprocessableEntity,
     UnsupportedMediaType,
 )
+from .markers import Body, Cookie, Depends, Header, LambdaContext, Path, Query
 from .multidict import Headers, QueryParams
 from .problems import Problem
 from .request import Request
 from .response import Response
 from .router import Route, Router
+from .validation import RequestValidationError
 
 __all__ = [
     "App",
     "BadRequest",
+    "Body",
     "Conflict",
+    "Cookie",
+    "Depends",
     "Forbidden",
     "GatewayTimeout",
     "HTTPError",
+    "Header",
     "Headers",
     "InternalServerError",
     "InvalidEvent",
+    "LambdaContext",
     "LamrouteError",
     "MethodNotAllowed",
     "NotFound",
+    "Path",
     "PayloadTooLarge",
     "Problem",
+    "Query",
     "QueryParams",
     "Request",
+    "RequestValidationError",
     "Response",
     "ResponseError",
     "Route",

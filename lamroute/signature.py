@@ -187,6 +187,8 @@ def _spec(
         return ParamSpec(name, source, name, annotation, required=False)
     if source == "path":
         required = True
+    if isinstance(marker, Param) and marker.constraints:
+        _check_constraints(annotation, marker.constraints, where)
     return ParamSpec(name, source, alias, annotation, required, default, marker, metadata)
 
 
@@ -196,7 +198,8 @@ def _source(
 ) -> tuple[str, str]:
     alias = (marker.alias if marker is not None else None) or name
     if marker is None:
-        if isinstance(annotation, type) and issubclass(annotation, request_types):
+        bare = is_optional(annotation)[1]
+        if isinstance(bare, type) and issubclass(bare, request_types):
             return "request", name
         if annotation is LambdaContext or (name == "context" and annotation in (Any, object)):
             return "context", name
@@ -214,17 +217,17 @@ def _source(
         return "query-model", alias
     if isinstance(marker, Body) or (marker is None and body_like):
         return "body", alias
+    if body_like:
+        raise RouteDefinitionError(
+            f"{where}: a model cannot be a {getattr(marker, 'IN', 'query')} parameter; use "
+            "Annotated[Model, Query()] for a group of query parameters or Body()."
+        )
     if isinstance(marker, Header):
         if marker.alias is None and marker.convert_underscores:
             alias = name.replace("_", "-")
         return "header", alias
     if isinstance(marker, Cookie):
         return "cookie", alias
-    if body_like:
-        raise RouteDefinitionError(
-            f"{where}: a model cannot be a {getattr(marker, 'IN', 'query')} parameter; use "
-            "Annotated[Model, Query()] for a group of query parameters or Body()."
-        )
     return "query", alias
 
 
@@ -238,3 +241,23 @@ def _is_body_type(tp: Any) -> bool:
     if origin in (list, set, tuple, frozenset):
         return any(_is_body_type(arg) for arg in typing.get_args(tp))
     return False
+
+
+_NUMERIC = frozenset({"gt", "ge", "lt", "le", "multiple_of"})
+_LENGTH = frozenset({"min_length", "max_length", "pattern"})
+
+
+def _check_constraints(annotation: Any, constraints: dict[str, Any], where: str) -> None:
+    """Refuse constraints the type cannot take (pydantic would fail on every request)."""
+    inner = is_optional(annotation)[1]
+    if inner in (int, float) or typing.get_origin(inner) in (list, set, tuple, frozenset):
+        wrong = _LENGTH & constraints.keys() if inner in (int, float) else (
+            (_NUMERIC | {"pattern"}) & constraints.keys())
+    elif inner in (str, bytes):
+        wrong = _NUMERIC & constraints.keys()
+    else:
+        return
+    if wrong:
+        raise RouteDefinitionError(
+            f"{where}: constraint(s) {sorted(wrong)} do not apply to {annotation!r}."
+        )
