@@ -141,9 +141,16 @@ FAST: dict[Any, tuple[Callable[[str], Any], str, str]] = {
 }
 
 
+def _identity(value: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
+    return value
+
+
+_IDENTITY: Converter = _identity
+
+
 def _fast_converter(tp: Any) -> Converter | None:
     if tp in (str, Any, None):
-        return lambda value, loc, errors: value
+        return _IDENTITY
     import uuid
 
     entry = FAST.get(tp) or ((_uuid, "Input should be a valid UUID", "uuid_parsing")
@@ -192,6 +199,8 @@ def _scalar_converter(spec: ParamSpec, where: str) -> tuple[Converter, bool]:
 
 
 def _each(convert: Converter, kind: type) -> Converter:
+    if convert is _IDENTITY and kind is list:
+        return _IDENTITY  # getall() already returns a fresh list of str
     def convert_all(values: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
         before = len(errors)
         result = [convert(v, (*loc, i), errors) for i, v in enumerate(values)]
@@ -292,32 +301,37 @@ def _scalar(spec: ParamSpec, where: str) -> Extractor:
     convert, is_list = _scalar_converter(spec, where)
     loc: tuple[str | int, ...] = (spec.source, spec.alias)
     alias, required, default = spec.alias, spec.required, _default_getter(spec)
-    source = spec.source
-    if source == "path":
+    if spec.source == "path":
         return lambda request, errors, cache: convert(request.path_params[alias], loc, errors)
+    fetch = _fetcher(spec.source, alias, is_list)
+    plain = convert is _IDENTITY
 
     def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
-        if source == "query":
-            values: Any = request.query
-        elif source == "header":
-            values = request.headers
-        else:
-            values = getattr(request, "cookies", {})
-        if is_list:
-            found: Any = values.getall(alias) if hasattr(values, "getall") else (
-                [values[alias]] if alias in values else [])
-            if not found:
-                found = None
-        else:
-            found = values.get(alias)
+        found = fetch(request)
         if found is None:
             if required:
                 errors.append(missing(loc))
                 return INVALID
             return default()
-        return convert(found, loc, errors)
+        return found if plain else convert(found, loc, errors)
 
     return extract
+
+
+def _fetcher(source: str, alias: str, is_list: bool) -> Callable[[Any], Any]:
+    """``request → raw value(s)`` for one query key, header or cookie (``None`` if absent)."""
+    if source == "query":
+        if is_list:
+            return lambda request: request.query.getall(alias) or None
+        return lambda request: request.query.get(alias)
+    if source == "header":
+        if is_list:
+            return lambda request: request.headers.getall(alias) or None
+        return lambda request: request.headers.get(alias)
+    if is_list:
+        return lambda request: ([v] if (v := getattr(request, "cookies", {}).get(alias))
+                                is not None else None)
+    return lambda request: getattr(request, "cookies", {}).get(alias)
 
 
 def _body_converter(spec: ParamSpec, where: str) -> Converter:

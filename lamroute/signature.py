@@ -124,7 +124,10 @@ def _inspect(func: Any, where: str) -> tuple[inspect.Signature, dict[str, Any]]:
             target = getattr(func, "__init__")  # noqa: B009 (mypy: unsound on instances)
         elif not inspect.isroutine(func) and callable(func):
             target = type(func).__call__
-        hints = typing.get_type_hints(target, include_extras=True)
+        try:
+            hints = typing.get_type_hints(target, include_extras=True)
+        except NameError:
+            hints = typing.get_type_hints(target, localns=_caller_locals(), include_extras=True)
     except NameError as exc:
         raise RouteDefinitionError(
             f"{where}: an annotation cannot be resolved ({exc}); define the types at module "
@@ -133,6 +136,21 @@ def _inspect(func: Any, where: str) -> tuple[inspect.Signature, dict[str, Any]]:
     except (TypeError, ValueError) as exc:
         raise RouteDefinitionError(f"Cannot inspect {where}: {exc}") from exc
     return signature, hints
+
+
+def _caller_locals() -> dict[str, Any]:
+    """Locals of the first frame outside lamroute: the function that registered the route.
+
+    With ``from __future__ import annotations`` a handler defined inside a function (a test,
+    an app factory) names local types its module cannot see; the registering frame can.
+    """
+    import sys
+
+    frame = sys._getframe(1)
+    package = __name__.rpartition(".")[0] + "."
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
+        frame = frame.f_back  # type: ignore[assignment]
+    return dict(frame.f_locals) if frame is not None else {}
 
 
 def _check_path_params(specs: list[ParamSpec], signature: inspect.Signature,
