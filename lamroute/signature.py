@@ -112,7 +112,7 @@ def analyse(
                      f"{where}, parameter {name!r}", (*_stack, func))
         specs.append(spec)
     if not _stack:
-        _check_path_params(specs, signature, path_params, where)
+        specs += _check_path_params(specs, signature, path_params, where)
     return Dependant(func, tuple(specs), cache, where)
 
 
@@ -154,7 +154,8 @@ def _caller_locals() -> dict[str, Any]:
 
 
 def _check_path_params(specs: list[ParamSpec], signature: inspect.Signature,
-                       path_params: tuple[str, ...], where: str) -> None:
+                       path_params: tuple[str, ...], where: str) -> list[ParamSpec]:
+    """Path parameters nobody binds go to ``**kwargs`` as ``str``, else it is an error."""
     bound = {s.alias for s in Dependant(lambda: None, tuple(specs)).flatten()
              if s.source == "path"}
     missing = [p for p in path_params if p not in bound]
@@ -162,6 +163,7 @@ def _check_path_params(specs: list[ParamSpec], signature: inspect.Signature,
         raise RouteDefinitionError(
             f"{where} does not accept path parameter(s) {missing}; add them to its signature."
         )
+    return [ParamSpec(name, "path", name, str) for name in missing]
 
 
 def _split(hint: Any, where: str) -> tuple[Any, Param | Depends | None, tuple[Any, ...]]:

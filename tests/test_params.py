@@ -268,6 +268,16 @@ def test_routes_stay_plain_functions() -> None:
     assert TestClient(app).get("/notes/3?limit=2").json() == {"id": 3, "limit": 2}
 
 
+def test_unnamed_path_params_go_to_kwargs() -> None:
+    app = App(access_log=False)
+
+    @app.get("/a/{x}/{y}")
+    def catch_all(x: int, **rest: str) -> dict[str, Any]:
+        return {"x": x, "rest": rest}
+
+    assert TestClient(app).get("/a/1/two").json() == {"x": 1, "rest": {"y": "two"}}
+
+
 def test_marker_as_default_fastapi_style() -> None:
     app = App(access_log=False)
 
