@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .converters import IDENTITY, Converter, each, fast_converter, list_item
 from .markers import Body, Param
 from .request import Request
 from .router import Route
@@ -38,7 +39,6 @@ from .validation import (
 from .validation import build_response_model as validation_response_model
 
 Extractor = Callable[[Any, ErrorList, "dict[Any, Any] | None"], Any]
-Converter = Callable[[Any, "tuple[str | int, ...]", ErrorList], Any]
 
 _CONTAINER_CACHE: dict[Any, Any] = {}
 """Values of ``Depends(fn, cache="container")``, by ``fn``: built once per Lambda container."""
@@ -98,117 +98,20 @@ def build_binder(
     return Binder(dependant, extractors, compiler.needs_cache, tuple(flat))
 
 
-# -- fast converters (no pydantic) -----------------------------------------------------------
-
-
-def _int(value: str) -> int:
-    if value.isascii() and "_" not in value:
-        return int(value)
-    raise ValueError(value)
-
-
-def _float(value: str) -> float:
-    if value.isascii() and "_" not in value:
-        return float(value)
-    raise ValueError(value)
-
-
-_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
-_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
-
-
-def _bool(value: str) -> bool:
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(value)
-
-
-def _uuid(value: str) -> Any:
-    import uuid
-
-    return uuid.UUID(value)
-
-
-FAST: dict[Any, tuple[Callable[[str], Any], str, str]] = {
-    int: (_int, "Input should be a valid integer, unable to parse string as an integer",
-          "int_parsing"),
-    float: (_float, "Input should be a valid number, unable to parse string as a number",
-            "float_parsing"),
-    bool: (_bool, "Input should be a valid boolean, unable to interpret input", "bool_parsing"),
-}
-
-
-def _identity(value: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
-    return value
-
-
-_IDENTITY: Converter = _identity
-
-
-def _fast_converter(tp: Any) -> Converter | None:
-    if tp in (str, Any, None):
-        return _IDENTITY
-    import uuid
-
-    entry = FAST.get(tp) or ((_uuid, "Input should be a valid UUID", "uuid_parsing")
-                             if tp is uuid.UUID else None)
-    if entry is None:
-        return None
-    func, msg, kind = entry
-
-    def convert(value: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
-        try:
-            return func(value)
-        except (ValueError, TypeError, AttributeError):
-            errors.append(error(loc, msg, kind))
-            return INVALID
-
-    return convert
-
-
-def _list_item(tp: Any) -> Any | None:
-    """The item type of ``list[X]``/``tuple[X, ...]``/``set[X]``, ``str`` for bare ``list``."""
-    if tp in (list, tuple, set, frozenset):
-        return str
-    origin = typing.get_origin(tp)
-    if origin in (list, set, frozenset, tuple) or origin is typing.Sequence:
-        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
-        return args[0] if len(args) == 1 else Any
-    import collections.abc as abc
-
-    return str if origin is abc.Sequence else None
-
-
 def _scalar_converter(spec: ParamSpec, where: str) -> tuple[Converter, bool]:
     """``(convert, is_list)`` for a path/query/header/cookie parameter."""
     _, inner = is_optional(spec.annotation)
-    item = _list_item(inner)
+    item = list_item(inner)
     plain = not spec.metadata and not (spec.marker is not None and spec.marker.constraints)
     if plain:
-        fast = _fast_converter(inner if item is None else item)
+        fast = fast_converter(inner if item is None else item)
         if fast is not None and item is None:
             return fast, False
         if fast is not None:
             kind = typing.get_origin(inner) or inner
-            return _each(fast, kind if kind in (set, frozenset, tuple) else list), True
+            return each(fast, kind if kind in (set, frozenset, tuple) else list), True
     target = constrained(spec.annotation, spec.marker, spec.metadata)
     return validator(build_adapter(target, where)), item is not None
-
-
-def _each(convert: Converter, kind: type) -> Converter:
-    if convert is _IDENTITY and kind is list:
-        return _IDENTITY  # getall() already returns a fresh list of str
-    def convert_all(values: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
-        before = len(errors)
-        result = [convert(v, (*loc, i), errors) for i, v in enumerate(values)]
-        if len(errors) > before:
-            return INVALID
-        return result if kind is list else kind(result)
-
-    return convert_all
 
 
 # -- compiling specs into extractors ---------------------------------------------------------
@@ -304,7 +207,7 @@ def _scalar(spec: ParamSpec, where: str) -> Extractor:
     if spec.source == "path":
         return lambda request, errors, cache: convert(request.path_params[alias], loc, errors)
     fetch = _fetcher(spec.source, alias, is_list)
-    plain = convert is _IDENTITY
+    plain = convert is IDENTITY
 
     def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
         found = fetch(request)
@@ -356,7 +259,7 @@ def _body_converter(spec: ParamSpec, where: str) -> Converter:
 def _query_model(spec: ParamSpec, where: str) -> Extractor:
     model = is_optional(spec.annotation)[1]
     fields = tuple(
-        (info.alias or name, _list_item(info.annotation) is not None)
+        (info.alias or name, list_item(info.annotation) is not None)
         for name, info in model.model_fields.items()
     )
     convert = validator(build_adapter(model, where))
