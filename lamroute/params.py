@@ -229,7 +229,11 @@ def _fetcher(source: str, alias: str, is_list: bool) -> Callable[[Any], Any]:
         return lambda request: request.query.get(alias)
     if source == "header":
         if is_list:
-            return lambda request: request.headers.getall(alias) or None
+            # HTTP API 2.0 joins repeated headers with commas; RFC 9110 §5.3 makes the joined
+            # and the repeated forms equivalent, so split both the same way.
+            # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+            return lambda request: [part.strip() for value in request.headers.getall(alias)
+                                    for part in value.split(",") if part.strip()] or None
         return lambda request: request.headers.get(alias)
     if is_list:
         return lambda request: ([v] if (v := getattr(request, "cookies", {}).get(alias))

@@ -216,6 +216,12 @@ def test_markers_alias_constraints_headers_cookies(client: TestClient) -> None:
     assert {e["type"] for e in response.json()["errors"]} == {"greater_than_equal"}
 
 
+def test_list_header_is_the_same_repeated_or_comma_joined(client: TestClient) -> None:
+    got = client.get("/markers/1", headers=[("X-Forwarded-For", "1.1.1.1, 2.2.2.2"),
+                                            ("X-Forwarded-For", "3.3.3.3")]).json()
+    assert got["forwarded"] == ["1.1.1.1", "2.2.2.2", "3.3.3.3"]
+
+
 def test_query_model_groups_parameters(client: TestClient) -> None:
     assert client.get("/filters?q=x&tags=a&tags=b&limit=5").json() == {
         "q": "x", "tags": ["a", "b"], "limit": 5}
