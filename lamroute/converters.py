@@ -1,7 +1,8 @@
 """Converters from strings (path, query, header, cookie values) that need no pydantic.
 
-``int``, ``float``, ``bool``, ``str`` and ``UUID`` are converted with plain Python; errors use
-pydantic's ``msg``/``type`` wording so every 422 reads the same whichever path produced it.
+``int``, ``float``, ``bool``, ``str``, ``UUID`` and ``Enum`` (of str or int values) are
+converted with plain Python; errors use pydantic's ``msg``/``type`` wording so every 422 reads
+the same whichever path produced it.
 
 >>> errors = []
 >>> fast_converter(int)("42", ("query", "n"), errors), errors
@@ -61,6 +62,28 @@ FAST: dict[Any, tuple[Callable[[str], Any], str, str]] = {
 }
 
 
+def _enum(tp: Any) -> tuple[Callable[[str], Any], str, str] | None:
+    """A lookup table for an ``Enum`` whose values are all ``str`` or all ``int``."""
+    import enum
+
+    if not (isinstance(tp, type) and issubclass(tp, enum.Enum)):
+        return None
+    members = list(tp)
+    if members and all(isinstance(m.value, str) for m in members):
+        table: dict[Any, Any] = {m.value: m for m in members}
+        lookup: Callable[[str], Any] = table.__getitem__
+    elif members and all(type(m.value) is int for m in members):
+        table = {m.value: m for m in members}
+
+        def lookup(value: str) -> Any:
+            return table[_int(value)]
+    else:
+        return None
+    shown = [repr(m.value) for m in members]
+    expected = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+    return lookup, f"Input should be {expected}", "enum"
+
+
 def _identity(value: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
     return value
 
@@ -74,7 +97,7 @@ def fast_converter(tp: Any) -> Converter | None:
     import uuid
 
     entry = FAST.get(tp) or ((_uuid, "Input should be a valid UUID", "uuid_parsing")
-                             if tp is uuid.UUID else None)
+                             if tp is uuid.UUID else _enum(tp))
     if entry is None:
         return None
     func, msg, kind = entry
@@ -82,7 +105,7 @@ def fast_converter(tp: Any) -> Converter | None:
     def convert(value: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
         try:
             return func(value)
-        except (ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError, AttributeError, KeyError):
             errors.append(error(loc, msg, kind))
             return INVALID
 
@@ -105,6 +128,7 @@ def list_item(tp: Any) -> Any | None:
 def each(convert: Converter, kind: type) -> Converter:
     if convert is IDENTITY and kind is list:
         return IDENTITY  # getall() already returns a fresh list of str
+
     def convert_all(values: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
         before = len(errors)
         result = [convert(v, (*loc, i), errors) for i, v in enumerate(values)]

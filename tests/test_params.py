@@ -379,18 +379,24 @@ def test_context_is_the_lambda_context(app: App) -> None:
 APP_WITHOUT_MODELS = """
 import sys, json
 from typing import Annotated
+import enum
 from lamroute import App, Query, Header, Depends
 from lamroute.testing import TestClient
+class Sort(str, enum.Enum):
+    asc = "asc"
+    desc = "desc"
 app = App(access_log=False)
 def dep(limit: int = 10) -> int:
     return limit
 @app.get("/n/{x}")
 def n(x: int, y: float = 1.0, b: bool = False, tags: list[str] = [],
-      h: Annotated[str | None, Header()] = None, d: int = Depends(dep)) -> dict:
-    return {"x": x, "d": d}
+      h: Annotated[str | None, Header()] = None, d: int = Depends(dep),
+      sort: Sort = Sort.asc) -> dict:
+    return {"x": x, "d": d, "sort": sort.value}
 c = TestClient(app, format="http")
-assert c.get("/n/1?limit=3").json() == {"x": 1, "d": 3}
+assert c.get("/n/1?limit=3&sort=desc").json() == {"x": 1, "d": 3, "sort": "desc"}
 assert c.get("/n/x").status_code == 422
+assert c.get("/n/1?sort=up").json()["errors"][0]["msg"] == "Input should be 'asc' or 'desc'"
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "pydantic")))
 """
 
