@@ -1,7 +1,7 @@
 """Turns a request into a handler's arguments, from a signature analysed once at registration.
 
 Path parameters are bound by name, everything else by annotation and marker: ``int``/``float``/
-``bool``/``str``/``UUID`` are converted without pydantic, other types (``date``, ``Enum``,
+``bool``/``str``/``UUID``/``Enum`` are converted without pydantic, other types (``date``,
 constrained ``Annotated`` types, models) through a ``TypeAdapter`` built here, once. A model
 parameter is the JSON body; ``Depends(fn)`` runs ``fn`` with its own bound parameters.
 
