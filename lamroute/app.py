@@ -135,6 +135,8 @@ class App(Router):
                 reraise_fatal(exc)
                 fields["route"] = request.route if request is not None else None
                 response = self.boundary.handle(exc, request)
+            if request is not None and request.method == "HEAD" and isinstance(response, Response):
+                response.body = b""  # HEAD answers never carry a body, error answers included
             payload = self.boundary.render(fmt, response, request)
         if self.access_log:
             self._log_access(request, payload, started, cold, context)
@@ -153,10 +155,7 @@ class App(Router):
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}.",
                                    headers=allow)
         request.path_params = match.params
-        response = match.target(request)
-        if request.method == "HEAD":
-            response.body = b""
-        return response
+        return match.target(request)
 
     def _strip_prefixes(self, request: Request) -> None:
         for prefix in self.strip_prefixes:

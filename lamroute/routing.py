@@ -107,6 +107,11 @@ class _Node(Generic[T]):
     endpoint: _Endpoint[T] | None = None
 
 
+def _serves(endpoint: _Endpoint[T], wanted: tuple[str, ...]) -> bool:
+    by_method = endpoint.by_method
+    return any(method in by_method for method in wanted)
+
+
 class RouteTable(Generic[T]):
     """Maps (method, path) to a target; knows 404 from 405 and the ``Allow`` list."""
 
@@ -174,48 +179,78 @@ class RouteTable(Generic[T]):
             )
 
     def match(self, method: str, path: str) -> Match[T]:
-        """Find the target for ``method`` and a decoded ``path``."""
+        """Find the target for ``method`` and a decoded ``path``.
+
+        An endpoint that serves ``method`` wins over one that only matches the path, so a static
+        ``POST /users/me`` does not hide ``GET /users/{id}``; when none serves it, the answer is
+        405 with every method the path allows.
+        """
         if not self.strict_slashes and len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/") or "/"
-        endpoint = self._static.get(path)
+        wanted = (method, "GET") if method == "HEAD" else (method,)
+        static = self._static.get(path)
+        if static is not None and _serves(static, wanted):
+            return self._found(static, wanted, {})
+        segments = path[1:].split("/") if len(path) > 1 else []
         params: dict[str, str] = {}
-        if endpoint is None:
-            segments = path[1:].split("/") if len(path) > 1 else []
-            endpoint = self._walk(self._root, segments, 0, params)
-        if endpoint is None:
+        endpoint = self._walk(self._root, segments, 0, params, wanted)
+        if endpoint is not None:
+            return self._found(endpoint, wanted, params)
+        # The rare error path: collect every endpoint the path matches, whatever its methods.
+        matches = [static] if static is not None else []
+        self._collect(self._root, segments, 0, matches)
+        if not matches:
             return Match(404, None, {}, None, ())
-        target = endpoint.by_method.get(method)
-        template = endpoint.template.path
-        if target is None and method == "HEAD":
-            target = endpoint.by_method.get("GET")
-        if target is None:
-            return Match(405, None, params, template, self.allowed(endpoint))
-        return Match(200, target, params, template, ())
+        allowed = sorted({m for found in matches for m in self.allowed(found)})
+        return Match(405, None, {}, matches[0].template.path, tuple(allowed))
+
+    @staticmethod
+    def _found(endpoint: _Endpoint[T], wanted: tuple[str, ...], params: dict[str, str]) -> Match[T]:
+        by_method = endpoint.by_method
+        target = by_method[wanted[0]] if wanted[0] in by_method else by_method[wanted[-1]]
+        return Match(200, target, params, endpoint.template.path, ())
 
     def _walk(
-        self, node: _Node[T], segments: list[str], index: int, params: dict[str, str]
+        self, node: _Node[T], segments: list[str], index: int, params: dict[str, str],
+        wanted: tuple[str, ...],
     ) -> _Endpoint[T] | None:
         if index == len(segments):
-            return node.endpoint
+            found = node.endpoint
+            return found if found is not None and _serves(found, wanted) else None
         segment = segments[index]
         child = node.static.get(segment)
         if child is not None:
-            found = self._walk(child, segments, index + 1, params)
-            if found is not None:
-                return found
+            hit = self._walk(child, segments, index + 1, params, wanted)
+            if hit is not None:
+                return hit
         if node.param is not None and segment:
             name, param_node = node.param
-            found = self._walk(param_node, segments, index + 1, params)
-            if found is not None:
+            hit = self._walk(param_node, segments, index + 1, params, wanted)
+            if hit is not None:
                 params[name] = segment
-                return found
-        if node.greedy is not None:
+                return hit
+        if node.greedy is not None and _serves(node.greedy[1], wanted):
             rest = "/".join(segments[index:])
             if rest:
-                name, endpoint = node.greedy
-                params[name] = rest
-                return endpoint
+                params[node.greedy[0]] = rest
+                return node.greedy[1]
         return None
+
+    def _collect(
+        self, node: _Node[T], segments: list[str], index: int, out: list[_Endpoint[T]]
+    ) -> None:
+        if index == len(segments):
+            if node.endpoint is not None:
+                out.append(node.endpoint)
+            return
+        segment = segments[index]
+        child = node.static.get(segment)
+        if child is not None:
+            self._collect(child, segments, index + 1, out)
+        if node.param is not None and segment:
+            self._collect(node.param[1], segments, index + 1, out)
+        if node.greedy is not None and "/".join(segments[index:]):
+            out.append(node.greedy[1])
 
     @staticmethod
     def allowed(endpoint: _Endpoint[T]) -> tuple[str, ...]:

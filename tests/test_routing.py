@@ -1,0 +1,435 @@
+"""Routing: templates, conflicts, static before dynamic, 404/405/HEAD/OPTIONS, slashes, routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lamroute import App, Request, Response, RouteDefinitionError, Router
+from lamroute.routing import RouteTable, parse_template
+from lamroute.testing import FORMATS, TestClient
+
+ALL_FORMATS = list(FORMATS)
+
+
+def make_app(**options: Any) -> App:
+    app = App(access_log=False, **options)
+
+    @app.get("/users")
+    def list_users() -> list[str]:
+        return ["ann"]
+
+    @app.post("/users", status_code=201)
+    def create_user() -> dict[str, str]:
+        return {"created": "yes"}
+
+    @app.get("/users/me")
+    def me() -> dict[str, str]:
+        return {"who": "me"}
+
+    @app.get("/users/{user_id}")
+    def get_user(user_id: str) -> dict[str, str]:
+        return {"id": user_id}
+
+    @app.delete("/users/{user_id}")
+    def delete_user(user_id: str) -> None:
+        return None
+
+    @app.get("/users/{user_id}/posts/{post_id}")
+    def get_post(user_id: str, post_id: str) -> dict[str, str]:
+        return {"user": user_id, "post": post_id}
+
+    @app.route("/files/{path+}", methods=["GET", "PUT"])
+    def files(path: str, request: Request) -> dict[str, str]:
+        return {"path": path, "method": request.method}
+
+    @app.get("/")
+    def root() -> str:
+        return "root"
+
+    return app
+
+
+@pytest.fixture(params=ALL_FORMATS)
+def client(request: pytest.FixtureRequest) -> TestClient:
+    return TestClient(make_app(), format=request.param, stage="prod"
+                      if request.param in ("rest", "http-v1", "http") else None)
+
+
+# -- templates ------------------------------------------------------------------------------
+
+
+def test_single_segment_parameter(client: TestClient) -> None:
+    assert client.get("/users/42").json() == {"id": "42"}
+
+
+def test_two_parameters(client: TestClient) -> None:
+    assert client.get("/users/7/posts/9").json() == {"user": "7", "post": "9"}
+
+
+def test_greedy_parameter_takes_the_rest(client: TestClient) -> None:
+    assert client.get("/files/a/b/c.txt").json() == {"path": "a/b/c.txt", "method": "GET"}
+    assert client.put("/files/x").json() == {"path": "x", "method": "PUT"}
+
+
+def test_greedy_parameter_needs_at_least_one_segment(client: TestClient) -> None:
+    assert client.get("/files").status_code == 404
+
+
+def test_path_values_are_percent_decoded(client: TestClient) -> None:
+    assert client.get("/users/J%C3%BCrgen%20M").json() == {"id": "Jürgen M"}
+    assert client.get("/files/dir/my%20file%2Bv2.txt").json()["path"] == "dir/my file+v2.txt"
+
+
+def test_root_route(client: TestClient) -> None:
+    response = client.get("/")
+    assert (response.status_code, response.text) == (200, "root")
+
+
+def test_status_code_option(client: TestClient) -> None:
+    assert client.post("/users").status_code == 201
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "users",  # no leading slash
+        "/a//b",  # empty segment
+        "/a/{x+}/b",  # greedy not last
+        "/a/{x}/{x}",  # repeated name
+        "/a/{}",  # empty name
+        "/a/{1x}",  # not an identifier
+        "/a/b{x}",  # parameter inside a segment
+        "/a/{x}c",
+        "/a/{x",
+        "/a/x}",
+        "/a/{x++}",
+    ],
+)
+def test_malformed_templates_raise_at_registration(path: str) -> None:
+    app = App()
+    with pytest.raises(RouteDefinitionError):
+        app.get(path)(lambda **kw: None)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("/a/{x}", "/a/{x}"),
+        ("/a/{x}", "/a/{y}"),  # siblings with different names: API Gateway rejects them too
+        ("/a/{x+}", "/a/{y+}"),
+        ("/a", "/a/"),  # the same route unless strict slashes
+        ("/a/{x}/b", "/a/{y}/c"),
+    ],
+)
+def test_conflicting_templates_raise(first: str, second: str) -> None:
+    app = App()
+
+    def handler(**kwargs: str) -> None:
+        return None
+
+    app.get(first)(handler)
+    with pytest.raises(RouteDefinitionError):
+        app.get(second)(handler)
+
+
+def test_same_template_different_methods_is_no_conflict() -> None:
+    app = App()
+    app.get("/a/{x}")(lambda x: x)
+    app.post("/a/{x}")(lambda x: x)
+    assert TestClient(app).post("/a/1").text == "1"
+
+
+@pytest.mark.parametrize("methods", [[], ["FETCH"], "GET", ["get", "BREW"]])
+def test_bad_methods_raise(methods: Any) -> None:
+    with pytest.raises(RouteDefinitionError):
+        App().route("/a", methods=methods)
+
+
+@pytest.mark.parametrize("status", [99, 600, "200", 200.0, True])
+def test_bad_status_code_option_raises(status: Any) -> None:
+    with pytest.raises(RouteDefinitionError):
+        App().get("/a", status_code=status)
+
+
+def test_handler_that_cannot_take_the_path_parameter_raises() -> None:
+    with pytest.raises(RouteDefinitionError):
+        App().get("/a/{x}")(lambda: None)
+
+
+def test_parse_template_parts() -> None:
+    template = parse_template("/files/{bucket}/{key+}")
+    assert template.params == ("bucket", "key")
+    assert template.greedy == "key"
+    assert not template.is_static
+    assert parse_template("/a/b/").path == "/a/b"
+    assert parse_template("/a/b/", strict_slashes=True).path == "/a/b/"
+
+
+# -- static before dynamic ------------------------------------------------------------------
+
+
+def test_static_wins_over_dynamic(client: TestClient) -> None:
+    assert client.get("/users/me").json() == {"who": "me"}
+    assert client.get("/users/you").json() == {"id": "you"}
+
+
+def test_static_segment_wins_inside_the_trie_and_backtracks() -> None:
+    table: RouteTable[str] = RouteTable()
+    table.add("/a/{x}/c", ["GET"], "param-then-c")
+    table.add("/a/b/{y}", ["GET"], "b-then-param")
+    table.add("/a/{z+}", ["GET"], "greedy")
+    assert table.match("GET", "/a/b/c").target == "b-then-param"
+    assert table.match("GET", "/a/q/c").target == "param-then-c"
+    found = table.match("GET", "/a/b/c/d")
+    assert (found.target, found.params) == ("greedy", {"z": "b/c/d"})
+
+
+def test_static_route_with_another_method_does_not_hide_a_dynamic_route() -> None:
+    app = App(access_log=False)
+    app.post("/users/me")(lambda: "static post")
+    app.get("/users/{user_id}")(lambda user_id: f"dynamic {user_id}")
+    client = TestClient(app)
+    assert client.get("/users/me").text == "dynamic me"
+    assert client.post("/users/me").text == "static post"
+    response = client.delete("/users/me")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+
+
+def test_trie_branch_with_another_method_does_not_hide_a_greedy_route() -> None:
+    table: RouteTable[str] = RouteTable()
+    table.add("/a/{x}", ["POST"], "post-param")
+    table.add("/a/{rest+}", ["GET"], "get-greedy")
+    found = table.match("GET", "/a/b")
+    assert (found.status, found.target, found.params) == (200, "get-greedy", {"rest": "b"})
+    assert table.match("POST", "/a/b").params == {"x": "b"}
+
+
+# -- matching cost does not grow with the number of routes -------------------------------------
+
+
+def _walk_calls(table: RouteTable[str], monkeypatch: pytest.MonkeyPatch, path: str) -> int:
+    calls = 0
+    original = RouteTable._walk
+
+    def counting(self: RouteTable[str], *args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return original(self, *args)
+
+    monkeypatch.setattr(RouteTable, "_walk", counting)
+    try:
+        assert table.match("GET", path).status == 200
+    finally:
+        monkeypatch.setattr(RouteTable, "_walk", original)
+    return calls
+
+
+def _table(n: int) -> RouteTable[str]:
+    table: RouteTable[str] = RouteTable()
+    for i in range(n):
+        table.add(f"/static{i}/x", ["GET"], f"s{i}")
+        table.add(f"/r{i}/{{id}}/items/{{item}}", ["GET"], f"d{i}")
+    table.add("/target/{id}/items/{item}", ["GET"], "target")
+    return table
+
+
+def test_matching_work_is_independent_of_route_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    small, large = _table(3), _table(2000)
+    path = "/target/1/items/2"
+    assert _walk_calls(small, monkeypatch, path) == _walk_calls(large, monkeypatch, path) == 5
+    assert _walk_calls(large, monkeypatch, "/static1999/x") == 0  # one dict lookup
+
+
+def test_matching_never_calls_a_per_route_function() -> None:
+    called: list[str] = []
+
+    class Target:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def __eq__(self, other: object) -> bool:
+            called.append(self.name)
+            return NotImplemented
+
+        __hash__ = object.__hash__
+
+        def __call__(self) -> None:
+            called.append(self.name)
+
+    table: RouteTable[Target] = RouteTable()
+    for i in range(50):
+        table.add(f"/r{i}/{{id}}", ["GET"], Target(str(i)))
+    assert table.match("GET", "/r49/1").target is not None
+    assert table.match("GET", "/nowhere/1").status == 404
+    assert called == []
+
+
+# -- 404, 405, HEAD, OPTIONS ----------------------------------------------------------------
+
+
+def test_unknown_path_is_404_problem(client: TestClient) -> None:
+    response = client.get("/nothing/here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 404
+
+
+def test_wrong_method_is_405_with_allow(client: TestClient) -> None:
+    response = client.patch("/users/7")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "DELETE, GET, HEAD, OPTIONS"
+    assert response.json()["status"] == 405
+
+
+def test_head_is_answered_by_get_without_body(client: TestClient) -> None:
+    response = client.head("/users/7")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_head_error_answers_have_no_body(client: TestClient) -> None:
+    response = client.head("/nothing")
+    assert (response.status_code, response.content) == (404, b"")
+
+
+def test_explicit_head_route_overrides_get() -> None:
+    app = App(access_log=False)
+    app.get("/a")(lambda: "get")
+    app.head("/a")(lambda: Response(None, 200, headers={"X-Head": "1"}))
+    response = TestClient(app).head("/a")
+    assert response.headers["x-head"] == "1"
+
+
+def test_options_answered_with_allow(client: TestClient) -> None:
+    response = client.options("/files/a/b")
+    assert response.status_code == 204
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS, PUT"
+    assert response.content == b""
+
+
+def test_options_on_unknown_path_is_404(client: TestClient) -> None:
+    assert client.options("/nothing").status_code == 404
+
+
+def test_explicit_options_route_wins() -> None:
+    app = App(access_log=False)
+    app.get("/a")(lambda: "get")
+    app.options("/a")(lambda: Response(None, 200, headers={"X-Custom": "yes"}))
+    response = TestClient(app).options("/a")
+    assert (response.status_code, response.headers.get("x-custom")) == (200, "yes")
+
+
+def test_405_allow_lists_methods_of_post_only_route(client: TestClient) -> None:
+    response = client.put("/users")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+
+
+# -- trailing slashes ------------------------------------------------------------------------
+
+
+def test_trailing_slash_matches_same_route(client: TestClient) -> None:
+    assert client.get("/users/7/").json() == {"id": "7"}
+    assert client.get("/users/").json() == ["ann"]
+
+
+def test_route_registered_with_trailing_slash_matches_without() -> None:
+    app = App(access_log=False)
+    app.get("/a/")(lambda: "a")
+    client = TestClient(app, format="http")
+    assert client.get("/a").text == client.get("/a/").text == "a"
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_strict_slashes(fmt: str) -> None:
+    app = App(access_log=False, strict_slashes=True)
+    app.get("/a")(lambda: "no slash")
+    app.get("/b/")(lambda: "slash")
+    app.get("/c/{x}")(lambda x: x)
+    client = TestClient(app, format=fmt)
+    assert client.get("/a").text == "no slash"
+    assert client.get("/a/").status_code == 404
+    assert client.get("/b/").text == "slash"
+    assert client.get("/b").status_code == 404
+    assert client.get("/c/1").text == "1"
+    assert client.get("/c/1/").status_code == 404
+
+
+# -- routers and decorators -----------------------------------------------------------------
+
+
+def test_include_router_with_prefix() -> None:
+    router = Router()
+
+    @router.get("/")
+    def index() -> str:
+        return "admin index"
+
+    @router.get("/users/{user_id}")
+    def admin_user(user_id: str) -> str:
+        return f"admin {user_id}"
+
+    app = App(access_log=False)
+    app.include_router(router, prefix="/admin")
+    app.include_router(router, prefix="/v2/admin")
+    client = TestClient(app, format="http")
+    assert client.get("/admin").text == "admin index"
+    assert client.get("/admin/users/3").text == "admin 3"
+    assert client.get("/v2/admin/users/4").text == "admin 4"
+    assert client.get("/users/3").status_code == 404
+
+
+def test_nested_routers_and_no_prefix() -> None:
+    inner, outer = Router(), Router()
+    inner.get("/x")(lambda: "x")
+    outer.include_router(inner, prefix="/inner")
+    app = App(access_log=False)
+    app.include_router(outer, prefix="/outer")
+    app.include_router(inner)
+    client = TestClient(app)
+    assert client.get("/outer/inner/x").text == "x"
+    assert client.get("/x").text == "x"
+
+
+@pytest.mark.parametrize("prefix", ["admin", "/admin/", "/"])
+def test_bad_router_prefix_raises(prefix: str) -> None:
+    router = Router()
+    router.get("/a")(lambda: "a")
+    with pytest.raises(RouteDefinitionError):
+        App().include_router(router, prefix=prefix)
+
+
+def test_include_router_conflict_raises() -> None:
+    router = Router()
+    router.get("/a")(lambda: "a")
+    app = App()
+    app.get("/admin/a")(lambda: "b")
+    with pytest.raises(RouteDefinitionError):
+        app.include_router(router, prefix="/admin")
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete", "head", "options"])
+def test_decorators_return_the_function_unchanged(method: str) -> None:
+    for owner in (App(), Router()):
+        def handler(item_id: str) -> dict[str, str]:
+            return {"id": item_id}
+
+        decorated = getattr(owner, method)("/items/{item_id}")(handler)
+        assert decorated is handler
+        assert handler("5") == {"id": "5"}
+    app = App()
+
+    def other(item_id: str) -> str:
+        return item_id
+
+    assert app.route("/o/{item_id}", methods=["GET", "POST"])(other) is other
+
+
+def test_routes_are_listed_with_their_options() -> None:
+    app = make_app()
+    assert ("/users", ("POST",), 201) in [(r.path, r.methods, r.status_code) for r in app.routes]
+    assert [r.name for r in app.routes][:2] == ["list_users", "create_user"]
