@@ -116,8 +116,9 @@ def split_prefix(path: str, suffix: str | None) -> tuple[str, str]:
     The prefix is whatever the gateway routed on before the resource: a stage (HTTP APIs) or a
     custom domain's base path mapping. Without a usable suffix the whole path is the app's.
     """
+    path = leading_slash(path)
     if suffix is None:
-        return "", path or "/"
+        return "", path
     if suffix in ("", "/"):
         return path.rstrip("/"), "/"
     # REST pathParameters are seen both encoded and decoded (reports differ): accept either.
@@ -126,7 +127,26 @@ def split_prefix(path: str, suffix: str | None) -> tuple[str, str]:
             prefix = path[: len(path) - len(candidate)]
             if not prefix or (prefix.startswith("/") and not prefix.endswith("/")):
                 return prefix, candidate
-    return "", path or "/"
+    return "", path
+
+
+def leading_slash(path: str) -> str:
+    """``path`` starting with exactly one ``/`` (an empty path is ``/``)."""
+    return path if path.startswith("/") else "/" + path
+
+
+def strip_stage(prefix: str, path: str, stage: str | None) -> tuple[str, str]:
+    """Move a named stage from the front of ``path`` into ``prefix`` when no prefix was found.
+
+    HTTP API paths carry a named stage (``/dev/...``) but not ``$default``:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-stages.html
+    """
+    if prefix or not stage or stage == "$default":
+        return prefix, path
+    stage_prefix = "/" + stage
+    if path == stage_prefix or path.startswith(stage_prefix + "/"):
+        return stage_prefix, path[len(stage_prefix):] or "/"
+    return prefix, path
 
 
 def check_status(status: Any) -> int:

@@ -28,7 +28,7 @@ class AlbFormat:
     def parse(self, event: Mapping[str, Any], context: Any) -> Request:
         method = c.string(event, "httpMethod", required=True)
         # ALB passes the path as the client sent it, percent-encoding included.
-        path = c.decode_path(c.string(event, "path") or "/")
+        path = c.leading_slash(c.decode_path(c.string(event, "path") or "/"))
         headers = self.headers(event)
         return Request(
             method=str(method).upper(),

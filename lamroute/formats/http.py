@@ -41,11 +41,7 @@ class V2Format:
         # Function URLs pass the path still percent-encoded; HTTP APIs decode it.
         path = c.decode_path(raw_path) if self.name == "url" else raw_path
         prefix, app_path = c.split_prefix(path, self._matched_suffix(event))
-        if not prefix and stage and stage != "$default":
-            # rawPath carries a named stage (`/dev/...`) but not `$default`.
-            stage_prefix = "/" + stage
-            if app_path == stage_prefix or app_path.startswith(stage_prefix + "/"):
-                prefix, app_path = stage_prefix, app_path[len(stage_prefix):] or "/"
+        prefix, app_path = c.strip_stage(prefix, app_path, stage)
         return Request(
             method=method.upper(),
             path=app_path,

@@ -38,6 +38,8 @@ class V1Format:
         if isinstance(resource, str) and resource.startswith("/"):
             suffix = c.fill_template(resource, c.mapping(event, "pathParameters"))
         prefix, app_path = c.split_prefix(path, suffix)
+        if self.name == "http-v1":  # e.g. the `$default` route: no resource to match against
+            prefix, app_path = c.strip_stage(prefix, app_path, stage)
         return Request(
             method=str(method).upper(),
             path=app_path,
