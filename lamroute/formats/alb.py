@@ -29,18 +29,33 @@ class AlbFormat:
         method = c.string(event, "httpMethod", required=True)
         # ALB passes the path as the client sent it, percent-encoding included.
         path = c.leading_slash(c.decode_path(c.string(event, "path") or "/"))
-        headers = self.headers(event)
         return Request(
             method=str(method).upper(),
             path=path,
             root_path="",
             format=self.name,
             stage=None,
-            request_id=headers.get("x-amzn-trace-id"),
+            request_id=self._trace_id(event),
             event=event,
             context=context,
             reader=self,
         )
+
+    @staticmethod
+    def _trace_id(event: Mapping[str, Any]) -> str | None:
+        """ALB has no request id; its trace header is the closest (read raw: parsing stays lazy).
+
+        ALB lower-cases header names, so one lookup is enough.
+        """
+        for key in ("multiValueHeaders", "headers"):
+            headers = event.get(key)
+            if isinstance(headers, Mapping):
+                value = headers.get("x-amzn-trace-id")
+                if isinstance(value, list) and value:
+                    value = value[0]
+                if isinstance(value, str):
+                    return value
+        return None
 
     @staticmethod
     def multi_value(event: Mapping[str, Any]) -> bool:

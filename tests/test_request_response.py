@@ -1,0 +1,301 @@
+"""Request (lazy, payload-agnostic) and Response (what handlers may return), over every format."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import enum
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fixtures import load_event
+from pydantic import BaseModel
+
+from lamroute import App, Headers, QueryParams, Request, Response, ResponseError
+from lamroute.formats import parse_event
+from lamroute.request import EventReader
+from lamroute.response import dump_json, to_response
+from lamroute.testing import FORMATS, FakeContext, TestClient
+
+STAGED = {"rest": "prod", "http-v1": "prod", "http": "prod"}
+
+
+def client_for(app: App, fmt: str) -> TestClient:
+    return TestClient(app, format=fmt, stage=STAGED.get(fmt))
+
+
+# -- Request ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_request_attributes(fmt: str) -> None:
+    app = App(access_log=False)
+    seen: dict[str, Any] = {}
+
+    @app.post("/things/{thing_id}")
+    def handler(thing_id: str, request: Request, context: Any) -> None:
+        seen.update(
+            thing_id=thing_id, method=request.method, path=request.path,
+            root_path=request.root_path, path_params=request.path_params,
+            header=request.headers.get("x-custom"), query=request.query.getall("tag"),
+            cookies=request.cookies, body=request.body, text=request.text, json=request.json(),
+            stage=request.stage, request_id=request.request_id, source_ip=request.source_ip,
+            user_agent=request.user_agent, authorizer=request.authorizer,
+            event=request.event, context=context is request.context, format=request.format,
+            route=request.route, content_type=request.content_type,
+        )
+
+    client = client_for(app, fmt)
+    authorizer = None if fmt.startswith("alb") else {"principalId": "u1", "tenant": "acme"}
+    response = client.post(
+        "/things/t%201?tag=a&tag=b", headers={"X-Custom": "yes", "User-Agent": "tester/1"},
+        cookies={"sid": "s1"}, json={"n": 1}, authorizer=authorizer,
+        request_id="req-123", source_ip="192.0.2.9",
+    )
+    assert response.status_code == 204
+    assert seen["thing_id"] == "t 1" and seen["path_params"] == {"thing_id": "t 1"}
+    assert (seen["method"], seen["path"]) == ("POST", "/things/t 1")
+    assert seen["root_path"] == ("/prod" if fmt in STAGED else "")
+    assert seen["stage"] == ({"url": "$default"}.get(fmt) or STAGED.get(fmt))
+    assert seen["header"] == "yes" and seen["user_agent"] == "tester/1"
+    # Without multi-value mode ALB passes only the last value of a repeated key.
+    assert seen["query"] == (["b"] if fmt == "alb" else ["a", "b"])
+    assert seen["cookies"] == {"sid": "s1"}
+    assert seen["body"] == b'{"n": 1}' and seen["text"] == '{"n": 1}'
+    assert seen["json"] == {"n": 1}
+    assert seen["content_type"] == "application/json"
+    assert seen["format"] == ("alb" if fmt.startswith("alb") else fmt)
+    assert seen["route"] == "/things/{thing_id}"
+    assert seen["context"] is True
+    assert seen["event"]["httpMethod" if fmt in ("rest", "http-v1", "alb", "alb-multi")
+                         else "rawPath"]
+    if fmt.startswith("alb"):
+        assert seen["authorizer"] == {} and seen["request_id"].startswith("Root=1-")
+        assert seen["source_ip"] == "192.0.2.9"
+    else:
+        assert seen["authorizer"] == {"principalId": "u1", "tenant": "acme"}
+        assert (seen["request_id"], seen["source_ip"]) == ("req-123", "192.0.2.9")
+
+
+class CountingReader:
+    """An EventReader that counts how often each part is read."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = {}
+
+    def _count(self, name: str) -> None:
+        self.calls[name] = self.calls.get(name, 0) + 1
+
+    def headers(self, event: Any) -> Headers:
+        self._count("headers")
+        return Headers([("Cookie", "a=1"), ("User-Agent", "x")])
+
+    def query(self, event: Any) -> QueryParams:
+        self._count("query")
+        return QueryParams([("q", "1")])
+
+    def cookies(self, event: Any, headers: Headers) -> dict[str, str]:
+        self._count("cookies")
+        return {"a": "1"}
+
+    def body(self, event: Any) -> bytes:
+        self._count("body")
+        return b'{"x": 1}'
+
+    def source_ip(self, event: Any) -> str | None:
+        return "1.2.3.4"
+
+    def authorizer(self, event: Any) -> dict[str, Any]:
+        return {}
+
+
+def test_request_parses_lazily_and_once() -> None:
+    reader = CountingReader()
+    _: EventReader = reader
+    event: dict[str, Any] = {"any": "thing"}
+    request = Request(method="GET", path="/", root_path="", format="test", stage=None,
+                      request_id=None, event=event, context=None, reader=reader)
+    assert reader.calls == {}
+    for _i in range(3):
+        assert request.query["q"] == "1"
+        assert request.json() == {"x": 1}
+        assert request.cookies == {"a": "1"}
+    assert reader.calls == {"query": 1, "body": 1, "cookies": 1, "headers": 1}
+    assert request.event is event
+
+
+@pytest.mark.parametrize("name", ["rest-proxy-get", "http-v2-default", "alb-multi"])
+def test_malformed_parts_fail_only_when_read(name: str) -> None:
+    event = load_event(name)
+    event["headers"] = event["multiValueHeaders"] = ["not", "a", "mapping"]
+    request = parse_event(event, None)  # routing fields are fine: no error yet
+    assert request.path == "/items/42"
+    with pytest.raises(Exception, match="must be an object"):
+        _ = request.headers
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("body", ["{not json", "", "[1, 2", "\udcff"])
+def test_invalid_json_is_a_400_problem(fmt: str, body: str) -> None:
+    app = App(access_log=False)
+    app.post("/j")(lambda request: request.json())
+    response = client_for(app, fmt).post("/j", body=body.encode("utf-8", "surrogateescape")
+                                         if body == "\udcff" else body)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 400 and problem["title"] == "Bad Request"
+    assert "JSON" in problem["detail"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_bytes_body_is_base64_decoded(fmt: str) -> None:
+    app = App(access_log=False)
+    app.post("/b")(lambda request: Response(request.body[::-1], media_type="image/png"))
+    response = client_for(app, fmt).post("/b", body=b"\x00\x01\xfe\xff")
+    assert response.content == b"\xff\xfe\x01\x00"
+    assert response.raw["isBase64Encoded"] is True
+
+
+def test_request_repr_and_url_path() -> None:
+    request = parse_event(load_event("rest-proxy-get"), FakeContext())
+    assert repr(request) == "<Request GET /items/42 (rest)>"
+    assert request.url_path == "/prod/items/42"
+
+
+# -- what a handler may return -----------------------------------------------------------------
+
+
+class Note(BaseModel):
+    id: int
+    text: str
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("result", "status", "content_type", "body"),
+    [
+        ({"a": [1, 2]}, 200, "application/json", b'{"a":[1,2]}'),
+        ([1, "two", None], 200, "application/json", b'[1,"two",null]'),
+        (Note(id=1, text="hi"), 200, "application/json", b'{"id":1,"text":"hi"}'),
+        (Point(1, 2), 200, "application/json", b'{"x":1,"y":2}'),
+        ("héllo", 200, "text/plain; charset=utf-8", "héllo".encode()),
+        (b"\x00\xff", 200, "application/octet-stream", b"\x00\xff"),
+        (bytearray(b"ab"), 200, "application/octet-stream", b"ab"),
+        (None, 204, None, b""),
+        (Response("<p/>", 202, media_type="text/html"), 202, "text/html; charset=utf-8",
+         b"<p/>"),
+        ({"when": datetime.date(2024, 1, 2), "id": uuid.UUID(int=1), "n": Decimal("1.5"),
+          "c": Color.RED, "s": (1,)}, 200, "application/json",
+         b'{"when":"2024-01-02","id":"00000000-0000-0000-0000-000000000001","n":"1.5",'
+         b'"c":"red","s":[1]}'),
+    ],
+)
+def test_return_values(fmt: str, result: Any, status: int, content_type: str | None,
+                       body: bytes) -> None:
+    app = App(access_log=False)
+    app.get("/r")(lambda: result)
+    response = client_for(app, fmt).get("/r")
+    assert response.status_code == status
+    assert response.headers.get("content-type") == content_type
+    assert response.content == body
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_status_code_option_applies_to_return_values(fmt: str) -> None:
+    app = App(access_log=False)
+    app.post("/created", status_code=201)(lambda: {"id": 1})
+    app.post("/accepted", status_code=202)(lambda: None)
+    app.post("/explicit", status_code=201)(lambda: Response("x", 200))
+    client = client_for(app, fmt)
+    assert client.post("/created").status_code == 201
+    assert (client.post("/accepted").status_code, client.post("/accepted").content) == (202, b"")
+    assert client.post("/explicit").status_code == 200  # a Response keeps its own status
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_response_headers_cookies_and_media_type(fmt: str) -> None:
+    app = App(access_log=False)
+
+    @app.get("/r")
+    def handler() -> Response:
+        response = Response.json({"ok": True}, 200, headers=[("X-A", "1"), ("X-A", "2")])
+        response.set_cookie("session", "abc", max_age=60, http_only=True)
+        response.set_cookie("theme", "dark", secure=False, same_site=None, domain="example.com")
+        return response
+
+    response = client_for(app, fmt).get("/r")
+    assert response.json() == {"ok": True}
+    assert response.headers["content-type"] == "application/json"
+    if fmt == "alb":  # one value per header without multi-value mode: comma-joined
+        assert response.headers.getall("x-a") == ["1, 2"]
+        assert response.cookies == {"theme": "dark"}
+    else:
+        assert ", ".join(response.headers.getall("x-a")) == "1, 2"
+        assert response.cookies == {"session": "abc", "theme": "dark"}
+        assert "session=abc; Max-Age=60; Path=/; Secure; HttpOnly; SameSite=Lax" in (
+            response.headers.getall("set-cookie"))
+
+
+def test_response_constructor_rules() -> None:
+    response = Response("hi", media_type="text/plain")
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert Response("x", headers={"content-type": "a/b"}, media_type="c/d").headers.getall(
+        "Content-Type") == ["a/b"]
+    assert Response(b"\x00").body == b"\x00" and Response().body == b""
+    assert Response.redirect("/there").headers["location"] == "/there"
+    assert Response.redirect("/there").status == 307
+    assert Response.json([1], 201, media_type="application/vnd.x+json").headers[
+        "content-type"] == "application/vnd.x+json"
+    assert Response("é").text == "é"
+    assert repr(Response("abc", 201)) == "<Response 201 3 bytes>"
+
+
+def test_headers_multidict() -> None:
+    headers = Headers([("A", "1"), ("a", "2"), ("B", "3")])
+    assert headers["a"] == "1" and headers.getall("A") == ["1", "2"] and len(headers) == 2
+    headers.set("a", "9")
+    assert headers.getall("a") == ["9"]
+    assert headers.setdefault("c", "4") == "4" and headers.setdefault("C", "5") == "4"
+    headers.remove("b")
+    headers.remove("missing")
+    assert headers.multi_items() == [("a", "9"), ("c", "4")]
+    assert "A" in headers and 1 not in headers
+    query = QueryParams([("Q", "1")])
+    assert "q" not in query and query["Q"] == "1"
+
+
+def test_dump_json_and_to_response_errors() -> None:
+    for bad in ({"x": float("nan")}, {"x": object()}, {(1, 2): 1}, {"s": "\ud800"}):
+        with pytest.raises(ResponseError):
+            dump_json(bad)
+    circular: list[Any] = []
+    circular.append(circular)
+    with pytest.raises(ResponseError):
+        dump_json(circular)
+    with pytest.raises(ResponseError):
+        to_response(object(), 200)
+    with pytest.raises(ResponseError):
+        to_response(3.5, 200)
+
+
+def test_base64_round_trip_of_large_binary() -> None:
+    app = App(access_log=False)
+    data = bytes(range(256)) * 1000
+    app.get("/blob")(lambda: data)
+    response = TestClient(app, format="http").get("/blob")
+    assert response.content == data
+    assert base64.b64decode(response.raw["body"]) == data
