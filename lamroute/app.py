@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .boundary import Boundary, reraise_fatal
-from .errors import MethodNotAllowed, NotFound
+from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect
 from .logs import configure, request_fields
 from .params import Binder, build_binder, build_response_model
@@ -108,6 +108,8 @@ class App(Router):
         The most specific handler along the exception's MRO wins; its return value is rendered
         like a route's (a ``Response``, a dict, ...), with status 500 unless it says otherwise.
         """
+        if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
+            raise RouteDefinitionError(f"{exc_type!r} is not an exception class.")
 
         def decorator(func: E) -> E:
             self.boundary.add_handler(exc_type, func)
@@ -137,7 +139,7 @@ class App(Router):
                 response = self.boundary.handle(exc, request)
             if request is not None and request.method == "HEAD" and isinstance(response, Response):
                 response.body = b""  # HEAD answers never carry a body, error answers included
-            payload = self.boundary.render(fmt, response, request)
+            payload = self.boundary.render(fmt, response, request, event)
         if self.access_log:
             self._log_access(request, payload, started, cold, context)
         return payload

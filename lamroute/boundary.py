@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .errors import HTTPError, ResponseError
@@ -20,11 +20,13 @@ from .request import Request
 from .response import Response, to_response
 
 ExceptionHandler = Callable[[Any, Any], Any]
-FATAL = (SystemExit, KeyboardInterrupt)
+# Only Ctrl-C goes through (the local server must stop). A handler calling sys.exit() is answered
+# with a 500: letting SystemExit escape would crash the runtime and the gateway would say 502.
+FATAL = (KeyboardInterrupt,)
 
 
 def reraise_fatal(exc: BaseException) -> None:
-    """Let the interpreter's own exits through; everything else is the boundary's to answer."""
+    """Let Ctrl-C through; everything else is the boundary's to answer."""
     if isinstance(exc, FATAL):
         raise exc
 
@@ -66,6 +68,8 @@ class Boundary:
             problem = Problem.from_http_error(exc, request)
             if problem.status >= 500:
                 self.logger.error("server error %s", problem.status, exc_info=exc)
+            if problem.status == 500 and not self.debug:
+                problem.detail = None  # a 500's detail is for the logs, like any exception text
         else:
             if isinstance(exc, ResponseError):
                 self.logger.error("invalid handler result: %s", exc, exc_info=exc)
@@ -106,12 +110,18 @@ class Boundary:
         return response
 
     def render(
-        self, fmt: PayloadFormat | None, response: Response, request: Request | None
+        self, fmt: PayloadFormat | None, response: Response, request: Request | None,
+        event: Any = None,
     ) -> dict[str, Any]:
-        """Render ``response`` in ``fmt`` (REST's shape for an unknown event); never raises."""
+        """Render ``response`` in ``fmt`` (REST's shape for an unknown event); never raises.
+
+        When the event was recognised but could not be parsed, the format still sees it (ALB
+        picks its header mode from it) through a bare request carrying only the event.
+        """
         target = fmt or REST
+        shell = request if request is not None else _shell(fmt, event)
         try:
-            return target.render(response, request)
+            return target.render(response, shell)
         except BaseException as exc:
             reraise_fatal(exc)
             self.logger.error("response cannot be rendered: %s", exc, exc_info=exc)
@@ -123,8 +133,15 @@ class Boundary:
         )
         for build in builders:
             try:
-                return target.render(build(), request)
+                return target.render(build(), shell)
             except BaseException as exc:
                 reraise_fatal(exc)
                 self.logger.error("fallback response cannot be rendered", exc_info=exc)
         return dict(FALLBACK_PROXY_RESPONSE, headers=dict(FALLBACK_PROXY_RESPONSE["headers"]))
+
+
+def _shell(fmt: PayloadFormat | None, event: Any) -> Request | None:
+    if fmt is None or not isinstance(event, Mapping):
+        return None
+    return Request(method="", path="/", root_path="", format=fmt.name, stage=None,
+                   request_id=None, event=event, context=None, reader=fmt)

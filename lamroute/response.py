@@ -28,8 +28,9 @@ HeadersInit = Mapping[str, str] | Iterable[tuple[str, str]] | None
 class Response:
     """Status, headers (repeatable), cookies and a body of bytes.
 
-    ``body`` may be given as ``str`` (encoded as UTF-8) or ``bytes``; ``media_type`` sets the
-    ``Content-Type`` unless ``headers`` already carries one.
+    ``body`` may be given as ``str`` (encoded as UTF-8; ``text/plain`` unless a media type is
+    given) or ``bytes``; ``media_type`` sets the ``Content-Type`` unless ``headers`` already
+    carries one. A body without a textual ``Content-Type`` is sent base64-encoded.
 
     >>> r = Response("<p>hi</p>", media_type="text/html")
     >>> r.set_cookie("session", "abc", http_only=True)
@@ -53,6 +54,7 @@ class Response:
         self.cookies: list[str] = list(cookies)
         if isinstance(body, str):
             self.body = body.encode("utf-8")
+            media_type = media_type or "text/plain"
             if media_type and media_type.startswith("text/") and "charset" not in media_type:
                 media_type += "; charset=utf-8"
         else:

@@ -256,6 +256,9 @@ def test_response_constructor_rules() -> None:
     assert Response("x", headers={"content-type": "a/b"}, media_type="c/d").headers.getall(
         "Content-Type") == ["a/b"]
     assert Response(b"\x00").body == b"\x00" and Response().body == b""
+    assert Response("plain").headers["content-type"] == "text/plain; charset=utf-8"
+    assert "content-type" not in Response(b"raw").headers
+    assert Response(None).headers.get("content-type") is None
     assert Response.redirect("/there").headers["location"] == "/there"
     assert Response.redirect("/there").status == 307
     assert Response.json([1], 201, media_type="application/vnd.x+json").headers[

@@ -43,6 +43,8 @@ def string_pairs(values: Mapping[str, Any], what: str) -> list[tuple[str, str]]:
     """Flatten ``{name: value}`` or ``{name: [values]}`` into pairs, checking every type."""
     pairs: list[tuple[str, str]] = []
     for name, value in values.items():
+        if not isinstance(name, str):
+            raise InvalidEvent(f"The event's {what} names must be strings.")
         if isinstance(value, str):
             pairs.append((name, value))
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):

@@ -1,0 +1,474 @@
+"""The error boundary: HTTP errors, exception handlers, formatter, debug, bad results and events."""
+
+from __future__ import annotations
+
+import json
+import math
+from http import HTTPStatus
+from typing import Any
+
+import pytest
+from fixtures import NAMES, load_event, rules_format
+
+from lamroute import (
+    App,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    GatewayTimeout,
+    Headers,
+    HTTPError,
+    InternalServerError,
+    InvalidEvent,
+    LamrouteError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    Request,
+    Response,
+    RouteDefinitionError,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    UnprocessableEntity,
+    UnsupportedMediaType,
+)
+from lamroute.problems import FALLBACK_PROXY_RESPONSE
+from lamroute.testing import FORMATS, FakeContext, TestClient, check_proxy_response, make_event
+
+SUBCLASSES = [
+    (BadRequest, 400, "Bad Request"),
+    (Unauthorized, 401, "Unauthorized"),
+    (Forbidden, 403, "Forbidden"),
+    (NotFound, 404, "Not Found"),
+    (MethodNotAllowed, 405, "Method Not Allowed"),
+    (Conflict, 409, "Conflict"),
+    (PayloadTooLarge, 413, HTTPStatus(413).phrase),  # the phrase changed in Python 3.13
+    (UnsupportedMediaType, 415, "Unsupported Media Type"),
+    (UnprocessableEntity, 422, HTTPStatus(422).phrase),
+    (TooManyRequests, 429, "Too Many Requests"),
+    (ServiceUnavailable, 503, "Service Unavailable"),
+    (GatewayTimeout, 504, "Gateway Timeout"),
+]
+SECRET = "s3cr3t-password-in-exception"
+
+
+def client_for(app: App, fmt: str) -> TestClient:
+    return TestClient(app, format=fmt, stage="prod" if fmt in ("rest", "http-v1") else None)
+
+
+def raising(exc: BaseException) -> App:
+    app = App(access_log=False)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise exc
+
+    return app
+
+
+# -- HTTPError and its subclasses ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(("cls", "status", "title"), SUBCLASSES)
+def test_http_error_subclasses_become_problems(fmt: str, cls: type[HTTPError], status: int,
+                                               title: str) -> None:
+    assert issubclass(cls, HTTPError) and issubclass(cls, LamrouteError)
+    response = client_for(raising(cls("it went wrong")), fmt).get("/boom")
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "about:blank"
+    assert (problem["status"], problem["title"], problem["detail"]) == (status, title,
+                                                                        "it went wrong")
+    assert problem["instance"].endswith("/boom")
+    assert isinstance(problem["request_id"], str) and problem["request_id"]
+
+
+def test_problem_instance_is_the_public_path_and_request_id_is_the_gateways() -> None:
+    app = raising(NotFound("no"))
+    response = TestClient(app, format="rest", stage="prod").get("/boom", request_id="r-1")
+    assert response.json()["instance"] == "/prod/boom"
+    assert response.json()["request_id"] == "r-1"
+
+
+def test_http_error_options() -> None:
+    exc = HTTPError(418, "short", headers={"X-Teapot": "yes"}, title="Teapot",
+                    type="https://example.com/teapot", extra={"hint": "tilt"})
+    response = TestClient(raising(exc)).get("/boom")
+    assert response.status_code == 418
+    assert response.headers["x-teapot"] == "yes"
+    assert response.json() == {
+        "type": "https://example.com/teapot", "title": "Teapot", "status": 418,
+        "detail": "short", "instance": "/prod/boom",
+        "request_id": response.json()["request_id"], "hint": "tilt",
+    }
+    assert repr(HTTPError(404, "x")) == "HTTPError(404, 'x')"
+    assert HTTPError().status == 500 and NotFound().title == "Not Found"
+    assert str(NotFound()) == "Not Found" and str(NotFound("gone")) == "gone"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_error_headers_survive(fmt: str) -> None:
+    exc = Unauthorized("who?", headers=[("WWW-Authenticate", 'Bearer realm="api"')])
+    response = client_for(raising(exc), fmt).get("/boom")
+    assert response.headers["www-authenticate"] == 'Bearer realm="api"'
+    limited = client_for(raising(TooManyRequests(headers={"Retry-After": "3"})), fmt).get("/boom")
+    assert (limited.status_code, limited.headers["retry-after"]) == (429, "3")
+
+
+# -- exception handlers by MRO -------------------------------------------------------------------
+
+
+class AppError(Exception):
+    pass
+
+
+class PaymentError(AppError):
+    pass
+
+
+class CardDeclined(PaymentError):
+    pass
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_exception_handler_picked_by_mro(fmt: str) -> None:
+    app = App(access_log=False)
+
+    @app.exception_handler(AppError)
+    def app_error(request: Request, exc: AppError) -> Response:
+        return Response.json({"handler": "app", "type": type(exc).__name__}, 409)
+
+    @app.exception_handler(PaymentError)
+    def payment_error(request: Request, exc: PaymentError) -> dict[str, str]:
+        return {"handler": "payment", "path": request.path}
+
+    @app.get("/{kind}")
+    def fail(kind: str) -> None:
+        raise {"app": AppError, "payment": PaymentError, "card": CardDeclined}[kind]()
+
+    client = client_for(app, fmt)
+    assert client.get("/app").json() == {"handler": "app", "type": "AppError"}
+    assert client.get("/app").status_code == 409
+    card = client.get("/card")
+    assert card.json() == {"handler": "payment", "path": "/card"}
+    assert card.status_code == 500  # a plain return value from a handler for a non-HTTP error
+    assert app_error is not None and payment_error is not None
+
+
+def test_exception_handler_for_http_errors_gets_routing_errors_and_keeps_status() -> None:
+    app = App(access_log=False)
+    app.get("/a")(lambda: "a")
+
+    @app.exception_handler(HTTPError)
+    def http_error(request: Request | None, exc: HTTPError) -> dict[str, Any]:
+        return {"custom": exc.status}
+
+    client = TestClient(app, format="http")
+    assert (client.get("/zzz").status_code, client.get("/zzz").json()) == (404, {"custom": 404})
+    assert client.post("/a").json() == {"custom": 405}
+
+
+def test_exception_handler_sees_invalid_events_with_no_request() -> None:
+    app = App(access_log=False)
+    seen: list[Any] = []
+
+    @app.exception_handler(InvalidEvent)
+    def invalid(request: Request | None, exc: InvalidEvent) -> Response:
+        seen.append(request)
+        return Response("bad event", 400)  # a str body is text/plain
+
+    payload = app(None, None)
+    assert (payload["statusCode"], payload["body"], seen) == (400, "bad event", [None])
+
+
+def test_exception_handler_must_be_registered_for_an_exception_class() -> None:
+    with pytest.raises(RouteDefinitionError):
+        App().exception_handler("ValueError")  # type: ignore[arg-type]
+    with pytest.raises(RouteDefinitionError):
+        App().exception_handler(int)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("failure", ["raise", "unrenderable", "bad-status"])
+def test_failing_exception_handler_falls_back_to_minimal_problem(fmt: str, failure: str) -> None:
+    app = raising(AppError(SECRET))
+
+    @app.exception_handler(AppError)
+    def broken(request: Request, exc: AppError) -> Any:
+        if failure == "raise":
+            raise RuntimeError(SECRET)
+        if failure == "unrenderable":
+            return {"x": object()}
+        return Response("x", status=1000)
+
+    response = client_for(app, fmt).get("/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Internal Server Error"
+    assert SECRET not in response.text
+
+
+# -- the error formatter -------------------------------------------------------------------------
+
+
+def envelope(problem: Problem, request: Request | None) -> dict[str, Any]:
+    return {"error": {"code": problem.status, "message": problem.detail or problem.title,
+                      "path": request.path if request is not None else None}}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_error_formatter_applies_to_every_framework_error(fmt: str) -> None:
+    app = App(access_log=False, error_formatter=envelope)
+    app.get("/a")(lambda: "a")
+    app.get("/crash")(lambda: 1 / 0)
+    app.get("/http")(lambda: (_ for _ in ()).throw(Conflict("taken")))
+    app.post("/json")(lambda request: request.json())
+    app.get("/bad-result")(lambda: {"nan": math.nan})
+    client = client_for(app, fmt)
+
+    missing = client.get("/nope")
+    assert missing.json() == {"error": {"code": 404, "message": "No route matches /nope.",
+                                        "path": "/nope"}}
+    assert missing.headers["content-type"] == "application/json"
+    wrong = client.delete("/a")
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (405, 405)
+    assert wrong.headers["allow"] == "GET, HEAD, OPTIONS"  # problem headers kept
+    crash = client.get("/crash")
+    assert crash.json() == {"error": {"code": 500, "message": "Internal Server Error",
+                                      "path": "/crash"}}
+    assert client.get("/http").json()["error"] == {"code": 409, "message": "taken",
+                                                   "path": "/http"}
+    assert client.post("/json", body="{").json()["error"]["code"] == 400
+    assert client.get("/bad-result").json()["error"]["code"] == 500
+
+
+def test_error_formatter_applies_to_invalid_events() -> None:
+    app = App(access_log=False, error_formatter=envelope)
+    payload = app([1, 2], None)
+    assert payload["statusCode"] == 400
+    assert json.loads(payload["body"])["error"]["path"] is None
+
+
+def test_error_formatter_may_return_a_response() -> None:
+    def text_errors(problem: Problem, request: Request | None) -> Response:
+        return Response(f"error {problem.status}", problem.status, media_type="text/plain")
+
+    app = App(access_log=False, error_formatter=text_errors)
+    response = TestClient(app).get("/x")
+    assert (response.status_code, response.text) == (404, "error 404")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("failure", ["raise", "unrenderable", "bad-response"])
+def test_failing_error_formatter_falls_back(fmt: str, failure: str) -> None:
+    def broken(problem: Problem, request: Request | None) -> Any:
+        if failure == "raise":
+            raise ValueError(SECRET)
+        if failure == "unrenderable":
+            return {"when": object()}
+        return Response("x", headers={"X-Bad": 5})  # type: ignore[dict-item]
+
+    app = App(access_log=False, error_formatter=broken)
+    app.get("/a")(lambda: "a")
+    client = client_for(app, fmt)
+    missing = client.get("/nope")
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert SECRET not in missing.text
+    if failure != "bad-response":  # a formatter answer that fails at render time becomes a 500
+        assert missing.json() == {"type": "about:blank", "title": "Not Found", "status": 404,
+                                  "request_id": missing.json()["request_id"]}
+        wrong = client.put("/a")
+        assert (wrong.status_code, wrong.headers["allow"]) == (405, "GET, HEAD, OPTIONS")
+    else:
+        assert missing.status_code == 500
+
+
+# -- debug ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    "exc", [RuntimeError(SECRET), KeyError(SECRET), InternalServerError(SECRET),
+            HTTPError(500, SECRET)],
+)
+def test_no_exception_text_or_traceback_without_debug(fmt: str, exc: Exception) -> None:
+    response = client_for(raising(exc), fmt).get("/boom")
+    assert response.status_code == 500
+    assert SECRET not in response.text
+    assert "Traceback" not in response.text and "traceback" not in response.json()
+    assert response.json()["title"] == "Internal Server Error"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_debug_shows_exception_and_traceback(fmt: str) -> None:
+    app = App(access_log=False, debug=True)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError(SECRET)
+
+    problem = client_for(app, fmt).get("/boom").json()
+    assert problem["detail"] == f"RuntimeError: {SECRET}"
+    assert any("boom" in line for line in problem["traceback"])
+    assert "Traceback" in "".join(problem["traceback"])
+    assert App(debug=True, access_log=False) is not None
+    internal = client_for(raising(InternalServerError(SECRET)), fmt)
+    internal.app.boundary.debug = True  # type: ignore[attr-defined]
+    assert internal.get("/boom").json()["detail"] == SECRET
+
+
+# -- return values that cannot be rendered -------------------------------------------------------
+
+BAD_RESULTS: list[tuple[str, Any]] = [
+    ("object", lambda: object()),
+    ("float", lambda: 1.5),
+    ("set in dict", lambda: {"x": object()}),
+    ("nan", lambda: {"x": math.nan}),
+    ("inf", lambda: [math.inf]),
+    ("lone surrogate", lambda: {"x": "\ud800"}),
+    ("status too big", lambda: Response("x", 600)),
+    ("status too small", lambda: Response("x", 99)),
+    ("status str", lambda: Response("x", "200")),  # type: ignore[arg-type]
+    ("status bool", lambda: Response("x", True)),
+    ("status float", lambda: Response("x", 200.0)),  # type: ignore[arg-type]
+    ("int header", lambda: Response("x", headers={"X-Count": 3})),  # type: ignore[dict-item]
+    ("none header", lambda: Response("x", headers={"X-None": None})),  # type: ignore[dict-item]
+    ("bytes header", lambda: Response("x", headers={"X-B": b"v"})),  # type: ignore[dict-item]
+    ("CRLF header", lambda: Response("x", headers={"X-Split": "a\r\nSet-Cookie: evil=1"})),
+    ("LF header", lambda: Response("x", headers={"X-Split": "a\nb"})),
+    ("colon in name", lambda: Response("x", headers={"X:Y": "1"})),
+    ("empty name", lambda: Response("x", headers={"": "1"})),
+    ("CR cookie", lambda: Response("x", cookies=["a=1\r\nX: y"])),
+    ("cookies not list", lambda: _with(Response("x"), cookies="a=1")),
+    ("body str", lambda: _with(Response("x"), body="text")),
+    ("body int", lambda: _with(Response("x"), body=5)),
+    ("headers dict", lambda: _with(Response("x"), headers={"a": "b"})),
+    ("int body arg", lambda: Response(12)),  # type: ignore[arg-type]
+]
+
+
+def _with(response: Response, **attrs: Any) -> Response:
+    for name, value in attrs.items():
+        setattr(response, name, value)
+    return response
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(("label", "make"), BAD_RESULTS, ids=[label for label, _ in BAD_RESULTS])
+def test_unrenderable_results_become_a_formatted_500(fmt: str, label: str, make: Any) -> None:
+    app = App(access_log=False)
+    app.get("/bad")(make)
+    response = client_for(app, fmt).get("/bad")  # the client checks the gateway's rules
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 500
+    assert "evil" not in json.dumps(response.raw["headers"] if "headers" in response.raw
+                                    else response.raw["multiValueHeaders"])
+
+
+# -- events that are not proxy events ------------------------------------------------------------
+
+NOT_EVENTS: list[Any] = [None, [], [1, 2], "GET /", 42, 1.5, b"{}", {}, {"foo": "bar"},
+                         {"version": "2.0"}, {"requestContext": {"elb": {}}}]
+
+
+@pytest.mark.parametrize("event", NOT_EVENTS, ids=repr)
+def test_non_proxy_events_are_a_formatted_400(event: Any) -> None:
+    app = App(access_log=False)
+    payload = app(event, FakeContext())
+    # An event that looks like ALB's is answered in ALB's shape.
+    rules = "alb" if isinstance(event, dict) and "requestContext" in event else "rest"
+    assert check_proxy_response(rules, payload) == []
+    assert payload["statusCode"] == 400
+    assert payload["headers"]["Content-Type"] == "application/problem+json"
+    assert "Bad Request" in payload.get("statusDescription", "Bad Request")
+    problem = json.loads(payload["body"])
+    assert (problem["status"], problem["title"]) == (400, "Bad Request")
+    assert "event" in problem["detail"]
+
+
+def _breakers() -> list[tuple[str, str, Any]]:
+    """(fixture, dotted key, bad value): each makes the event malformed for its format."""
+    cases: list[tuple[str, str, Any]] = []
+    for name in NAMES:
+        event = load_event(name)
+        if "httpMethod" in event:
+            cases += [(name, "httpMethod", None), (name, "httpMethod", 5),
+                      (name, "path", ["/"])]
+        else:
+            cases += [(name, "requestContext.http", None), (name, "requestContext.http.method", 7),
+                      (name, "rawPath", 1)]
+        cases += [
+            (name, "requestContext", ["not", "an", "object"]) if "elb" not in
+            event["requestContext"] else (name, "httpMethod", {}),
+            (name, "headers", "Accept: */*"),
+            (name, "headers", {"x": 1}),
+            (name, "headers", {3: "x"}),
+            (name, "body", 12),
+            (name, "body", ["a"]),
+            (name, "isBase64Encoded", True),  # with a body that is not base64
+        ]
+    return cases
+
+
+def _set(event: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        event = event[key]
+    event[last] = value
+    if last == "headers":
+        event.pop("multiValueHeaders", None)
+
+
+@pytest.mark.parametrize(("name", "key", "value"), _breakers(), ids=repr)
+def test_malformed_events_are_a_formatted_400(name: str, key: str, value: Any) -> None:
+    event = load_event(name)
+    _set(event, key, value)
+    if key == "isBase64Encoded":
+        event["body"] = "%%% not base64 %%%"
+    app = App(access_log=False, error_formatter=envelope)
+
+    def everything(request: Request, path: str = "") -> dict[str, Any]:
+        # Read every part, as a real handler might.
+        return {"h": dict(request.headers), "q": dict(request.query), "c": request.cookies,
+                "b": request.text, "ip": request.source_ip, "a": request.authorizer}
+
+    app.route("/{path+}", methods=["GET", "POST"])(everything)
+    app.route("/", methods=["GET", "POST"])(everything)
+    payload = app(event, FakeContext())
+    assert check_proxy_response(rules_format(name), payload) == []
+    assert payload["statusCode"] == 400, payload
+    assert json.loads(payload["body"])["error"]["code"] == 400
+
+
+@pytest.mark.parametrize("fmt", ["rest", "http-v1", "http", "url"])
+def test_boundary_last_resort_is_a_valid_proxy_response(fmt: str) -> None:
+    assert check_proxy_response(fmt, dict(FALLBACK_PROXY_RESPONSE)) == []
+
+
+def test_every_layer_failing_still_answers() -> None:
+    def broken(problem: Problem, request: Request | None) -> Response:
+        response = Response("x")
+        response.headers = Headers([("X", "\n")])
+        return response
+
+    app = App(access_log=False, error_formatter=broken)
+    app.get("/bad")(lambda: Response("x", 999))
+    payload = TestClient(app, format="http").get("/bad")
+    assert payload.status_code == 500
+    assert payload.json()["title"] == "Internal Server Error"
+
+
+@pytest.mark.parametrize("exc", [SystemExit(3), GeneratorExit(), BaseException("base")])
+def test_base_exceptions_from_handlers_are_answered(exc: BaseException) -> None:
+    response = TestClient(raising(exc), format="http").get("/boom")
+    assert response.status_code == 500
+
+
+def test_keyboard_interrupt_is_not_swallowed() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        raising(KeyboardInterrupt())(make_event("http", "GET", "/boom"), None)
