@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from .boundary import Boundary, reraise_fatal
 from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect
-from .logs import configure, request_fields
+from .logs import configure, request_fields, set_request_field
 from .params import Binder, build_binder, build_response_model
 from .problems import ErrorFormatter, problem_response
 from .request import Request
@@ -125,7 +125,8 @@ class App(Router):
         cold, self._cold_start = self._cold_start, False
         fmt: PayloadFormat | None = None
         request: Request | None = None
-        fields: dict[str, Any] = {"request_id": None, "route": None}
+        fields: dict[str, Any] = {"request_id": None, "route": None,
+                                  "aws_request_id": getattr(context, "aws_request_id", None)}
         with request_fields(fields):
             try:
                 fmt = detect(event)
@@ -135,7 +136,6 @@ class App(Router):
                 response = self.dispatch(request)
             except BaseException as exc:  # the boundary: nothing escapes
                 reraise_fatal(exc)
-                fields["route"] = request.route if request is not None else None
                 response = self.boundary.handle(exc, request)
             if request is not None and request.method == "HEAD" and isinstance(response, Response):
                 response.body = b""  # HEAD answers never carry a body, error answers included
@@ -150,6 +150,7 @@ class App(Router):
         if match.status == 404:
             raise NotFound(f"No route matches {request.path}.")
         request.route = match.template
+        set_request_field("route", match.template)
         allow = [("Allow", ", ".join(match.allowed))]
         if match.target is None:
             if request.method == "OPTIONS":
@@ -170,19 +171,23 @@ class App(Router):
         self, request: Request | None, payload: Mapping[str, Any], started: float, cold: bool,
         context: Any,
     ) -> None:
-        try:
-            self.logger.info("request", extra={
-                "method": request.method if request else None,
-                "path": request.path if request else None,
-                "route": request.route if request else None,
-                "status": payload.get("statusCode"),
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "request_id": request.request_id if request else None,
-                "aws_request_id": getattr(context, "aws_request_id", None),
-                "cold_start": cold,
-                "source_ip": request.source_ip if request else None,
-                "user_agent": request.headers.get("user-agent") if request else None,
-            })
-        except Exception:
-            self.logger.warning("access log line skipped: malformed request fields")
+        # Each field is read on its own: a malformed part (headers of the wrong type, say) costs
+        # that field, never the line.
+        def read(get: Callable[[Request], Any]) -> Any:
+            try:
+                return get(request) if request is not None else None
+            except Exception:
+                return None
 
+        self.logger.info("request", extra={
+            "method": read(lambda r: r.method),
+            "path": read(lambda r: r.path),
+            "route": read(lambda r: r.route),
+            "status": payload.get("statusCode"),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "request_id": read(lambda r: r.request_id),
+            "aws_request_id": getattr(context, "aws_request_id", None),
+            "cold_start": cold,
+            "source_ip": read(lambda r: r.source_ip),
+            "user_agent": read(lambda r: r.headers.get("user-agent")),
+        })

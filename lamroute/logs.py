@@ -24,7 +24,7 @@ LOGGER_NAME = "lamroute"
 REDACTED = "[REDACTED]"
 SENSITIVE = frozenset(
     {"authorization", "cookie", "cookies", "set-cookie", "x-api-key", "apikey", "api_key",
-     "password", "secret", "token", "proxy-authorization"}
+     "api-key", "password", "secret", "token", "proxy-authorization", "x-amz-security-token"}
 )
 
 _request_fields: ContextVar[Mapping[str, Any] | None] = ContextVar("lamroute_request_fields",
@@ -45,18 +45,29 @@ class RequestFieldsFilter(logging.Filter):
             value = attrs[key]
             if key.lower() in SENSITIVE:
                 attrs[key] = REDACTED
-            elif isinstance(value, Mapping):
-                attrs[key] = redact(value)
+            elif isinstance(value, (Mapping, list, tuple)):
+                attrs[key] = _redact_value(value)
         return True
 
 
 def redact(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``values`` with sensitive keys (any depth) replaced by ``[REDACTED]``."""
+    """A copy of ``values`` with sensitive keys (any depth, lists included) redacted.
+
+    >>> redact({"headers": {"Authorization": "Bearer x"}, "items": [{"apiKey": "k"}]})
+    {'headers': {'Authorization': '[REDACTED]'}, 'items': [{'apiKey': '[REDACTED]'}]}
+    """
     return {
-        key: REDACTED if str(key).lower() in SENSITIVE
-        else redact(value) if isinstance(value, Mapping) else value
+        key: REDACTED if str(key).lower() in SENSITIVE else _redact_value(value)
         for key, value in values.items()
     }
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return redact(value)
+    if isinstance(value, (list, tuple)):
+        return [_redact_value(item) for item in value]
+    return value
 
 
 def configure(level: str | None = None) -> logging.Logger:
@@ -82,6 +93,13 @@ def configure(level: str | None = None) -> logging.Logger:
 
 def _valid_level(name: str | None) -> bool:
     return bool(name) and isinstance(logging.getLevelName(str(name).upper()), int)
+
+
+def set_request_field(key: str, value: Any) -> None:
+    """Add or change one field of the request being handled (``route`` once it is matched)."""
+    fields = _request_fields.get()
+    if isinstance(fields, dict):
+        fields[key] = value
 
 
 @contextmanager

@@ -1,0 +1,230 @@
+"""Logging: one JSON access line per request, tracebacks, LOG_LEVEL, request fields, redaction."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fixtures import load_event
+
+from lamroute import App, Request
+from lamroute.logs import LOGGER_NAME, REDACTED, RequestFieldsFilter, configure, redact
+from lamroute.testing import FORMATS, FakeContext, TestClient, make_event
+
+SECRETS = ["Bearer tok-123", "sid=cookie-456", "apikey-789", "setcookie-000"]
+
+
+def _handler() -> logging.StreamHandler[Any]:
+    configure()
+    handlers = [h for h in logging.getLogger(LOGGER_NAME).handlers
+                if any(isinstance(f, RequestFieldsFilter) for f in h.filters)]
+    assert len(handlers) == 1
+    handler = handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    return handler
+
+
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    """Capture what the lamroute handler writes (it holds the real stdout otherwise)."""
+    for name in ("LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    handler = _handler()
+    buffer = io.StringIO()
+    old = handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        handler.setStream(old)  # type: ignore[arg-type]
+        logging.getLogger(LOGGER_NAME).setLevel(logging.INFO)
+
+
+def lines(buffer: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+
+
+def access_lines(buffer: io.StringIO) -> list[dict[str, Any]]:
+    return [line for line in lines(buffer) if line["message"] == "request"]
+
+
+def demo_app(**options: Any) -> App:
+    app = App(**options)
+
+    @app.get("/items/{item_id}")
+    def item(item_id: str, request: Request) -> dict[str, str]:
+        app.app_logger.info("looking up", extra={"item": item_id})
+        return {"id": item_id}
+
+    @app.get("/crash")
+    def crash() -> None:
+        raise ZeroDivisionError("division by zero in crash")
+
+    @app.get("/secret")
+    def secret(request: Request) -> str:
+        app.app_logger.info("headers seen", extra={
+            "headers": dict(request.headers), "Authorization": request.headers["authorization"],
+            "nested": {"list": [{"x-api-key": "apikey-789"}], "Set-Cookie": "setcookie-000"},
+            "event": request.event,
+        })
+        return "ok"
+
+    return app
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_one_access_line_per_request_with_fields(fmt: str, logs: io.StringIO) -> None:
+    app = demo_app()
+    context = FakeContext()
+    event = make_event(fmt, "GET", "/items/7", headers={"User-Agent": "ua/1"},
+                       request_id="req-1", source_ip="192.0.2.44")
+    assert app(event, context)["statusCode"] == 200
+    assert app(event, context)["statusCode"] == 200
+    first, second = access_lines(logs)
+    assert first["level"] == "INFO" and first["name"] == "lamroute"
+    expected_id = {  # ALB has no request id: its trace header stands in
+        "alb": lambda: event["headers"]["x-amzn-trace-id"],
+        "alb-multi": lambda: event["multiValueHeaders"]["x-amzn-trace-id"][0],
+    }.get(fmt, lambda: "req-1")()
+    assert {k: first[k] for k in ("method", "path", "route", "status", "request_id",
+                                  "aws_request_id", "source_ip", "user_agent")} == {
+        "method": "GET", "path": "/items/7", "route": "/items/{item_id}", "status": 200,
+        "request_id": expected_id, "aws_request_id": context.aws_request_id,
+        "source_ip": "192.0.2.44", "user_agent": "ua/1",
+    }
+    assert isinstance(first["duration_ms"], (int, float)) and first["duration_ms"] >= 0
+    assert (first["cold_start"], second["cold_start"]) == (True, False)
+
+
+def test_access_line_for_404_and_invalid_events(logs: io.StringIO) -> None:
+    app = demo_app()
+    TestClient(app, format="http").get("/nowhere")
+    app(None, None)
+    missing, invalid = access_lines(logs)
+    assert (missing["status"], missing["route"], missing["path"]) == (404, None, "/nowhere")
+    assert (invalid["status"], invalid["method"], invalid["request_id"]) == (400, None, None)
+
+
+def test_access_line_even_when_lazy_parts_are_malformed(logs: io.StringIO) -> None:
+    app = App()
+    app.get("/items/{item_id}")(lambda item_id: item_id)  # never reads the headers
+    event = load_event("rest-proxy-get")
+    event["headers"] = event["multiValueHeaders"] = "not an object"
+    assert app(event, None)["statusCode"] == 200
+    (line,) = access_lines(logs)
+    assert (line["status"], line["path"], line["user_agent"]) == (200, "/items/42", None)
+
+
+def test_access_log_can_be_turned_off(logs: io.StringIO) -> None:
+    app = demo_app(access_log=False)
+    TestClient(app).get("/items/1")
+    assert access_lines(logs) == []
+    assert [line["message"] for line in lines(logs)] == ["looking up"]
+
+
+def test_app_logger_lines_carry_request_fields(logs: io.StringIO) -> None:
+    app = demo_app()
+    TestClient(app, format="rest").get("/items/5", request_id="rid-5")
+    (line,) = [line for line in lines(logs) if line["message"] == "looking up"]
+    assert line["name"] == "lamroute.app"
+    assert (line["request_id"], line["route"], line["item"]) == ("rid-5", "/items/{item_id}", "5")
+
+
+def test_exceptions_are_logged_with_traceback(logs: io.StringIO) -> None:
+    app = demo_app()
+    assert TestClient(app, format="http").get("/crash", request_id="r-9").status_code == 500
+    (error,) = [line for line in lines(logs) if line["level"] == "ERROR"]
+    assert "Traceback" in error["exc_info"] and "ZeroDivisionError" in error["exc_info"]
+    assert "division by zero in crash" in error["exc_info"]
+    assert (error["request_id"], error["route"]) == ("r-9", "/crash")
+    assert access_lines(logs)[0]["status"] == 500
+
+
+def test_unrenderable_results_and_failing_handlers_are_logged(logs: io.StringIO) -> None:
+    app = App(access_log=False)
+    app.get("/nan")(lambda: {"x": float("nan")})
+    TestClient(app).get("/nan")
+    (error,) = [line for line in lines(logs) if line["level"] == "ERROR"]
+    assert "cannot be serialised" in error["message"] + error.get("exc_info", "")
+
+
+@pytest.mark.parametrize("variable", ["LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL"])
+def test_log_level_from_environment(variable: str, logs: io.StringIO,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(variable, "warning")
+    app = demo_app()
+    assert logging.getLogger(LOGGER_NAME).level == logging.WARNING
+    TestClient(app).get("/items/1")
+    TestClient(app).get("/crash")
+    assert access_lines(logs) == []
+    assert [line["level"] for line in lines(logs)] == ["ERROR"]
+
+
+def test_log_level_option_and_invalid_values(monkeypatch: pytest.MonkeyPatch,
+                                             logs: io.StringIO) -> None:
+    App(log_level="DEBUG")
+    assert logging.getLogger(LOGGER_NAME).level == logging.DEBUG
+    monkeypatch.setenv("LOG_LEVEL", "chatty")
+    App()
+    assert logging.getLogger(LOGGER_NAME).level == logging.INFO
+
+
+def test_secrets_are_never_logged(logs: io.StringIO) -> None:
+    app = demo_app(debug=True)
+    client = TestClient(app, format="rest")
+    response = client.get("/secret", headers={"Authorization": "Bearer tok-123",
+                                              "X-Api-Key": "apikey-789"},
+                          cookies={"sid": "cookie-456"})
+    assert response.status_code == 200
+    output = logs.getvalue()
+    for secret in SECRETS:
+        assert secret not in output
+    (line,) = [line for line in lines(logs) if line["message"] == "headers seen"]
+    assert line["Authorization"] == REDACTED
+    headers = line["headers"]  # a Headers mapping: lower-cased names
+    assert headers["authorization"] == REDACTED and headers["cookie"] == REDACTED
+    assert headers["x-api-key"] == REDACTED and headers["user-agent"] == "lamroute-testclient"
+    assert line["nested"]["Set-Cookie"] == REDACTED
+    assert line["event"]["requestContext"]["identity"]["sourceIp"] == "203.0.113.7"
+
+
+def test_redact() -> None:
+    values = {"Cookie": "a", "x": {"authorization": "b", "ok": 1}, "l": [{"apiKey": "k"}],
+              "API-Key": "k2", "X-Amz-Security-Token": "t"}
+    assert redact(values) == {
+        "Cookie": REDACTED, "x": {"authorization": REDACTED, "ok": 1}, "l": [{"apiKey": REDACTED}],
+        "API-Key": REDACTED, "X-Amz-Security-Token": REDACTED}
+
+
+def test_configured_once_across_apps() -> None:
+    for _ in range(5):
+        App()
+    logger = logging.getLogger(LOGGER_NAME)
+    ours = [h for h in logger.handlers
+            if any(isinstance(f, RequestFieldsFilter) for f in h.filters)]
+    assert len(ours) == 1
+    assert logger.propagate is False
+
+
+def test_no_duplicate_lines_in_a_fresh_process() -> None:
+    code = """
+import logging
+logging.basicConfig()  # as the Lambda runtime does: a root handler that must not see our lines
+from lamroute import App
+from lamroute.testing import make_event
+apps = [App() for _ in range(3)]
+for app in apps:
+    app.get("/x")(lambda: "x")
+for app in apps:
+    app(make_event("http", "GET", "/x"), None)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["message"] for line in out] == ["request"] * 3
+    assert result.stderr == ""
