@@ -137,8 +137,6 @@ class App(Router):
             except BaseException as exc:  # the boundary: nothing escapes
                 reraise_fatal(exc)
                 response = self.boundary.handle(exc, request)
-            if request is not None and request.method == "HEAD" and isinstance(response, Response):
-                response.body = b""  # HEAD answers never carry a body, error answers included
             payload = self.boundary.render(fmt, response, request, event)
         if self.access_log:
             self._log_access(request, payload, started, cold, context)

@@ -48,7 +48,19 @@ class Boundary:
         self.handlers[exc_type] = handler
 
     def handle(self, exc: BaseException, request: Request | None) -> Response:
-        """The response for ``exc``: a registered handler (by MRO), else a problem."""
+        """The response for ``exc``: a registered handler (by MRO), else a problem; never raises.
+
+        Even an exception object that breaks the rules (an ``HTTPError`` whose attributes were
+        replaced by garbage) ends as the minimal 500 problem.
+        """
+        try:
+            return self._handle(exc, request)
+        except BaseException as failure:
+            reraise_fatal(failure)
+            self.logger.error("error handling failed", exc_info=failure)
+            return self._safe_minimal(500, request)
+
+    def _handle(self, exc: BaseException, request: Request | None) -> Response:
         for cls in type(exc).__mro__:
             handler = self.handlers.get(cls)
             if handler is not None:
@@ -64,7 +76,7 @@ class Boundary:
 
     def problem(self, exc: BaseException, request: Request | None) -> Response:
         """The formatted problem for ``exc``, logging server errors with their traceback."""
-        if isinstance(exc, HTTPError):
+        if isinstance(exc, HTTPError) and _is_status(exc.status):
             problem = Problem.from_http_error(exc, request)
             if problem.status >= 500:
                 self.logger.error("server error %s", problem.status, exc_info=exc)
@@ -102,11 +114,14 @@ class Boundary:
     def _safe_minimal(
         self, status: int, request: Request | None, headers: Iterable[tuple[str, str]] = ()
     ) -> Response:
-        response = minimal_problem(status if type(status) is int and 100 <= status <= 599 else 500,
-                                   request.request_id if request is not None else None)
-        for name, value in headers:
-            if isinstance(name, str) and isinstance(value, str):
-                response.headers.add(name, value)
+        request_id = getattr(request, "request_id", None)
+        response = minimal_problem(status if _is_status(status) else 500, request_id)
+        try:
+            for name, value in headers:
+                if isinstance(name, str) and isinstance(value, str):
+                    response.headers.add(name, value)
+        except Exception:  # headers that cannot even be iterated as pairs are dropped
+            pass
         return response
 
     def render(
@@ -121,7 +136,7 @@ class Boundary:
         target = fmt or REST
         shell = request if request is not None else _shell(fmt, event)
         try:
-            return target.render(response, shell)
+            return target.render(_head(response, request), shell)
         except BaseException as exc:
             reraise_fatal(exc)
             self.logger.error("response cannot be rendered: %s", exc, exc_info=exc)
@@ -133,7 +148,7 @@ class Boundary:
         )
         for build in builders:
             try:
-                return target.render(build(), shell)
+                return target.render(_head(build(), request), shell)
             except BaseException as exc:
                 reraise_fatal(exc)
                 self.logger.error("fallback response cannot be rendered", exc_info=exc)
@@ -145,3 +160,14 @@ def _shell(fmt: PayloadFormat | None, event: Any) -> Request | None:
         return None
     return Request(method="", path="/", root_path="", format=fmt.name, stage=None,
                    request_id=None, event=event, context=None, reader=fmt)
+
+
+def _head(response: Response, request: Request | None) -> Response:
+    """HEAD answers never carry a body, error answers and fallbacks included."""
+    if request is not None and request.method == "HEAD" and isinstance(response, Response):
+        response.body = b""
+    return response
+
+
+def _is_status(status: Any) -> bool:
+    return type(status) is int and 100 <= status <= 599
