@@ -58,7 +58,9 @@ json_values = st.recursive(
     max_leaves=8,
 )
 # Values that are not even JSON: what a buggy test harness or another trigger might pass.
-odd_values = st.sampled_from([b"bytes", object(), {1: "int key"}, ("tuple",), {"a"}, 1j])
+# Built fresh for each example: mutations must never touch a shared object.
+odd_values = st.sampled_from([lambda: b"bytes", object, lambda: {1: "int key"},
+                              lambda: ("tuple",), lambda: {"a"}, lambda: 1j]).map(lambda f: f())
 
 
 def _key_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
