@@ -25,7 +25,7 @@ from lamroute.logs import LOGGER_NAME, RequestFieldsFilter, configure
 from lamroute.problems import problem_response
 from lamroute.testing import FORMATS, FakeContext, check_proxy_response, make_event
 
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
