@@ -51,7 +51,7 @@ class App(Router):
 
     Options are keyword-only: ``debug`` shows exception details in error answers,
     ``error_formatter`` replaces the problem body, ``strip_prefixes`` removes path prefixes the
-    gateway cannot tell apart (``["/v1"]`` for an HTTP API custom domain mapping),
+    event cannot reveal (``["/api"]`` for a CloudFront behaviour in front of a Function URL),
     ``strict_slashes`` makes ``/a/`` and ``/a`` different routes, ``access_log=False`` turns
     the access line off. ``openapi_url="/openapi.json"`` and ``docs_url="/docs"`` serve the
     OpenAPI document and a documentation page from the same Lambda (both off by default).
