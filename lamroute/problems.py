@@ -54,13 +54,17 @@ class Problem:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The RFC 9457 members (``None`` values left out), then ``extra``."""
+        """The RFC 9457 members (``None`` values left out), then ``extra``.
+
+        Extension members never replace the standard ones (``status`` stays the real status).
+        """
         body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
         for key in ("detail", "instance", "request_id"):
             value = getattr(self, key)
             if value is not None:
                 body[key] = value
-        body.update(self.extra)
+        for key, value in self.extra.items():
+            body.setdefault(key, value)
         return body
 
 

@@ -105,6 +105,9 @@ def test_http_error_options() -> None:
         "detail": "short", "instance": "/prod/boom",
         "request_id": response.json()["request_id"], "hint": "tilt",
     }
+    clash = TestClient(raising(Conflict("c", extra={"status": "oops", "title": "t", "n": 1})))
+    assert clash.get("/boom").json()["status"] == 409  # extensions never replace core members
+    assert clash.get("/boom").json()["title"] == "Conflict" and clash.get("/boom").json()["n"] == 1
     assert repr(HTTPError(404, "x")) == "HTTPError(404, 'x')"
     assert HTTPError().status == 500 and NotFound().title == "Not Found"
     assert str(NotFound()) == "Not Found" and str(NotFound("gone")) == "gone"
