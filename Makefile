@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: setup
-	$(BIN)/ruff check lamroute tests $(wildcard examples)
+	$(BIN)/ruff check lamroute tests examples
 
 typecheck: setup
 	$(BIN)/mypy --strict lamroute
