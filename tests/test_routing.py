@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lamroute import App, Request, Response, RouteDefinitionError, Router
 from lamroute.routing import RouteTable, parse_template
@@ -433,3 +435,50 @@ def test_routes_are_listed_with_their_options() -> None:
     app = make_app()
     assert ("/users", ("POST",), 201) in [(r.path, r.methods, r.status_code) for r in app.routes]
     assert [r.name for r in app.routes][:2] == ["list_users", "create_user"]
+
+
+# -- property: whatever matched, its template and values rebuild the path -------------------------
+
+segment_names = st.sampled_from(["a", "b", "users", "me", "items"])
+template_segments = st.lists(
+    st.one_of(segment_names, st.sampled_from(["{p1}", "{p2}", "{p3}"])), max_size=4)
+values = st.text(alphabet="abcz09 é%.-_", min_size=1, max_size=6)
+
+
+def _fill(template: str, params: dict[str, str]) -> str:
+    parts = []
+    for segment in template.split("/"):
+        parts.append(params[segment[1:-1].rstrip("+")] if segment.startswith("{") else segment)
+    return "/".join(parts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    templates=st.lists(st.tuples(template_segments, st.booleans()), min_size=1, max_size=8),
+    data=st.data(),
+)
+def test_matches_are_consistent_with_their_template(templates: list[tuple[list[str], bool]],
+                                                    data: st.DataObject) -> None:
+    table: RouteTable[str] = RouteTable()
+    registered: list[str] = []
+    for segments, greedy in templates:
+        names = iter(["p1", "p2", "p3", "p4"])
+        parts = [f"{{{next(names)}}}" if s.startswith("{") else s for s in segments]
+        if greedy:
+            parts.append("{rest+}")
+        path = "/" + "/".join(parts)
+        try:
+            table.add(path, ["GET"], path)
+        except RouteDefinitionError:
+            continue  # a conflict with an earlier template: refused at registration, as it must be
+        registered.append(path)
+    for template in registered:
+        params = {name: data.draw(values) for name in ("p1", "p2", "p3", "p4")}
+        params["rest"] = "/".join(data.draw(st.lists(values, min_size=1, max_size=3)))
+        concrete = _fill(template, params)
+        found = table.match("GET", concrete)
+        assert found.status == 200 and found.target is not None
+        assert _fill(found.target, found.params) == concrete
+        assert table.match("POST", concrete).status == 405
+        head = table.match("HEAD", concrete)
+        assert (head.target, head.params) == (found.target, found.params)
