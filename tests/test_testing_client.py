@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -180,3 +182,40 @@ def test_client_invoke_with_a_ready_event() -> None:
     app.get("/x")(lambda: "x")
     client = TestClient(app, format="http")
     assert client.invoke(make_event("http", "GET", "/x")).text == "x"
+
+
+# -- the README's app and tests run as written ---------------------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _python_blocks(section: str) -> list[str]:
+    text = README.read_text()
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", body, flags=re.S)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_readme_app_and_tests_run_as_written(fmt: str) -> None:
+    namespace: dict[str, Any] = {}
+    (app_code,) = _python_blocks("A complete small app")
+    exec(compile(app_code, "README:app", "exec"), namespace)
+    direct, with_client = _python_blocks("Testing")
+    exec(compile(direct, "README:direct", "exec"), namespace)
+    namespace["test_get_note_directly"]()
+    namespace["NOTES"].clear()
+    exec(compile(with_client.replace('format="rest"', f"format={fmt!r}"), "README:client", "exec"),
+         namespace)
+    client = namespace["client"]
+    assert client.get("/notes?limit=5").json() == [{"id": "1", "text": "hello"}]
+    assert client.get("/files/a/b.txt").text == "GET a/b.txt"
+    assert client.get("/notes/9").json()["detail"] == "note 9 does not exist"
+    assert client.post("/notes", body="{oops").status_code == 400
+
+
+def test_readme_error_formatter_runs_as_written() -> None:
+    namespace: dict[str, Any] = {}
+    (code,) = _python_blocks("Errors")
+    exec(compile(code, "README:errors", "exec"), namespace)
+    response = TestClient(namespace["app"]).get("/nothing")
+    assert response.json() == {"error": {"status": 404, "message": "No route matches /nothing."}}
