@@ -1,0 +1,74 @@
+"""``lamroute serve module:app``: the app behind a local API Gateway on 127.0.0.1.
+
+    $ lamroute serve examples.notes.app:app --api rest --stage prod --port 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from types import FrameType
+
+from ..cli import UsageError, load_app
+
+HELP = "Serve an app through a local API Gateway (REST, HTTP API or Function URL) on 127.0.0.1."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("app", help="the app to load, as module:attribute")
+    parser.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (default 3000)")
+    parser.add_argument("--api", choices=("rest", "http", "url"), default="rest",
+                        help="rest: REST API, payload 1.0; http: HTTP API; url: Function URL")
+    parser.add_argument("--stage", default=None,
+                        help="stage name in the URL (rest: 'prod' by default; http: '$default')")
+    parser.add_argument("--payload-version", choices=("1.0", "2.0"), default="2.0",
+                        help="HTTP API payload format version (default 2.0)")
+    parser.add_argument("--timeout", type=float, default=29.0,
+                        help="integration timeout in seconds; 504 after it (default 29)")
+    parser.add_argument("--binary-media-type", action="append", dest="binary_media_types",
+                        metavar="TYPE", help="REST API binary media type (default */*)")
+    parser.add_argument("--reload", action="store_true",
+                        help="restart when a .py file under the current directory changes")
+
+
+def _server_argv(args: argparse.Namespace) -> list[str]:
+    argv = ["serve", args.app, "--port", str(args.port), "--api", args.api,
+            "--payload-version", args.payload_version, "--timeout", str(args.timeout)]
+    if args.stage:
+        argv += ["--stage", args.stage]
+    for kind in args.binary_media_types or ():
+        argv += ["--binary-media-type", kind]
+    return argv
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..local import LocalGateway, configure_logging
+    from ..local.reload import run_with_reload
+
+    configure_logging()
+    if args.reload:
+        return run_with_reload(_server_argv(args))
+    app = load_app(args.app)
+    try:
+        server = LocalGateway(
+            app, api=args.api, stage=args.stage, payload_version=args.payload_version,
+            timeout=args.timeout, port=args.port,
+            binary_media_types=tuple(args.binary_media_types or ("*/*",)),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None
+    config = server.gateway.config
+    kind = {"rest": "REST API", "http": "HTTP API", "url": "Function URL"}[config.api]
+    payload = "1.0" if config.format in ("rest", "http-v1") else "2.0"
+    print(f"lamroute: serving {args.app} as a {kind} (payload {payload}, stage "
+          f"{config.stage_name}) on {server.url}/  (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    server.serve_forever()
+    return 0

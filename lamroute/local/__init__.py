@@ -1,0 +1,26 @@
+"""A local API Gateway: ``lamroute serve`` turns real HTTP requests into proxy events.
+
+Imported only by the ``serve`` command and tests (it pulls in ``http.server``).
+
+>>> from lamroute import App
+>>> with LocalGateway(App(access_log=False), port=0) as server:
+...     server.url.endswith("/prod")
+True
+"""
+
+from .answers import Conversion, HttpAnswer, gateway_error, to_http_answer
+from .gateway import Gateway, GatewayConfig, HttpRequest, Outcome
+from .server import LocalGateway, configure_logging
+
+__all__ = [
+    "Conversion",
+    "Gateway",
+    "GatewayConfig",
+    "HttpAnswer",
+    "HttpRequest",
+    "LocalGateway",
+    "Outcome",
+    "configure_logging",
+    "gateway_error",
+    "to_http_answer",
+]

@@ -1,0 +1,253 @@
+"""The local gateway's pipeline, free of sockets: HTTP request → event → app → HTTP answer.
+
+Each step is a small method so other features can hook in (``request_hooks`` run between the
+event and the invocation, e.g. a local authorizer). Events are built by
+:func:`lamroute.testing.make_event`, the factory the TestClient uses.
+
+>>> from lamroute import App
+>>> app = App(access_log=False)
+>>> @app.get("/hi")
+... def hi() -> str:
+...     return "hello"
+>>> gateway = Gateway(app, GatewayConfig(api="rest"))
+>>> gateway.handle(HttpRequest("GET", "/prod/hi")).body
+b'hello'
+>>> gateway.handle(HttpRequest("GET", "/hi")).status       # REST URLs carry the stage
+403
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..testing.client import FakeContext
+from ..testing.events import make_event
+from .answers import HttpAnswer, gateway_error, is_text_type, matches_media_types, to_http_answer
+
+logger = logging.getLogger("lamroute.local")
+
+APIS = ("rest", "http", "url")
+# The integration timeout: 29 s by default for REST and HTTP APIs.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+DEFAULT_TIMEOUT = 29.0
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "upgrade"})
+
+RequestHook = Callable[["HttpRequest", dict[str, Any]], "HttpAnswer | None"]
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """What kind of gateway to emulate.
+
+    ``api``: ``"rest"`` (payload 1.0, URLs start with the stage, ``prod`` by default),
+    ``"http"`` (payload ``2.0`` or ``1.0``; ``$default`` stage or a named one) or ``"url"``
+    (a Function URL). ``timeout`` is the integration timeout in seconds (504 after it);
+    ``binary_media_types`` the REST API's setting (``*/*`` as ``lamroute template`` writes it).
+    """
+
+    api: str = "rest"
+    stage: str | None = None
+    payload_version: str = "2.0"
+    timeout: float = DEFAULT_TIMEOUT
+    binary_media_types: tuple[str, ...] = ("*/*",)
+
+    def __post_init__(self) -> None:
+        if self.api not in APIS:
+            raise ValueError(f"api must be one of {APIS}, not {self.api!r}")
+        if self.payload_version not in ("1.0", "2.0"):
+            raise ValueError("payload_version must be '1.0' or '2.0'")
+        if self.api == "url" and self.stage not in (None, "$default"):
+            raise ValueError("Function URLs have no stages")
+        if self.timeout <= 0:
+            raise ValueError("timeout must be positive")
+
+    @property
+    def format(self) -> str:
+        """The event factory's name for this gateway's payload."""
+        if self.api == "http":
+            return "http" if self.payload_version == "2.0" else "http-v1"
+        return self.api
+
+    @property
+    def stage_name(self) -> str:
+        return self.stage or ("prod" if self.api == "rest" else "$default")
+
+    @property
+    def prefix(self) -> str:
+        """The path prefix every public URL starts with (``/prod``; empty for ``$default``)."""
+        return "" if self.stage_name == "$default" else "/" + self.stage_name
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One HTTP request as received: ``target`` is the raw path and query string."""
+
+    method: str
+    target: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    client_ip: str = "127.0.0.1"
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+
+@dataclass
+class Outcome:
+    """How one invocation ended: a payload, an exception, or no answer within the timeout."""
+
+    payload: Any = None
+    error: BaseException | None = None
+    trace: str = ""
+    timed_out: bool = False
+
+
+class Gateway:
+    """Emulates one API Gateway stage (or Function URL) in front of one Lambda container."""
+
+    def __init__(self, app: Callable[[Any, Any], Any], config: GatewayConfig) -> None:
+        self.app = app
+        self.config = config
+        self.request_hooks: list[RequestHook] = []
+        # One container handles one invocation at a time; other requests wait their turn.
+        self._lock = threading.Lock()
+
+    def handle(self, request: HttpRequest) -> HttpAnswer:
+        """The whole pipeline for one request; never raises."""
+        raw_path, _, raw_query = request.target.partition("?")
+        app_path = self.strip_stage(raw_path)
+        if isinstance(app_path, HttpAnswer):
+            return app_path
+        event = self.build_event(request, app_path, raw_query)
+        for hook in self.request_hooks:
+            early = hook(request, event)
+            if early is not None:
+                return early
+        outcome = self.invoke(event)
+        return self.answer(outcome, request, event)
+
+    def strip_stage(self, raw_path: str) -> str | HttpAnswer:
+        """The path after the stage, or the gateway's answer for a URL outside the stage."""
+        prefix = self.config.prefix
+        if not prefix:
+            return raw_path or "/"
+        if raw_path == prefix or raw_path.startswith(prefix + "/"):
+            return raw_path[len(prefix):] or "/"
+        logger.warning("%s is outside the stage: URLs of this %s API start with %s/",
+                       raw_path, self.config.api, prefix)
+        if self.config.api == "rest":
+            return gateway_error(403, "Forbidden")
+        return gateway_error(404, "Not Found")
+
+    def build_event(self, request: HttpRequest, app_path: str, raw_query: str) -> dict[str, Any]:
+        """The proxy event the service would send for ``request``."""
+        fmt = self.config.format
+        headers = [(k, v) for k, v in request.headers if k.lower() not in _HOP_BY_HOP]
+        cookies: list[str] = []
+        if fmt in ("http", "url"):
+            # Payload 2.0 moves Cookie headers into the `cookies` list.
+            cookies = [part.strip() for k, v in headers if k.lower() == "cookie"
+                       for part in v.split(";") if part.strip()]
+            headers = [(k, v) for k, v in headers if k.lower() != "cookie"]
+        names = {k.lower() for k, _ in headers}
+        for name, value in (("X-Forwarded-For", request.client_ip), ("X-Forwarded-Proto", "http")):
+            if name.lower() not in names:
+                headers.append((name, value))
+        event = make_event(
+            fmt, request.method, app_path,
+            query=parse_qsl(raw_query, keep_blank_values=True), headers=headers,
+            body=self.event_body(request), stage=self.config.stage_name if fmt != "url" else None,
+            source_ip=request.client_ip,
+        )
+        if fmt in ("http", "url"):
+            event["rawQueryString"] = raw_query  # as the client sent it, not re-encoded
+            if cookies:
+                event["cookies"] = cookies
+        return event
+
+    def event_body(self, request: HttpRequest) -> str | bytes | None:
+        """The body as text, or as bytes (the factory base64-encodes those), or ``None``."""
+        if not request.body:
+            return None
+        content_type = request.header("content-type")
+        if self.config.api == "rest":
+            # REST APIs base64-encode a body whose Content-Type is a binary media type, and
+            # pass any other as (UTF-8) text.
+            if matches_media_types(content_type, self.config.binary_media_types):
+                return request.body
+            return request.body.decode("utf-8", errors="replace")
+        if is_text_type(content_type):
+            try:
+                return request.body.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        return request.body
+
+    def invoke(self, event: dict[str, Any]) -> Outcome:
+        """Call the app in a worker thread, one invocation at a time, within the timeout.
+
+        The timeout counts from the start of the invocation, not from the wait in the queue.
+        A timed-out invocation keeps the container busy until it ends, as in Lambda.
+        """
+        started, done = threading.Event(), threading.Event()
+        outcome = Outcome()
+        timeout = self.config.timeout
+
+        def run() -> None:
+            with self._lock:
+                started.set()
+                try:
+                    context = FakeContext(timeout_ms=int(timeout * 1000),
+                                          function_name="lamroute-local")
+                    outcome.payload = self.app(event, context)
+                except BaseException as exc:  # a crashed invocation, reported by answer()
+                    outcome.error, outcome.trace = exc, traceback.format_exc()
+                finally:
+                    done.set()
+
+        threading.Thread(target=run, name="lamroute-invocation", daemon=True).start()
+        started.wait()
+        if not done.wait(timeout):
+            return Outcome(timed_out=True)
+        return outcome
+
+    def answer(self, outcome: Outcome, request: HttpRequest, event: dict[str, Any]) -> HttpAnswer:
+        """Turn the invocation's outcome into the gateway's HTTP answer, loudly on failure."""
+        what = f"{request.method} {request.target}"
+        if outcome.timed_out:
+            logger.error("!!! 504 %s: no answer within the %ss integration timeout; API Gateway "
+                         "answers 504 Endpoint request timed out", what, self.config.timeout)
+            return gateway_error(504, "Endpoint request timed out")
+        if outcome.error is not None:
+            # A failed invocation: API Gateway answers with its generic internal error.
+            # https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
+            logger.error("!!! 500 %s: the invocation crashed; API Gateway answers 500 Internal "
+                         "server error\n%s", what, outcome.trace.rstrip())
+            return gateway_error(500, "Internal server error")
+        done = to_http_answer(self.config.format, outcome.payload,
+                              accept=request.header("accept"),
+                              binary_media_types=self.config.binary_media_types)
+        if done.problems:
+            logger.error("!!! 502 %s: the app returned a malformed %s proxy response (%s); API "
+                         "Gateway answers 502 Internal server error. Response: %.500r", what,
+                         self.config.format, "; ".join(done.problems), outcome.payload)
+        for warning in done.warnings:
+            logger.warning("%s: %s", what, warning)
+        request_id = event.get("requestContext", {}).get("requestId")
+        if request_id:
+            name = "x-amzn-RequestId" if self.config.api == "rest" else "Apigw-Requestid"
+            done.answer.headers.append((name, request_id))
+        return done.answer
+
+
+def access_line(request: HttpRequest, answer: HttpAnswer, seconds: float) -> str:
+    """One access log line: ``127.0.0.1 "GET /prod/notes" 200 123B 4.1ms``."""
+    return (f'{request.client_ip} "{request.method} {request.target}" {answer.status} '
+            f"{len(answer.body)}B {seconds * 1000:.1f}ms")
