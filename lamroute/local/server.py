@@ -165,4 +165,5 @@ def configure_logging(level: int = logging.INFO) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s lamroute %(levelname)s %(message)s",
                                                "%H:%M:%S"))
         logger.addHandler(handler)
+        logger.propagate = False  # not also through the app's JSON handler on stdout
     logger.setLevel(level)

@@ -1,0 +1,324 @@
+"""The local gateway over real sockets: every API mode, the gateway's failure modes, binary
+bodies, repeated headers, cookies, concurrency and timeouts."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from lamroute import App, Request, Response
+from lamroute.local import LocalGateway
+
+BINARY = bytes(range(256))
+
+
+def make_app() -> App:
+    app = App(access_log=False)
+
+    @app.route("/echo", methods=["GET", "POST", "PUT"])
+    def echo(request: Request) -> dict[str, Any]:
+        return {
+            "method": request.method,
+            "path": request.path,
+            "url_path": request.url_path,
+            "format": request.format,
+            "stage": request.stage,
+            "query": request.query.getall("q"),
+            "multi": request.headers.getall("x-multi"),
+            "cookies": request.cookies,
+            "body": base64.b64encode(request.body).decode(),
+            "source_ip": request.source_ip,
+        }
+
+    @app.get("/files/{path+}")
+    def files(path: str) -> dict[str, str]:
+        return {"path": path}
+
+    @app.get("/binary")
+    def binary() -> Response:
+        return Response(BINARY, media_type="image/png")
+
+    @app.post("/upload")
+    def upload(request: Request) -> Response:
+        return Response(request.body, media_type="application/octet-stream")
+
+    @app.get("/cookies")
+    def cookies() -> Response:
+        response = Response("ok", headers=[("X-Multi", "a"), ("X-Multi", "b")])
+        response.set_cookie("one", "1")
+        response.set_cookie("two", "2", http_only=True)
+        return response
+
+    return app
+
+
+@contextmanager
+def serving(app: Callable[[Any, Any], Any], **options: Any) -> Iterator[LocalGateway]:
+    server = LocalGateway(app, port=0, **options).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def request(server: LocalGateway, method: str, path: str, *, body: bytes | None = None,
+            headers: list[tuple[str, str]] = (), prefix: bool = True,  # type: ignore[assignment]
+            ) -> tuple[int, http.client.HTTPMessage, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        target = (server.gateway.config.prefix if prefix else "") + path
+        connection.putrequest(method, target, skip_accept_encoding=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        if body is not None:
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+MODES = [
+    pytest.param({"api": "rest"}, "rest", "/prod", id="rest-prod"),
+    pytest.param({"api": "rest", "stage": "v1"}, "rest", "/v1", id="rest-v1"),
+    pytest.param({"api": "http"}, "http", "", id="http-default"),
+    pytest.param({"api": "http", "stage": "dev"}, "http", "/dev", id="http-dev"),
+    pytest.param({"api": "http", "payload_version": "1.0"}, "http-v1", "", id="http-v1"),
+    pytest.param({"api": "url"}, "url", "", id="url"),
+]
+
+
+@pytest.mark.parametrize(("options", "fmt", "prefix"), MODES)
+def test_each_api_mode_builds_its_own_event(options: dict[str, Any], fmt: str,
+                                            prefix: str) -> None:
+    with serving(make_app(), **options) as server:
+        assert server.url.endswith(f":{server.port}{prefix}")
+        status, headers, body = request(
+            server, "POST", "/echo?q=a+b&q=c%26d", body=b'{"x": 1}',
+            headers=[("Content-Type", "application/json"), ("X-Multi", "a"), ("X-Multi", "b"),
+                     ("Cookie", "sid=abc; theme=dark")],
+        )
+    assert status == 200, body
+    assert headers["Content-Type"] == "application/json"
+    seen = json.loads(body)
+    assert seen["format"] == fmt
+    assert seen["method"] == "POST"
+    assert seen["path"] == "/echo"
+    assert seen["url_path"] == prefix + "/echo"
+    assert seen["query"] == ["a b", "c&d"]
+    # Payload 2.0 joins repeated headers with commas; 1.0 keeps them apart.
+    assert seen["multi"] == (["a,b"] if fmt in ("http", "url") else ["a", "b"])
+    assert seen["cookies"] == {"sid": "abc", "theme": "dark"}
+    assert base64.b64decode(seen["body"]) == b'{"x": 1}'
+    assert seen["source_ip"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize(("options", "fmt", "prefix"), MODES)
+def test_binary_bodies_go_through_unchanged(options: dict[str, Any], fmt: str,
+                                            prefix: str) -> None:
+    with serving(make_app(), **options) as server:
+        status, headers, body = request(server, "GET", "/binary", headers=[("Accept", "*/*")])
+        assert (status, headers["Content-Type"], body) == (200, "image/png", BINARY)
+        status, _, body = request(server, "POST", "/upload", body=BINARY,
+                                  headers=[("Content-Type", "application/octet-stream")])
+        assert (status, body) == (200, BINARY)
+
+
+@pytest.mark.parametrize(("options", "fmt", "prefix"), MODES)
+def test_repeated_headers_and_cookies_reach_the_client(options: dict[str, Any], fmt: str,
+                                                       prefix: str) -> None:
+    with serving(make_app(), **options) as server:
+        status, headers, body = request(server, "GET", "/cookies")
+    assert (status, body) == (200, b"ok")
+    cookies = headers.get_all("Set-Cookie")
+    assert cookies == ["one=1; Path=/; Secure; SameSite=Lax",
+                       "two=2; Path=/; Secure; HttpOnly; SameSite=Lax"]
+    expected = ["a, b"] if fmt in ("http", "url") else ["a", "b"]
+    assert headers.get_all("X-Multi") == expected
+
+
+def test_greedy_paths_arrive_decoded() -> None:
+    with serving(make_app(), api="rest") as server:
+        status, _, body = request(server, "GET", "/files/a%20b/c.txt")
+    assert status == 200
+    assert json.loads(body) == {"path": "a b/c.txt"}
+
+
+def test_rest_binary_answer_stays_base64_when_accept_is_not_a_binary_type() -> None:
+    with serving(make_app(), api="rest", binary_media_types=("image/png",)) as server:
+        _, _, as_binary = request(server, "GET", "/binary", headers=[("Accept", "image/png")])
+        _, _, as_text = request(server, "GET", "/binary",
+                                headers=[("Accept", "application/json")])
+    assert as_binary == BINARY
+    assert base64.b64decode(as_text) == BINARY
+
+
+@pytest.mark.parametrize(("options", "status", "message"), [
+    ({"api": "rest"}, 403, "Forbidden"),
+    ({"api": "http", "stage": "dev"}, 404, "Not Found"),
+])
+def test_urls_outside_the_stage_get_the_gateways_answer(options: dict[str, Any], status: int,
+                                                        message: str) -> None:
+    with serving(make_app(), **options) as server:
+        got, _, body = request(server, "GET", "/echo", prefix=False)
+    assert (got, json.loads(body)) == (status, {"message": message})
+
+
+def test_app_errors_are_the_apps_own_problem_answers() -> None:
+    with serving(make_app(), api="http") as server:
+        status, headers, body = request(server, "GET", "/missing")
+    assert status == 404
+    assert headers["Content-Type"] == "application/problem+json"
+    assert json.loads(body)["status"] == 404
+
+
+@pytest.mark.parametrize("api", ["rest", "http", "url"])
+def test_malformed_response_is_a_502_with_a_loud_log_line(
+        api: str, caplog: pytest.LogCaptureFixture) -> None:
+    def bad(event: Any, context: Any) -> dict[str, Any]:
+        return {"statusCode": "200", "body": {"not": "a string"}}
+
+    with caplog.at_level(logging.ERROR, logger="lamroute.local"), \
+            serving(bad, api=api) as server:
+        status, headers, body = request(server, "GET", "/x")
+    assert status == 502
+    assert json.loads(body) == {"message": "Internal server error"}
+    assert headers["Content-Type"] == "application/json"
+    text = caplog.text
+    assert "502" in text and "malformed" in text
+    assert "statusCode '200' is not an int" in text and "body is a dict" in text
+
+
+@pytest.mark.parametrize("api", ["rest", "http", "url"])
+def test_crashed_invocation_is_a_500_with_the_traceback_logged(
+        api: str, caplog: pytest.LogCaptureFixture) -> None:
+    def crash(event: Any, context: Any) -> dict[str, Any]:
+        raise RuntimeError("database exploded")
+
+    with caplog.at_level(logging.ERROR, logger="lamroute.local"), \
+            serving(crash, api=api) as server:
+        status, _, body = request(server, "GET", "/x")
+    assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
+    assert "RuntimeError: database exploded" in caplog.text
+    assert "Traceback" in caplog.text
+
+
+def test_payload_2_answer_without_status_code_is_a_200_json_body() -> None:
+    def bare(event: Any, context: Any) -> dict[str, Any]:
+        return {"hello": "world"}
+
+    with serving(bare, api="http") as server:
+        status, headers, body = request(server, "GET", "/")
+    with serving(bare, api="rest") as server:
+        rest_status, _, _ = request(server, "GET", "/")
+    assert (status, headers["Content-Type"], json.loads(body)) == (
+        200, "application/json", {"hello": "world"})
+    assert rest_status == 502  # payload 1.0 infers nothing
+
+
+def test_slow_invocation_times_out_with_504() -> None:
+    release = threading.Event()
+
+    def slow(event: Any, context: Any) -> dict[str, Any]:
+        release.wait(10)
+        return {"statusCode": 200, "body": "late"}
+
+    try:
+        with serving(slow, api="rest", timeout=0.2) as server:
+            status, _, body = request(server, "GET", "/")
+    finally:
+        release.set()
+    assert (status, json.loads(body)) == (504, {"message": "Endpoint request timed out"})
+
+
+def test_concurrent_clients_are_all_answered_one_invocation_at_a_time() -> None:
+    app = make_app()
+    active = 0
+    most = 0
+    calls = 0
+    guard = threading.Lock()
+
+    def counting(event: Any, context: Any) -> dict[str, Any]:
+        nonlocal active, most, calls
+        with guard:
+            active += 1
+            calls += 1
+            most = max(most, active)
+        time.sleep(0.02)  # long enough for the other clients to pile up
+        try:
+            return app(event, context)
+        finally:
+            with guard:
+                active -= 1
+
+    results: list[int] = []
+
+    def client(server: LocalGateway, n: int) -> None:
+        status, _, body = request(server, "GET", f"/echo?q={n}")
+        assert json.loads(body)["query"] == [str(n)]
+        results.append(status)
+
+    with serving(counting, api="http") as server:
+        threads = [threading.Thread(target=client, args=(server, n)) for n in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert results == [200] * 12
+    assert calls == 12
+    assert most == 1
+
+
+def test_head_has_headers_but_no_body_and_chunked_uploads_are_read() -> None:
+    with serving(make_app(), api="rest") as server:
+        status, headers, body = request(server, "HEAD", "/binary")
+        assert (status, headers["Content-Type"], body) == (200, "image/png", b"")
+        chunked = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.putrequest("POST", "/prod/upload")
+        connection.putheader("Transfer-Encoding", "chunked")
+        connection.putheader("Content-Type", "application/octet-stream")
+        connection.endheaders(chunked)
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (200, b"hello world")
+        connection.close()
+
+
+def test_access_log_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="lamroute.local"), \
+            serving(make_app(), api="rest") as server:
+        request(server, "GET", "/echo?q=1")
+        request(server, "GET", "/missing")
+    lines = [r.getMessage() for r in caplog.records if r.name == "lamroute.local"]
+    assert any('"GET /prod/echo?q=1" 200' in line for line in lines)
+    assert any('"GET /prod/missing" 404' in line for line in lines)
+
+
+def test_request_hooks_can_answer_before_the_app() -> None:
+    from lamroute.local import HttpAnswer
+
+    with serving(make_app(), api="http") as server:
+        server.gateway.request_hooks.append(
+            lambda req, event: HttpAnswer(401, [("Content-Type", "text/plain")], b"no")
+            if req.header("authorization") is None else None)
+        denied = request(server, "GET", "/echo")
+        allowed = request(server, "GET", "/echo", headers=[("Authorization", "x")])
+    assert denied[0] == 401
+    assert allowed[0] == 200
+
+
+def test_invalid_options_are_refused() -> None:
+    with pytest.raises(ValueError):
+        LocalGateway(make_app(), api="alb", port=0)
+    with pytest.raises(ValueError):
+        LocalGateway(make_app(), api="url", stage="dev", port=0)
