@@ -110,6 +110,8 @@ def to_yaml(value: Any, indent: int = 0) -> str:
             if isinstance(item, (dict, list)) and item:
                 nested = to_yaml(item, indent + 1).lstrip()
                 lines.append(f"{pad}- {nested.rstrip()}")
+            elif isinstance(item, (dict, list)):
+                lines.append(f"{pad}- {'{}' if isinstance(item, dict) else '[]'}")
             else:
                 lines.append(f"{pad}- {_scalar(item)}")
     else:

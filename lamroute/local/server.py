@@ -126,7 +126,9 @@ class LocalGateway:
         return f"http://{HOST}:{self.port}{self.gateway.config.prefix}"
 
     def start(self) -> LocalGateway:
-        """Serve in a daemon thread and return at once."""
+        """Serve in a daemon thread and return at once (a second call changes nothing)."""
+        if self._thread is not None:
+            return self
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.1}, daemon=True,
                                         name="lamroute-local-gateway")

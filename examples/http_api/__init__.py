@@ -1,0 +1,1 @@
+"""An HTTP API (payload 2.0, $default stage) with cookies."""

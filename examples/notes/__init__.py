@@ -1,0 +1,1 @@
+"""A notes API: CRUD over SQLite with pydantic models, pagination and custom error answers."""

@@ -1,0 +1,151 @@
+"""The notes API through the real Lambda entry point (TestClient), over REST and HTTP API
+events, plus one run through the local gateway and the handlers as plain functions."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lamroute.testing import TestClient
+
+from . import app as notes
+from .store import NoteNotFound, NoteStore
+
+
+@pytest.fixture(autouse=True)
+def fresh_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[NoteStore]:
+    store = NoteStore(":memory:")
+    monkeypatch.setattr(notes, "store", store)
+    yield store
+
+
+@pytest.fixture(params=["rest", "http"])
+def client(request: pytest.FixtureRequest) -> TestClient:
+    return TestClient(notes.app, format=request.param)
+
+
+def create(client: TestClient, **fields: Any) -> dict[str, Any]:
+    response = client.post("/notes", json={"title": "groceries", **fields})
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_create_then_read(client: TestClient) -> None:
+    response = client.post("/notes", json={"title": "  milk  ", "tags": ["shop"]})
+    assert response.status_code == 201
+    note = response.json()
+    assert (note["id"], note["title"], note["body"], note["tags"]) == (1, "milk", "", ["shop"])
+    prefix = "/prod" if client.format == "rest" else ""
+    assert response.headers["location"] == f"{prefix}/notes/1"
+    assert client.get("/notes/1").json() == note
+
+
+def test_replace_patch_and_delete(client: TestClient) -> None:
+    note = create(client, body="eggs")
+    replaced = client.put(f"/notes/{note['id']}", json={"title": "shopping", "tags": ["x"]})
+    assert replaced.status_code == 200
+    assert (replaced.json()["title"], replaced.json()["body"]) == ("shopping", "")
+    patched = client.patch(f"/notes/{note['id']}", json={"body": "bread"})
+    assert (patched.json()["title"], patched.json()["body"]) == ("shopping", "bread")
+    assert client.delete(f"/notes/{note['id']}").status_code == 204
+    assert client.get(f"/notes/{note['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"title": ""}, "title"),
+    ({"title": "x" * 201}, "title"),
+    ({"title": "ok", "tags": "not-a-list"}, "tags"),
+    ({"title": "ok", "colour": "red"}, "colour"),
+    ({}, "title"),
+])
+def test_invalid_notes_are_422_problems_naming_the_field(client: TestClient,
+                                                        payload: dict[str, Any],
+                                                        field: str) -> None:
+    response = client.post("/notes", json=payload)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 422
+    assert [field] in [error["loc"] for error in problem["errors"]]
+
+
+def test_invalid_json_is_a_400_problem(client: TestClient) -> None:
+    response = client.post("/notes", body="{not json",
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["detail"]
+
+
+def test_null_in_a_patch_is_refused(client: TestClient) -> None:
+    note = create(client)
+    assert client.patch(f"/notes/{note['id']}", json={"title": None}).status_code == 422
+
+
+def test_missing_note_uses_the_custom_error_handler(client: TestClient) -> None:
+    for path in ("/notes/42", "/notes/abc"):
+        response = client.get(path)
+        assert response.status_code == 404
+        problem = response.json()
+        assert problem["type"] == "/problems/note-not-found"
+        assert problem["title"] == "Note not found"
+        assert problem["instance"].endswith(path)
+    assert client.delete("/notes/42").status_code == 404
+
+
+def test_pagination_walks_every_note_once(client: TestClient) -> None:
+    ids = [create(client, body=str(n))["id"] for n in range(7)]
+    seen: list[int] = []
+    url: str | None = "/notes?limit=3"
+    pages = 0
+    while url:
+        page = client.get(url.removeprefix("/prod")).json()
+        seen += [note["id"] for note in page["items"]]
+        url = page["next"]
+        pages += 1
+    assert seen == ids
+    assert pages == 3
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "after=-1"])
+def test_bad_pagination_is_a_422(client: TestClient, query: str) -> None:
+    response = client.get(f"/notes?{query}")
+    assert response.status_code == 422
+    assert response.json()["errors"]
+
+
+def test_store_failure_is_a_503_with_retry_after(client: TestClient,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(note_id: int) -> dict[str, Any]:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(notes.store, "get", broken)
+    response = client.get("/notes/1")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert "locked" not in response.text
+
+
+def test_handlers_are_plain_functions(fresh_store: NoteStore) -> None:
+    fresh_store.create(title="plain", body="", tags=[])
+    assert notes.get_note("1").title == "plain"
+    with pytest.raises(NoteNotFound):
+        notes.get_note("2")
+
+
+def test_through_the_local_gateway_like_make_run() -> None:
+    from lamroute.local import LocalGateway
+
+    with LocalGateway(notes.app, port=0) as server:
+        created = urllib.request.Request(
+            f"{server.url}/notes", method="POST", data=json.dumps({"title": "hello"}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(created, timeout=10) as response:
+            assert response.status == 201
+            assert response.headers["Location"] == "/prod/notes/1"
+        with urllib.request.urlopen(f"{server.url}/notes", timeout=10) as response:
+            assert [n["title"] for n in json.load(response)["items"]] == ["hello"]

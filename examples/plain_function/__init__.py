@@ -1,0 +1,1 @@
+"""Routes stay plain functions: unit-test them without any event."""
