@@ -1,0 +1,244 @@
+"""The command line: --help everywhere, one-line errors for broken user modules, invoke,
+template, routes, and `serve` as a real process (Ctrl-C, --reload)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lamroute import cli
+
+DEMO = '''
+from lamroute import App, Response
+
+app = App(title="Demo", access_log=False)
+
+@app.get("/hello/{name}")
+def hello(name: str) -> dict[str, str]:
+    return {"hello": name, "version": "VERSION"}
+
+@app.post("/items", status_code=201)
+def create(request) -> dict[str, object]:
+    return {"got": request.json(), "type": request.headers.get("x-type")}
+
+def malformed(event, context):
+    return {"statusCode": 200, "body": {"not": "a string"}}
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A folder holding user modules, as the current directory; imports are forgotten after."""
+    monkeypatch.chdir(tmp_path)
+    before = set(sys.modules)
+    (tmp_path / "demo_cli_app.py").write_text(DEMO.replace("VERSION", "v1"))
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        if name.startswith(("demo_cli_", "broken_cli_")):
+            del sys.modules[name]
+    if str(tmp_path) in sys.path:
+        sys.path.remove(str(tmp_path))
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", sorted(cli._available()))
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: lamroute {command}")
+    assert "module:attribute" in out
+
+
+def test_python_dash_m_lamroute_works() -> None:
+    result = subprocess.run([sys.executable, "-m", "lamroute", "--help"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0
+    for command in ("serve", "routes", "invoke", "template"):
+        assert command in result.stdout
+
+
+BROKEN = {
+    "broken_cli_import": ("import does_not_exist_anywhere\n", "cannot import"),
+    "broken_cli_raise": ("raise RuntimeError('no database URL')\n",
+                         "RuntimeError: no database URL"),
+    "broken_cli_syntax": ("def oops(:\n", "SyntaxError"),
+}
+
+
+@pytest.mark.parametrize("command", ["routes", "invoke", "template", "serve"])
+@pytest.mark.parametrize("module", sorted(BROKEN))
+def test_broken_user_modules_are_one_line_errors(project: Path, module: str, command: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    source, expected = BROKEN[module]
+    (project / f"{module}.py").write_text(source)
+    extra = ["--path", "/"] if command == "invoke" else ["--port", "0"] if command == "serve" \
+        else []
+    code, out, err = run_cli(capsys, command, f"{module}:app", *extra)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("lamroute: error: ")
+    assert expected in err
+    assert "Traceback" not in err + out
+
+
+def test_missing_attribute_is_a_one_line_error(project: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "routes", "demo_cli_app:nothing")
+    assert code == 2
+    assert err == "lamroute: error: module 'demo_cli_app' has no attribute 'nothing'\n"
+
+
+def test_routes_prints_the_table(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "routes", "demo_cli_app:app")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["METHODS", "PATH", "HANDLER", "LOCATION"]
+    assert any(line.split()[:3] == ["GET", "/hello/{name}", "hello"] for line in lines)
+    assert any("demo_cli_app.py:" in line for line in lines)
+
+
+@pytest.mark.parametrize("fmt", ["rest", "http", "alb"])
+def test_invoke_with_a_request(project: Path, fmt: str,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "invoke", "demo_cli_app:app", "--method", "POST", "--path",
+                           "/items?x=1", "--data", '{"a": 1}', "--header", "X-Type: demo",
+                           "--format", fmt)
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["statusCode"] == 201
+    assert json.loads(payload["body"]) == {"got": {"a": 1}, "type": "demo"}
+
+
+def test_invoke_with_an_event_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lamroute.testing import make_event
+
+    (project / "event.json").write_text(json.dumps(make_event("http", "GET", "/hello/ada")))
+    code, out, _ = run_cli(capsys, "invoke", "demo_cli_app:app", "--event", "event.json")
+    assert code == 0
+    assert json.loads(json.loads(out)["body"]) == {"hello": "ada", "version": "v1"}
+    (project / "bad.json").write_text("{nope")
+    code, _, err = run_cli(capsys, "invoke", "demo_cli_app:app", "--event", "bad.json")
+    assert code == 2 and err.startswith("lamroute: error: bad.json is not JSON")
+
+
+def test_invoke_reports_a_response_the_gateway_would_reject(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "invoke", "demo_cli_app:malformed", "--path", "/")
+    assert code == 1
+    assert json.loads(out)["body"] == {"not": "a string"}
+    assert "body is a dict, not a string" in err
+
+
+def test_invoke_needs_an_event_or_a_path(project: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "invoke", "demo_cli_app:app")
+    assert code == 2 and "--event" in err
+
+
+def test_template_writes_a_sam_template(project: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from cfnlint.decode import cfn_yaml
+
+    code, out, _ = run_cli(capsys, "template", "demo_cli_app:app", "--api", "http")
+    assert code == 0
+    template = cfn_yaml.loads(out)
+    function = template["Resources"]["Function"]["Properties"]
+    assert function["Handler"] == "demo_cli_app.app"
+    assert template["Description"].startswith("Demo:")
+    code, _, _ = run_cli(capsys, "template", "demo_cli_app:app", "-o", "template.yaml")
+    assert code == 0
+    assert "AWS::Serverless::Api" in (project / "template.yaml").read_text()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(url: str, deadline: float) -> str:
+    """The body at ``url``, retrying until the server is up (or the deadline passes)."""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read().decode()  # type: ignore[no-any-return]
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def start_serve(project: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamroute", "serve", "demo_cli_app:app", "--port", str(port),
+         *args], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return process, port
+
+
+def test_serve_answers_and_stops_cleanly_on_ctrl_c(project: Path) -> None:
+    process, port = start_serve(project, "--api", "rest", "--stage", "live")
+    try:
+        body = get(f"http://127.0.0.1:{port}/live/hello/ada", time.monotonic() + 30)
+        assert json.loads(body) == {"hello": "ada", "version": "v1"}
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert f"http://127.0.0.1:{port}/live/" in err
+    assert '"GET /live/hello/ada" 200' in err
+    assert "Traceback" not in err
+
+
+def test_serve_on_a_busy_port_is_a_one_line_error(project: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        code, _, err = run_cli(capsys, "serve", "demo_cli_app:app", "--port", str(port))
+    assert code == 2
+    assert err.startswith(f"lamroute: error: cannot listen on 127.0.0.1:{port}")
+
+
+def test_serve_reload_restarts_on_code_changes(project: Path) -> None:
+    process, port = start_serve(project, "--api", "http", "--reload")
+    url = f"http://127.0.0.1:{port}/hello/ada"
+    try:
+        assert json.loads(get(url, time.monotonic() + 30))["version"] == "v1"
+        module = project / "demo_cli_app.py"
+        module.write_text(DEMO.replace("VERSION", "v2"))
+        stat = module.stat()
+        os.utime(module, (stat.st_atime, stat.st_mtime + 5))  # a visible mtime change
+        deadline = time.monotonic() + 30
+        version = "v1"
+        while version != "v2" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            try:
+                version = json.loads(get(url, deadline))["version"]
+            except (urllib.error.URLError, ConnectionError):
+                continue
+        assert version == "v2"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "change detected" in err
