@@ -46,12 +46,19 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _install_signals() -> None:
+    """SIGTERM stops like Ctrl-C; Ctrl-C works even when started in the background."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..local import LocalGateway, configure_logging
     from ..local.reload import run_with_reload
 
     configure_logging()
     if args.reload:
+        _install_signals()
         return run_with_reload(_server_argv(args))
     app = load_app(args.app)
     try:
@@ -69,6 +76,6 @@ def run(args: argparse.Namespace) -> int:
     payload = "1.0" if config.format in ("rest", "http-v1") else "2.0"
     print(f"lamroute: serving {args.app} as a {kind} (payload {payload}, stage "
           f"{config.stage_name}) on {server.url}/  (Ctrl-C to stop)", file=sys.stderr, flush=True)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    _install_signals()
     server.serve_forever()
     return 0
