@@ -105,6 +105,17 @@ def test_missing_attribute_is_a_one_line_error(project: Path,
     assert err == "lamroute: error: module 'demo_cli_app' has no attribute 'nothing'\n"
 
 
+@pytest.mark.parametrize("command", ["routes", "invoke", "serve"])
+def test_an_attribute_that_is_no_app_is_a_one_line_error(
+        project: Path, command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "demo_cli_notapp.py").write_text("app = 42\n")
+    extra = ["--path", "/"] if command == "invoke" else ["--port", "0"] if command == "serve" \
+        else []
+    code, _, err = run_cli(capsys, command, "demo_cli_notapp:app", *extra)
+    assert code == 2
+    assert err.startswith("lamroute: error: demo_cli_notapp:app is a int, not")
+
+
 def test_routes_prints_the_table(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "routes", "demo_cli_app:app")
     assert code == 0

@@ -107,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     from ..testing import FakeContext, check_proxy_response
 
     app = load_app(args.app)
+    if not callable(app):
+        raise UsageError(f"{args.app} is a {type(app).__name__}, not a Lambda handler")
     _logs_to_stderr()
     event, fmt = build_event(args)
     payload = app(event, FakeContext())

@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         _install_signals()
         return run_with_reload(_server_argv(args))
     app = load_app(args.app)
+    if not callable(app):
+        raise UsageError(f"{args.app} is a {type(app).__name__}, not a Lambda handler")
     try:
         server = LocalGateway(
             app, api=args.api, stage=args.stage, payload_version=args.payload_version,

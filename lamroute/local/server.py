@@ -52,7 +52,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             request = HttpRequest(self.command, self.path, list(self.headers.items()), body,
                                   self.client_address[0])
-            answer = self.server.gateway.handle(request)
+            try:
+                answer = self.server.gateway.handle(request)
+            except Exception:  # a local gateway bug must not look like an app failure
+                logger.exception("the local gateway failed on %s %s", self.command, self.path)
+                answer = gateway_error(500, "Internal server error")
         self._reply(answer, head=self.command == "HEAD")
         logger.info("%s", access_line(request, answer, time.perf_counter() - started))
 
@@ -85,7 +89,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response_only(answer.status)
         self.send_header("Date", self.date_time_string())
         for name, value in answer.headers:
-            self.send_header(name, value)
+            # http.server writes Latin-1; send other characters as their UTF-8 bytes.
+            self.send_header(name, value.encode("utf-8").decode("latin-1"))
         self.send_header("Content-Length", str(len(answer.body)))
         self.end_headers()
         if not head:
