@@ -322,3 +322,20 @@ def test_invalid_options_are_refused() -> None:
         LocalGateway(make_app(), api="alb", port=0)
     with pytest.raises(ValueError):
         LocalGateway(make_app(), api="url", stage="dev", port=0)
+
+
+def test_connection_hooks_can_take_a_request_over() -> None:
+    from http.server import BaseHTTPRequestHandler
+
+    def teapot(handler: BaseHTTPRequestHandler) -> bool:
+        if handler.headers.get("X-Teapot") is None:
+            return False
+        handler.send_response(418)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        return True
+
+    with serving(make_app(), api="http") as server:
+        server.connection_hooks.append(teapot)
+        assert request(server, "GET", "/echo", headers=[("X-Teapot", "1")])[0] == 418
+        assert request(server, "GET", "/echo")[0] == 200

@@ -27,10 +27,14 @@ HOST = "127.0.0.1"
 MAX_BODY = 10 * 1024 * 1024
 
 
+ConnectionHook = Callable[[BaseHTTPRequestHandler], bool]
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # concurrent clients wait in the backlog, not refused
     gateway: Gateway
+    connection_hooks: list[ConnectionHook]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -38,6 +42,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def _serve(self) -> None:
+        for hook in self.server.connection_hooks:
+            if hook(self):  # the hook answered (e.g. took over a WebSocket upgrade)
+                return
         started = time.perf_counter()
         try:
             body = self._read_body()
@@ -107,7 +114,11 @@ class LocalGateway:
 
     Options as :class:`GatewayConfig`. ``start()`` serves in a background thread,
     ``serve_forever()`` in the calling one (Ctrl-C stops it cleanly); ``stop()`` closes it.
+    ``connection_hooks`` see each request's handler before the HTTP pipeline; a hook returning
+    ``True`` has answered it itself. ``gateway.request_hooks`` run between event and invocation.
     """
+
+    connection_hooks: list[ConnectionHook]
 
     def __init__(
         self, app: Callable[[Any, Any], Any], *, api: str = "rest", stage: str | None = None,
@@ -119,6 +130,7 @@ class LocalGateway:
         self.gateway = Gateway(app, config)
         self._server = _Server((HOST, port), _Handler, bind_and_activate=True)
         self._server.gateway = self.gateway
+        self._server.connection_hooks = self.connection_hooks = []
         self._thread: threading.Thread | None = None
 
     @property
