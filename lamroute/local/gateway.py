@@ -120,7 +120,7 @@ class Gateway:
         self._lock = threading.Lock()
 
     def handle(self, request: HttpRequest) -> HttpAnswer:
-        """The whole pipeline for one request; never raises."""
+        """The whole pipeline for one request: stage, event, hooks, invocation, answer."""
         raw_path, _, raw_query = request.target.partition("?")
         app_path = self.strip_stage(raw_path)
         if isinstance(app_path, HttpAnswer):
