@@ -253,3 +253,15 @@ def test_serve_reload_restarts_on_code_changes(project: Path) -> None:
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "change detected" in err
+
+
+def test_reload_watches_python_files_but_not_virtualenvs(tmp_path: Path) -> None:
+    from lamroute.local.reload import python_files_mtimes
+
+    for relative in ("app.py", "pkg/mod.py", ".venv/lib/x.py", "pkg/__pycache__/m.py",
+                     "notes.txt"):
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    found = {Path(p).relative_to(tmp_path).as_posix() for p in python_files_mtimes([str(tmp_path)])}
+    assert found == {"app.py", "pkg/mod.py"}

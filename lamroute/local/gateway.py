@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -196,13 +197,14 @@ class Gateway:
         The timeout counts from the start of the invocation, not from the wait in the queue.
         A timed-out invocation keeps the container busy until it ends, as in Lambda.
         """
-        started, done = threading.Event(), threading.Event()
+        started, done, abandoned = threading.Event(), threading.Event(), threading.Event()
         outcome = Outcome()
         timeout = self.config.timeout
 
         def run() -> None:
             with self._lock:
                 started.set()
+                begun = time.perf_counter()
                 try:
                     context = FakeContext(timeout_ms=int(timeout * 1000),
                                           function_name="lamroute-local")
@@ -211,10 +213,14 @@ class Gateway:
                     outcome.error, outcome.trace = exc, traceback.format_exc()
                 finally:
                     done.set()
+                    if abandoned.is_set():
+                        logger.warning("the timed-out invocation ended after %.1fs; its answer "
+                                       "was dropped", time.perf_counter() - begun)
 
         threading.Thread(target=run, name="lamroute-invocation", daemon=True).start()
         started.wait()
         if not done.wait(timeout):
+            abandoned.set()
             return Outcome(timed_out=True)
         return outcome
 
