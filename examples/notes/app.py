@@ -1,44 +1,24 @@
 """The notes API: one Lambda function behind an API Gateway proxy resource.
 
 Run it locally with ``make run`` (``lamroute serve examples.notes.app:app``), deploy it with
-``template.yaml``. Handlers are plain functions: ``get_note("1")`` works in a unit test.
+``template.yaml``. Handlers are plain functions: ``get_note(1)`` works in a unit test.
+Parameters are typed: path ids are ints, the JSON body is a pydantic model, pagination comes
+from constrained query parameters; anything invalid is a 422 problem naming the field.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, TypeVar
+from typing import Annotated
 
-from pydantic import BaseModel, ValidationError
-
-from lamroute import App, Request, Response, UnprocessableEntity
+from lamroute import App, Query, Request, Response, UnprocessableEntity
 from lamroute.problems import Problem, problem_response
 
-from .models import Note, NoteIn, NotePage, NotePatch, Page
+from .models import Note, NoteIn, NotePage, NotePatch
 from .store import NoteNotFound, NoteStore
-
-M = TypeVar("M", bound=BaseModel)
 
 app = App(title="Notes", version="1.0.0")
 store = NoteStore()
-
-
-def validate(model: type[M], data: Any) -> M:
-    """``model`` from ``data``, or a 422 problem listing every invalid field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-                  for e in exc.errors(include_url=False)]
-        raise UnprocessableEntity(f"{model.__name__} is invalid",
-                                  extra={"errors": errors}) from None
-
-
-def note_id_of(raw: str) -> int:
-    """Note ids are positive integers; anything else names no note."""
-    if not raw.isdigit():
-        raise NoteNotFound(0)
-    return int(raw)
 
 
 @app.exception_handler(NoteNotFound)
@@ -65,43 +45,44 @@ def health() -> dict[str, str]:
 
 
 @app.get("/notes")
-def list_notes(request: Request) -> NotePage:
-    page = validate(Page, {k: request.query.get(k) for k in ("limit", "after")
-                           if k in request.query})
-    rows, more = store.page(limit=page.limit, after=page.after)
+def list_notes(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100, description="page size")] = 20,
+    after: Annotated[int, Query(ge=0, description="the last id of the previous page")] = 0,
+) -> NotePage:
+    """One page of notes, oldest first; ``next`` is the URL of the following page."""
+    rows, more = store.page(limit=limit, after=after)
     items = [Note.model_validate(row) for row in rows]
-    after = items[-1].id if items else page.after
-    next_url = f"{request.url_path}?limit={page.limit}&after={after}" if more else None
+    last = items[-1].id if items else after
+    next_url = f"{request.url_path}?limit={limit}&after={last}" if more else None
     return NotePage(items=items, next=next_url)
 
 
 @app.post("/notes", status_code=201)
-def create_note(request: Request) -> Response:
-    data = validate(NoteIn, request.json())
-    note = Note.model_validate(store.create(**data.model_dump()))
-    location = f"{request.root_path}/notes/{note.id}"
-    return Response.json(note.model_dump(mode="json"), 201, headers={"Location": location})
+def create_note(note: NoteIn, request: Request) -> Response:
+    created = Note.model_validate(store.create(**note.model_dump()))
+    location = f"{request.root_path}/notes/{created.id}"
+    return Response.json(created.model_dump(mode="json"), 201, headers={"Location": location})
 
 
 @app.get("/notes/{note_id}")
-def get_note(note_id: str) -> Note:
-    return Note.model_validate(store.get(note_id_of(note_id)))
+def get_note(note_id: int) -> Note:
+    return Note.model_validate(store.get(note_id))
 
 
 @app.put("/notes/{note_id}")
-def replace_note(note_id: str, request: Request) -> Note:
-    data = validate(NoteIn, request.json())
-    return Note.model_validate(store.update(note_id_of(note_id), data.model_dump()))
+def replace_note(note_id: int, note: NoteIn) -> Note:
+    return Note.model_validate(store.update(note_id, note.model_dump()))
 
 
 @app.patch("/notes/{note_id}")
-def update_note(note_id: str, request: Request) -> Note:
-    changes = validate(NotePatch, request.json()).model_dump(exclude_unset=True)
+def update_note(note_id: int, patch: NotePatch) -> Note:
+    changes = patch.model_dump(exclude_unset=True)
     if any(value is None for value in changes.values()):
         raise UnprocessableEntity("title, body and tags cannot be null")
-    return Note.model_validate(store.update(note_id_of(note_id), changes))
+    return Note.model_validate(store.update(note_id, changes))
 
 
 @app.delete("/notes/{note_id}")
-def delete_note(note_id: str) -> None:
-    store.delete(note_id_of(note_id))
+def delete_note(note_id: int) -> None:
+    store.delete(note_id)

@@ -35,13 +35,6 @@ class Note(NoteIn):
     updated_at: datetime
 
 
-class Page(BaseModel):
-    """Pagination query parameters: ``?limit=20&after=<last id seen>``."""
-
-    limit: int = Field(default=20, ge=1, le=100)
-    after: int = Field(default=0, ge=0)
-
-
 class NotePage(BaseModel):
     """One page of notes and the URL of the next one (``None`` on the last page)."""
 

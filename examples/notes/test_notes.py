@@ -71,7 +71,7 @@ def test_invalid_notes_are_422_problems_naming_the_field(client: TestClient,
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     assert problem["status"] == 422
-    assert [field] in [error["loc"] for error in problem["errors"]]
+    assert ["body", field] in [error["loc"] for error in problem["errors"]]
 
 
 def test_invalid_json_is_a_400_problem(client: TestClient) -> None:
@@ -87,14 +87,19 @@ def test_null_in_a_patch_is_refused(client: TestClient) -> None:
 
 
 def test_missing_note_uses_the_custom_error_handler(client: TestClient) -> None:
-    for path in ("/notes/42", "/notes/abc"):
-        response = client.get(path)
-        assert response.status_code == 404
-        problem = response.json()
-        assert problem["type"] == "/problems/note-not-found"
-        assert problem["title"] == "Note not found"
-        assert problem["instance"].endswith(path)
+    response = client.get("/notes/42")
+    assert response.status_code == 404
+    problem = response.json()
+    assert problem["type"] == "/problems/note-not-found"
+    assert problem["title"] == "Note not found"
+    assert problem["instance"].endswith("/notes/42")
     assert client.delete("/notes/42").status_code == 404
+
+
+def test_note_ids_are_integers(client: TestClient) -> None:
+    response = client.get("/notes/abc")
+    assert response.status_code == 422
+    assert ["path", "note_id"] in [error["loc"] for error in response.json()["errors"]]
 
 
 def test_pagination_walks_every_note_once(client: TestClient) -> None:
@@ -115,7 +120,8 @@ def test_pagination_walks_every_note_once(client: TestClient) -> None:
 def test_bad_pagination_is_a_422(client: TestClient, query: str) -> None:
     response = client.get(f"/notes?{query}")
     assert response.status_code == 422
-    assert response.json()["errors"]
+    name = query.split("=")[0]
+    assert ["query", name] in [error["loc"] for error in response.json()["errors"]]
 
 
 def test_store_failure_is_a_503_with_retry_after(client: TestClient,
@@ -132,9 +138,9 @@ def test_store_failure_is_a_503_with_retry_after(client: TestClient,
 
 def test_handlers_are_plain_functions(fresh_store: NoteStore) -> None:
     fresh_store.create(title="plain", body="", tags=[])
-    assert notes.get_note("1").title == "plain"
+    assert notes.get_note(1).title == "plain"
     with pytest.raises(NoteNotFound):
-        notes.get_note("2")
+        notes.get_note(2)
 
 
 def test_through_the_local_gateway_like_make_run() -> None:
