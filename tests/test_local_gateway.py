@@ -342,3 +342,16 @@ def test_connection_hooks_can_take_a_request_over() -> None:
         server.connection_hooks.append(teapot)
         assert request(server, "GET", "/echo", headers=[("X-Teapot", "1")])[0] == 418
         assert request(server, "GET", "/echo")[0] == 200
+
+
+@pytest.mark.parametrize(("length", "status"), [(str(11 * 1024 * 1024), 413), ("abc", 400)])
+def test_oversized_or_unreadable_bodies_get_the_gateways_answer(length: str, status: int) -> None:
+    with serving(make_app(), api="rest") as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.putrequest("POST", "/prod/upload")
+        connection.putheader("Content-Length", length)
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == status
+        assert "message" in json.loads(response.read())
+        connection.close()

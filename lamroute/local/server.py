@@ -49,8 +49,8 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         try:
             body = self._read_body()
-        except ValueError as exc:
-            self._reply(gateway_error(400, str(exc)), head=False)
+        except ValueError:
+            self._reply(gateway_error(400, "Invalid Content-Length or chunk size"), head=False)
             self.close_connection = True
             return
         if body is None:
