@@ -14,19 +14,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .boundary import Boundary, reraise_fatal
 from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect
+from .guards import AuthOption, Guard, effective_guard
 from .logs import configure, request_fields, set_request_field
+from .middleware import Handler, Middleware, build_chain, check_middleware
 from .params import Binder, build_binder, build_response_model
 from .problems import ErrorFormatter, problem_response
 from .request import Request
 from .response import Response, to_response
 from .router import Route, Router
 from .routing import RouteTable, parse_template
+
+if TYPE_CHECKING:
+    from .cors import CORS
 
 E = TypeVar("E", bound=Callable[..., Any])
 
@@ -38,8 +43,16 @@ class CompiledRoute:
     route: Route
     binder: Binder
     serialize: Callable[[Any], Any] | None = None
+    guard: Guard | None = None
+    chain: Handler | None = field(default=None, compare=False)
 
     def __call__(self, request: Request) -> Response:
+        return self.chain(request) if self.chain is not None else self.endpoint(request)
+
+    def endpoint(self, request: Request) -> Response:
+        """The guard, then the handler with its bound arguments (no middleware)."""
+        if self.guard is not None:
+            self.guard.check(request)
         result = self.route.handler(**self.binder.bind(request))
         if self.serialize is not None:
             result = self.serialize(result)
@@ -55,6 +68,8 @@ class App(Router):
     ``strict_slashes`` makes ``/a/`` and ``/a`` different routes, ``access_log=False`` turns
     the access line off. ``openapi_url="/openapi.json"`` and ``docs_url="/docs"`` serve the
     OpenAPI document and a documentation page from the same Lambda (both off by default).
+    ``auth`` is the default guard of every route (``public=True`` opts one out), ``cors`` a
+    :class:`~lamroute.cors.CORS`, ``middleware`` app-wide middleware.
     """
 
     def __init__(
@@ -70,8 +85,11 @@ class App(Router):
         log_level: str | None = None,
         openapi_url: str | None = None,
         docs_url: str | None = None,
+        auth: AuthOption | None = None,
+        cors: CORS | None = None,
+        middleware: Iterable[Middleware] = (),
     ) -> None:
-        super().__init__()
+        super().__init__(auth=auth)
         self.title = title
         self.version = version
         self.debug = debug
@@ -82,6 +100,11 @@ class App(Router):
         self.app_logger = logging.getLogger("lamroute.app")
         self.boundary = Boundary(logger=self.logger, formatter=error_formatter, debug=debug)
         self._cold_start = True
+        self.cors = cors
+        self.app_middleware: list[Middleware] = []
+        self._handle: Handler = self.dispatch
+        for func in middleware:
+            self.middleware(func)
         if openapi_url or docs_url:
             from .docs import install_docs
 
@@ -91,10 +114,23 @@ class App(Router):
 
     def add_route(self, route: Route) -> None:
         template = parse_template(route.path, strict_slashes=self.table.strict_slashes)
+        guard = effective_guard(route.options, self.auth, f"Route {route.path!r}")
+        if guard is not None and route.options.get("auth") is not guard:
+            route = replace(route, options={**route.options, "auth": guard})
         compiled = CompiledRoute(route, build_binder(route.handler, template.params),
-                                 build_response_model(route))
+                                 build_response_model(route), guard)
+        middleware = [check_middleware(m) for m in route.options.get("middleware", ())]
+        if middleware:
+            chain = build_chain(middleware, compiled.endpoint, self.boundary.handle)
+            compiled = replace(compiled, chain=chain)
         self.table.add(route.path, route.methods, compiled)
         self.routes.append(route)
+
+    def middleware(self, func: E) -> E:
+        """Wrap every request in ``func(request, call_next)`` (404s included); returns ``func``."""
+        self.app_middleware.append(check_middleware(func))
+        self._handle = build_chain(self.app_middleware, self.dispatch, self.boundary.handle)
+        return func
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI 3.1 document of the app's routes (see :mod:`lamroute.openapi`)."""
@@ -133,10 +169,15 @@ class App(Router):
                 request = fmt.parse(event, context)
                 fields["request_id"] = request.request_id
                 self._strip_prefixes(request)
-                response = self.dispatch(request)
+                if self.cors is not None and self.cors.is_preflight(request):
+                    response = self.cors.preflight(request, self.table)
+                else:
+                    response = self._handle(request)
             except BaseException as exc:  # the boundary: nothing escapes
                 reraise_fatal(exc)
                 response = self.boundary.handle(exc, request)
+            if self.cors is not None and request is not None:
+                self._apply_cors(self.cors, request, response)
             payload = self.boundary.render(fmt, response, request, event)
         if self.access_log:
             self._log_access(request, payload, started, cold, context)
@@ -157,6 +198,12 @@ class App(Router):
                                    headers=allow)
         request.path_params = match.params
         return match.target(request)
+
+    def _apply_cors(self, cors: CORS, request: Request, response: Response) -> None:
+        try:
+            cors.apply(request, response)
+        except Exception:  # a malformed header must not cost the answer
+            self.logger.warning("CORS headers skipped: malformed request or response headers")
 
     def _strip_prefixes(self, request: Request) -> None:
         for prefix in self.strip_prefixes:

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import BadRequest
 from .multidict import Headers, QueryParams
+
+if TYPE_CHECKING:
+    from .auth import Identity
 
 _UNSET: Any = object()
 
@@ -43,6 +46,7 @@ class Request:
     """
 
     __slots__ = (
+        "_auth",
         "_body",
         "_cookies",
         "_headers",
@@ -92,6 +96,7 @@ class Request:
         self._cookies: dict[str, str] | None = None
         self._body: bytes | None = None
         self._json: Any = _UNSET
+        self._auth: Identity | None = None
 
     @property
     def headers(self) -> Headers:
@@ -157,6 +162,24 @@ class Request:
     def authorizer(self) -> dict[str, Any]:
         """The raw authorizer context of the event (``{}`` when there is none)."""
         return self._reader.authorizer(self.event)
+
+    @property
+    def auth(self) -> Identity:
+        """Who is calling (:class:`~lamroute.auth.Identity`), read from the event on first use.
+
+        Formats that know authorizers provide ``auth_sources(event)``; others give an anonymous
+        identity. Tests and middleware may assign ``request.auth`` directly.
+        """
+        if self._auth is None:
+            from .auth import ANONYMOUS, identity_from
+
+            read = getattr(self._reader, "auth_sources", None)
+            self._auth = identity_from(read(self.event)) if read is not None else ANONYMOUS
+        return self._auth
+
+    @auth.setter
+    def auth(self, identity: Identity) -> None:
+        self._auth = identity
 
     @property
     def url_path(self) -> str:

@@ -20,7 +20,11 @@ from .routing import HTTP_METHODS
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from .guards import AuthOption
+    from .middleware import Middleware
+
 F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=Callable[..., Any])
 
 
 class RouteOptions(TypedDict, total=False):
@@ -36,6 +40,9 @@ class RouteOptions(TypedDict, total=False):
     response_model: Any
     responses: dict[int | str, Any]
     openapi_extra: dict[str, Any]
+    auth: AuthOption
+    public: bool
+    middleware: list[Middleware]
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,36 @@ class Route:
 
 
 class Router:
-    """A group of routes; include it in an app with ``app.include_router(router, prefix=...)``."""
+    """A group of routes; include it in an app with ``app.include_router(router, prefix=...)``.
 
-    def __init__(self) -> None:
+    ``auth`` is the default guard of its routes (``public=True`` opts one out); ``middleware``
+    (and ``@router.middleware``) wraps each of its routes. Both apply at ``include_router``.
+    """
+
+    def __init__(
+        self, *, auth: AuthOption | None = None, middleware: Iterable[Middleware] = ()
+    ) -> None:
+        from .middleware import check_middleware
+
         self.routes: list[Route] = []
+        self.auth = auth
+        self.middleware_list: list[Middleware] = [check_middleware(m) for m in middleware]
+
+    def middleware(self, func: M) -> M:
+        """Wrap every route of this router in ``func(request, call_next)``; returns ``func``."""
+        from .middleware import check_middleware
+
+        self.middleware_list.append(check_middleware(func))
+        return func
+
+    def _route_options(self, options: RouteOptions) -> RouteOptions:
+        """``options`` with this router's default guard and middleware added."""
+        merged = options.copy()
+        if self.auth is not None and "auth" not in merged and not merged.get("public"):
+            merged["auth"] = self.auth
+        if self.middleware_list:
+            merged["middleware"] = [*self.middleware_list, *merged.get("middleware", ())]
+        return merged
 
     def add_route(self, route: Route) -> None:
         """Register a :class:`Route` (subclasses compile it at once)."""
@@ -123,4 +156,4 @@ class Router:
             )
         for route in router.routes:
             path = prefix + route.path if route.path != "/" or not prefix else prefix
-            self.add_route(replace(route, path=path))
+            self.add_route(replace(route, path=path, options=router._route_options(route.options)))

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..auth import AuthSources
 from ..errors import InvalidEvent
 from ..multidict import Headers, QueryParams
 from ..request import Request
@@ -90,6 +91,13 @@ class V2Format:
     def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]:
         value = c.request_context(event).get("authorizer")
         return dict(value) if isinstance(value, Mapping) else {}
+
+    def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
+        """Authorizer output (``jwt``, ``lambda``, ``iam``) and the mTLS client certificate."""
+        authentication = c.request_context(event).get("authentication")
+        cert = authentication.get("clientCert") if isinstance(authentication, Mapping) else None
+        return AuthSources(authorizer=self.authorizer(event),
+                           client_cert=cert if isinstance(cert, Mapping) else None)
 
     def render(self, response: Response, request: Request | None) -> dict[str, Any]:
         """Repeated headers comma-joined, ``Set-Cookie`` values in ``cookies``."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..auth import AuthSources
 from ..multidict import Headers, QueryParams
 from ..request import Request
 from ..response import Response
@@ -84,6 +85,15 @@ class V1Format:
     def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]:
         value = c.request_context(event).get("authorizer")
         return dict(value) if isinstance(value, Mapping) else {}
+
+    def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
+        """Authorizer output, the caller ``identity`` (IAM, API key) and its mTLS certificate."""
+        context_ = c.request_context(event)
+        identity = context_.get("identity")
+        identity = identity if isinstance(identity, Mapping) else {}
+        cert = identity.get("clientCert")
+        return AuthSources(authorizer=self.authorizer(event), identity=identity,
+                           client_cert=cert if isinstance(cert, Mapping) else None)
 
     def render(self, response: Response, request: Request | None) -> dict[str, Any]:
         """``headers`` for single values, ``multiValueHeaders`` for repeated ones.

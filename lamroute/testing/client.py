@@ -20,6 +20,7 @@ from typing import Any
 
 from ..multidict import Headers
 from .events import FORMATS, PairsInit, make_event, pairs
+from .identity import IdentityInit, with_identity
 from .rules import assert_valid_proxy_response
 
 
@@ -97,7 +98,8 @@ class TestClient:
 
     def __init__(self, app: Callable[[Any, Any], Any], *, format: str = "rest",
                  stage: str | None = None, timeout_ms: int = 30_000,
-                 authorizer: Mapping[str, Any] | None = None) -> None:
+                 authorizer: Mapping[str, Any] | None = None,
+                 identity: IdentityInit | None = None) -> None:
         if format not in FORMATS:
             raise ValueError(f"Unknown format {format!r}; use one of {FORMATS}.")
         self.app = app
@@ -105,12 +107,19 @@ class TestClient:
         self.stage = stage
         self.timeout_ms = timeout_ms
         self.authorizer = authorizer
+        self.identity = identity
 
     def request(self, method: str, path: str, *, query: PairsInit = None,
                 headers: PairsInit = None, cookies: Mapping[str, str] | None = None,
                 body: str | bytes | None = None, json: Any = None,
-                authorizer: Mapping[str, Any] | None = None, **event_options: Any) -> TestResponse:
-        """Send one request; ``path`` may carry a query string (``/a?b=c``)."""
+                authorizer: Mapping[str, Any] | None = None,
+                identity: IdentityInit | None = None, **event_options: Any) -> TestResponse:
+        """Send one request; ``path`` may carry a query string (``/a?b=c``).
+
+        ``identity`` (an :class:`~lamroute.auth.Identity` or a dict such as
+        ``{"scopes": ["admin"]}``) puts a caller into the event in the authorizer shape of the
+        client's format; ``authorizer`` sets the raw authorizer object instead.
+        """
         path, _, query_string = path.partition("?")
         if query_string:
             from urllib.parse import parse_qsl
@@ -121,6 +130,9 @@ class TestClient:
             json=json, stage=self.stage, authorizer=authorizer or self.authorizer,
             **event_options,
         )
+        identity = identity if identity is not None else self.identity
+        if identity is not None:
+            with_identity(event, self.format, identity)
         return self.invoke(event)
 
     def invoke(self, event: Any) -> TestResponse:

@@ -1,0 +1,183 @@
+"""Who is calling: one typed view of the caller, whatever authorizer the gateway ran.
+
+A payload format hands over the raw pieces (:class:`AuthSources`: the ``authorizer`` object, the
+REST ``identity`` object, the mTLS client certificate); :func:`identity_from` reads them into an
+:class:`Identity`. ``request.auth`` builds it lazily, once per request.
+
+>>> sources = AuthSources(authorizer={"jwt": {"claims": {"sub": "u1"}, "scopes": ["notes:read"]}})
+>>> who = identity_from(sources)
+>>> who.kind, who.principal_id, who.scopes
+('jwt', 'u1', frozenset({'notes:read'}))
+
+Shapes (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control.html,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html):
+
+- REST Cognito user pool authorizer: ``authorizer.claims`` (``scope`` space-separated, array claims
+  such as ``cognito:groups`` flattened to a string like ``"a,b"`` or ``"[a b]"``).
+- REST Lambda authorizer: ``authorizer.principalId`` plus the returned context keys.
+- HTTP API JWT authorizer: ``authorizer.jwt.claims`` and ``authorizer.jwt.scopes``.
+- HTTP API Lambda authorizer: ``authorizer.lambda`` (the returned context, ``null`` when none).
+- IAM: REST ``identity`` (``userArn``, ``caller``, ``accessKey``), HTTP API ``authorizer.iam``.
+- API keys: REST ``identity.apiKey``; mTLS: ``identity.clientCert`` / ``authentication.clientCert``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["cognito", "jwt", "lambda", "iam", "api_key", "none"]
+
+# Keys API Gateway adds next to a REST Lambda authorizer's own context.
+_GATEWAY_KEYS = frozenset({"principalId", "integrationLatency", "usageIdentifierKey"})
+_EMPTY: Mapping[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class AuthSources:
+    """The raw authorization data of one event, as a payload format found it."""
+
+    authorizer: Mapping[str, Any] = field(default_factory=dict)
+    identity: Mapping[str, Any] = field(default_factory=dict)
+    client_cert: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The caller: who (``principal_id``), with what rights (``scopes``, ``groups``), how.
+
+    ``claims`` are the token's claims (Cognito/JWT), ``context`` the values a Lambda authorizer
+    returned, ``raw`` the authorizer object as it arrived. ``api_key`` and ``raw`` are left out
+    of ``repr`` so that logging an identity never writes a secret.
+
+    >>> Identity(kind="lambda", principal_id="u1", groups=frozenset({"admin"})).in_group("admin")
+    True
+    """
+
+    kind: Kind = "none"
+    principal_id: str | None = None
+    claims: Mapping[str, Any] = field(default_factory=dict)
+    scopes: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    context: Mapping[str, Any] = field(default_factory=dict)
+    client_cert: Mapping[str, Any] | None = None
+    api_key: str | None = field(default=None, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def authenticated(self) -> bool:
+        """True when the gateway established some identity (an mTLS certificate counts)."""
+        return self.kind != "none" or self.client_cert is not None
+
+    def has_scopes(self, *scopes: str) -> bool:
+        """True when every one of ``scopes`` was granted."""
+        return self.scopes.issuperset(scopes)
+
+    def in_group(self, *groups: str) -> bool:
+        """True when the caller belongs to at least one of ``groups``."""
+        return not self.groups.isdisjoint(groups)
+
+
+ANONYMOUS = Identity()
+
+
+def split_list(value: Any, *, separators: str = ", ") -> frozenset[str]:
+    """A list claim as a set, whatever way the gateway flattened it.
+
+    >>> sorted(split_list("[admin, users]")), sorted(split_list("[a b]")), sorted(split_list(["x"]))
+    (['admin', 'users'], ['a', 'b'], ['x'])
+    """
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return frozenset(str(v) for v in value if isinstance(v, (str, int)) and str(v))
+    if not isinstance(value, str):
+        return frozenset()
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    for sep in separators[1:]:
+        text = text.replace(sep, separators[0])
+    return frozenset(part for part in text.split(separators[0]) if part)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else _EMPTY
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _scopes(claims: Mapping[str, Any], explicit: Any = None) -> frozenset[str]:
+    if explicit is not None:
+        return split_list(explicit, separators=" ,")
+    # Access tokens carry `scope` (space-separated, RFC 8693); Azure AD and others use `scp`.
+    return split_list(claims.get("scope") or claims.get("scp"), separators=" ")
+
+
+def _groups(claims: Mapping[str, Any]) -> frozenset[str]:
+    return split_list(claims.get("cognito:groups") or claims.get("groups"))
+
+
+def _from_claims(kind: Kind, claims: Mapping[str, Any], scopes: Any,
+                 sources: AuthSources) -> Identity:
+    principal = _text(claims.get("sub")) or _text(claims.get("username"))
+    return Identity(kind=kind, principal_id=principal, claims=claims,
+                    scopes=_scopes(claims, scopes), groups=_groups(claims),
+                    client_cert=sources.client_cert, api_key=_text(sources.identity.get("apiKey")),
+                    raw=sources.authorizer)
+
+
+def _from_lambda(context: Mapping[str, Any], principal: Any, sources: AuthSources) -> Identity:
+    # lamroute's own authorizers put `scope` (space-separated) and `groups` (comma-separated)
+    # into the context, so guards work the same behind a Lambda authorizer.
+    return Identity(kind="lambda",
+                    principal_id=_text(principal) or _text(context.get("principalId")),
+                    context=context, scopes=_scopes(context),
+                    groups=split_list(context.get("groups")),
+                    client_cert=sources.client_cert,
+                    api_key=_text(sources.identity.get("apiKey")), raw=sources.authorizer)
+
+
+def _from_iam(fields: Mapping[str, Any], sources: AuthSources) -> Identity | None:
+    principal = (_text(fields.get("userArn")) or _text(fields.get("caller"))
+                 or _text(fields.get("callerId")) or _text(fields.get("userId")))
+    if principal is None and _text(fields.get("accessKey")) is None:
+        return None
+    return Identity(kind="iam", principal_id=principal, context=dict(fields),
+                    client_cert=sources.client_cert,
+                    api_key=_text(sources.identity.get("apiKey")), raw=sources.authorizer)
+
+
+def identity_from(sources: AuthSources) -> Identity:
+    """Read an :class:`Identity` from the raw pieces; never raises (odd shapes give ``none``)."""
+    authorizer = sources.authorizer
+    jwt = authorizer.get("jwt")
+    if isinstance(jwt, Mapping):
+        return _from_claims("jwt", _mapping(jwt.get("claims")), jwt.get("scopes"), sources)
+    if "lambda" in authorizer:
+        return _from_lambda(_mapping(authorizer.get("lambda")), authorizer.get("principalId"),
+                            sources)
+    iam = authorizer.get("iam")
+    if isinstance(iam, Mapping):
+        found = _from_iam(iam, sources)
+        if found is not None:
+            return found
+    claims = authorizer.get("claims")
+    if isinstance(claims, Mapping):
+        # HTTP API payload 1.0 puts JWT claims here too, with `scopes` beside them.
+        kind: Kind = "jwt" if "scopes" in authorizer else "cognito"
+        return _from_claims(kind, claims, authorizer.get("scopes"), sources)
+    if "principalId" in authorizer:
+        context = {k: v for k, v in authorizer.items() if k not in _GATEWAY_KEYS}
+        return _from_lambda(context, authorizer.get("principalId"), sources)
+    found = _from_iam(sources.identity, sources)
+    if found is not None:
+        return found
+    api_key = _text(sources.identity.get("apiKey"))
+    if api_key is not None:
+        return Identity(kind="api_key", principal_id=_text(sources.identity.get("apiKeyId")),
+                        client_cert=sources.client_cert, api_key=api_key, raw=authorizer)
+    if sources.client_cert is not None or authorizer:
+        return Identity(client_cert=sources.client_cert, raw=authorizer)
+    return ANONYMOUS

@@ -1,0 +1,169 @@
+"""Route guards: who may call a route, checked before its parameters are bound.
+
+>>> from lamroute import App
+>>> from lamroute.testing import TestClient
+>>> app = App(access_log=False)
+>>> @app.get("/admin", auth=requires(scopes=["admin"]))
+... def admin() -> dict[str, bool]:
+...     return {"ok": True}
+>>> client = TestClient(app, format="http")
+>>> client.get("/admin").status_code
+401
+>>> client.get("/admin", identity={"scopes": ["admin"]}).status_code
+200
+
+No identity gives 401 with ``WWW-Authenticate``; an identity without the rights gives 403. Both
+are problems raised as :class:`~lamroute.errors.Unauthorized` / :class:`~lamroute.errors.Forbidden`,
+so the app's error formatter shapes them. A default guard set with ``App(auth=...)`` or
+``Router(auth=...)`` applies to every route that has none; ``public=True`` opts a route out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
+
+from .errors import Forbidden, RouteDefinitionError, Unauthorized
+
+if TYPE_CHECKING:
+    from .auth import Identity
+    from .request import Request
+    from .router import Route, RouteOptions
+
+Predicate = Callable[["Identity"], bool]
+AuthOption = Union["Guard", Predicate]
+
+DEFAULT_SCHEME = "bearerAuth"
+BEARER_SCHEME: Mapping[str, Any] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Requirements on the caller; built by :func:`requires`, checked with :meth:`check`.
+
+    ``scopes``: all needed; ``groups``: any one suffices; ``kinds``: identity kinds accepted;
+    ``predicates``: each must return true. ``scheme`` names the OpenAPI security scheme.
+    """
+
+    scopes: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+    predicates: tuple[Predicate, ...] = ()
+    scheme: str = DEFAULT_SCHEME
+    scheme_object: Mapping[str, Any] = field(default_factory=lambda: dict(BEARER_SCHEME))
+    realm: str = "api"
+
+    def check(self, request: Request) -> Identity:
+        """The caller's identity; raises 401 without one and 403 when it falls short."""
+        identity = request.auth
+        if not identity.authenticated:
+            raise Unauthorized("Authentication is required.",
+                               headers={"WWW-Authenticate": f'Bearer realm="{self.realm}"'})
+        if self.kinds and identity.kind not in self.kinds:
+            raise Forbidden("This kind of credential cannot call this route.")
+        if not identity.scopes.issuperset(self.scopes):
+            needed = " ".join(sorted(self.scopes))
+            raise Forbidden(
+                "The token lacks a required scope.",
+                headers={"WWW-Authenticate": (
+                    f'Bearer realm="{self.realm}", error="insufficient_scope", scope="{needed}"'
+                )},  # RFC 6750 section 3.1
+            )
+        if self.groups and identity.groups.isdisjoint(self.groups):
+            raise Forbidden("The caller is not in a group allowed to call this route.")
+        for predicate in self.predicates:
+            if not predicate(identity):
+                raise Forbidden("The caller is not allowed to call this route.")
+        return identity
+
+    def openapi_security(self) -> list[dict[str, list[str]]]:
+        """The OpenAPI security requirement of a route with this guard."""
+        return [{self.scheme: sorted(self.scopes)}]
+
+    def openapi_scheme(self) -> dict[str, dict[str, Any]]:
+        """The ``components.securitySchemes`` entry this guard refers to."""
+        return {self.scheme: dict(self.scheme_object)}
+
+
+def requires(
+    *predicates: Predicate,
+    scopes: Iterable[str] = (),
+    groups: Iterable[str] = (),
+    kinds: Iterable[str] = (),
+    scheme: str = DEFAULT_SCHEME,
+    scheme_object: Mapping[str, Any] | None = None,
+    realm: str = "api",
+) -> Guard:
+    """A :class:`Guard`: an authenticated caller with all ``scopes``, one of ``groups``, ...
+
+    >>> requires(scopes=["notes:write"]).openapi_security()
+    [{'bearerAuth': ['notes:write']}]
+    """
+    for name, values in (("scopes", scopes), ("groups", groups), ("kinds", kinds)):
+        if isinstance(values, str):
+            raise RouteDefinitionError(f"requires({name}=...) takes a list, not the string "
+                                       f"{values!r}.")
+    for predicate in predicates:
+        if not callable(predicate):
+            raise RouteDefinitionError(f"requires(): {predicate!r} is not callable.")
+    if '"' in realm or "\\" in realm:
+        raise RouteDefinitionError("requires(realm=...) may not contain quotes or backslashes.")
+    return Guard(frozenset(scopes), frozenset(groups), frozenset(kinds), tuple(predicates),
+                 scheme, dict(scheme_object or BEARER_SCHEME), realm)
+
+
+authenticated = requires()
+"""A guard that only asks for some identity."""
+
+
+def as_guard(option: Any, where: str) -> Guard:
+    """``auth=`` as a :class:`Guard` (a bare predicate is wrapped); raises at registration."""
+    if isinstance(option, Guard):
+        return option
+    if callable(option):
+        return requires(option)
+    raise RouteDefinitionError(f"{where}: auth={option!r} is not a Guard or a predicate.")
+
+
+def effective_guard(options: RouteOptions, default: AuthOption | None, where: str) -> Guard | None:
+    """The guard a route runs: its own ``auth``, else ``default``; ``None`` when public."""
+    if options.get("public"):
+        if options.get("auth") is not None:
+            raise RouteDefinitionError(f"{where}: a route cannot be both public and guarded.")
+        return None
+    chosen = options.get("auth", default)
+    return None if chosen is None else as_guard(chosen, where)
+
+
+def route_security(route: Route) -> list[dict[str, list[str]]] | None:
+    """OpenAPI ``security`` for a registered route: the guard's, ``[]`` if public, else None."""
+    if route.options.get("public"):
+        return []
+    guard = route.options.get("auth")
+    return guard.openapi_security() if isinstance(guard, Guard) else None
+
+
+def security_schemes(routes: Iterable[Route]) -> dict[str, dict[str, Any]]:
+    """``components.securitySchemes`` for every guard used by ``routes``."""
+    schemes: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        guard = route.options.get("auth")
+        if isinstance(guard, Guard):
+            schemes.update(guard.openapi_scheme())
+    return schemes
+
+
+def current_identity(request: Request) -> Identity:
+    """The caller, or 401 when there is none: for handlers and ``Depends``.
+
+    >>> def me(request: Request) -> dict[str, str | None]:
+    ...     return {"user": current_identity(request).principal_id}
+    """
+    return authenticated.check(request)
+
+
+def optional_identity(request: Request) -> Identity | None:
+    """The caller, or ``None`` for an anonymous request."""
+    identity = request.auth
+    return identity if identity.authenticated else None

@@ -1,0 +1,85 @@
+"""Middleware: functions ``(request, call_next) -> Response`` wrapped around handlers.
+
+>>> from lamroute import App
+>>> from lamroute.testing import TestClient
+>>> app = App(access_log=False)
+>>> @app.middleware
+... def stamp(request: Request, call_next: Handler) -> Response:
+...     response = call_next(request)
+...     response.headers.set("X-Stamp", "1")
+...     return response
+>>> @app.get("/")
+... def index() -> str:
+...     return "hi"
+>>> TestClient(app).get("/").headers["x-stamp"]
+'1'
+
+Order, outermost first: app middleware (``@app.middleware``, in registration order; they see
+every request, 404s included, but not CORS preflights), then router middleware (outer router
+first), then the route's own ``middleware=[...]``, then the route's guard, then the handler.
+
+``call_next`` always returns a :class:`Response`: an exception raised further in is turned into
+the app's formatted error answer first (as the app's boundary would), so a middleware sees and
+may decorate error answers. An exception a middleware raises itself goes out to the next layer
+the same way. Chains are built at registration; a request only walks them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .boundary import reraise_fatal
+from .errors import RouteDefinitionError
+from .request import Request
+from .response import Response, to_response
+
+Handler = Callable[[Request], Response]
+Middleware = Callable[[Request, Handler], Any]
+ErrorHandler = Callable[[BaseException, "Request | None"], Response]
+
+
+def check_middleware(func: Any) -> Middleware:
+    """Reject at registration what cannot be called as ``func(request, call_next)``."""
+    if not callable(func):
+        raise RouteDefinitionError(f"Middleware {func!r} is not callable.")
+    try:
+        inspect.signature(func).bind(None, None)
+    except TypeError:
+        raise RouteDefinitionError(
+            f"Middleware {getattr(func, '__qualname__', func)!s} must accept "
+            "(request, call_next)."
+        ) from None
+    except ValueError:  # builtins without a signature: trust them
+        pass
+    return func  # type: ignore[no-any-return]
+
+
+def build_chain(
+    middleware: Sequence[Middleware], endpoint: Handler, on_error: ErrorHandler
+) -> Handler:
+    """``endpoint`` wrapped in ``middleware`` (first = outermost); ``endpoint`` alone if none."""
+    call = endpoint
+    for func in reversed(middleware):
+        call = _wrap(func, _answering(call, on_error))
+    return call
+
+
+def _answering(inner: Handler, on_error: ErrorHandler) -> Handler:
+    def call_next(request: Request) -> Response:
+        try:
+            return inner(request)
+        except BaseException as exc:
+            reraise_fatal(exc)
+            return on_error(exc, request)
+
+    return call_next
+
+
+def _wrap(func: Middleware, call_next: Handler) -> Handler:
+    def call(request: Request) -> Response:
+        return to_response(func(request, call_next), 200)
+
+    call.__qualname__ = f"middleware[{getattr(func, '__qualname__', func)!s}]"
+    return call
