@@ -6,8 +6,10 @@
 404
 """
 
+from .authorizer_events import http_authorizer_event, method_arn, request_event, token_event
 from .client import FakeContext, TestClient, TestResponse
 from .events import FORMATS, make_event
+from .identity import with_identity
 from .rules import MalformedResponse, assert_valid_proxy_response, check_proxy_response
 
 __all__ = [
@@ -18,5 +20,10 @@ __all__ = [
     "TestResponse",
     "assert_valid_proxy_response",
     "check_proxy_response",
+    "http_authorizer_event",
     "make_event",
+    "method_arn",
+    "request_event",
+    "token_event",
+    "with_identity",
 ]

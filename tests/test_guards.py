@@ -1,0 +1,229 @@
+"""Route guards: 401/403 problems, defaults per app and router, public routes, OpenAPI data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lamroute import App, Request, RouteDefinitionError, Router
+from lamroute.auth import Identity
+from lamroute.guards import (
+    Guard,
+    current_identity,
+    optional_identity,
+    requires,
+    route_security,
+    security_schemes,
+)
+from lamroute.problems import Problem
+from lamroute.testing import TestClient
+
+FORMATS = ["rest", "http-v1", "http", "url"]
+
+
+def make_app(**options: Any) -> App:
+    app = App(access_log=False, **options)
+
+    @app.get("/admin", auth=requires(scopes=["admin"]))
+    def admin() -> dict[str, bool]:
+        return {"admin": True}
+
+    @app.get("/editors", auth=requires(groups=["editors", "owners"]))
+    def editors() -> str:
+        return "editors"
+
+    @app.get("/even", auth=lambda who: (who.principal_id or "").endswith("2"))
+    def even() -> str:
+        return "even"
+
+    @app.get("/iam-only", auth=requires(kinds=["iam"]))
+    def iam_only() -> str:
+        return "iam"
+
+    @app.get("/open")
+    def open_() -> str:
+        return "open"
+
+    return app
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_no_identity_is_401_with_a_challenge(format: str) -> None:
+    response = TestClient(make_app(), format=format).get("/admin")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="api"'
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 401 and response.json()["title"] == "Unauthorized"
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_missing_scope_is_403_with_insufficient_scope(format: str) -> None:
+    response = TestClient(make_app(), format=format).get("/admin", identity={"scopes": ["read"]})
+    assert response.status_code == 403
+    assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+    assert 'scope="admin"' in response.headers["www-authenticate"]
+    assert response.json()["title"] == "Forbidden"
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_sufficient_identity_passes(format: str) -> None:
+    client = TestClient(make_app(), format=format)
+    assert client.get("/admin", identity={"scopes": ["admin", "x"]}).json() == {"admin": True}
+    assert client.get("/editors", identity={"groups": ["owners"]}).text == "editors"
+    assert client.get("/editors", identity={"groups": ["viewers"]}).status_code == 403
+    assert client.get("/even", identity={"principal_id": "u2"}).text == "even"
+    assert client.get("/even", identity={"principal_id": "u3"}).status_code == 403
+
+
+def test_lambda_authorizer_scopes_pass_the_same_guards() -> None:
+    client = TestClient(make_app(), format="rest")
+    ok = client.get("/admin", authorizer={"principalId": "u", "scope": "admin"})
+    assert ok.status_code == 200
+    assert client.get("/admin", authorizer={"principalId": "u"}).status_code == 403
+
+
+def test_kind_restriction() -> None:
+    client = TestClient(make_app(), format="http")
+    assert client.get("/iam-only", identity={"scopes": ["admin"]}).status_code == 403
+    iam = Identity(kind="iam", principal_id="arn:aws:iam::1:user/x")
+    assert client.get("/iam-only", identity=iam).status_code == 200
+
+
+def test_guard_runs_before_parameters_are_bound() -> None:
+    app = App(access_log=False)
+
+    @app.post("/items", auth=requires())
+    def create(request: Request) -> Any:
+        return request.json()
+
+    response = TestClient(app).post("/items", body="{not json")
+    assert response.status_code == 401
+
+
+def test_problems_go_through_the_apps_error_formatter() -> None:
+    def formatter(problem: Problem, request: Request | None) -> dict[str, Any]:
+        return {"error": problem.status}
+
+    response = TestClient(make_app(error_formatter=formatter)).get("/admin")
+    assert response.json() == {"error": 401}
+    assert response.headers["www-authenticate"] == 'Bearer realm="api"'
+
+
+def test_app_default_guard_and_public_routes() -> None:
+    app = App(access_log=False, auth=requires())
+
+    @app.get("/private")
+    def private() -> str:
+        return "private"
+
+    @app.get("/health", public=True)
+    def health() -> str:
+        return "ok"
+
+    @app.get("/admin", auth=requires(scopes=["admin"]))
+    def admin() -> str:
+        return "admin"
+
+    client = TestClient(app, format="http")
+    assert client.get("/private").status_code == 401
+    assert client.get("/private", identity={}).text == "private"
+    assert client.get("/health").text == "ok"
+    assert client.get("/admin", identity={}).status_code == 403
+
+
+def test_router_default_guard_applies_to_its_routes_only() -> None:
+    admin = Router(auth=requires(groups=["admin"]))
+
+    @admin.get("/users")
+    def users() -> str:
+        return "users"
+
+    @admin.get("/ping", public=True)
+    def ping() -> str:
+        return "pong"
+
+    app = App(access_log=False)
+    app.include_router(admin, prefix="/admin")
+
+    @app.get("/")
+    def index() -> str:
+        return "index"
+
+    client = TestClient(app, format="http")
+    assert client.get("/").text == "index"
+    assert client.get("/admin/ping").text == "pong"
+    assert client.get("/admin/users").status_code == 401
+    assert client.get("/admin/users", identity={"groups": ["admin"]}).text == "users"
+
+
+def test_route_options_carry_the_effective_guard_for_openapi() -> None:
+    guard = requires(scopes=["notes:write"])
+    app = App(access_log=False, auth=requires(scheme="apiAuth"))
+
+    @app.post("/notes", auth=guard)
+    def create() -> None: ...
+
+    @app.get("/notes")
+    def list_() -> None: ...
+
+    @app.get("/health", public=True)
+    def health() -> None: ...
+
+    by_path = {(r.methods[0], r.path): r for r in app.routes}
+    assert by_path[("POST", "/notes")].options["auth"] is guard
+    assert route_security(by_path[("POST", "/notes")]) == [{"bearerAuth": ["notes:write"]}]
+    assert route_security(by_path[("GET", "/notes")]) == [{"apiAuth": []}]
+    assert route_security(by_path[("GET", "/health")]) == []
+    assert set(security_schemes(app.routes)) == {"bearerAuth", "apiAuth"}
+    assert security_schemes(app.routes)["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_current_identity_helpers() -> None:
+    app = App(access_log=False)
+
+    @app.get("/me")
+    def me(request: Request) -> dict[str, Any]:
+        return {"user": current_identity(request).principal_id}
+
+    @app.get("/maybe")
+    def maybe(request: Request) -> dict[str, Any]:
+        who = optional_identity(request)
+        return {"user": who.principal_id if who else None}
+
+    client = TestClient(app, format="http")
+    assert client.get("/me").status_code == 401
+    assert client.get("/me", identity={"principal_id": "u7"}).json() == {"user": "u7"}
+    assert client.get("/maybe").json() == {"user": None}
+
+
+@pytest.mark.parametrize("bad", [
+    {"auth": "admin"}, {"auth": requires(), "public": True},
+])
+def test_bad_guard_options_fail_at_registration(bad: dict[str, Any]) -> None:
+    app = App(access_log=False)
+    with pytest.raises(RouteDefinitionError):
+        app.get("/x", **bad)(lambda: None)
+
+
+def test_requires_rejects_strings_and_non_callables() -> None:
+    with pytest.raises(RouteDefinitionError):
+        requires(scopes="admin")
+    with pytest.raises(RouteDefinitionError):
+        requires("not callable")  # type: ignore[arg-type]
+    assert isinstance(requires(), Guard)
+
+
+def test_predicate_that_raises_is_a_formatted_500_without_details() -> None:
+    def broken(identity: Identity) -> bool:
+        raise RuntimeError("secret-internal-detail")
+
+    app = App(access_log=False)
+
+    @app.get("/x", auth=broken)
+    def x() -> str:
+        return "x"
+
+    response = TestClient(app, format="http").get("/x", identity={})
+    assert response.status_code == 500
+    assert "secret-internal-detail" not in response.text
