@@ -146,9 +146,10 @@ class AuthorizerHandler:
             context.setdefault("scope", " ".join(_strings(decision.scopes, "scopes")))
         if decision.groups:
             context.setdefault("groups", ",".join(_strings(decision.groups, "groups")))
-        if self.simple and request.version == "2.0":
-            # A simple answer has no principalId: keep it in the context for request.auth.
+        if self.http:
+            # HTTP APIs pass only the context on (under `lambda`): keep the principal in it.
             context.setdefault("principalId", decision.principal_id)
+        if self.simple and request.version == "2.0":
             return simple_answer(True, context)
         return policy_answer(decision.principal_id, "Allow", _resources(request, decision),
                              context, decision.usage_identifier_key)
@@ -189,7 +190,7 @@ def _resources(request: AuthorizerRequest, decision: Allow) -> list[str]:
 
 
 def rest_authorizer(func: AuthorizerFunc) -> AuthorizerHandler:
-    """A REST API (or HTTP API payload 1.0) TOKEN/REQUEST authorizer answering IAM policies."""
+    """A REST API TOKEN/REQUEST authorizer answering IAM policies."""
     return AuthorizerHandler(func, simple=False, http=False)
 
 
@@ -198,7 +199,8 @@ def http_authorizer(
 ) -> Any:
     """An HTTP API authorizer: simple answers (``isAuthorized``) or, ``simple=False``, policies.
 
-    Use bare (``@http_authorizer``) or configured (``@http_authorizer(simple=False)``).
+    Payload 1.0 events always get a policy (the only answer that version knows). The principal
+    is added to the context as ``principalId``: HTTP APIs pass only the context on. Use bare (``@http_authorizer``) or configured (``@http_authorizer(simple=False)``).
     """
     def decorate(inner: AuthorizerFunc) -> AuthorizerHandler:
         return AuthorizerHandler(inner, simple=simple, http=True)

@@ -9,12 +9,15 @@
 from .authorizer_events import http_authorizer_event, method_arn, request_event, token_event
 from .client import FakeContext, TestClient, TestResponse
 from .events import FORMATS, make_event
+from .gateway_auth import AuthorizerOutcome, GatewayAuthorizer
 from .identity import with_identity
 from .rules import MalformedResponse, assert_valid_proxy_response, check_proxy_response
 
 __all__ = [
     "FORMATS",
+    "AuthorizerOutcome",
     "FakeContext",
+    "GatewayAuthorizer",
     "MalformedResponse",
     "TestClient",
     "TestResponse",

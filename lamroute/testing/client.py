@@ -20,6 +20,7 @@ from typing import Any
 
 from ..multidict import Headers
 from .events import FORMATS, PairsInit, make_event, pairs
+from .gateway_auth import AuthorizerCallable, GatewayAuthorizer, as_gateway_authorizer
 from .identity import IdentityInit, with_identity
 from .rules import assert_valid_proxy_response
 
@@ -99,7 +100,9 @@ class TestClient:
     def __init__(self, app: Callable[[Any, Any], Any], *, format: str = "rest",
                  stage: str | None = None, timeout_ms: int = 30_000,
                  authorizer: Mapping[str, Any] | None = None,
-                 identity: IdentityInit | None = None) -> None:
+                 identity: IdentityInit | None = None,
+                 lambda_authorizer: GatewayAuthorizer | AuthorizerCallable | None = None,
+                 ) -> None:
         if format not in FORMATS:
             raise ValueError(f"Unknown format {format!r}; use one of {FORMATS}.")
         self.app = app
@@ -108,6 +111,10 @@ class TestClient:
         self.timeout_ms = timeout_ms
         self.authorizer = authorizer
         self.identity = identity
+        # Run a Lambda authorizer before the app, as the gateway would (401/403 on its own).
+        self.lambda_authorizer = (
+            as_gateway_authorizer(lambda_authorizer) if lambda_authorizer is not None else None
+        )
 
     def request(self, method: str, path: str, *, query: PairsInit = None,
                 headers: PairsInit = None, cookies: Mapping[str, str] | None = None,
@@ -133,6 +140,10 @@ class TestClient:
         identity = identity if identity is not None else self.identity
         if identity is not None:
             with_identity(event, self.format, identity)
+        if self.lambda_authorizer is not None:
+            outcome = self.lambda_authorizer.authorize(event, self.format)
+            if not outcome.allowed:
+                return TestResponse(outcome.proxy_answer())
         return self.invoke(event)
 
     def invoke(self, event: Any) -> TestResponse:
