@@ -200,7 +200,8 @@ def http_authorizer(
     """An HTTP API authorizer: simple answers (``isAuthorized``) or, ``simple=False``, policies.
 
     Payload 1.0 events always get a policy (the only answer that version knows). The principal
-    is added to the context as ``principalId``: HTTP APIs pass only the context on. Use bare (``@http_authorizer``) or configured (``@http_authorizer(simple=False)``).
+    is added to the context as ``principalId``: HTTP APIs pass only the context on. Use bare
+    (``@http_authorizer``) or configured (``@http_authorizer(simple=False)``).
     """
     def decorate(inner: AuthorizerFunc) -> AuthorizerHandler:
         return AuthorizerHandler(inner, simple=simple, http=True)
