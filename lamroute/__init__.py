@@ -8,6 +8,8 @@
 """
 
 from .app import App
+from .auth import Identity
+from .cors import CORS
 from .errors import (
     BadRequest,
     Conflict,
@@ -28,6 +30,7 @@ from .errors import (
     UnprocessableEntity,
     UnsupportedMediaType,
 )
+from .guards import requires
 from .markers import Body, Cookie, Depends, Header, LambdaContext, Path, Query
 from .multidict import Headers, QueryParams
 from .problems import Problem
@@ -37,6 +40,7 @@ from .router import Route, Router
 from .validation import RequestValidationError
 
 __all__ = [
+    "CORS",
     "App",
     "BadRequest",
     "Body",
@@ -48,6 +52,7 @@ __all__ = [
     "HTTPError",
     "Header",
     "Headers",
+    "Identity",
     "InternalServerError",
     "InvalidEvent",
     "LambdaContext",
@@ -71,6 +76,7 @@ __all__ = [
     "Unauthorized",
     "UnprocessableEntity",
     "UnsupportedMediaType",
+    "requires",
 ]
 
 __version__ = "0.1.0"

@@ -132,7 +132,9 @@ def effective_guard(options: RouteOptions, default: AuthOption | None, where: st
         if options.get("auth") is not None:
             raise RouteDefinitionError(f"{where}: a route cannot be both public and guarded.")
         return None
-    chosen = options.get("auth", default)
+    chosen = options.get("auth")
+    if chosen is None:
+        chosen = default
     return None if chosen is None else as_guard(chosen, where)
 
 

@@ -79,7 +79,8 @@ def _answering(inner: Handler, on_error: ErrorHandler) -> Handler:
 
 def _wrap(func: Middleware, call_next: Handler) -> Handler:
     def call(request: Request) -> Response:
-        return to_response(func(request, call_next), 200)
+        result = func(request, call_next)
+        return result if type(result) is Response else to_response(result, 200)
 
     call.__qualname__ = f"middleware[{getattr(func, '__qualname__', func)!s}]"
     return call

@@ -89,7 +89,7 @@ class Router:
     def _route_options(self, options: RouteOptions) -> RouteOptions:
         """``options`` with this router's default guard and middleware added."""
         merged = options.copy()
-        if self.auth is not None and "auth" not in merged and not merged.get("public"):
+        if self.auth is not None and merged.get("auth") is None and not merged.get("public"):
             merged["auth"] = self.auth
         if self.middleware_list:
             merged["middleware"] = [*self.middleware_list, *merged.get("middleware", ())]
