@@ -60,7 +60,8 @@ def install_docs(app: Any, *, openapi_url: str | None, docs_url: str | None) -> 
             cache["routes"] = len(app.routes)
         return Response(cache["body"], media_type="application/json")
 
-    app.get(openapi_url, include_in_schema=False, name="openapi_document")(openapi_document)
+    app.get(openapi_url, include_in_schema=False, name="openapi_document",
+            public=True)(openapi_document)
     if docs_url:
         document_url = openapi_url
 
@@ -69,4 +70,4 @@ def install_docs(app: Any, *, openapi_url: str | None, docs_url: str | None) -> 
             page = PAGE.format(title=html.escape(str(app.title)), cdn=SWAGGER_UI, url=url)
             return Response(page, media_type="text/html")
 
-        app.get(docs_url, include_in_schema=False, name="docs_page")(docs_page)
+        app.get(docs_url, include_in_schema=False, name="docs_page", public=True)(docs_page)

@@ -24,26 +24,28 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
+from .auth import Identity
 from .errors import Forbidden, RouteDefinitionError, Unauthorized
+from .request import Request
 
 if TYPE_CHECKING:
-    from .auth import Identity
-    from .request import Request
     from .router import Route, RouteOptions
 
-Predicate = Callable[["Identity"], bool]
+Predicate = Callable[[Identity], bool]
 AuthOption = Union["Guard", Predicate]
 
 DEFAULT_SCHEME = "bearerAuth"
 BEARER_SCHEME: Mapping[str, Any] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Guard:
     """Requirements on the caller; built by :func:`requires`, checked with :meth:`check`.
 
     ``scopes``: all needed; ``groups``: any one suffices; ``kinds``: identity kinds accepted;
     ``predicates``: each must return true. ``scheme`` names the OpenAPI security scheme.
+    A guard is also a dependency: ``user: Identity = Depends(requires(scopes=["admin"]))``
+    checks the caller and gives its identity (and the OpenAPI document shows the requirement).
     """
 
     scopes: frozenset[str] = frozenset()
@@ -77,11 +79,17 @@ class Guard:
                 raise Forbidden("The caller is not allowed to call this route.")
         return identity
 
+    def __call__(self, request: Request) -> Identity:
+        """As a dependency: the checked caller."""
+        return self.check(request)
+
+    @property
     def openapi_security(self) -> list[dict[str, list[str]]]:
         """The OpenAPI security requirement of a route with this guard."""
         return [{self.scheme: sorted(self.scopes)}]
 
-    def openapi_scheme(self) -> dict[str, dict[str, Any]]:
+    @property
+    def openapi_security_schemes(self) -> dict[str, dict[str, Any]]:
         """The ``components.securitySchemes`` entry this guard refers to."""
         return {self.scheme: dict(self.scheme_object)}
 
@@ -97,7 +105,7 @@ def requires(
 ) -> Guard:
     """A :class:`Guard`: an authenticated caller with all ``scopes``, one of ``groups``, ...
 
-    >>> requires(scopes=["notes:write"]).openapi_security()
+    >>> requires(scopes=["notes:write"]).openapi_security
     [{'bearerAuth': ['notes:write']}]
     """
     for name, values in (("scopes", scopes), ("groups", groups), ("kinds", kinds)):
@@ -143,7 +151,7 @@ def route_security(route: Route) -> list[dict[str, list[str]]] | None:
     if route.options.get("public"):
         return []
     guard = route.options.get("auth")
-    return guard.openapi_security() if isinstance(guard, Guard) else None
+    return guard.openapi_security if isinstance(guard, Guard) else None
 
 
 def security_schemes(routes: Iterable[Route]) -> dict[str, dict[str, Any]]:
@@ -152,7 +160,7 @@ def security_schemes(routes: Iterable[Route]) -> dict[str, dict[str, Any]]:
     for route in routes:
         guard = route.options.get("auth")
         if isinstance(guard, Guard):
-            schemes.update(guard.openapi_scheme())
+            schemes.update(guard.openapi_security_schemes)
     return schemes
 
 

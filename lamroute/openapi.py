@@ -26,6 +26,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .guards import route_security, security_schemes
 from .params import Binder, build_binder, return_annotation
 from .problems import problem_response
 from .response import Response, dump_json
@@ -121,6 +122,8 @@ def build_openapi(app: Any) -> dict[str, Any]:
     used_ids: set[str] = set()
     problem_body = app.boundary.formatter is problem_response
     schemes = dict(getattr(app, "security_schemes", None) or {})
+    schemes.update(security_schemes(r for r in app.routes
+                                    if r.options.get("include_in_schema", True)))
     for route in app.routes:
         if not route.options.get("include_in_schema", True):
             continue
@@ -176,10 +179,13 @@ def _operation(app: Any, route: Route, method: str, binder: Binder, schemas: _Sc
     if bodies:
         operation["requestBody"] = _request_body(bodies, schemas)
     operation["responses"] = _responses(route, binder, schemas)
-    security: list[Any] = []
+    guarded = route_security(route)  # the route's guard; [] for a public route
+    security: list[Any] = list(guarded or ())
     for call in [*binder.dependant.calls(), route.handler]:
-        security.extend(getattr(call, "openapi_security", None) or ())
-    if security:
+        for requirement in getattr(call, "openapi_security", None) or ():
+            if requirement not in security:
+                security.append(requirement)
+    if security or guarded == []:
         operation["security"] = security
     extra: Mapping[str, Any] = options.get("openapi_extra") or {}
     operation.update(extra)

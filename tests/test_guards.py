@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 
@@ -227,3 +227,45 @@ def test_predicate_that_raises_is_a_formatted_500_without_details() -> None:
     response = TestClient(app, format="http").get("/x", identity={})
     assert response.status_code == 500
     assert "secret-internal-detail" not in response.text
+
+
+def test_guards_as_dependencies_and_in_the_openapi_document() -> None:
+    from lamroute import Depends
+
+    app = App(access_log=False, auth=requires(scheme="cognito"), openapi_url="/openapi.json",
+              docs_url="/docs")
+
+    @app.get("/me")
+    def me(user: Annotated[Identity, Depends(current_identity)]) -> dict[str, Any]:
+        return {"user": user.principal_id}
+
+    @app.get("/maybe", public=True)
+    def maybe(user: Annotated[Identity | None, Depends(optional_identity)]) -> dict[str, Any]:
+        return {"user": user.principal_id if user else None}
+
+    writer = requires(scopes=["reports:write"])
+
+    @app.post("/reports", public=True)
+    def report(user: Annotated[Identity, Depends(writer)]) -> dict[str, Any]:
+        return {"by": user.principal_id}
+
+    client = TestClient(app, format="http")
+    assert client.get("/me", identity={"principal_id": "u1"}).json() == {"user": "u1"}
+    assert client.get("/me").status_code == 401
+    assert client.get("/maybe").json() == {"user": None}
+    assert client.post("/reports", identity={"scopes": ["x"]}).status_code == 403
+    assert client.post("/reports", identity={"principal_id": "u2",
+                                             "scopes": ["reports:write"]}).json() == {"by": "u2"}
+    # The documentation routes stay public under an app-wide guard.
+    assert client.get("/docs").status_code == 200
+    doc = client.get("/openapi.json").json()
+    assert doc["paths"]["/me"]["get"]["security"] == [{"cognito": []}]
+    assert doc["paths"]["/maybe"]["get"]["security"] == []
+    assert doc["paths"]["/reports"]["post"]["security"] == [{"bearerAuth": ["reports:write"]}]
+    assert doc["components"]["securitySchemes"] == {
+        "cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    }
+    from openapi_spec_validator import validate
+
+    validate(doc)

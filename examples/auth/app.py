@@ -12,9 +12,9 @@ may do what from ``request.auth``:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from lamroute import App, NotFound, Request, Response
+from lamroute import App, Depends, Identity, NotFound, Request, Response
 from lamroute.cors import CORS
 from lamroute.guards import current_identity, requires
 from lamroute.middleware import Handler
@@ -22,6 +22,7 @@ from lamroute.middleware import Handler
 app = App(
     title="Notes with authorizers",
     version="1.0.0",
+    openapi_url="/openapi.json",
     auth=requires(kinds=["jwt", "cognito"], scheme="cognito"),
     cors=CORS(allow_origins=["https://notes.example.com", "https://*.preview.example.com"],
               allow_headers=["Authorization", "Content-Type"], allow_credentials=True),
@@ -44,9 +45,8 @@ def health() -> dict[str, str]:
 
 
 @app.get("/notes")
-def list_notes(request: Request) -> list[dict[str, Any]]:
-    me = current_identity(request).principal_id
-    return [note for note in NOTES.values() if note["owner"] == me]
+def list_notes(user: Annotated[Identity, Depends(current_identity)]) -> list[dict[str, Any]]:
+    return [note for note in NOTES.values() if note["owner"] == user.principal_id]
 
 
 @app.post("/notes", status_code=201)

@@ -84,6 +84,14 @@ def test_partner_route_end_to_end(partner_env: str, client: TestClient) -> None:
     assert client.get("/partner/reports", identity=USER).status_code == 403
 
 
+def test_openapi_document_shows_each_routes_authorizer(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    assert doc["paths"]["/health"]["get"]["security"] == []
+    assert doc["paths"]["/notes"]["get"]["security"] == [{"cognito": []}]
+    assert doc["paths"]["/partner/reports"]["get"]["security"] == [{"partner": ["reports/read"]}]
+    assert set(doc["components"]["securitySchemes"]) == {"cognito", "partner"}
+
+
 def test_cors_preflight_needs_no_token(client: TestClient) -> None:
     response = client.options("/notes", headers={
         "Origin": "https://pr-7.preview.example.com", "Access-Control-Request-Method": "POST",
