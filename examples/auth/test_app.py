@@ -101,21 +101,58 @@ def test_cors_preflight_needs_no_token(client: TestClient) -> None:
     assert response.headers["access-control-allow-credentials"] == "true"
 
 
-def test_template_passes_cfn_lint_and_points_at_real_handlers() -> None:
-    yaml = pytest.importorskip("yaml")
+class _NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def _lint(text: str) -> list[str]:
     from cfnlint.api import lint
 
-    template = HERE / "template.yaml"
-    assert [str(m) for m in lint(template.read_text(), regions=["us-east-1"])] == []
+    return [f"{m.rule.id} {m.message}" for m in lint(text, regions=["us-east-1"])
+            if m.rule.id[0] in "EW"]
 
-    class Loader(yaml.SafeLoader):
-        pass
 
-    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    resources = yaml.load(template.read_text(), Loader=Loader)["Resources"]
-    handlers = [r["Properties"]["Handler"] for r in resources.values()
-                if r["Type"] == "AWS::Serverless::Function"]
-    assert sorted(handlers) == ["app.app", "authorizer.handler"]
-    for handler in handlers:
+def test_template_transforms_lints_and_wires_the_authorizers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from cfnlint.decode import cfn_yaml
+    from samtranslator.translator.transform import transform
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    text = (HERE / "template.yaml").read_text()
+    assert _lint(text) == []
+    sam = cfn_yaml.loads(text)
+    handlers = {}
+    for name, resource in sam["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            handlers[name] = resource["Properties"]["Handler"]
+            resource["Properties"]["CodeUri"] = "s3://lamroute-artifacts/function.zip"
+    cfn = transform(sam, {}, _NoManagedPolicies())
+    assert _lint(json.dumps(cfn)) == []
+    # Each handler names a real callable of this folder.
+    assert handlers == {"ApiFunction": "app.app", "AuthorizerFunction": "authorizer.handler"}
+    for handler in handlers.values():
         module, attribute = handler.rsplit(".", 1)
         assert callable(getattr(importlib.import_module(f"examples.auth.{module}"), attribute))
+    (api,) = [r for r in cfn["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    body = api["Properties"]["Body"]
+    security = {(path, method): operation.get("security")
+                for path, methods in body["paths"].items()
+                for method, operation in methods.items()}
+    assert security == {
+        ("/", "x-amazon-apigateway-any-method"): [{"CognitoAuthorizer": []}],
+        ("/{proxy+}", "x-amazon-apigateway-any-method"): [{"CognitoAuthorizer": []}],
+        ("/{proxy+}", "options"): [{"NONE": []}],  # preflights reach the app without a token
+        ("/health", "get"): [{"NONE": []}],
+        ("/partner/{proxy+}", "x-amazon-apigateway-any-method"): [{"PartnerAuthorizer": []}],
+    }
+    partner = body["components"]["securitySchemes"]["PartnerAuthorizer"][
+        "x-amazon-apigateway-authorizer"]
+    # What authorizer.py answers: payload 2.0 events, simple responses.
+    assert (partner["authorizerPayloadFormatVersion"], partner["enableSimpleResponses"]) == (
+        "2.0", True)
+    assert partner["identitySource"] == ["$request.header.Authorization"]
+    permissions = [r["Properties"] for r in cfn["Resources"].values()
+                   if r["Type"] == "AWS::Lambda::Permission"]
+    assert {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]} in [p["FunctionName"]
+                                                            for p in permissions]

@@ -9,6 +9,7 @@ import argparse
 import signal
 import sys
 from types import FrameType
+from typing import Any
 
 from ..cli import UsageError, load_app
 
@@ -28,6 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="integration timeout in seconds; 504 after it (default 29)")
     parser.add_argument("--binary-media-type", action="append", dest="binary_media_types",
                         metavar="TYPE", help="REST API binary media type (default */*)")
+    parser.add_argument("--authorizer", metavar="MODULE:FN", default=None,
+                        help="run this Lambda authorizer before each request, as the gateway "
+                             "does (401 without the identity header, 403 on deny)")
+    parser.add_argument("--authorizer-type", choices=("request", "token"), default="request",
+                        help="REST API authorizer type (default request)")
+    parser.add_argument("--identity-header", action="append", dest="identity_headers",
+                        metavar="NAME", help="identity source header (default Authorization)")
     parser.add_argument("--reload", action="store_true",
                         help="restart when a .py file under the current directory changes")
 
@@ -39,7 +47,23 @@ def _server_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--stage", args.stage]
     for kind in args.binary_media_types or ():
         argv += ["--binary-media-type", kind]
+    if args.authorizer:
+        argv += ["--authorizer", args.authorizer, "--authorizer-type", args.authorizer_type]
+        for name in args.identity_headers or ():
+            argv += ["--identity-header", name]
     return argv
+
+
+def install_authorizer(gateway: Any, args: argparse.Namespace) -> None:
+    """Put ``--authorizer`` in front of ``gateway``'s invocations (see lamroute.testing)."""
+    from ..testing.gateway_auth import GatewayAuthorizer, local_gateway_hook
+
+    handler = load_app(args.authorizer)
+    if not callable(handler):
+        raise UsageError(f"{args.authorizer} is a {type(handler).__name__}, not a handler")
+    gate = GatewayAuthorizer(handler, type=args.authorizer_type,
+                             identity_headers=tuple(args.identity_headers or ("Authorization",)))
+    gateway.request_hooks.append(local_gateway_hook(gate, gateway.config.format))
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -73,6 +97,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None
+    if args.authorizer:
+        try:
+            install_authorizer(server.gateway, args)
+        except UsageError:
+            server.stop()
+            raise
     config = server.gateway.config
     kind = {"rest": "REST API", "http": "HTTP API", "url": "Function URL"}[config.api]
     payload = "1.0" if config.format in ("rest", "http-v1") else "2.0"

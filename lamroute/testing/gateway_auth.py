@@ -160,3 +160,20 @@ def policy_effect(document: Any, arn: str) -> str | None:
 def as_gateway_authorizer(value: GatewayAuthorizer | AuthorizerCallable) -> GatewayAuthorizer:
     """A handler alone runs as a REQUEST authorizer on the ``Authorization`` header."""
     return value if isinstance(value, GatewayAuthorizer) else GatewayAuthorizer(value)
+
+
+def local_gateway_hook(gate: GatewayAuthorizer, format: str) -> Callable[[Any, dict[str, Any]],
+                                                                        Any]:
+    """A ``Gateway.request_hooks`` entry for ``lamroute serve --authorizer``: runs ``gate``
+    between the event and the invocation and answers refusals itself."""
+    from ..local.answers import HttpAnswer
+
+    def hook(request: Any, event: dict[str, Any]) -> HttpAnswer | None:
+        outcome = gate.authorize(event, format)
+        if outcome.allowed:
+            return None
+        answer = outcome.proxy_answer()
+        return HttpAnswer(outcome.status, list(answer["headers"].items()),
+                          answer["body"].encode())
+
+    return hook

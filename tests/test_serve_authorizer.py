@@ -1,0 +1,155 @@
+"""`lamroute serve --authorizer module:fn`: the Lambda authorizer runs before the app, as on AWS."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from lamroute.cli import UsageError
+from lamroute.commands import serve
+from lamroute.local import Gateway, GatewayConfig, HttpRequest
+
+PROJECT = textwrap.dedent('''
+    from lamroute import App, Request
+    from lamroute.authorizers import Allow, AuthorizerRequest, Deny
+    from lamroute.authorizers import http_authorizer, rest_authorizer
+    from lamroute.guards import requires
+
+    app = App(access_log=False, auth=requires(scopes=["notes/read"]))
+
+    @app.get("/me")
+    def me(request: Request) -> dict:
+        return {"user": request.auth.principal_id, "tier": request.auth.context.get("tier")}
+
+    def decide(request: AuthorizerRequest):
+        token = request.bearer_token
+        if token == "good":
+            return Allow("user-7", scopes=["notes/read"], context={"tier": "gold"})
+        if token == "weak":
+            return Allow("user-8")
+        return Deny()
+
+    rest = rest_authorizer(decide)
+    http = http_authorizer(decide)
+    not_callable = 42
+''')
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "authproj.py").write_text(PROJECT)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("authproj", None)
+    return tmp_path
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    return parser.parse_args(["authproj:app", *argv])
+
+
+def gateway(api: str, *argv: str) -> Gateway:
+    from lamroute.cli import load_app
+
+    args = parse("--api", api, *argv)
+    gate = Gateway(load_app("authproj:app"), GatewayConfig(api=api))
+    serve.install_authorizer(gate, args)
+    return gate
+
+
+def call(gate: Gateway, path: str, token: str | None = None,
+         header: str = "Authorization") -> tuple[int, dict[str, object]]:
+    headers = [(header, f"Bearer {token}")] if token else []
+    answer = gate.handle(HttpRequest("GET", path, headers=headers))
+    return answer.status, json.loads(answer.body or b"null")
+
+
+@pytest.mark.parametrize(("api", "target", "prefix"), [
+    ("rest", "authproj:rest", "/prod"), ("http", "authproj:http", ""),
+])
+def test_allow_deny_and_missing_identity(project: Path, api: str, target: str,
+                                         prefix: str) -> None:
+    gate = gateway(api, "--authorizer", target)
+    assert call(gate, f"{prefix}/me", "good") == (200, {"user": "user-7", "tier": "gold"})
+    assert call(gate, f"{prefix}/me") == (401, {"message": "Unauthorized"})
+    status, _ = call(gate, f"{prefix}/me", "bad")
+    assert status == 403
+    # Allowed by the authorizer, refused by the app's own guard (no scope): the app's problem.
+    status, body = call(gate, f"{prefix}/me", "weak")
+    assert status == 403 and body["title"] == "Forbidden"
+
+
+def test_token_type_and_custom_identity_header(project: Path) -> None:
+    gate = gateway("rest", "--authorizer", "authproj:rest", "--authorizer-type", "token",
+                   "--identity-header", "X-Token")
+    assert call(gate, "/prod/me", "good", header="X-Token")[0] == 200
+    assert call(gate, "/prod/me", "good")[0] == 401  # Authorization is not the source here
+
+
+def test_a_bad_authorizer_target_is_a_usage_error(project: Path) -> None:
+    with pytest.raises(UsageError):
+        gateway("http", "--authorizer", "authproj:not_callable")
+    with pytest.raises(UsageError):
+        gateway("http", "--authorizer", "authproj:missing")
+
+
+def test_reload_passes_the_authorizer_on() -> None:
+    args = parse("--authorizer", "m:f", "--authorizer-type", "token", "--identity-header", "X-A")
+    argv = serve._server_argv(args)
+    assert argv[argv.index("--authorizer") + 1] == "m:f"
+    assert argv[argv.index("--authorizer-type") + 1] == "token"
+    assert argv[argv.index("--identity-header") + 1] == "X-A"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fetch(url: str, headers: dict[str, str], deadline: float) -> tuple[int, str]:
+    while True:
+        try:
+            request = urllib.request.Request(url, headers=headers)
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_serve_command_runs_the_authorizer(project: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamroute", "serve", "authproj:app", "--api", "http",
+         "--port", str(port), "--authorizer", "authproj:http"],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        url = f"http://127.0.0.1:{port}/me"
+        assert fetch(url, {}, deadline) == (401, '{"message": "Unauthorized"}')
+        status, body = fetch(url, {"Authorization": "Bearer good"}, deadline)
+        assert status == 200 and json.loads(body) == {"user": "user-7", "tier": "gold"}
+        assert fetch(url, {"Authorization": "Bearer bad"}, deadline)[0] == 403
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and "Traceback" not in err
