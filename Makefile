@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint typecheck pytest run bench fuzz clean
+.PHONY: setup test lint typecheck pytest run bench bench-micro fuzz clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,10 @@ run: setup
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m tests.benchmarks.run
+
+# pytest-benchmark micro-suite of the hot paths (kept out of `make test`).
+bench-micro: setup
+	LAMROUTE_BENCH=1 $(BIN)/pytest tests/benchmarks -p no:randomly --benchmark-columns=min,median,mean,rounds
 
 fuzz: setup
 	$(BIN)/pytest tests/fuzz -p no:randomly --hypothesis-profile=campaign

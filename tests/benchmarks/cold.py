@@ -1,0 +1,100 @@
+"""Cold starts: a fresh interpreter imports a framework, builds the app and serves one request.
+
+The parent (``measure``) runs the children interleaved and times each from spawn to exit; the
+child (``python -m tests.benchmarks.cold NAME``) reads the event as JSON on stdin and prints its
+peak RSS and the status it answered. ``lamroute-no-models`` builds an app without a pydantic
+model and reports whether pydantic was imported anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).with_name("coldchild.py")
+
+
+@dataclass
+class ColdResults:
+    wall_ms: dict[str, list[float]] = field(default_factory=dict)
+    rss_kib: dict[str, list[int]] = field(default_factory=dict)
+    status: dict[str, int] = field(default_factory=dict)
+    pydantic_without_models: bool | None = None
+    import_ms: list[float] = field(default_factory=list)
+    import_cumulative_us: list[int] = field(default_factory=list)
+
+    def median_wall(self, name: str) -> float:
+        return median(self.wall_ms[name])
+
+    def paired_wall(self, name: str, base: str) -> float:
+        pairs = zip(self.wall_ms[name], self.wall_ms[base], strict=True)
+        return median(a / b for a, b in pairs)
+
+    def median_rss_mib(self, name: str) -> float:
+        return median(self.rss_kib[name]) / 1024
+
+
+def _child(name: str, event_json: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(CHILD), name], input=event_json,
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+
+
+def _run_child(name: str, event_json: str) -> tuple[float, dict[str, Any]]:
+    start = time.perf_counter()
+    done = _child(name, event_json)
+    wall = (time.perf_counter() - start) * 1000
+    if done.returncode != 0 or not done.stdout.strip():
+        raise RuntimeError(f"cold child {name} failed:\n{done.stderr[-2000:]}")
+    return wall, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(names: list[str], events: dict[str, dict[str, Any]], *, runs: int,
+            seed: int = 8) -> ColdResults:
+    """``runs`` interleaved cold starts of every framework in ``names``."""
+    results = ColdResults({n: [] for n in names}, {n: [] for n in names})
+    payloads = {n: json.dumps(events[n]) for n in names}
+    rng = random.Random(seed)
+    for name in names:  # warm the page cache and __pycache__ once, unmeasured
+        _run_child(name, payloads[name])
+    for _ in range(runs):
+        order = list(names)
+        rng.shuffle(order)
+        for name in order:
+            wall, report = _run_child(name, payloads[name])
+            results.wall_ms[name].append(wall)
+            results.rss_kib[name].append(report["maxrss_kib"])
+            results.status[name] = report["status"]
+    _, report = _run_child("lamroute-no-models", payloads["lamroute"])
+    results.pydantic_without_models = report["pydantic"]
+    measure_import(results, runs=runs)
+    return results
+
+
+def measure_import(results: ColdResults, *, runs: int) -> None:
+    """``import lamroute`` alone: ``-X importtime`` cumulative µs, and wall time over ``pass``."""
+    def wall(code: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+        return (time.perf_counter() - start) * 1000
+
+    for _ in range(runs):
+        base, with_import = wall("pass"), wall("import lamroute")
+        results.import_ms.append(with_import - base)
+        done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import lamroute"],
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+        found = re.search(r"\|\s*(\d+)\s*\|\s*lamroute\s*$", done.stderr, re.MULTILINE)
+        if found:
+            results.import_cumulative_us.append(int(found.group(1)))
+
+

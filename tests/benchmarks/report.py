@@ -1,0 +1,193 @@
+"""The markdown tables and the budgets of issue 8, from warm and cold results."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from statistics import median
+
+from .apps import PEERS
+from .cold import ColdResults
+from .events import SUCCESSFUL, WORKLOADS
+from .warm import LINE, LOG_OFF, LOG_ON, WarmResults
+
+HAND = "hand-written"
+# They answer a formatted 500 and log the traceback; Powertools re-raises.
+ERROR_PEERS = ("chalice", "fastapi+mangum")
+COLUMNS = (HAND, LOG_OFF, LOG_ON, *PEERS)
+TITLES = {HAND: "hand-written", LOG_OFF: "lamroute (log off)", LOG_ON: "lamroute (log on)",
+          "powertools": "Powertools", "chalice": "Chalice", "fastapi+mangum": "FastAPI+Mangum"}
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    passed: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"- **{'PASS' if self.passed else 'MISS'}** {self.name}: {self.detail}"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    versions = []
+    for dist in ("lamroute", "pydantic", "python-json-logger", "aws-lambda-powertools", "chalice",
+                 "fastapi", "mangum"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions.append(f"{dist} {metadata.version(dist)}")
+    return (f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()} "
+            f"({sys.implementation.name}, {platform.system()}); " + ", ".join(versions))
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def warm_table(warm: WarmResults, route_counts: tuple[int, ...]) -> str:
+    head = ("| routes | workload | " + " | ".join(TITLES[c] for c in COLUMNS)
+            + " | lamroute vs fastest peer |")
+    rows = [head, "|" + "---|" * (len(COLUMNS) + 3)]
+    for routes in route_counts:
+        for workload in WORKLOADS:
+            cells = []
+            for column in COLUMNS:
+                cell = (routes, workload, column)
+                value = warm.median(cell)
+                if value is None:
+                    cells.append("n/a")
+                    continue
+                ratio = warm.paired(cell, (routes, workload, HAND))
+                suffix = "" if column == HAND or ratio is None else f" ({ratio:.2f}x)"
+                mark = " ‡" if column == "powertools" and workload == "boom" else ""
+                cells.append(f"{value:,.1f}{suffix}{mark}")
+            speedup = peer_speedup(warm, routes, workload)
+            cells.append("n/a" if speedup is None else f"{speedup[0]:.1f}x ({speedup[1]})")
+            rows.append(f"| {routes} | {workload} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def peer_speedup(warm: WarmResults, routes: int, workload: str) -> tuple[float, str] | None:
+    """Median over rounds of (fastest peer's time / lamroute's time), and that peer's name."""
+    peers = ERROR_PEERS if workload == "boom" else PEERS
+    cells = [(routes, workload, p) for p in peers if warm.samples.get((routes, workload, p))]
+    mine = warm.samples.get((routes, workload, LOG_OFF))
+    if not cells or not mine:
+        return None
+    fastest = min(cells, key=lambda c: warm.median(c) or 0.0)[2]
+    ratios = [min(row) / own for row, own in zip(warm.paired_values(cells), mine, strict=True)]
+    return median(ratios), TITLES[fastest]
+
+
+def access_costs(warm: WarmResults, routes: int, workload: str) -> tuple[float, float] | None:
+    """(access line µs = log on - log off, paired; bare json-logger line µs)."""
+    on, off = warm.samples.get((routes, workload, LOG_ON)), warm.samples.get(
+        (routes, workload, LOG_OFF))
+    line = warm.samples.get((routes, workload, LINE))
+    if not on or not off or not line:
+        return None
+    return median(a - b for a, b in zip(on, off, strict=True)), median(line)
+
+
+def access_table(warm: WarmResults, route_counts: tuple[int, ...]) -> str:
+    rows = ["| routes | workload | access line (log on - off), µs | one json-logger line, µs "
+            "| ratio |", "|---|---|---|---|---|"]
+    for routes in route_counts:
+        for workload in WORKLOADS:
+            costs = access_costs(warm, routes, workload)
+            if costs:
+                rows.append(f"| {routes} | {workload} | {costs[0]:.1f} | {costs[1]:.1f} "
+                            f"| {costs[0] / costs[1]:.2f} |")
+    return "\n".join(rows)
+
+
+def cold_table(cold: ColdResults) -> str:
+    rows = ["| framework | cold start, ms (median) | x hand-written | peak RSS, MiB "
+            "| Δ RSS vs hand-written, MiB |", "|---|---|---|---|---|"]
+    base_rss = cold.median_rss_mib(HAND)
+    for name in cold.wall_ms:
+        rss = cold.median_rss_mib(name)
+        rows.append(f"| {TITLES.get(name, name)} | {cold.median_wall(name):.1f} "
+                    f"| {cold.paired_wall(name, HAND):.2f} | {rss:.1f} | {rss - base_rss:+.1f} |")
+    imports = (f"`import lamroute` alone: {median(cold.import_ms):.1f} ms wall over a bare "
+               "interpreter")
+    if cold.import_cumulative_us:
+        imports += f", {median(cold.import_cumulative_us) / 1000:.1f} ms by `-X importtime`"
+    return "\n".join(rows) + "\n\n" + imports + "."
+
+
+def budgets(warm: WarmResults, cold: ColdResults | None,
+            route_counts: tuple[int, ...]) -> list[Budget]:
+    out: list[Budget] = []
+    ratios = {(r, w): warm.paired((r, w, LOG_OFF), (r, w, HAND))
+              for r in route_counts for w in SUCCESSFUL}
+    worst = max(ratios.items(), key=lambda kv: kv[1] or 0.0)
+    out.append(Budget("warm, log off, within 2x of hand-written (health/user/create_item/"
+                      "not_found)", all(v is not None and v <= 2.0 for v in ratios.values()),
+                      "; ".join(f"{w}@{r}: {_fmt(v, 2)}x" for (r, w), v in ratios.items())
+                      + f" (worst {worst[0][1]}@{worst[0][0]})"))
+    speed = {(r, w): peer_speedup(warm, r, w) for r in route_counts for w in WORKLOADS}
+    out.append(Budget("warm, log off, ≥3x faster than the fastest peer on every workload "
+                      "(boom vs Chalice, FastAPI+Mangum)",
+                      all(s is not None and s[0] >= 3.0 for s in speed.values()),
+                      "; ".join(f"{w}@{r}: {s[0]:.1f}x vs {s[1]}" for (r, w), s in speed.items()
+                                if s is not None)))
+    access = {(r, w): access_costs(warm, r, w) for r in route_counts for w in WORKLOADS}
+    access_ratios = {k: v[0] / v[1] for k, v in access.items() if v}
+    out.append(Budget("access line ≤ 1.2x one python-json-logger line",
+                      bool(access_ratios) and all(v <= 1.2 for v in access_ratios.values()),
+                      "; ".join(f"{w}@{r}: {access[r, w][0]:.1f} µs / {access[r, w][1]:.1f} µs"  # type: ignore[index]
+                                f" = {v:.2f}" for (r, w), v in access_ratios.items())))
+    if len(route_counts) >= 2:
+        low, high = min(route_counts), max(route_counts)
+        scale = {w: warm.paired((high, w, LOG_OFF), (low, w, LOG_OFF)) for w in WORKLOADS}
+        out.append(Budget(f"routing scale, {high}/{low} routes ≤ 1.1",
+                          all(v is not None and v <= 1.1 for v in scale.values()),
+                          "; ".join(f"{w}: {_fmt(v, 2)}" for w, v in scale.items())))
+    if cold is not None:
+        ratio = cold.paired_wall("lamroute", HAND)
+        out.append(Budget("cold start ≤ 1.1x hand-written (both import pydantic)", ratio <= 1.1,
+                          f"{cold.median_wall('lamroute'):.1f} ms vs "
+                          f"{cold.median_wall(HAND):.1f} ms = {ratio:.3f}x"))
+        delta = cold.median_rss_mib("lamroute") - cold.median_rss_mib(HAND)
+        out.append(Budget("peak RSS within 3 MiB of hand-written", delta <= 3.0,
+                          f"{cold.median_rss_mib('lamroute'):.1f} MiB vs "
+                          f"{cold.median_rss_mib(HAND):.1f} MiB ({delta:+.1f} MiB)"))
+        out.append(Budget("an app without models never imports pydantic",
+                          cold.pydantic_without_models is False,
+                          f"pydantic imported: {cold.pydantic_without_models}"))
+    return out
+
+
+def render(warm: WarmResults, cold: ColdResults | None, route_counts: tuple[int, ...],
+           *, rounds: int, cold_runs: int) -> str:
+    parts = [
+        f"Machine: {machine()}.",
+        "",
+        f"### Warm: µs per invocation (median of {rounds} interleaved rounds; in brackets the "
+        "paired ratio to the hand-written handler)",
+        "",
+        warm_table(warm, route_counts),
+        "",
+        "‡ Powertools re-raises an unhandled exception (the gateway answers 502), so it is left "
+        "out of the error-path comparison. n/a: Chalice deploys one API Gateway resource per "
+        "route, so the gateway answers unknown paths itself.",
+        "",
+        "### Access log",
+        "",
+        access_table(warm, route_counts),
+    ]
+    if cold is not None:
+        parts += ["", f"### Cold start: 50 routes, import + build + one request "
+                  f"(median of {cold_runs} interleaved runs)", "", cold_table(cold)]
+    parts += ["", "### Budgets", ""] + [b.line() for b in budgets(warm, cold, route_counts)]
+    return "\n".join(parts) + "\n"

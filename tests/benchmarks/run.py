@@ -1,0 +1,93 @@
+"""``make bench``: lamroute against a hand-written handler and the peers, with the budgets.
+
+Usage: ``python -m tests.benchmarks.run [--rounds N] [--cold-runs N] [--quick] [--no-cold]
+[--no-write]``. Prints the tables and writes them to ``tests/benchmarks/RESULTS.md`` and the
+README's Performance section. Every log line (lamroute's access log, the peers' error logs) goes
+to ``os.devnull``, so terminal speed does not count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+from lamroute.testing import FakeContext
+
+from . import cold, report, warm
+from .apps import FRAMEWORKS
+from .events import event_for
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = Path(__file__).with_name("RESULTS.md")
+README = ROOT / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+ROUTE_COUNTS = (10, 200)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=31, help="warm rounds (default 31)")
+    parser.add_argument("--sample-ms", type=float, default=6.0,
+                        help="target duration of one warm sample (default 6 ms)")
+    parser.add_argument("--cold-runs", type=int, default=15, help="cold runs per framework")
+    parser.add_argument("--quick", action="store_true", help="few rounds, for a smoke test")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold starts")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.cold_runs, args.sample_ms = 5, 3, 2.0
+    out = sys.stdout
+    began = time.perf_counter()
+
+    def say(text: str) -> None:
+        out.write(text + "\n")
+        out.flush()
+
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    sys.stdout = sys.stderr = devnull
+    try:
+        say(f"warm: building {len(FRAMEWORKS)} apps at {ROUTE_COUNTS} routes ...")
+        calls, missing = warm.make_cells(ROUTE_COUNTS, FakeContext(), devnull)
+        say(f"warm: {len(calls)} cells x {args.rounds} rounds")
+        results = warm.run(calls, rounds=args.rounds, target_s=args.sample_ms / 1000,
+                           progress=lambda i: say(f"  round {i}/{args.rounds}")
+                           if i % 10 == 0 or i == args.rounds else None)
+        results.missing = missing
+        cold_results = None
+        if not args.no_cold:
+            say(f"cold: {len(FRAMEWORKS)} frameworks x {args.cold_runs} runs ...")
+            events = {name: event_for(name, "create_item") for name in FRAMEWORKS}
+            cold_results = cold.measure(list(FRAMEWORKS), events,  # type: ignore[arg-type]
+                                        runs=args.cold_runs)
+    finally:
+        sys.stdout, sys.stderr = out, sys.__stderr__
+    text = report.render(results, cold_results, ROUTE_COUNTS, rounds=args.rounds,
+                         cold_runs=args.cold_runs)
+    say("\n" + text)
+    say(f"(benchmark took {time.perf_counter() - began:.0f} s)")
+    if not args.no_write:
+        RESULTS.write_text("# Benchmark results\n\nWritten by `make bench` "
+                           "(`python -m tests.benchmarks.run`).\n\n" + text)
+        update_readme(text)
+        say(f"wrote {RESULTS.relative_to(ROOT)} and the README's Performance section")
+    return 0
+
+
+def update_readme(text: str) -> None:
+    """Replace the table between the bench markers in the README (added once if absent)."""
+    readme = README.read_text()
+    block = f"{START}\n{text}{END}"
+    if START in readme and END in readme:
+        readme = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, readme,
+                        flags=re.DOTALL)
+    else:
+        readme = readme.rstrip("\n") + "\n\n## Performance\n\n" + block + "\n"
+    README.write_text(readme)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
