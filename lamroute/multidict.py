@@ -19,12 +19,22 @@ class MultiDict(Mapping[str, str]):
     """An ordered mapping where a key may hold several values; ``[key]`` gives the first one."""
 
     __slots__ = ("_index", "_items")
+    _casefold = False  # keys compared lower-cased (keep in step with ``_key``)
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items: list[tuple[str, str]] = []
-        self._index: dict[str, list[str]] = {}
-        for key, value in items:
-            self.add(key, value)
+        # One pass without a method call per pair: building Headers is on every request path.
+        pairs = list(items)
+        index: dict[str, list[str]] = {}
+        fold = self._casefold
+        for key, value in pairs:
+            folded = key.lower() if fold else key
+            values = index.get(folded)
+            if values is None:
+                index[folded] = [value]
+            else:
+                values.append(value)
+        self._items: list[tuple[str, str]] = pairs
+        self._index = index
 
     def _key(self, key: str) -> str:
         return key
@@ -76,6 +86,7 @@ class Headers(MultiDict):
     """HTTP headers: case-insensitive names, several values per name."""
 
     __slots__ = ()
+    _casefold = True
 
     def _key(self, key: str) -> str:
         return key.lower()

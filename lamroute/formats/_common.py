@@ -42,13 +42,17 @@ def string(event: Mapping[str, Any], key: str, *, required: bool = False) -> str
 def string_pairs(values: Mapping[str, Any], what: str) -> list[tuple[str, str]]:
     """Flatten ``{name: value}`` or ``{name: [values]}`` into pairs, checking every type."""
     pairs: list[tuple[str, str]] = []
+    append = pairs.append
     for name, value in values.items():
         if not isinstance(name, str):
             raise InvalidEvent(f"The event's {what} names must be strings.")
         if isinstance(value, str):
-            pairs.append((name, value))
-        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            pairs.extend((name, v) for v in value)
+            append((name, value))
+        elif isinstance(value, list):
+            for item in value:
+                if not isinstance(item, str):
+                    raise InvalidEvent(f"The event's {what} values must be strings.")
+                append((name, item))
         elif value is not None:
             raise InvalidEvent(f"The event's {what} values must be strings.")
     return pairs
