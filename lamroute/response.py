@@ -50,7 +50,10 @@ class Response:
         cookies: Iterable[str] = (),
     ) -> None:
         self.status = status
-        self.headers = Headers(headers.items() if isinstance(headers, Mapping) else headers or ())
+        if headers is None:
+            self.headers = Headers()
+        else:
+            self.headers = Headers(headers.items() if isinstance(headers, Mapping) else headers)
         self.cookies: list[str] = list(cookies)
         if isinstance(body, str):
             self.body = body.encode("utf-8")
@@ -130,12 +133,16 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+# Built once: ``json.dumps`` with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=json_default
+)
+
+
 def dump_json(data: Any) -> bytes:
     """Compact JSON bytes; NaN, infinities and unknown types raise :class:`ResponseError`."""
     try:
-        return json.dumps(
-            data, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=json_default
-        ).encode("utf-8")
+        return _ENCODER.encode(data).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:
         raise ResponseError(f"The return value cannot be serialised as JSON: {exc}") from exc
 
