@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -161,10 +163,14 @@ def check_status(status: Any) -> int:
     return status
 
 
+_BAD_NAME = re.compile("[\r\n:\0 ]")
+_BAD_VALUE = re.compile("[\r\n\0]")
+
+
 def _check_header(name: Any, value: Any) -> None:
     if not isinstance(name, str) or not isinstance(value, str):
         raise ResponseError(f"Header {name!r} must have a string name and value.")
-    if not name or any(c in name for c in "\r\n:\0 ") or any(c in value for c in "\r\n\0"):
+    if not name or _BAD_NAME.search(name) or _BAD_VALUE.search(value):
         raise ResponseError(f"Header {name!r} contains a forbidden character (CR, LF, NUL).")
 
 
@@ -201,11 +207,17 @@ def encode_body(response: Response) -> tuple[str, bool]:
         raise ResponseError("Response.body must be bytes.")
     if not body:
         return "", False
-    content_type = (response.headers.get("content-type") or "").lower()
-    textual = content_type.startswith("text/") or any(m in content_type for m in _TEXT_MARKERS)
-    if textual and "content-encoding" not in response.headers:
+    content_type = response.headers.get("content-type") or ""
+    if _is_textual(content_type) and "content-encoding" not in response.headers:
         try:
             return body.decode("utf-8"), False
         except UnicodeDecodeError:
             pass
     return base64.b64encode(body).decode("ascii"), True
+
+
+@functools.lru_cache(maxsize=256)
+def _is_textual(content_type: str) -> bool:
+    """Whether a body of this media type travels as UTF-8 text (memoised: few distinct types)."""
+    lowered = content_type.lower()
+    return lowered.startswith("text/") or any(m in lowered for m in _TEXT_MARKERS)
