@@ -21,7 +21,7 @@ from .boundary import Boundary, reraise_fatal
 from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect
 from .guards import AuthOption, Guard, effective_guard
-from .logs import configure, request_fields, set_request_field
+from .logs import bind_request_fields, configure, set_request_field, unbind_request_fields
 from .middleware import Handler, Middleware, build_chain, check_middleware
 from .params import Binder, build_binder, build_response_model
 from .problems import ErrorFormatter, problem_response
@@ -163,7 +163,8 @@ class App(Router):
         request: Request | None = None
         fields: dict[str, Any] = {"request_id": None, "route": None,
                                   "aws_request_id": getattr(context, "aws_request_id", None)}
-        with request_fields(fields):
+        token = bind_request_fields(fields)
+        try:
             try:
                 fmt = detect(event)
                 request = fmt.parse(event, context)
@@ -179,6 +180,8 @@ class App(Router):
             if self.cors is not None and request is not None:
                 self._apply_cors(self.cors, request, response)
             payload = self.boundary.render(fmt, response, request, event)
+        finally:
+            unbind_request_fields(token)
         if self.access_log:
             self._log_access(request, payload, started, cold, context)
         return payload
@@ -190,8 +193,8 @@ class App(Router):
             raise NotFound(f"No route matches {request.path}.")
         request.route = match.template
         set_request_field("route", match.template)
-        allow = [("Allow", ", ".join(match.allowed))]
         if match.target is None:
+            allow = [("Allow", ", ".join(match.allowed))]
             if request.method == "OPTIONS":
                 return Response(None, 204, headers=allow)
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}.",
