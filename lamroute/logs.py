@@ -30,6 +30,7 @@ SENSITIVE = frozenset(
 _request_fields: ContextVar[Mapping[str, Any] | None] = ContextVar("lamroute_request_fields",
                                                                    default=None)
 _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 class RequestFieldsFilter(logging.Filter):
@@ -40,12 +41,15 @@ class RequestFieldsFilter(logging.Filter):
         attrs = record.__dict__
         if fields:
             for key, value in fields.items():
-                attrs.setdefault(key, value)
+                if key not in attrs:
+                    attrs[key] = value
         for key in attrs.keys() - _RECORD_ATTRS:
-            value = attrs[key]
             if key.lower() in SENSITIVE:
                 attrs[key] = REDACTED
-            elif isinstance(value, (Mapping, list, tuple)):
+                continue
+            value = attrs[key]
+            # Runs for every line: plain values skip the (slow) abstract Mapping check.
+            if type(value) not in _PLAIN and isinstance(value, (Mapping, list, tuple)):
                 attrs[key] = _redact_value(value)
         return True
 
