@@ -237,5 +237,5 @@ class App(Router):
             "aws_request_id": getattr(context, "aws_request_id", None),
             "cold_start": cold,
             "source_ip": read(lambda r: r.source_ip),
-            "user_agent": read(lambda r: r.headers.get("user-agent")),
+            "user_agent": read(lambda r: r.user_agent),
         })

@@ -156,6 +156,14 @@ class Request:
     @property
     def user_agent(self) -> str | None:
         """The ``User-Agent`` header."""
+        if self._headers is None:
+            # Read by every access log line: a format may look it up without parsing them all.
+            lookup = getattr(self._reader, "header", None)
+            if lookup is not None:
+                try:
+                    return lookup(self.event, "user-agent")  # type: ignore[no-any-return]
+                except LookupError:
+                    pass
         return self.headers.get("user-agent")
 
     @property

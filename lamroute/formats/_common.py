@@ -60,6 +60,24 @@ def string_pairs(values: Mapping[str, Any], what: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def first_header(source: Mapping[str, Any], name: str) -> str | None:
+    """The first value of header ``name`` (lower-case) in a headers map, without parsing it all.
+
+    Gives what ``Headers(string_pairs(source)).get(name)`` gives; raises ``LookupError`` when
+    that header's value is malformed, so the caller parses the full map and reports the error.
+    """
+    for key, value in source.items():
+        if key.lower() != name or value is None:
+            continue
+        if isinstance(value, str):
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise LookupError(name)
+        if value:
+            return str(value[0])
+    return None
+
+
 def str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 

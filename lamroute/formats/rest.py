@@ -67,6 +67,11 @@ class V1Format:
         source = multi or c.mapping(event, "headers")
         return Headers(c.string_pairs(source, "header"))
 
+    def header(self, event: Mapping[str, Any], name: str) -> str | None:
+        """One header's first value without building :meth:`headers` (``name`` lower-case)."""
+        multi = c.mapping(event, "multiValueHeaders")
+        return c.first_header(multi or c.mapping(event, "headers"), name)
+
     def query(self, event: Mapping[str, Any]) -> QueryParams:
         multi = c.mapping(event, "multiValueQueryStringParameters")
         source = multi or c.mapping(event, "queryStringParameters")
