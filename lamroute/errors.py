@@ -13,7 +13,6 @@ status; the app turns it into an RFC 9457 problem response::
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from http import HTTPStatus
 from typing import Any, ClassVar
 
 
@@ -152,6 +151,8 @@ class ResponseError(LamrouteError):
 
 def status_phrase(status: int) -> str:
     """The reason phrase for ``status`` (``"Not Found"`` for 404), or ``"Error"``."""
+    from http import HTTPStatus  # on first error only: building the enum costs ~1 ms at import
+
     try:
         return HTTPStatus(status).phrase
     except ValueError:
