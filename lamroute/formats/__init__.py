@@ -41,7 +41,7 @@ def register_format(fmt: PayloadFormat, *, first: bool = True) -> None:
 
 def detect(event: Any) -> PayloadFormat:
     """The format of ``event``; :class:`InvalidEvent` (400) when it is no proxy event."""
-    if not isinstance(event, Mapping):
+    if type(event) is not dict and not isinstance(event, Mapping):
         raise InvalidEvent(f"The Lambda event is a {type(event).__name__}, not a proxy event.")
     for fmt in FORMATS:
         if fmt.detect(event):

@@ -24,6 +24,8 @@ _TEXT_MARKERS = ("json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "
 def mapping(event: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     """``event[key]`` when it is a dict; ``{}`` when missing or null; 400 for other types."""
     value = event.get(key)
+    if type(value) is dict:  # the usual case, without the slower abstract Mapping check
+        return value
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -125,15 +127,26 @@ def fill_template(template: str, params: Mapping[str, Any]) -> str | None:
     if "{" not in template:
         return template
     parts = []
-    for segment in template.split("/"):
-        if segment.startswith("{") and segment.endswith("}"):
-            value = params.get(segment[1:-1].rstrip("+"))
-            if not isinstance(value, str):
-                return None
-            parts.append(value)
-        else:
-            parts.append(segment)
+    for literal, name in _template_parts(template):
+        if name is None:
+            parts.append(literal)
+            continue
+        value = params.get(name)
+        if not isinstance(value, str):
+            return None
+        parts.append(value)
     return "/".join(parts)
+
+
+@functools.lru_cache(maxsize=512)
+def _template_parts(template: str) -> tuple[tuple[str, str | None], ...]:
+    """A resource template's segments as (literal, None) or ("", parameter name), memoised:
+    an API has few resources and every request names one."""
+    return tuple(
+        ("", segment[1:-1].rstrip("+"))
+        if segment.startswith("{") and segment.endswith("}") else (segment, None)
+        for segment in template.split("/")
+    )
 
 
 def split_prefix(path: str, suffix: str | None) -> tuple[str, str]:
