@@ -153,6 +153,8 @@ def to_response(result: Any, status: int) -> Response:
     ``Response`` as is; ``dict``/``list``/models/dataclasses as JSON; ``str`` as text; ``bytes``
     as ``application/octet-stream``; ``None`` as an empty 204 (or ``status`` when it is not 200).
     """
+    if type(result) is dict:  # the common case first
+        return _json_response(dump_json(result), status)
     if isinstance(result, Response):
         return result
     if result is None:
@@ -162,11 +164,21 @@ def to_response(result: Any, status: int) -> Response:
     if isinstance(result, (bytes, bytearray, memoryview)):
         return Response(bytes(result), status, media_type="application/octet-stream")
     if isinstance(result, (dict, list)) or _is_json_object(result):
-        return Response(dump_json(result), status, media_type=JSON_TYPE)
+        return _json_response(dump_json(result), status)
     raise ResponseError(
         f"A handler returned {type(result).__name__}, which lamroute cannot render; return a "
         "Response, dict, list, pydantic model, dataclass, str, bytes or None."
     )
+
+
+def _json_response(body: bytes, status: int) -> Response:
+    """``Response(body, status, media_type=JSON_TYPE)`` without the general constructor's checks."""
+    response = Response.__new__(Response)
+    response.status = status
+    response.headers = Headers([("Content-Type", JSON_TYPE)])
+    response.cookies = []
+    response.body = body
+    return response
 
 
 def _is_json_object(value: Any) -> bool:
