@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ CHILD = Path(__file__).with_name("coldchild.py")
 class ColdResults:
     wall_ms: dict[str, list[float]] = field(default_factory=dict)
     rss_kib: dict[str, list[int]] = field(default_factory=dict)
+    cpu_ms: dict[str, list[float]] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
     pydantic_without_models: bool | None = None
     import_ms: list[float] = field(default_factory=list)
@@ -37,6 +39,10 @@ class ColdResults:
 
     def paired_wall(self, name: str, base: str) -> float:
         pairs = zip(self.wall_ms[name], self.wall_ms[base], strict=True)
+        return median(a / b for a, b in pairs)
+
+    def paired_cpu(self, name: str, base: str) -> float:
+        pairs = zip(self.cpu_ms[name], self.cpu_ms[base], strict=True)
         return median(a / b for a, b in pairs)
 
     def median_rss_mib(self, name: str) -> float:
@@ -50,13 +56,20 @@ def _child(name: str, event_json: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run_child(name: str, event_json: str) -> tuple[float, dict[str, Any]]:
-    start = time.perf_counter()
+    cpu, start = _cpu_children(), time.perf_counter()
     done = _child(name, event_json)
     wall = (time.perf_counter() - start) * 1000
     if done.returncode != 0 or not done.stdout.strip():
         raise RuntimeError(f"cold child {name} failed:\n{done.stderr[-2000:]}")
-    return wall, json.loads(done.stdout.strip().splitlines()[-1])
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    report["cpu_ms"] = (_cpu_children() - cpu) * 1000
+    return wall, report
 
 
 def measure(names: list[str], events: dict[str, dict[str, Any]], *, runs: int,
@@ -74,6 +87,7 @@ def measure(names: list[str], events: dict[str, dict[str, Any]], *, runs: int,
             wall, report = _run_child(name, payloads[name])
             results.wall_ms[name].append(wall)
             results.rss_kib[name].append(report["maxrss_kib"])
+            results.cpu_ms.setdefault(name, []).append(report["cpu_ms"])
             results.status[name] = report["status"]
     _, report = _run_child("lamroute-no-models", payloads["lamroute"])
     results.pydantic_without_models = report["pydantic"]

@@ -13,7 +13,7 @@ from statistics import median
 from .apps import PEERS
 from .cold import ColdResults
 from .events import SUCCESSFUL, WORKLOADS
-from .warm import LINE, LOG_OFF, LOG_ON, WarmResults
+from .warm import BATCHES, LINE, LOG_OFF, LOG_ON, WarmResults
 
 HAND = "hand-written"
 # They answer a formatted 500 and log the traceback; Powertools re-raises.
@@ -111,13 +111,16 @@ def access_table(warm: WarmResults, route_counts: tuple[int, ...]) -> str:
 
 
 def cold_table(cold: ColdResults) -> str:
-    rows = ["| framework | cold start, ms (median) | x hand-written | peak RSS, MiB "
-            "| Δ RSS vs hand-written, MiB |", "|---|---|---|---|---|"]
+    rows = ["| framework | wall, ms (median) | x hand-written | CPU, ms (median) "
+            "| x hand-written | peak RSS, MiB | Δ RSS vs hand-written, MiB |",
+            "|---|---|---|---|---|---|---|"]
     base_rss = cold.median_rss_mib(HAND)
     for name in cold.wall_ms:
         rss = cold.median_rss_mib(name)
-        rows.append(f"| {TITLES.get(name, name)} | {cold.median_wall(name):.1f} "
-                    f"| {cold.paired_wall(name, HAND):.2f} | {rss:.1f} | {rss - base_rss:+.1f} |")
+        title = "lamroute (access log on)" if name == "lamroute" else TITLES.get(name, name)
+        rows.append(f"| {title} | {cold.median_wall(name):.1f} "
+                    f"| {cold.paired_wall(name, HAND):.2f} | {median(cold.cpu_ms[name]):.1f} "
+                    f"| {cold.paired_cpu(name, HAND):.2f} | {rss:.1f} | {rss - base_rss:+.1f} |")
     imports = (f"`import lamroute` alone: {median(cold.import_ms):.1f} ms wall over a bare "
                "interpreter")
     if cold.import_cumulative_us:
@@ -141,9 +144,10 @@ def budgets(warm: WarmResults, cold: ColdResults | None,
                       all(s is not None and s[0] >= 3.0 for s in speed.values()),
                       "; ".join(f"{w}@{r}: {s[0]:.1f}x vs {s[1]}" for (r, w), s in speed.items()
                                 if s is not None)))
-    access = {(r, w): access_costs(warm, r, w) for r in route_counts for w in WORKLOADS}
+    # The error path's traceback (hundreds of µs) drowns a difference of one line: left out.
+    access = {(r, w): access_costs(warm, r, w) for r in route_counts for w in SUCCESSFUL}
     access_ratios = {k: v[0] / v[1] for k, v in access.items() if v}
-    out.append(Budget("access line ≤ 1.2x one python-json-logger line",
+    out.append(Budget("access line ≤ 1.2x one python-json-logger line (successful workloads)",
                       bool(access_ratios) and all(v <= 1.2 for v in access_ratios.values()),
                       "; ".join(f"{w}@{r}: {access[r, w][0]:.1f} µs / {access[r, w][1]:.1f} µs"  # type: ignore[index]
                                 f" = {v:.2f}" for (r, w), v in access_ratios.items())))
@@ -156,8 +160,9 @@ def budgets(warm: WarmResults, cold: ColdResults | None,
     if cold is not None:
         ratio = cold.paired_wall("lamroute", HAND)
         out.append(Budget("cold start ≤ 1.1x hand-written (both import pydantic)", ratio <= 1.1,
-                          f"{cold.median_wall('lamroute'):.1f} ms vs "
-                          f"{cold.median_wall(HAND):.1f} ms = {ratio:.3f}x"))
+                          f"wall {cold.median_wall('lamroute'):.1f} ms vs "
+                          f"{cold.median_wall(HAND):.1f} ms = {ratio:.3f}x (CPU "
+                          f"{cold.paired_cpu('lamroute', HAND):.3f}x)"))
         delta = cold.median_rss_mib("lamroute") - cold.median_rss_mib(HAND)
         out.append(Budget("peak RSS within 3 MiB of hand-written", delta <= 3.0,
                           f"{cold.median_rss_mib('lamroute'):.1f} MiB vs "
@@ -173,8 +178,8 @@ def render(warm: WarmResults, cold: ColdResults | None, route_counts: tuple[int,
     parts = [
         f"Machine: {machine()}.",
         "",
-        f"### Warm: µs per invocation (median of {rounds} interleaved rounds; in brackets the "
-        "paired ratio to the hand-written handler)",
+        f"### Warm: µs per invocation (median of {rounds} interleaved rounds, each the best of "
+        f"{BATCHES} short batches; in brackets the paired ratio to the hand-written handler)",
         "",
         warm_table(warm, route_counts),
         "",

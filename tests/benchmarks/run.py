@@ -30,9 +30,9 @@ ROUTE_COUNTS = (10, 200)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=31, help="warm rounds (default 31)")
-    parser.add_argument("--sample-ms", type=float, default=6.0,
-                        help="target duration of one warm sample (default 6 ms)")
+    parser.add_argument("--rounds", type=int, default=41, help="warm rounds (default 41)")
+    parser.add_argument("--sample-ms", type=float, default=3.0,
+                        help="target duration of one warm sample (default 3 ms)")
     parser.add_argument("--cold-runs", type=int, default=15, help="cold runs per framework")
     parser.add_argument("--quick", action="store_true", help="few rounds, for a smoke test")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold starts")
