@@ -1,11 +1,11 @@
-"""lamroute, as a user would write it."""
+"""lamroute, as a user would write it: typed path parameter, pydantic body."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from lamroute import App, Request
+from lamroute import App
 
 from . import filler_paths
 from .models import Item
@@ -21,12 +21,12 @@ def build(n_routes: int, *, access_log: bool = True) -> Callable[[dict[str, Any]
         app.get(path)(_filler(path))
 
     @app.get("/users/{user_id}")
-    def get_user(user_id: str) -> dict[str, Any]:
-        return {"id": int(user_id), "name": "Ada"}
+    def get_user(user_id: int) -> dict[str, Any]:
+        return {"id": user_id, "name": "Ada"}
 
     @app.post("/items", status_code=201)
-    def create_item(request: Request) -> Item:
-        return Item.model_validate(request.json())
+    def create_item(item: Item) -> Item:
+        return item
 
     @app.get("/boom")
     def boom() -> None:
