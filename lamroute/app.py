@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .cors import CORS
 
 E = TypeVar("E", bound=Callable[..., Any])
+_ACCESS_REQUEST_FIELDS = ("method", "path", "route", "request_id", "source_ip", "user_agent")
 
 
 @dataclass(frozen=True)
@@ -219,23 +220,25 @@ class App(Router):
         self, request: Request | None, payload: Mapping[str, Any], started: float, cold: bool,
         context: Any,
     ) -> None:
-        # Each field is read on its own: a malformed part (headers of the wrong type, say) costs
-        # that field, never the line.
-        def read(get: Callable[[Request], Any]) -> Any:
-            try:
-                return get(request) if request is not None else None
+        fields: dict[str, Any] = {
+            "method": None, "path": None, "route": None, "status": payload.get("statusCode"),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3), "request_id": None,
+            "aws_request_id": getattr(context, "aws_request_id", None), "cold_start": cold,
+            "source_ip": None, "user_agent": None,
+        }
+        if request is not None:
+            try:  # every line: one try, no closure per field
+                fields.update(
+                    method=request.method, path=request.path, route=request.route,
+                    request_id=request.request_id, source_ip=request.source_ip,
+                    user_agent=request.user_agent,
+                )
             except Exception:
-                return None
-
-        self.logger.info("request", extra={
-            "method": read(lambda r: r.method),
-            "path": read(lambda r: r.path),
-            "route": read(lambda r: r.route),
-            "status": payload.get("statusCode"),
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            "request_id": read(lambda r: r.request_id),
-            "aws_request_id": getattr(context, "aws_request_id", None),
-            "cold_start": cold,
-            "source_ip": read(lambda r: r.source_ip),
-            "user_agent": read(lambda r: r.user_agent),
-        })
+                # Each field read on its own: a malformed part (headers of the wrong type, say)
+                # costs that field, never the line.
+                for name in _ACCESS_REQUEST_FIELDS:
+                    try:
+                        fields[name] = getattr(request, name)
+                    except Exception:
+                        fields[name] = None
+        self.logger.info("request", extra=fields)

@@ -68,8 +68,10 @@ def first_header(source: Mapping[str, Any], name: str) -> str | None:
     Gives what ``Headers(string_pairs(source)).get(name)`` gives; raises ``LookupError`` when
     that header's value is malformed, so the caller parses the full map and reports the error.
     """
+    size = len(name)
     for key, value in source.items():
-        if key.lower() != name or value is None:
+        # Comparing lengths first spares a lower() per header (this runs on every access line).
+        if len(key) != size or key.lower() != name or value is None:
             continue
         if isinstance(value, str):
             return value
