@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -196,14 +195,12 @@ def check_status(status: Any) -> int:
     return status
 
 
-_BAD_NAME = re.compile("[\r\n:\0 ]")
-_BAD_VALUE = re.compile("[\r\n\0]")
-
-
 def _check_header(name: Any, value: Any) -> None:
     if not isinstance(name, str) or not isinstance(value, str):
         raise ResponseError(f"Header {name!r} must have a string name and value.")
-    if not name or _BAD_NAME.search(name) or _BAD_VALUE.search(value):
+    # Plain `in` tests: per header of every response, cheaper than a generator over characters.
+    if (not name or ":" in name or " " in name or "\r" in name or "\n" in name or "\0" in name
+            or "\r" in value or "\n" in value or "\0" in value):
         raise ResponseError(f"Header {name!r} contains a forbidden character (CR, LF, NUL).")
 
 

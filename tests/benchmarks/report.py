@@ -13,7 +13,7 @@ from statistics import median
 from .apps import PEERS
 from .cold import ColdResults
 from .events import SUCCESSFUL, WORKLOADS
-from .warm import BATCHES, LINE, LOG_OFF, LOG_ON, WarmResults
+from .warm import BATCHES, LINE, LINE_AFTER, LOG_OFF, LOG_ON, WarmResults
 
 HAND = "hand-written"
 # They answer a formatted 500 and log the traceback; Powertools re-raises.
@@ -88,25 +88,30 @@ def peer_speedup(warm: WarmResults, routes: int, workload: str) -> tuple[float, 
     return median(ratios), TITLES[fastest]
 
 
-def access_costs(warm: WarmResults, routes: int, workload: str) -> tuple[float, float] | None:
-    """(access line µs = log on - log off, paired; bare json-logger line µs)."""
+def access_costs(warm: WarmResults, routes: int, workload: str) -> tuple[float, float,
+                                                                          float] | None:
+    """(access line = log on - log off; one json-logger line after the same request =
+    (log off, then the line) - log off; the line alone in a tight loop), µs, paired medians."""
     on, off = warm.samples.get((routes, workload, LOG_ON)), warm.samples.get(
         (routes, workload, LOG_OFF))
-    line = warm.samples.get((routes, workload, LINE))
-    if not on or not off or not line:
+    after, line = (warm.samples.get((routes, workload, LINE_AFTER)),
+                   warm.samples.get((routes, workload, LINE)))
+    if not on or not off or not after or not line:
         return None
-    return median(a - b for a, b in zip(on, off, strict=True)), median(line)
+    return (median(a - b for a, b in zip(on, off, strict=True)),
+            median(a - b for a, b in zip(after, off, strict=True)), median(line))
 
 
 def access_table(warm: WarmResults, route_counts: tuple[int, ...]) -> str:
-    rows = ["| routes | workload | access line (log on - off), µs | one json-logger line, µs "
-            "| ratio |", "|---|---|---|---|---|"]
+    rows = ["| routes | workload | access line (log on - off), µs | one json-logger line after "
+            "the same request, µs | ratio | the line alone in a loop, µs |",
+            "|---|---|---|---|---|---|"]
     for routes in route_counts:
         for workload in WORKLOADS:
             costs = access_costs(warm, routes, workload)
             if costs:
                 rows.append(f"| {routes} | {workload} | {costs[0]:.1f} | {costs[1]:.1f} "
-                            f"| {costs[0] / costs[1]:.2f} |")
+                            f"| {costs[0] / costs[1]:.2f} | {costs[2]:.1f} |")
     return "\n".join(rows)
 
 
@@ -147,7 +152,8 @@ def budgets(warm: WarmResults, cold: ColdResults | None,
     # The error path's traceback (hundreds of µs) drowns a difference of one line: left out.
     access = {(r, w): access_costs(warm, r, w) for r in route_counts for w in SUCCESSFUL}
     access_ratios = {k: v[0] / v[1] for k, v in access.items() if v}
-    out.append(Budget("access line ≤ 1.2x one python-json-logger line (successful workloads)",
+    out.append(Budget("access line ≤ 1.2x one python-json-logger line emitted after the same "
+                      "request (successful workloads)",
                       bool(access_ratios) and all(v <= 1.2 for v in access_ratios.values()),
                       "; ".join(f"{w}@{r}: {access[r, w][0]:.1f} µs / {access[r, w][1]:.1f} µs"  # type: ignore[index]
                                 f" = {v:.2f}" for (r, w), v in access_ratios.items())))
