@@ -145,7 +145,7 @@ class Request:
     @property
     def content_type(self) -> str | None:
         """The media type of the body without parameters (``application/json``), lower-cased."""
-        value = self.headers.get("content-type")
+        value = self._header("content-type")
         return value.split(";", 1)[0].strip().lower() if value else None
 
     @property
@@ -156,15 +156,20 @@ class Request:
     @property
     def user_agent(self) -> str | None:
         """The ``User-Agent`` header."""
+        return self._header("user-agent")
+
+    def _header(self, name: str) -> str | None:
+        """``headers.get(name)`` (``name`` lower-case); until something needs every header, a
+        format that offers ``header(event, name)`` finds this one without parsing them all (the
+        access log and JSON bodies read one header on every request)."""
         if self._headers is None:
-            # Read by every access log line: a format may look it up without parsing them all.
             lookup = getattr(self._reader, "header", None)
             if lookup is not None:
                 try:
-                    return lookup(self.event, "user-agent")  # type: ignore[no-any-return]
+                    return lookup(self.event, name)  # type: ignore[no-any-return]
                 except LookupError:
                     pass
-        return self.headers.get("user-agent")
+        return self.headers.get(name)
 
     @property
     def authorizer(self) -> dict[str, Any]:
