@@ -293,15 +293,17 @@ def read_json_body(request: Any) -> Any:
     A ``Content-Type`` that is not JSON is a 415; malformed JSON a 400 (from ``request.json()``).
     A missing ``Content-Type`` is read as JSON, as most HTTP clients expect.
     """
-    content_type = request.headers.get("content-type")
-    if content_type:
-        media = content_type.split(";", 1)[0].strip().lower()
-        if media != "application/json" and not media.endswith("+json"):
-            from .errors import UnsupportedMediaType
+    if isinstance(request, Request):
+        media = request.content_type  # finds the one header without parsing them all
+    else:  # a request-like object (a WebSocket message, ...)
+        value = request.headers.get("content-type")
+        media = value.split(";", 1)[0].strip().lower() if value else None
+    if media is not None and media != "application/json" and not media.endswith("+json"):
+        from .errors import UnsupportedMediaType
 
-            raise UnsupportedMediaType(
-                f"The body must be JSON (application/json), not {media or 'empty'}."
-            )
+        raise UnsupportedMediaType(
+            f"The body must be JSON (application/json), not {media or 'empty'}."
+        )
     raw = getattr(request, "body", None)
     if raw is not None and len(raw) == 0:
         return _ABSENT
