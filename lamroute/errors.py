@@ -12,6 +12,7 @@ status; the app turns it into an RFC 9457 problem response::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -151,6 +152,14 @@ class ResponseError(LamrouteError):
 
 def status_phrase(status: int) -> str:
     """The reason phrase for ``status`` (``"Not Found"`` for 404), or ``"Error"``."""
+    try:
+        return _phrase(status)
+    except TypeError:  # unhashable: no phrase
+        return "Error"
+
+
+@functools.lru_cache(maxsize=128)
+def _phrase(status: int) -> str:
     from http import HTTPStatus  # on first error only: building the enum costs ~1 ms at import
 
     try:
