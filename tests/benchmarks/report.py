@@ -45,7 +45,10 @@ def machine() -> str:
                  "fastapi", "mangum"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions.append(f"{dist} {metadata.version(dist)}")
-    return (f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()} "
+    load = ""
+    with contextlib.suppress(OSError, AttributeError):
+        load = f", load average {os.getloadavg()[0]:.1f} at the end"
+    return (f"{os.cpu_count()} CPUs ({cpu}){load}, Python {platform.python_version()} "
             f"({sys.implementation.name}, {platform.system()}); " + ", ".join(versions))
 
 
