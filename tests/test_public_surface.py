@@ -25,3 +25,18 @@ def test_import_lamroute_stays_light() -> None:
     loaded = set(json.loads(subprocess.check_output([sys.executable, "-c", code], text=True)))
     heavy = {"pydantic", "http.server", "asyncio", "boto3", "lamroute.cli", "socketserver"}
     assert not heavy & loaded, heavy & loaded
+
+
+def test_import_lamroute_defers_error_only_modules() -> None:
+    # `http` (the HTTPStatus enum, ~1 ms to build) is needed for an error's reason phrase only:
+    # a cold start that answers 200 never pays for it.
+    code = (
+        "import sys, lamroute;"
+        "app = lamroute.App(access_log=False);"
+        "app.get('/ok')(lambda: {'ok': True});"
+        "event = {'resource': '/ok', 'path': '/ok', 'httpMethod': 'GET', 'headers': None,"
+        " 'requestContext': {'stage': 'prod', 'requestId': 'r'}, 'body': None};"
+        "print(app(event, None)['statusCode'], 'http' in sys.modules)"
+    )
+    out = subprocess.check_output([sys.executable, "-c", code], text=True).split()
+    assert out == ["200", "False"]
