@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .errors import RouteDefinitionError
 from .routing import HTTP_METHODS
+from .websocket import WebSocketOptions, WebSocketRoute, check_route
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -76,6 +77,7 @@ class Router:
         from .middleware import check_middleware
 
         self.routes: list[Route] = []
+        self.websocket_routes: list[WebSocketRoute] = []
         self.auth = auth
         self.middleware_list: list[Middleware] = [check_middleware(m) for m in middleware]
 
@@ -148,6 +150,24 @@ class Router:
         """Register an ``OPTIONS`` handler (overrides the automatic ``Allow`` answer)."""
         return self.route(path, methods=["OPTIONS"], **options)
 
+    def websocket(
+        self, route_key: str, **options: Unpack[WebSocketOptions]
+    ) -> Callable[[F], F]:
+        """Register a WebSocket API handler for ``route_key`` (``"$connect"``, ``"join"``)."""
+        check_route(route_key, options)
+
+        def decorator(func: F) -> F:
+            if not callable(func):
+                raise RouteDefinitionError(f"Route {route_key!r}: {func!r} is not callable.")
+            self.add_websocket_route(WebSocketRoute(route_key, func, options))
+            return func
+
+        return decorator
+
+    def add_websocket_route(self, route: WebSocketRoute) -> None:
+        """Register a :class:`~lamroute.websocket.WebSocketRoute` (the app compiles it)."""
+        self.websocket_routes.append(route)
+
     def include_router(self, router: Router, *, prefix: str = "") -> None:
         """Add every route of ``router`` under ``prefix`` (``"/admin"``)."""
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
@@ -157,3 +177,5 @@ class Router:
         for route in router.routes:
             path = prefix + route.path if route.path != "/" or not prefix else prefix
             self.add_route(replace(route, path=path, options=router._route_options(route.options)))
+        for ws_route in router.websocket_routes:
+            self.add_websocket_route(ws_route)

@@ -16,6 +16,7 @@ from ..response import Response
 from .alb import ALB
 from .http import HTTP, URL
 from .rest import HTTP_V1, REST
+from .websocket import WEBSOCKET
 
 
 class PayloadFormat(EventReader, Protocol):
@@ -28,8 +29,9 @@ class PayloadFormat(EventReader, Protocol):
     def render(self, response: Response, request: Request | None) -> dict[str, Any]: ...
 
 
-# Order matters: ALB before 1.0 (both carry httpMethod), Function URLs apart from HTTP APIs.
-FORMATS: list[PayloadFormat] = [HTTP, URL, ALB, HTTP_V1, REST]
+# Order matters: ALB before 1.0 (both carry httpMethod), Function URLs apart from HTTP APIs;
+# WebSocket events (requestContext.connectionId, no httpMethod) are told apart first.
+FORMATS: list[PayloadFormat] = [WEBSOCKET, HTTP, URL, ALB, HTTP_V1, REST]
 BY_NAME: dict[str, PayloadFormat] = {f.name: f for f in FORMATS}
 
 

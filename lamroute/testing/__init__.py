@@ -12,6 +12,7 @@ from .events import FORMATS, make_event
 from .gateway_auth import AuthorizerOutcome, GatewayAuthorizer
 from .identity import with_identity
 from .rules import MalformedResponse, assert_valid_proxy_response, check_proxy_response
+from .websocket import WebSocketRejected, WebSocketSession, make_websocket_event
 
 __all__ = [
     "FORMATS",
@@ -21,10 +22,13 @@ __all__ = [
     "MalformedResponse",
     "TestClient",
     "TestResponse",
+    "WebSocketRejected",
+    "WebSocketSession",
     "assert_valid_proxy_response",
     "check_proxy_response",
     "http_authorizer_event",
     "make_event",
+    "make_websocket_event",
     "method_arn",
     "request_event",
     "token_event",

@@ -16,13 +16,17 @@ import json as jsonlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..connections import MemoryBackend
 from ..multidict import Headers
 from .events import FORMATS, PairsInit, make_event, pairs
 from .gateway_auth import AuthorizerCallable, GatewayAuthorizer, as_gateway_authorizer
 from .identity import IdentityInit, with_identity
 from .rules import assert_valid_proxy_response
+
+if TYPE_CHECKING:
+    from .websocket import WebSocketSession
 
 
 class FakeContext:
@@ -115,6 +119,8 @@ class TestClient:
         self.lambda_authorizer = (
             as_gateway_authorizer(lambda_authorizer) if lambda_authorizer is not None else None
         )
+        # What handlers send to WebSocket sessions' connections (see websocket_connect).
+        self.connections = MemoryBackend()
 
     def request(self, method: str, path: str, *, query: PairsInit = None,
                 headers: PairsInit = None, cookies: Mapping[str, str] | None = None,
@@ -151,6 +157,15 @@ class TestClient:
         raw = self.app(event, FakeContext(timeout_ms=self.timeout_ms))
         assert_valid_proxy_response(self.format, raw)
         return TestResponse(raw)
+
+    def websocket_connect(self, **options: Any) -> WebSocketSession:
+        """Open a WebSocket session: runs ``$connect`` (``headers=``, ``query=``, ...).
+
+        See :class:`lamroute.testing.websocket.WebSocketSession`.
+        """
+        from .websocket import WebSocketSession
+
+        return WebSocketSession(self, **options).connect()
 
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         return self.request("GET", path, **kwargs)

@@ -1,0 +1,318 @@
+"""WebSocket APIs: the request a route handler sees, and the routes keyed by ``routeKey``.
+
+API Gateway WebSocket APIs invoke the Lambda once per connection event: ``$connect`` (the
+handshake, with headers and query string), one invocation per message (``$default`` or a custom
+route key chosen by the API's route selection expression) and ``$disconnect``.
+
+>>> from lamroute import App
+>>> from lamroute.testing import TestClient
+>>> app = App()
+>>> @app.websocket("sendMessage")
+... def send_message(request: WebSocketRequest) -> dict[str, str]:
+...     return {"echo": request.json()["text"]}
+>>> with TestClient(app).websocket_connect() as ws:
+...     ws.send_json({"action": "sendMessage", "text": "hi"}).json()
+{'echo': 'hi'}
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from .errors import NotFound, ResponseError, RouteDefinitionError, UnprocessableEntity
+from .request import EventReader, Request
+from .response import Response, to_response
+
+if TYPE_CHECKING:
+    from .connections import Connections
+
+CONNECT, DISCONNECT, DEFAULT = "$connect", "$disconnect", "$default"
+EVENT_TYPES = {"CONNECT": CONNECT, "DISCONNECT": DISCONNECT}
+
+
+class WebSocketRequest(Request):
+    """One WebSocket API event: a connect, a message or a disconnect.
+
+    ``method`` is the event type (``CONNECT``, ``MESSAGE``, ``DISCONNECT``) and ``path`` the
+    route key, so logs and problem bodies name them. ``headers`` and ``query`` are only
+    sent by API Gateway on ``$connect``; ``body``, ``text`` and ``json()`` carry the message.
+    """
+
+    __slots__ = (
+        "_connections",
+        "api_id",
+        "connected_at",
+        "connection_id",
+        "disconnect_reason",
+        "disconnect_status_code",
+        "domain_name",
+        "event_type",
+        "message_id",
+        "route_key",
+    )
+
+    def __init__(
+        self,
+        *,
+        connection_id: str,
+        route_key: str,
+        event_type: str,
+        domain_name: str | None,
+        api_id: str | None,
+        stage: str | None,
+        request_id: str | None,
+        connected_at: int | None,
+        message_id: str | None,
+        disconnect_status_code: int | None,
+        disconnect_reason: str | None,
+        event: Mapping[str, Any],
+        context: Any,
+        reader: EventReader,
+    ) -> None:
+        super().__init__(method=event_type, path=route_key, root_path="", format="websocket",
+                         stage=stage, request_id=request_id, event=event, context=context,
+                         reader=reader)
+        self.connection_id = connection_id
+        self.route_key = route_key
+        self.event_type = event_type
+        self.domain_name = domain_name
+        self.api_id = api_id
+        self.connected_at = connected_at
+        self.message_id = message_id
+        self.disconnect_status_code = disconnect_status_code
+        self.disconnect_reason = disconnect_reason
+        self._connections: Connections | None = None
+
+    @property
+    def connections(self) -> Connections:
+        """A :class:`~lamroute.connections.Connections` whose endpoint comes from this event."""
+        if self._connections is None:
+            from .connections import Connections
+
+            self._connections = Connections().for_request(self)
+        return self._connections
+
+    def send(self, data: str | bytes | Any) -> None:
+        """Send ``data`` back to this request's own connection."""
+        self.connections.send(self.connection_id, data)
+
+    def __repr__(self) -> str:
+        return f"<WebSocketRequest {self.route_key} {self.connection_id}>"
+
+
+class WebSocketOptions(TypedDict, total=False):
+    """Keyword options of ``@app.websocket(route_key, ...)``."""
+
+    name: str
+    status_code: int
+    summary: str
+    description: str
+
+
+@dataclass(frozen=True)
+class WebSocketRoute:
+    """A handler for one route key (``$connect``, ``$disconnect``, ``$default`` or custom)."""
+
+    route_key: str
+    handler: Callable[..., Any]
+    options: WebSocketOptions = field(default_factory=lambda: WebSocketOptions())
+
+    @property
+    def name(self) -> str:
+        return self.options.get("name") or str(getattr(self.handler, "__name__", "handler"))
+
+
+def check_route(route_key: str, options: Mapping[str, Any]) -> None:
+    """Raise :class:`RouteDefinitionError` for a route key API Gateway would refuse."""
+    if not isinstance(route_key, str) or not route_key or len(route_key) > 128:
+        raise RouteDefinitionError(f"WebSocket route key {route_key!r} must be 1-128 chars.")
+    if route_key.startswith("$") and route_key not in (CONNECT, DISCONNECT, DEFAULT):
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html
+        raise RouteDefinitionError(
+            f"WebSocket route key {route_key!r}: only $connect, $disconnect and $default may "
+            "start with '$'."
+        )
+    status = options.get("status_code", 200)
+    if type(status) is not int or not 100 <= status <= 599:
+        raise RouteDefinitionError(f"Route {route_key!r}: status_code {status!r} is not 100-599.")
+
+
+Extractor = Callable[[WebSocketRequest], Any]
+
+
+@dataclass(frozen=True)
+class CompiledWebSocketRoute:
+    """A WebSocket route with its argument extractors built at registration."""
+
+    route: WebSocketRoute
+    extractors: tuple[tuple[str, Extractor], ...]
+
+    def __call__(self, request: WebSocketRequest) -> Response:
+        kwargs = {name: extract(request) for name, extract in self.extractors}
+        result = self.route.handler(**kwargs)
+        status = self.route.options.get("status_code", 200)
+        # `None` is an empty answer with the route's status: a 204 would be a surprise on
+        # `$connect`, where any 2xx accepts the connection.
+        return Response(None, status) if result is None else to_response(result, status)
+
+
+class WebSocketRoutes:
+    """The routes of an app by route key; ``dispatch`` picks one for a request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, CompiledWebSocketRoute] = {}
+
+    def add(self, route: WebSocketRoute) -> None:
+        if route.route_key in self.routes:
+            raise RouteDefinitionError(f"WebSocket route {route.route_key!r} is defined twice.")
+        self.routes[route.route_key] = CompiledWebSocketRoute(route, build_extractors(route))
+
+    def __contains__(self, route_key: object) -> bool:
+        return route_key in self.routes
+
+    def dispatch(self, request: WebSocketRequest, connections: Connections) -> Response:
+        """Call the handler for the request's route key.
+
+        A message whose route key has no handler goes to ``$default``; without one it is a 404
+        problem. ``$connect`` and ``$disconnect`` without a handler are accepted (200), as
+        when the API has no such route.
+        """
+        request._connections = connections.for_request(request)
+        compiled = self.routes.get(request.route_key)
+        if compiled is None and request.route_key not in (CONNECT, DISCONNECT):
+            compiled = self.routes.get(DEFAULT)
+        if compiled is None:
+            if request.route_key in (CONNECT, DISCONNECT):
+                return Response(None, 200)
+            raise NotFound(f"No WebSocket route for route key {request.route_key!r}.")
+        request.route = compiled.route.route_key
+        return compiled(request)
+
+
+def build_extractors(route: WebSocketRoute) -> tuple[tuple[str, Extractor], ...]:
+    """Inspect the handler once: what each parameter receives.
+
+    ``request`` (or any parameter annotated ``WebSocketRequest``/``Request``), ``context``,
+    ``connections`` (or annotated ``Connections``), ``connection_id``, ``body`` (the parsed
+    JSON message) and any parameter annotated with a pydantic model (the validated message).
+    """
+    func, where = route.handler, f"WebSocket route {route.route_key!r}"
+    try:
+        signature = inspect.signature(func)
+        hints = typing.get_type_hints(func)
+    except (TypeError, ValueError, NameError) as exc:
+        raise RouteDefinitionError(f"{where}: cannot inspect handler: {exc}") from exc
+    extractors: list[tuple[str, Extractor]] = []
+    for name, parameter in signature.parameters.items():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        extract = _extractor(name, hints.get(name))
+        if extract is not None:
+            extractors.append((name, extract))
+        elif parameter.default is parameter.empty:
+            raise RouteDefinitionError(
+                f"{where}: parameter {name!r} is not request, context, connections, "
+                "connection_id, body or a pydantic model, and has no default."
+            )
+    return tuple(extractors)
+
+
+def _extractor(name: str, annotation: Any) -> Extractor | None:
+    if isinstance(annotation, type) and issubclass(annotation, Request):
+        return _request
+    if _is_model(annotation):
+        return _model_extractor(annotation)
+    if getattr(annotation, "__name__", None) == "Connections" or name == "connections":
+        return _connections
+    return {
+        "request": _request,
+        "context": _context,
+        "connection_id": _connection_id,
+        "body": _body,
+    }.get(name)
+
+
+def _request(request: WebSocketRequest) -> WebSocketRequest:
+    return request
+
+
+def _context(request: WebSocketRequest) -> Any:
+    return request.context
+
+
+def _connections(request: WebSocketRequest) -> Connections:
+    return request.connections
+
+
+def _connection_id(request: WebSocketRequest) -> str:
+    return request.connection_id
+
+
+def _body(request: WebSocketRequest) -> Any:
+    return request.json()
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and callable(getattr(annotation, "model_validate", None))
+
+
+def _model_extractor(model: Any) -> Extractor:
+    from pydantic import ValidationError
+
+    def extract(request: WebSocketRequest) -> Any:
+        try:
+            return model.model_validate(request.json())
+        except ValidationError as exc:
+            errors = [
+                {"loc": ["body", *err.get("loc", ())], "msg": err.get("msg"),
+                 "type": err.get("type")}
+                for err in exc.errors(include_url=False, include_context=False,
+                                      include_input=False)
+            ]
+            raise UnprocessableEntity("The message does not match the expected model.",
+                                      extra={"errors": errors}) from None
+
+    return extract
+
+
+def route_response_body(response: Response) -> str:
+    """A WebSocket route response body is text; binary data goes through ``connections``."""
+    try:
+        return response.body.decode("utf-8")
+    except (UnicodeDecodeError, AttributeError):
+        raise ResponseError(
+            "A WebSocket route response must be text (UTF-8); send binary frames with "
+            "connections.send(connection_id, data)."
+        ) from None
+
+
+def select_route(expression: str, message: bytes | str, route_keys: Any) -> str:
+    """The route key API Gateway's route selection expression picks for ``message``.
+
+    Only ``$request.body.<path>`` expressions read the message (a JSON object); a value that
+    is not a string, or names no route in ``route_keys``, selects ``$default``.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html
+
+    >>> select_route("$request.body.action", '{"action": "join"}', {"join"})
+    'join'
+    >>> select_route("$request.body.action", "not json", {"join"})
+    '$default'
+    """
+    expr = expression.strip()
+    if expr.startswith("${") and expr.endswith("}"):
+        expr = "$" + expr[2:-1]
+    if not expr.startswith("$request.body."):
+        return expr if expr in route_keys else DEFAULT
+    import json
+
+    try:
+        value: Any = json.loads(message)
+    except (ValueError, RecursionError):
+        return DEFAULT
+    for part in expr[len("$request.body."):].split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value if isinstance(value, str) and value in route_keys else DEFAULT
