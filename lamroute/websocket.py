@@ -44,6 +44,7 @@ class WebSocketRequest(Request):
 
     __slots__ = (
         "_connections",
+        "_connections_config",
         "api_id",
         "connected_at",
         "connection_id",
@@ -86,14 +87,19 @@ class WebSocketRequest(Request):
         self.disconnect_status_code = disconnect_status_code
         self.disconnect_reason = disconnect_reason
         self._connections: Connections | None = None
+        self._connections_config: Connections | None = None  # the app's, set by dispatch
 
     @property
     def connections(self) -> Connections:
-        """A :class:`~lamroute.connections.Connections` whose endpoint comes from this event."""
+        """The app's :class:`~lamroute.connections.Connections`, with this event's endpoint
+        unless one is configured (built on first use)."""
         if self._connections is None:
-            from .connections import Connections
+            config = self._connections_config
+            if config is None:
+                from .connections import Connections
 
-            self._connections = Connections().for_request(self)
+                config = Connections()
+            self._connections = config.for_request(self)
         return self._connections
 
     def send(self, data: str | bytes | Any) -> None:
@@ -181,7 +187,7 @@ class WebSocketRoutes:
         problem. ``$connect`` and ``$disconnect`` without a handler are accepted (200), as
         when the API has no such route.
         """
-        request._connections = connections.for_request(request)
+        request._connections_config = connections
         compiled = self.routes.get(request.route_key)
         if compiled is None and request.route_key not in (CONNECT, DISCONNECT):
             compiled = self.routes.get(DEFAULT)

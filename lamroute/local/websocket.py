@@ -82,6 +82,7 @@ class LocalWebSocketServer:
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
         self._failure: BaseException | None = None
+        self._stopped = False
         self._thread = threading.Thread(target=self._run, name="lamroute-websocket",
                                         daemon=True)
 
@@ -105,7 +106,11 @@ class LocalWebSocketServer:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._stopping is not None:
+        """Close every connection (running ``$disconnect``), then both servers; idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._loop is not None and self._stopping is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stopping.set)
         self._thread.join(timeout=10)
         self.management.stop()

@@ -1,0 +1,201 @@
+"""The local WebSocket API with a real WebSocket client (websockets) on an ephemeral port."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from lamroute import App, Forbidden, Response, Unauthorized
+from lamroute.connections import ConnectionGone
+from lamroute.local.websocket import LocalWebSocketServer, start
+from lamroute.websocket import WebSocketRequest
+
+TIMEOUT = 10
+
+
+def chat_app() -> tuple[App, dict[str, Any]]:
+    app = App(access_log=False)
+    state: dict[str, Any] = {"open": [], "events": [], "lock": threading.Lock()}
+
+    @app.websocket("$connect")
+    def on_connect(request: WebSocketRequest) -> Response | None:
+        if request.query.get("token") != "letmein":
+            raise Unauthorized("Bad token.")
+        offered = request.headers.get("sec-websocket-protocol") or ""
+        state["events"].append(("connect", request.headers.get("x-client"),
+                                request.query.getall("room")))
+        with state["lock"]:
+            state["open"].append(request.connection_id)
+        if offered:
+            if "chat.v1" not in [p.strip() for p in offered.split(",")]:
+                raise Forbidden("Unsupported subprotocol.")
+            return Response(None, headers={"Sec-WebSocket-Protocol": "chat.v1"})
+        return None
+
+    @app.websocket("$disconnect")
+    def on_disconnect(request: WebSocketRequest) -> None:
+        with state["lock"]:
+            state["open"].remove(request.connection_id)
+        state["events"].append(("disconnect", request.disconnect_status_code,
+                                request.disconnect_reason))
+
+    @app.websocket("sendMessage")
+    def send_message(request: WebSocketRequest) -> dict[str, int]:
+        text = request.json()["text"]
+        for target in list(state["open"]):
+            request.connections.send(target, {"from": request.connection_id, "text": text})
+        return {"delivered": len(state["open"])}
+
+    @app.websocket("whoami")
+    def whoami(request: WebSocketRequest) -> dict[str, Any]:
+        info = request.connections.info(request.connection_id)
+        return {"id": request.connection_id, "ip": info.source_ip, "ua": info.user_agent}
+
+    @app.websocket("kick")
+    def kick(request: WebSocketRequest) -> None:
+        request.connections.close(request.connection_id)
+
+    @app.websocket("poke")
+    def poke(request: WebSocketRequest) -> str:
+        try:
+            request.connections.send("nobody", "x")
+        except ConnectionGone as exc:
+            return f"gone {exc.connection_id}"
+        return "sent"
+
+    @app.websocket("$default")
+    def default(request: WebSocketRequest) -> str:
+        return f"echo {request.text}"
+
+    return app, state
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[LocalWebSocketServer, dict[str, Any]]]:
+    app, state = chat_app()
+    with start(app, port=0, management_port=0) as running:
+        yield running, state
+    assert not running._thread.is_alive()
+
+
+def open_client(server: LocalWebSocketServer, query: str = "?token=letmein", **kw: Any) -> Any:
+    return connect(server.url + "/" + query, open_timeout=TIMEOUT, **kw)
+
+
+def test_connect_is_refused_with_the_handlers_status(server: Any) -> None:
+    running, state = server
+    with pytest.raises(InvalidStatus) as refused:
+        open_client(running, "?token=wrong")
+    assert refused.value.response.status_code == 401
+    assert json.loads(refused.value.response.body)["detail"] == "Bad token."
+    assert state["open"] == []
+
+
+def test_connect_sees_headers_and_query(server: Any) -> None:
+    running, state = server
+    with open_client(running, "?token=letmein&room=a&room=b",
+                     additional_headers={"X-Client": "pytest"}):
+        pass
+    assert state["events"][0] == ("connect", "pytest", ["a", "b"])
+
+
+def test_subprotocol_is_negotiated_by_connect(server: Any) -> None:
+    running, _ = server
+    with open_client(running, subprotocols=["chat.v1"]) as ws:
+        assert ws.subprotocol == "chat.v1"
+    with pytest.raises(InvalidStatus) as refused:
+        open_client(running, subprotocols=["other"])
+    assert refused.value.response.status_code == 403
+
+
+def test_messages_route_by_action_and_connections_reach_other_clients(server: Any) -> None:
+    running, _ = server
+    with open_client(running) as alice, open_client(running) as bob:
+        alice.send(json.dumps({"action": "sendMessage", "text": "hi all"}))
+        received = [json.loads(alice.recv(TIMEOUT)) for _ in range(2)]
+        assert {"delivered": 2} in received
+        broadcast = next(m for m in received if "text" in m)
+        assert broadcast["text"] == "hi all"
+        assert json.loads(bob.recv(TIMEOUT)) == broadcast
+
+
+def test_unmatched_message_goes_to_default(server: Any) -> None:
+    running, _ = server
+    with open_client(running) as ws:
+        ws.send("plain words")
+        assert ws.recv(TIMEOUT) == "echo plain words"
+        ws.send(json.dumps({"action": "unknown"}))
+        assert ws.recv(TIMEOUT) == 'echo {"action": "unknown"}'
+
+
+def test_info_and_gone_through_the_local_management_api(server: Any) -> None:
+    running, _ = server
+    with open_client(running, user_agent_header="pytest-ws") as ws:
+        ws.send(json.dumps({"action": "whoami"}))
+        answer = json.loads(ws.recv(TIMEOUT))
+        assert answer["ip"] == "127.0.0.1" and answer["ua"] == "pytest-ws"
+        ws.send(json.dumps({"action": "poke"}))
+        assert ws.recv(TIMEOUT) == "gone nobody"
+
+
+def test_app_can_close_a_connection_and_disconnect_runs(server: Any) -> None:
+    running, state = server
+    with open_client(running) as ws:
+        ws.send(json.dumps({"action": "kick"}))
+        with pytest.raises(ConnectionClosed):
+            ws.recv(TIMEOUT)
+    running.stop()  # waits for the $disconnect invocations
+    assert state["open"] == []
+    assert ("disconnect", 1000, "Going away") in state["events"]
+
+
+def test_client_close_code_reaches_disconnect(server: Any) -> None:
+    running, state = server
+    with open_client(running) as ws:
+        ws.close(code=4001, reason="bye now")
+    running.stop()
+    assert ("disconnect", 4001, "bye now") in state["events"]
+
+
+def test_management_endpoint_answers_gone_for_unknown_connections(server: Any) -> None:
+    running, _ = server
+    request = urllib.request.Request(running.management_url + "/@connections/nope%3D",
+                                     data=b"x", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(request, timeout=TIMEOUT)
+    assert gone.value.code == 410
+    assert gone.value.headers["x-amzn-ErrorType"] == "GoneException"
+
+
+def test_no_default_route_gets_the_gateways_forbidden_message() -> None:
+    app = App(access_log=False)
+    app.websocket("join")(lambda: "joined")
+    with start(app, port=0, management_port=0) as running, open_client(running, "") as ws:
+        ws.send(json.dumps({"action": "join"}))
+        assert ws.recv(TIMEOUT) == "joined"
+        ws.send("hello")
+        assert json.loads(ws.recv(TIMEOUT))["message"] == "Forbidden"
+
+
+def test_one_way_routes_send_nothing_back() -> None:
+    app = App(access_log=False)
+
+    @app.websocket("$default")
+    def both(request: WebSocketRequest) -> str:
+        request.send(f"pushed {request.text}")
+        return "route answer"
+
+    with start(app, port=0, management_port=0, two_way=False) as running, \
+            open_client(running, "") as ws:
+        # Messages of one connection run in order: a route answer would come between.
+        ws.send("1")
+        ws.send("2")
+        assert [ws.recv(TIMEOUT), ws.recv(TIMEOUT)] == ["pushed 1", "pushed 2"]
