@@ -1,0 +1,1 @@
+"""The chat example: a WebSocket API app (see app.py)."""
