@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .boundary import Boundary, reraise_fatal
 from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
-from .connections import Connections
 from .formats import PayloadFormat, detect
 from .guards import AuthOption, Guard, effective_guard
 from .logs import bind_request_fields, configure, set_request_field, unbind_request_fields
@@ -30,7 +29,7 @@ from .request import Request
 from .response import Response, to_response
 from .router import Route, Router
 from .routing import RouteTable, parse_template
-from .websocket import WebSocketRequest, WebSocketRoute, WebSocketRoutes
+from .websocket import WebSocketApp, WebSocketRequest
 
 if TYPE_CHECKING:
     from .cors import CORS
@@ -62,7 +61,7 @@ class CompiledRoute:
         return to_response(result, self.route.status_code)
 
 
-class App(Router):
+class App(WebSocketApp, Router):
     """A lamroute application; the instance is the Lambda handler (``Handler: module.app``).
 
     Options are keyword-only: ``debug`` shows exception details in error answers,
@@ -99,8 +98,6 @@ class App(Router):
         self.strip_prefixes = tuple(p.rstrip("/") for p in strip_prefixes if p.rstrip("/"))
         self.access_log = access_log
         self.table: RouteTable[CompiledRoute] = RouteTable(strict_slashes=strict_slashes)
-        self.websockets = WebSocketRoutes()
-        self.connections = Connections()
         self.logger = configure(log_level)
         self.app_logger = logging.getLogger("lamroute.app")
         self.boundary = Boundary(logger=self.logger, formatter=error_formatter, debug=debug)
@@ -142,10 +139,6 @@ class App(Router):
         from .openapi import build_openapi
 
         return build_openapi(self)
-
-    def add_websocket_route(self, route: WebSocketRoute) -> None:
-        self.websockets.add(route)
-        self.websocket_routes.append(route)
 
     def exception_handler(self, exc_type: type[BaseException]) -> Callable[[E], E]:
         """Handle ``exc_type`` (and subclasses) with ``fn(request, exc)``; returns ``fn``.

@@ -5,23 +5,22 @@ details with ``info``. In a WebSocket handler the endpoint comes from the event;
 HTTP route, a queue consumer) give it explicitly or set ``LAMROUTE_CONNECTIONS_ENDPOINT``.
 boto3 is imported on first use only (``pip install 'lamroute[websocket]'``).
 
->>> connections = Connections(backend=MemoryBackend())
->>> connections.backend.open("abc=")
->>> connections.send("abc=", {"text": "hi"})
->>> connections.backend.messages["abc="]
+>>> from lamroute.testing import MemoryBackend
+>>> memory = MemoryBackend()
+>>> memory.open("abc=")
+>>> Connections(backend=memory).send("abc=", {"text": "hi"})
+>>> memory.messages["abc="]
 [b'{"text":"hi"}']
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .errors import LamrouteError
 from .response import dump_json
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from .websocket import WebSocketRequest
 
 ENDPOINT_ENV = "LAMROUTE_CONNECTIONS_ENDPOINT"
-_EXECUTE_API = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 # Clients are reused across invocations of a warm container (creating one costs ~50 ms).
 _CLIENTS: dict[tuple[str, str], Any] = {}
@@ -49,8 +47,7 @@ class ConnectionsError(LamrouteError):
     """The Management API refused a call (other than a gone connection), or has no endpoint."""
 
 
-@dataclass(frozen=True)
-class ConnectionInfo:
+class ConnectionInfo(NamedTuple):
     """What ``GetConnection`` tells about a connection."""
 
     connection_id: str
@@ -75,7 +72,7 @@ class Connections:
     .amazonaws.com/{stage}``); when it is ``None`` the endpoint is derived from each
     WebSocket event (see :func:`endpoint_for`). ``base_path`` is the API mapping path to use
     when clients connect through a custom domain; ``client`` a ready boto3 client;
-    ``backend`` replaces the Management API altogether (``MemoryBackend`` in tests).
+    ``backend`` replaces the Management API altogether (``lamroute.testing.MemoryBackend``).
     """
 
     def __init__(self, endpoint: str | None = None, *, base_path: str | None = None,
@@ -163,7 +160,7 @@ def endpoint_for(domain_name: str | None, stage: str | None, api_id: str | None,
         raise ConnectionsError("The event has no domainName/stage to derive the endpoint from.")
     if domain_name.split(":", 1)[0] in _LOCAL_HOSTS or domain_name.startswith("[::1]"):
         return f"http://{domain_name}/{stage}"  # the local emulator (lamroute.local.websocket)
-    if _EXECUTE_API.match(domain_name):
+    if _region_of_host(domain_name):
         return f"https://{domain_name}/{stage}"
     if base_path is not None:
         path = base_path.strip("/")
@@ -236,9 +233,16 @@ class ManagementApi:
 
 
 def _region_of(endpoint: str) -> str | None:
-    host = endpoint.split("://", 1)[-1].split("/", 1)[0]
-    match = _EXECUTE_API.match(host)
-    return match.group(1) if match else None
+    return _region_of_host(endpoint.split("://", 1)[-1].split("/", 1)[0])
+
+
+def _region_of_host(host: str) -> str | None:
+    """``eu-west-1`` for ``{api-id}.execute-api.eu-west-1.amazonaws.com`` (or ``.com.cn``)."""
+    parts = host.lower().split(".")
+    if (len(parts) in (5, 6) and parts[1] == "execute-api" and parts[3] == "amazonaws"
+            and parts[4] == "com" and parts[5:] in ([], ["cn"])):
+        return parts[2]
+    return None
 
 
 def _make_client(endpoint: str, region: str) -> Any:
@@ -258,43 +262,3 @@ def _make_client(endpoint: str, region: str) -> Any:
         options["config"] = Config(signature_version=UNSIGNED, retries={"max_attempts": 1})
     return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name=region,
                         **options)
-
-
-@dataclass
-class MemoryBackend:
-    """Connections kept in memory: what the TestClient's WebSocket sessions use.
-
-    ``messages[connection_id]`` lists what was sent to each open connection.
-    """
-
-    messages: dict[str, list[bytes]] = field(default_factory=dict)
-    infos: dict[str, ConnectionInfo] = field(default_factory=dict)
-    closed: list[str] = field(default_factory=list)
-
-    def open(self, connection_id: str, *, source_ip: str | None = None,
-             user_agent: str | None = None) -> None:
-        now = datetime.now(timezone.utc)
-        self.messages[connection_id] = []
-        self.infos[connection_id] = ConnectionInfo(connection_id, now, now, source_ip,
-                                                   user_agent)
-
-    def forget(self, connection_id: str) -> None:
-        """The client went away: later calls for it raise :class:`ConnectionGone`."""
-        self.messages.pop(connection_id, None)
-        self.infos.pop(connection_id, None)
-
-    def post(self, connection_id: str, data: bytes) -> None:
-        if connection_id not in self.messages:
-            raise ConnectionGone(connection_id)
-        self.messages[connection_id].append(data)
-
-    def delete(self, connection_id: str) -> None:
-        if connection_id not in self.messages:
-            raise ConnectionGone(connection_id)
-        self.closed.append(connection_id)
-        self.forget(connection_id)
-
-    def get(self, connection_id: str) -> ConnectionInfo:
-        if connection_id not in self.infos:
-            raise ConnectionGone(connection_id)
-        return self.infos[connection_id]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from .errors import NotFound, ResponseError, RouteDefinitionError, UnprocessableEntity
@@ -119,17 +118,23 @@ class WebSocketOptions(TypedDict, total=False):
     description: str
 
 
-@dataclass(frozen=True)
 class WebSocketRoute:
     """A handler for one route key (``$connect``, ``$disconnect``, ``$default`` or custom)."""
 
-    route_key: str
-    handler: Callable[..., Any]
-    options: WebSocketOptions = field(default_factory=lambda: WebSocketOptions())
+    __slots__ = ("handler", "options", "route_key")
+
+    def __init__(self, route_key: str, handler: Callable[..., Any],
+                 options: WebSocketOptions | None = None) -> None:
+        self.route_key = route_key
+        self.handler = handler
+        self.options: WebSocketOptions = options if options is not None else WebSocketOptions()
 
     @property
     def name(self) -> str:
         return self.options.get("name") or str(getattr(self.handler, "__name__", "handler"))
+
+    def __repr__(self) -> str:
+        return f"<WebSocketRoute {self.route_key} -> {self.name}>"
 
 
 def check_route(route_key: str, options: Mapping[str, Any]) -> None:
@@ -150,20 +155,60 @@ def check_route(route_key: str, options: Mapping[str, Any]) -> None:
 Extractor = Callable[[WebSocketRequest], Any]
 
 
-@dataclass(frozen=True)
 class CompiledWebSocketRoute:
     """A WebSocket route with its argument extractors built at registration."""
 
-    route: WebSocketRoute
-    extractors: tuple[tuple[str, Extractor], ...]
+    __slots__ = ("extractors", "route", "status")
+
+    def __init__(self, route: WebSocketRoute,
+                 extractors: tuple[tuple[str, Extractor], ...]) -> None:
+        self.route = route
+        self.extractors = extractors
+        self.status = route.options.get("status_code", 200)
 
     def __call__(self, request: WebSocketRequest) -> Response:
         kwargs = {name: extract(request) for name, extract in self.extractors}
         result = self.route.handler(**kwargs)
-        status = self.route.options.get("status_code", 200)
         # `None` is an empty answer with the route's status: a 204 would be a surprise on
         # `$connect`, where any 2xx accepts the connection.
-        return Response(None, status) if result is None else to_response(result, status)
+        if result is None:
+            return Response(None, self.status)
+        return to_response(result, self.status)
+
+
+class WebSocketApp:
+    """The WebSocket side of :class:`~lamroute.App`: its route keys and its ``connections``.
+
+    Both are built on first use, so an HTTP-only app never imports the connections code.
+    ``app.connections = Connections(...)`` configures how handlers reach the clients.
+    """
+
+    websocket_routes: list[WebSocketRoute]  # kept by Router
+    _websockets: WebSocketRoutes | None = None
+    _connections: Connections | None = None
+
+    @property
+    def websockets(self) -> WebSocketRoutes:
+        if self._websockets is None:
+            self._websockets = WebSocketRoutes()
+        return self._websockets
+
+    @property
+    def connections(self) -> Connections:
+        if self._connections is None:
+            from .connections import Connections
+
+            self._connections = Connections()
+        return self._connections
+
+    @connections.setter
+    def connections(self, value: Connections) -> None:
+        self._connections = value
+
+    def add_websocket_route(self, route: WebSocketRoute) -> None:
+        """Compile ``route`` now (bad handlers fail at import) and keep it."""
+        self.websockets.add(route)
+        self.websocket_routes.append(route)
 
 
 class WebSocketRoutes:

@@ -16,10 +16,9 @@ from lamroute.connections import (
     ConnectionGone,
     Connections,
     ConnectionsError,
-    MemoryBackend,
     endpoint_for,
 )
-from lamroute.testing import FakeContext, TestClient, make_websocket_event
+from lamroute.testing import FakeContext, MemoryBackend, TestClient, make_websocket_event
 from lamroute.websocket import WebSocketRequest
 
 ENDPOINT = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
@@ -210,3 +209,13 @@ def test_event_copy_is_not_needed_for_connections() -> None:
     app.websocket("$default")(lambda request: request.connections)
     app(event, FakeContext())
     assert event == before
+
+
+def test_http_only_apps_do_not_import_the_connections_code() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, json, lamroute; app = lamroute.App();"
+            "print(json.dumps(sorted(m for m in sys.modules)))")
+    loaded = set(json.loads(subprocess.check_output([sys.executable, "-c", code], text=True)))
+    assert not {"lamroute.connections", "boto3", "botocore", "websockets"} & loaded

@@ -12,7 +12,7 @@ from .events import FORMATS, make_event
 from .gateway_auth import AuthorizerOutcome, GatewayAuthorizer
 from .identity import with_identity
 from .rules import MalformedResponse, assert_valid_proxy_response, check_proxy_response
-from .websocket import WebSocketRejected, WebSocketSession, make_websocket_event
+from .websocket import MemoryBackend, WebSocketRejected, WebSocketSession, make_websocket_event
 
 __all__ = [
     "FORMATS",
@@ -20,6 +20,7 @@ __all__ = [
     "FakeContext",
     "GatewayAuthorizer",
     "MalformedResponse",
+    "MemoryBackend",
     "TestClient",
     "TestResponse",
     "WebSocketRejected",

@@ -18,12 +18,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..connections import MemoryBackend
 from ..multidict import Headers
 from .events import FORMATS, PairsInit, make_event, pairs
 from .gateway_auth import AuthorizerCallable, GatewayAuthorizer, as_gateway_authorizer
 from .identity import IdentityInit, with_identity
 from .rules import assert_valid_proxy_response
+from .websocket import MemoryBackend
 
 if TYPE_CHECKING:
     from .websocket import WebSocketSession

@@ -24,9 +24,10 @@ import json as jsonlib
 import os
 import time
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..connections import Connections, MemoryBackend, use_connections
+from ..connections import ConnectionGone, ConnectionInfo, Connections, use_connections
 from ..websocket import CONNECT, DEFAULT, DISCONNECT, select_route
 from .events import API_ID, REGION, PairsInit, _group, pairs
 from .rules import assert_valid_proxy_response
@@ -125,6 +126,46 @@ def _set_headers(event: dict[str, Any], header_pairs: list[tuple[str, str]]) -> 
     grouped = _group(header_pairs)
     event["headers"] = {k: v[-1] for k, v in grouped.items()}
     event["multiValueHeaders"] = grouped
+
+
+class MemoryBackend:
+    """Connections kept in memory: what the TestClient's WebSocket sessions use.
+
+    ``messages[connection_id]`` lists what was sent to each open connection.
+    """
+
+    def __init__(self) -> None:
+        self.messages: dict[str, list[bytes]] = {}
+        self.infos: dict[str, ConnectionInfo] = {}
+        self.closed: list[str] = []
+
+    def open(self, connection_id: str, *, source_ip: str | None = None,
+             user_agent: str | None = None) -> None:
+        now = datetime.now(timezone.utc)
+        self.messages[connection_id] = []
+        self.infos[connection_id] = ConnectionInfo(connection_id, now, now, source_ip,
+                                                   user_agent)
+
+    def forget(self, connection_id: str) -> None:
+        """The client went away: later calls for it raise :class:`ConnectionGone`."""
+        self.messages.pop(connection_id, None)
+        self.infos.pop(connection_id, None)
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        if connection_id not in self.messages:
+            raise ConnectionGone(connection_id)
+        self.messages[connection_id].append(data)
+
+    def delete(self, connection_id: str) -> None:
+        if connection_id not in self.messages:
+            raise ConnectionGone(connection_id)
+        self.closed.append(connection_id)
+        self.forget(connection_id)
+
+    def get(self, connection_id: str) -> ConnectionInfo:
+        if connection_id not in self.infos:
+            raise ConnectionGone(connection_id)
+        return self.infos[connection_id]
 
 
 class WebSocketRejected(AssertionError):
