@@ -199,3 +199,35 @@ def test_one_way_routes_send_nothing_back() -> None:
         ws.send("1")
         ws.send("2")
         assert [ws.recv(TIMEOUT), ws.recv(TIMEOUT)] == ["pushed 1", "pushed 2"]
+
+
+def test_module_command_serves_an_app_until_interrupted(tmp_path: Any) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "wsapp.py").write_text(
+        "from lamroute import App\n"
+        "app = App(access_log=False)\n"
+        "@app.websocket('$default')\n"
+        "def echo(request):\n"
+        "    request.send('pushed ' + request.text)\n"
+        "    return 'answered ' + request.text\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamroute.local.websocket", "wsapp:app", "--port", "0"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        assert banner.startswith("WebSocket API on ws://127.0.0.1:"), banner
+        url = banner.split()[3]
+        with connect(url, open_timeout=TIMEOUT) as ws:
+            ws.send("hi")
+            assert {ws.recv(TIMEOUT), ws.recv(TIMEOUT)} == {"pushed hi", "answered hi"}
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
