@@ -330,11 +330,22 @@ def _model_extractor(model: Any) -> Extractor:
     return extract
 
 
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+MAX_MESSAGE = 128 * 1024
+
+
 def route_response_body(response: Response) -> str:
-    """A WebSocket route response body is text; binary data goes through ``connections``."""
+    """A WebSocket route response body is text of at most 128 KB (the message size quota)."""
+    body = response.body
+    if not isinstance(body, (bytes, bytearray)):
+        raise ResponseError("Response.body must be bytes.")
+    if len(body) > MAX_MESSAGE:
+        raise ResponseError(
+            f"A WebSocket route response of {len(body)} bytes is over the 128 KB message quota."
+        )
     try:
-        return response.body.decode("utf-8")
-    except (UnicodeDecodeError, AttributeError):
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
         raise ResponseError(
             "A WebSocket route response must be text (UTF-8); send binary frames with "
             "connections.send(connection_id, data)."

@@ -316,6 +316,18 @@ def test_binary_route_answer_is_a_500_not_a_malformed_response() -> None:
     assert raw["statusCode"] == 500
 
 
+def test_oversized_route_answer_is_a_500_not_a_failed_message() -> None:
+    app = App(access_log=False)
+
+    @app.websocket("sendMessage")
+    def huge() -> str:
+        return "x" * (128 * 1024 + 1)
+
+    raw = invoke(app, MESSAGE_EVENT)
+    assert raw["statusCode"] == 500
+    assert check_proxy_response("websocket", {"statusCode": 200, "body": "x" * 200_000})
+
+
 @pytest.mark.parametrize("broken", [
     {"requestContext": {"connectionId": 7, "routeKey": "$default"}},
     {"requestContext": {"connectionId": "abc=", "routeKey": 5}},

@@ -165,6 +165,17 @@ def test_client_close_code_reaches_disconnect(server: Any) -> None:
     assert ("disconnect", 4001, "bye now") in state["events"]
 
 
+def test_message_over_the_quota_closes_with_1009(server: Any) -> None:
+    running, state = server
+    with open_client(running) as ws:
+        ws.send("x" * (128 * 1024 + 1))
+        with pytest.raises(ConnectionClosed):
+            ws.recv(TIMEOUT)
+        assert ws.close_code == 1009
+    running.stop()
+    assert [e[:2] for e in state["events"] if e[0] == "disconnect"] == [("disconnect", 1009)]
+
+
 def test_management_endpoint_answers_gone_for_unknown_connections(server: Any) -> None:
     running, _ = server
     request = urllib.request.Request(running.management_url + "/@connections/nope%3D",

@@ -125,7 +125,7 @@ class WebSocketFormat:
 
 
 def _int_or_none(value: Any) -> int | None:
-    return value if type(value) is int else None
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 WEBSOCKET = WebSocketFormat()

@@ -30,12 +30,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from ..connections import ENDPOINT_ENV, Connections, use_connections
 from ..testing.client import FakeContext
 from ..testing.websocket import ROUTE_SELECTION, make_websocket_event, new_id
-from ..websocket import CONNECT, DEFAULT, DISCONNECT, select_route
+from ..websocket import CONNECT, DEFAULT, DISCONNECT, MAX_MESSAGE, select_route
 from .websocket_management import ManagementServer, iso
 
 
@@ -132,7 +133,8 @@ class LocalWebSocketServer:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         server: Server
-        async with serve(self._handle, self.host, self.port,
+        # Messages over the 128 KB quota close the connection with 1009, as the gateway does.
+        async with serve(self._handle, self.host, self.port, max_size=MAX_MESSAGE,
                          process_request=self._connect,
                          process_response=self._handshake_headers) as server:
             self.port = int(server.sockets[0].getsockname()[1])
@@ -187,11 +189,13 @@ class LocalWebSocketServer:
             async for message in connection:
                 client.last_active_at = datetime.now(timezone.utc)
                 await self._message(connection, connection_id, message)
+        except ConnectionClosed:
+            pass  # an abnormal close (1006, or 1009 for an oversized message)
         finally:
             self.clients.pop(connection_id, None)
-            code = connection.close_code if connection.close_code is not None else 1006
+            code, reason = _close_status(connection)
             await self._invoke(DISCONNECT, connection_id, disconnect_status_code=code,
-                               disconnect_reason=connection.close_reason or "")
+                               disconnect_reason=reason)
 
     async def _message(self, connection: ServerConnection, connection_id: str,
                        message: str | bytes) -> None:
@@ -242,6 +246,12 @@ class LocalWebSocketServer:
             return None
         return {"connectedAt": iso(client.connected_at), "lastActiveAt": iso(client.last_active_at),
                 "identity": {"sourceIp": client.source_ip, "userAgent": client.user_agent}}
+
+
+def _close_status(connection: ServerConnection) -> tuple[int, str]:
+    """The close frame's code and reason: the client's, else ours (1009), else 1006."""
+    frame = connection.protocol.close_rcvd or connection.protocol.close_sent
+    return (int(frame.code), frame.reason) if frame is not None else (1006, "")
 
 
 def start(app: Any, **options: Any) -> LocalWebSocketServer:

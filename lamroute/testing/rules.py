@@ -105,6 +105,9 @@ def _alb_problems(format: str, payload: Mapping[str, Any]) -> list[str]:
 
 
 def _size_problems(format: str, payload: Mapping[str, Any]) -> list[str]:
+    body = payload.get("body")
+    if format == "websocket" and isinstance(body, str) and len(body.encode()) > 128 * 1024:
+        return ["a WebSocket route response is over the 128 KB message quota"]
     limit = ALB_RESPONSE_LIMIT if format.startswith("alb") else LAMBDA_RESPONSE_LIMIT
     try:
         size = len(json.dumps(payload).encode("utf-8"))
