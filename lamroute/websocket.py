@@ -18,16 +18,17 @@ route key chosen by the API's route selection expression) and ``$disconnect``.
 from __future__ import annotations
 
 import inspect
-import typing
+import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from .errors import NotFound, ResponseError, RouteDefinitionError, UnprocessableEntity
+from .errors import NotFound, ResponseError, RouteDefinitionError
 from .request import EventReader, Request
 from .response import Response, to_response
 
 if TYPE_CHECKING:
     from .connections import Connections
+    from .params import Binder
 
 CONNECT, DISCONNECT, DEFAULT = "$connect", "$disconnect", "$default"
 EVENT_TYPES = {"CONNECT": CONNECT, "DISCONNECT": DISCONNECT}
@@ -156,18 +157,21 @@ Extractor = Callable[[WebSocketRequest], Any]
 
 
 class CompiledWebSocketRoute:
-    """A WebSocket route with its argument extractors built at registration."""
+    """A WebSocket route with its argument binding built at registration."""
 
-    __slots__ = ("extractors", "route", "status")
+    __slots__ = ("binder", "extractors", "route", "status")
 
-    def __init__(self, route: WebSocketRoute,
-                 extractors: tuple[tuple[str, Extractor], ...]) -> None:
+    def __init__(self, route: WebSocketRoute, extractors: tuple[tuple[str, Extractor], ...],
+                 binder: Binder | None) -> None:
         self.route = route
         self.extractors = extractors
+        self.binder = binder
         self.status = route.options.get("status_code", 200)
 
     def __call__(self, request: WebSocketRequest) -> Response:
-        kwargs = {name: extract(request) for name, extract in self.extractors}
+        kwargs = self.binder.bind(request) if self.binder is not None else {}
+        for name, extract in self.extractors:
+            kwargs[name] = extract(request)
         result = self.route.handler(**kwargs)
         # `None` is an empty answer with the route's status: a 204 would be a surprise on
         # `$connect`, where any 2xx accepts the connection.
@@ -220,7 +224,7 @@ class WebSocketRoutes:
     def add(self, route: WebSocketRoute) -> None:
         if route.route_key in self.routes:
             raise RouteDefinitionError(f"WebSocket route {route.route_key!r} is defined twice.")
-        self.routes[route.route_key] = CompiledWebSocketRoute(route, build_extractors(route))
+        self.routes[route.route_key] = compile_route(route)
 
     def __contains__(self, route_key: object) -> bool:
         return route_key in self.routes
@@ -244,55 +248,66 @@ class WebSocketRoutes:
         return compiled(request)
 
 
-def build_extractors(route: WebSocketRoute) -> tuple[tuple[str, Extractor], ...]:
-    """Inspect the handler once: what each parameter receives.
+def compile_route(route: WebSocketRoute) -> CompiledWebSocketRoute:
+    """Analyse the handler once: WebSocket names here, everything else by the HTTP binder.
 
-    ``request`` (or any parameter annotated ``WebSocketRequest``/``Request``), ``context``,
-    ``connections`` (or annotated ``Connections``), ``connection_id``, ``body`` (the parsed
-    JSON message) and any parameter annotated with a pydantic model (the validated message).
+    ``connection_id``, ``connections`` (or a parameter annotated ``Connections``) and an
+    unannotated ``body`` (the parsed JSON message) are WebSocket's own. The other parameters
+    go through :func:`lamroute.params.build_binder` like an HTTP handler's: ``request``
+    (``WebSocketRequest`` is a ``Request``), ``context``, a pydantic model or ``dict`` (the
+    validated JSON message, 422 when it does not match), ``Depends(...)``, and query or header
+    parameters (sent with ``$connect`` only).
     """
-    func, where = route.handler, f"WebSocket route {route.route_key!r}"
+    func = route.handler
     try:
         signature = inspect.signature(func)
-        hints = typing.get_type_hints(func)
-    except (TypeError, ValueError, NameError) as exc:
-        raise RouteDefinitionError(f"{where}: cannot inspect handler: {exc}") from exc
-    extractors: list[tuple[str, Extractor]] = []
+    except (TypeError, ValueError) as exc:
+        raise RouteDefinitionError(
+            f"WebSocket route {route.route_key!r}: cannot inspect handler: {exc}") from exc
+    own: list[tuple[str, Extractor]] = []
+    delegated: list[inspect.Parameter] = []
     for name, parameter in signature.parameters.items():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        extract = _extractor(name, hints.get(name))
+        extract = _own_extractor(name, parameter)
         if extract is not None:
-            extractors.append((name, extract))
-        elif parameter.default is parameter.empty:
-            raise RouteDefinitionError(
-                f"{where}: parameter {name!r} is not request, context, connections, "
-                "connection_id, body or a pydantic model, and has no default."
-            )
-    return tuple(extractors)
+            own.append((name, extract))
+        else:
+            delegated.append(parameter)
+    binder = _http_binder(func, signature.replace(parameters=delegated)) if delegated else None
+    return CompiledWebSocketRoute(route, tuple(own), binder)
 
 
-def _extractor(name: str, annotation: Any) -> Extractor | None:
-    if isinstance(annotation, type) and issubclass(annotation, Request):
-        return _request
-    if _is_model(annotation):
-        return _model_extractor(annotation)
-    if getattr(annotation, "__name__", None) == "Connections" or name == "connections":
+def _own_extractor(name: str, parameter: inspect.Parameter) -> Extractor | None:
+    annotation = parameter.annotation
+    annotation_name = (annotation.rsplit(".", 1)[-1] if isinstance(annotation, str)
+                       else getattr(annotation, "__name__", None))
+    if name == "connections" or annotation_name == "Connections":
         return _connections
-    return {
-        "request": _request,
-        "context": _context,
-        "connection_id": _connection_id,
-        "body": _body,
-    }.get(name)
+    if name == "connection_id":
+        return _connection_id
+    if name == "body" and annotation is parameter.empty:
+        return _body
+    return None
 
 
-def _request(request: WebSocketRequest) -> WebSocketRequest:
-    return request
+def _http_binder(func: Callable[..., Any], signature: inspect.Signature) -> Binder:
+    """The HTTP binder for the parameters WebSocket leaves, through a stand-in function with
+    only those parameters (annotations still resolved in the handler's own module)."""
+    from .params import build_binder
+
+    target = inspect.unwrap(func)
+    stand_in = types.FunctionType(_stand_in.__code__, getattr(target, "__globals__", {}),
+                                  getattr(func, "__name__", "handler"))
+    stand_in.__qualname__ = getattr(func, "__qualname__", stand_in.__name__)
+    stand_in.__module__ = getattr(func, "__module__", None)  # type: ignore[assignment]
+    annotations = getattr(target, "__annotations__", {})
+    stand_in.__annotations__ = {p: annotations[p] for p in signature.parameters
+                                if p in annotations}
+    stand_in.__signature__ = signature  # type: ignore[attr-defined]
+    return build_binder(stand_in, ())
 
 
-def _context(request: WebSocketRequest) -> Any:
-    return request.context
+def _stand_in(**kwargs: Any) -> None:
+    return None
 
 
 def _connections(request: WebSocketRequest) -> Connections:
@@ -305,29 +320,6 @@ def _connection_id(request: WebSocketRequest) -> str:
 
 def _body(request: WebSocketRequest) -> Any:
     return request.json()
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and callable(getattr(annotation, "model_validate", None))
-
-
-def _model_extractor(model: Any) -> Extractor:
-    from pydantic import ValidationError
-
-    def extract(request: WebSocketRequest) -> Any:
-        try:
-            return model.model_validate(request.json())
-        except ValidationError as exc:
-            errors = [
-                {"loc": ["body", *err.get("loc", ())], "msg": err.get("msg"),
-                 "type": err.get("type")}
-                for err in exc.errors(include_url=False, include_context=False,
-                                      include_input=False)
-            ]
-            raise UnprocessableEntity("The message does not match the expected model.",
-                                      extra={"errors": errors}) from None
-
-    return extract
 
 
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html

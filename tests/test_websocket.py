@@ -10,12 +10,24 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from pydantic import BaseModel
 
-from lamroute import App, Forbidden, Request, Response, RouteDefinitionError, Router, Unauthorized
+from lamroute import (
+    App,
+    Depends,
+    Forbidden,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+    RouteDefinitionError,
+    Router,
+    Unauthorized,
+)
 from lamroute.formats import detect
 from lamroute.testing import FakeContext, TestClient, make_event, make_websocket_event
 from lamroute.testing.rules import check_proxy_response
@@ -383,11 +395,45 @@ def test_plain_parameters_bind_request_body_and_context() -> None:
         "kind": "WebSocketRequest", "text": "hello", "fn": "lamroute-test"}
 
 
+def test_connect_binds_query_and_header_parameters_like_http() -> None:
+    app = App(access_log=False)
+    seen: list[tuple[list[str], str, str | None]] = []
+
+    @app.websocket("$connect")
+    def join(room: list[str], token: Annotated[str, Query(min_length=3)],
+             x_forwarded_proto: Annotated[str | None, Header()] = None) -> None:
+        seen.append((room, token, x_forwarded_proto))
+
+    assert invoke(app, CONNECT_EVENT)["statusCode"] == 200
+    assert seen == [(["a", "b"], "s3cret", "https")]
+    event = copy.deepcopy(CONNECT_EVENT)
+    event["multiValueQueryStringParameters"]["token"] = ["no"]
+    raw = invoke(app, event)
+    assert raw["statusCode"] == 422
+    assert json.loads(raw["body"])["errors"][0]["loc"] == ["query", "token"]
+
+
+def test_depends_and_locally_defined_models_bind() -> None:
+    class Shout(BaseModel):
+        text: str
+
+    def loud(message: Shout) -> str:
+        return message.text.upper()
+
+    app = App(access_log=False)
+
+    @app.websocket("sendMessage")
+    def send(text: Annotated[str, Depends(loud)], connection_id: str) -> str:
+        return f"{connection_id}: {text}"
+
+    assert invoke(app, MESSAGE_EVENT)["body"] == "SOqGjdZioAMCEeg=: HELLO"
+
+
 def test_unbindable_parameter_is_a_definition_error() -> None:
     app = App()
     with pytest.raises(RouteDefinitionError, match="room"):
         @app.websocket("join")
-        def join(room: str) -> None: ...
+        def join(room: Annotated[str, Path()]) -> None: ...
 
 
 @pytest.mark.parametrize("key", ["", "$custom", "x" * 129])
