@@ -29,9 +29,10 @@ class PayloadFormat(EventReader, Protocol):
     def render(self, response: Response, request: Request | None) -> dict[str, Any]: ...
 
 
-# Order matters: ALB before 1.0 (both carry httpMethod), Function URLs apart from HTTP APIs;
-# WebSocket events (requestContext.connectionId, no httpMethod) are told apart first.
-FORMATS: list[PayloadFormat] = [WEBSOCKET, HTTP, URL, ALB, HTTP_V1, REST]
+# Order matters: ALB before 1.0 (both carry httpMethod), Function URLs apart from HTTP APIs.
+# WebSocket events (requestContext.connectionId, no httpMethod) match none of those, so they
+# are tried last and HTTP requests pay nothing for them.
+FORMATS: list[PayloadFormat] = [HTTP, URL, ALB, HTTP_V1, REST, WEBSOCKET]
 BY_NAME: dict[str, PayloadFormat] = {f.name: f for f in FORMATS}
 
 
