@@ -13,6 +13,8 @@ import json
 from typing import Annotated, Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from lamroute import (
@@ -492,3 +494,53 @@ def test_event_factory_matches_the_documented_shapes() -> None:
     disconnect = make_websocket_event("$disconnect", disconnect_status_code=1001)
     assert set(DISCONNECT_EVENT["requestContext"]) <= set(disconnect["requestContext"])
     assert disconnect["requestContext"]["disconnectStatusCode"] == 1001
+
+
+# -- nothing escapes ------------------------------------------------------------------------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8),
+                                                                        children, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    context=st.fixed_dictionaries(
+        {"connectionId": st.one_of(st.text(min_size=1, max_size=12), _json_values)},
+        optional={"routeKey": st.one_of(st.sampled_from(["$connect", "$disconnect", "$default",
+                                                          "sendMessage", "other"]), _json_values),
+                  "eventType": st.one_of(st.sampled_from(["CONNECT", "MESSAGE", "DISCONNECT"]),
+                                         _json_values),
+                  "domainName": _json_values, "stage": _json_values,
+                  "disconnectStatusCode": _json_values, "identity": _json_values,
+                  "authorizer": _json_values},
+    ),
+    extra=st.fixed_dictionaries({}, optional={
+        "body": st.one_of(st.text(max_size=30), _json_values),
+        "isBase64Encoded": _json_values,
+        "headers": _json_values, "multiValueHeaders": _json_values,
+        "queryStringParameters": _json_values, "multiValueQueryStringParameters": _json_values,
+    }),
+)
+def test_any_websocket_shaped_event_gets_a_valid_answer(context: dict[str, Any],
+                                                         extra: dict[str, Any]) -> None:
+    app = App(access_log=False)
+
+    @app.websocket("$connect")
+    def on_connect(request: WebSocketRequest) -> dict[str, Any]:
+        return {"q": dict(request.query), "h": len(request.headers), "ip": request.source_ip}
+
+    @app.websocket("sendMessage")
+    def send(body: dict[str, Any], connection_id: str) -> dict[str, Any]:
+        return {"keys": sorted(body), "id": connection_id}
+
+    @app.websocket("$default")
+    def default(request: WebSocketRequest) -> str:
+        return request.text + str(request.authorizer) + str(request.disconnect_status_code)
+
+    raw = app({"requestContext": context, **extra}, FakeContext())
+    assert check_proxy_response("websocket", raw) == []
+    assert isinstance(raw["statusCode"], int)
