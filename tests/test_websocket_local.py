@@ -242,3 +242,49 @@ def test_module_command_serves_an_app_until_interrupted(tmp_path: Any) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_lamroute_serve_serves_http_and_websocket_routes(tmp_path: Any) -> None:
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "both.py").write_text(
+        "from lamroute import App\n"
+        "app = App(access_log=False)\n"
+        "@app.get('/push')\n"
+        "def push(to: str):\n"
+        "    app.connections.send(to, 'from http')\n"
+        "    return {'pushed': to}\n"
+        "@app.websocket('whoami')\n"
+        "def whoami(connection_id):\n"
+        "    return connection_id\n"
+    )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("LAMROUTE_CONNECTIONS_ENDPOINT", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamroute", "serve", "both:app", "--port", "0", "--api", "http",
+         "--ws-port", "0"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env)
+    try:
+        assert process.stderr is not None
+        lines = [process.stderr.readline(), process.stderr.readline()]
+        http_url = re.search(r"on (http://127\.0\.0\.1:\d+)", lines[0])
+        ws_url = re.search(r"(ws://127\.0\.0\.1:\d+)", lines[1])
+        assert http_url and ws_url, lines
+        with connect(ws_url.group(1), open_timeout=TIMEOUT) as ws:
+            ws.send(json.dumps({"action": "whoami"}))
+            connection_id = ws.recv(TIMEOUT)
+            quoted = urllib.request.quote(str(connection_id), safe="")
+            with urllib.request.urlopen(f"{http_url.group(1)}/push?to={quoted}",
+                                        timeout=TIMEOUT) as answer:
+                assert json.loads(answer.read()) == {"pushed": connection_id}
+            assert ws.recv(TIMEOUT) == "from http"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

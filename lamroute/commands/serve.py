@@ -1,11 +1,15 @@
 """``lamroute serve module:app``: the app behind a local API Gateway on 127.0.0.1.
 
     $ lamroute serve examples.notes.app:app --api rest --stage prod --port 3000
+
+An app with WebSocket routes is also served as a WebSocket API (``--ws-port``, 3001 by
+default; see :mod:`lamroute.local.websocket`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from types import FrameType
@@ -38,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="NAME", help="identity source header (default Authorization)")
     parser.add_argument("--reload", action="store_true",
                         help="restart when a .py file under the current directory changes")
+    parser.add_argument("--ws-port", type=int, default=None,
+                        help="WebSocket API port, @connections on the next one (default 3001 "
+                             "when the app has WebSocket routes)")
 
 
 def _server_argv(args: argparse.Namespace) -> list[str]:
@@ -51,6 +58,8 @@ def _server_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--authorizer", args.authorizer, "--authorizer-type", args.authorizer_type]
         for name in args.identity_headers or ():
             argv += ["--identity-header", name]
+    if args.ws_port is not None:
+        argv += ["--ws-port", str(args.ws_port)]
     return argv
 
 
@@ -108,6 +117,39 @@ def run(args: argparse.Namespace) -> int:
     payload = "1.0" if config.format in ("rest", "http-v1") else "2.0"
     print(f"lamroute: serving {args.app} as a {kind} (payload {payload}, stage "
           f"{config.stage_name}) on {server.url}/  (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    try:
+        websocket = _start_websocket(app, args)
+    except UsageError:
+        server.stop()
+        raise
     _install_signals()
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    finally:
+        if websocket is not None:
+            websocket.stop()
     return 0
+
+
+def _start_websocket(app: Any, args: argparse.Namespace) -> Any:
+    """Serve the app's WebSocket routes beside the HTTP ones (or on an explicit --ws-port)."""
+    port = args.ws_port
+    if port is None:
+        if not getattr(app, "websocket_routes", None):
+            return None
+        port = 3001 if args.port else 0
+    try:
+        from ..connections import ENDPOINT_ENV
+        from ..local.websocket import start
+    except ImportError as exc:
+        raise UsageError(
+            f"WebSocket routes need {exc.name}: pip install 'lamroute[websocket]'") from None
+    try:
+        websocket = start(app, port=port)
+    except (OSError, RuntimeError) as exc:
+        raise UsageError(f"cannot serve WebSockets on 127.0.0.1:{port}: {exc}") from None
+    # HTTP routes that push to clients (app.connections.send) reach the local @connections too.
+    os.environ.setdefault(ENDPOINT_ENV, websocket.management_url)
+    print(f"lamroute: WebSocket API on {websocket.url}/  (@connections on "
+          f"{websocket.management_url}/@connections)", file=sys.stderr, flush=True)
+    return websocket
