@@ -6,7 +6,7 @@ route key chosen by the API's route selection expression) and ``$disconnect``.
 
 >>> from lamroute import App
 >>> from lamroute.testing import TestClient
->>> app = App()
+>>> app = App(access_log=False)
 >>> @app.websocket("sendMessage")
 ... def send_message(request: WebSocketRequest) -> dict[str, str]:
 ...     return {"echo": request.json()["text"]}

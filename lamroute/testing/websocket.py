@@ -7,7 +7,7 @@ headers and query only on ``$connect``, ``disconnectStatusCode``/``disconnectRea
 
 >>> from lamroute import App
 >>> from lamroute.testing import TestClient
->>> app = App()
+>>> app = App(access_log=False)
 >>> @app.websocket("$default")
 ... def echo(request, connections):
 ...     connections.send(request.connection_id, request.text.upper())
