@@ -99,3 +99,24 @@ def test_unknown_action_without_default_is_a_404_answer() -> None:
         answer = ws.send_json({"action": "dance"})
         assert answer.status_code == 404
         assert answer.json()["title"] == "Not Found"
+
+
+def test_routes_command_lists_websocket_route_keys(tmp_path: Any, monkeypatch: Any,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from lamroute.cli import main
+
+    (tmp_path / "wsroutes.py").write_text(
+        "from lamroute import App\n"
+        "app = App()\n"
+        "@app.get('/health')\n"
+        "def health():\n"
+        "    return 'ok'\n"
+        "@app.websocket('$connect')\n"
+        "def hello():\n"
+        "    return None\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["routes", "wsroutes:app"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["GET", "/health", "health", "wsroutes.py:3"] in rows
+    assert ["WEBSOCKET", "$connect", "hello", "wsroutes.py:6"] in rows

@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         handler = route.handler
         location = _location(handler)
         rows.append((",".join(route.methods), route.path, route.name, location))
+    for ws_route in getattr(app, "websocket_routes", ()):  # WebSocket APIs: by route key
+        rows.append(("WEBSOCKET", ws_route.route_key, ws_route.name, _location(ws_route.handler)))
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in
               enumerate(("METHODS", "PATH", "HANDLER", "LOCATION"))]
     for row in [("METHODS", "PATH", "HANDLER", "LOCATION"), *rows]:
