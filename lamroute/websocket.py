@@ -28,6 +28,7 @@ from .response import Response, to_response
 
 if TYPE_CHECKING:
     from .connections import Connections
+    from .guards import Guard
     from .params import Binder
 
 CONNECT, DISCONNECT, DEFAULT = "$connect", "$disconnect", "$default"
@@ -117,6 +118,8 @@ class WebSocketOptions(TypedDict, total=False):
     status_code: int
     summary: str
     description: str
+    auth: Any  # a lamroute.guards Guard (``requires(...)``) or a predicate on the Identity
+    public: bool
 
 
 class WebSocketRoute:
@@ -157,18 +160,21 @@ Extractor = Callable[[WebSocketRequest], Any]
 
 
 class CompiledWebSocketRoute:
-    """A WebSocket route with its argument binding built at registration."""
+    """A WebSocket route with its guard and argument binding built at registration."""
 
-    __slots__ = ("binder", "extractors", "route", "status")
+    __slots__ = ("binder", "extractors", "guard", "route", "status")
 
     def __init__(self, route: WebSocketRoute, extractors: tuple[tuple[str, Extractor], ...],
-                 binder: Binder | None) -> None:
+                 binder: Binder | None, guard: Guard | None = None) -> None:
         self.route = route
         self.extractors = extractors
         self.binder = binder
+        self.guard = guard
         self.status = route.options.get("status_code", 200)
 
     def __call__(self, request: WebSocketRequest) -> Response:
+        if self.guard is not None:
+            self.guard.check(request)  # 401/403: on $connect, the connection is refused
         kwargs = self.binder.bind(request) if self.binder is not None else {}
         for name, extract in self.extractors:
             kwargs[name] = extract(request)
@@ -210,8 +216,14 @@ class WebSocketApp:
         self._connections = value
 
     def add_websocket_route(self, route: WebSocketRoute) -> None:
-        """Compile ``route`` now (bad handlers fail at import) and keep it."""
-        self.websockets.add(route)
+        """Compile ``route`` now (bad handlers fail at import) and keep it.
+
+        The app's default guard (``App(auth=...)``) applies to ``$connect`` only: API Gateway
+        authorizes a WebSocket connection once, when it opens, and ``$disconnect`` must run
+        whatever happens.
+        """
+        default = getattr(self, "auth", None) if route.route_key == CONNECT else None
+        self.websockets.add(route, default_auth=default)
         self.websocket_routes.append(route)
 
 
@@ -221,10 +233,10 @@ class WebSocketRoutes:
     def __init__(self) -> None:
         self.routes: dict[str, CompiledWebSocketRoute] = {}
 
-    def add(self, route: WebSocketRoute) -> None:
+    def add(self, route: WebSocketRoute, *, default_auth: Any = None) -> None:
         if route.route_key in self.routes:
             raise RouteDefinitionError(f"WebSocket route {route.route_key!r} is defined twice.")
-        self.routes[route.route_key] = compile_route(route)
+        self.routes[route.route_key] = compile_route(route, default_auth)
 
     def __contains__(self, route_key: object) -> bool:
         return route_key in self.routes
@@ -248,7 +260,7 @@ class WebSocketRoutes:
         return compiled(request)
 
 
-def compile_route(route: WebSocketRoute) -> CompiledWebSocketRoute:
+def compile_route(route: WebSocketRoute, default_auth: Any = None) -> CompiledWebSocketRoute:
     """Analyse the handler once: WebSocket names here, everything else by the HTTP binder.
 
     ``connection_id``, ``connections`` (or a parameter annotated ``Connections``) and an
@@ -273,7 +285,13 @@ def compile_route(route: WebSocketRoute) -> CompiledWebSocketRoute:
         else:
             delegated.append(parameter)
     binder = _http_binder(func, signature.replace(parameters=delegated)) if delegated else None
-    return CompiledWebSocketRoute(route, tuple(own), binder)
+    guard = None
+    if default_auth is not None or "auth" in route.options or "public" in route.options:
+        from .guards import effective_guard
+
+        guard = effective_guard(route.options, default_auth,  # type: ignore[arg-type]
+                                f"WebSocket route {route.route_key!r}")
+    return CompiledWebSocketRoute(route, tuple(own), binder, guard)
 
 
 def _own_extractor(name: str, parameter: inspect.Parameter) -> Extractor | None:

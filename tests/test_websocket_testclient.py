@@ -120,3 +120,65 @@ def test_routes_command_lists_websocket_route_keys(tmp_path: Any, monkeypatch: A
     rows = [line.split() for line in capsys.readouterr().out.splitlines()]
     assert ["GET", "/health", "health", "wsroutes.py:3"] in rows
     assert ["WEBSOCKET", "$connect", "hello", "wsroutes.py:6"] in rows
+
+
+def test_connect_sees_the_lambda_authorizer_identity() -> None:
+    from lamroute import Identity
+
+    app = App(access_log=False)
+    seen: list[Identity] = []
+
+    @app.websocket("$connect")
+    def connect(request: WebSocketRequest) -> None:
+        seen.append(request.auth)
+
+    authorizer = {"principalId": "user-7", "groups": "admins,chat", "integrationLatency": 12}
+    with TestClient(app).websocket_connect(authorizer=authorizer):
+        pass
+    assert seen[0].principal_id == "user-7"
+    assert seen[0].in_group("chat") and seen[0].authenticated
+
+
+def test_app_guard_protects_connect_only() -> None:
+    from lamroute import requires
+
+    app = App(access_log=False, auth=requires(groups=["chat"]))
+    log: list[str] = []
+
+    @app.websocket("$connect")
+    def connect() -> None:
+        log.append("connect")
+
+    @app.websocket("$default")
+    def default(request: WebSocketRequest) -> str:
+        return "message"
+
+    @app.websocket("$disconnect")
+    def disconnect() -> None:
+        log.append("disconnect")
+
+    client = TestClient(app)
+    with pytest.raises(WebSocketRejected) as refused:
+        client.websocket_connect()
+    assert refused.value.response.status_code == 401
+    with pytest.raises(WebSocketRejected) as refused:
+        client.websocket_connect(authorizer={"principalId": "u", "groups": "other"})
+    assert refused.value.response.status_code == 403
+    with client.websocket_connect(authorizer={"principalId": "u", "groups": "chat"}) as ws:
+        # Messages and $disconnect carry no authorizer here and are not guarded.
+        ws.authorizer = None
+        assert ws.send("hi").text == "message"
+    assert log == ["connect", "disconnect"]
+
+
+def test_route_guard_and_public_connect() -> None:
+    from lamroute import requires
+
+    app = App(access_log=False, auth=requires(groups=["chat"]))
+    app.websocket("$connect", public=True)(lambda: None)
+    app.websocket("admin", auth=requires(groups=["admins"]))(lambda: "secret")
+    with TestClient(app).websocket_connect() as ws:
+        assert ws.send_json({"action": "admin"}).status_code == 401
+    with TestClient(app).websocket_connect(
+            authorizer={"principalId": "u", "groups": "admins"}) as ws:
+        assert ws.send_json({"action": "admin"}).text == "secret"

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..auth import AuthSources
 from ..errors import InvalidEvent
 from ..multidict import Headers, QueryParams
 from ..request import Request
@@ -98,6 +99,15 @@ class WebSocketFormat:
     def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]:
         value = c.request_context(event).get("authorizer")
         return dict(value) if isinstance(value, Mapping) else {}
+
+    def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
+        """A ``$connect`` Lambda authorizer's output (``principalId`` and its context values,
+        as in REST APIs) and the caller ``identity`` (IAM), for ``request.auth``.
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
+        """
+        identity = c.request_context(event).get("identity")
+        return AuthSources(authorizer=self.authorizer(event),
+                           identity=identity if isinstance(identity, Mapping) else {})
 
     # -- the integration response --------------------------------------------------------------
 
