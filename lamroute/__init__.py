@@ -10,6 +10,8 @@
 from .app import App
 from .auth import Identity
 from .cors import CORS
+from .compression import Compression
+from .deadline import Timeout
 from .errors import (
     BadRequest,
     Conflict,
@@ -44,6 +46,7 @@ __all__ = [
     "App",
     "BadRequest",
     "Body",
+    "Compression",
     "Conflict",
     "Cookie",
     "Depends",
@@ -72,6 +75,7 @@ __all__ = [
     "RouteDefinitionError",
     "Router",
     "ServiceUnavailable",
+    "Timeout",
     "TooManyRequests",
     "Unauthorized",
     "UnprocessableEntity",

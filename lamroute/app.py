@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .boundary import Boundary, reraise_fatal
+from .compression import Compression
+from .deadline import Timeout
 from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect
 from .guards import AuthOption, Guard, effective_guard
@@ -33,6 +35,7 @@ from .websocket import WebSocketApp, WebSocketRequest
 
 if TYPE_CHECKING:
     from .cors import CORS
+from .safeguards import RouteSafeguard, Safeguards
 
 E = TypeVar("E", bound=Callable[..., Any])
 _ACCESS_REQUEST_FIELDS = ("method", "path", "route", "request_id", "source_ip", "user_agent")
@@ -47,6 +50,8 @@ class CompiledRoute:
     serialize: Callable[[Any], Any] | None = None
     guard: Guard | None = None
     chain: Handler | None = field(default=None, compare=False)
+    # body size, deadline, compression around the whole chain (safeguards.py)
+    safeguard: RouteSafeguard | None = field(default=None, compare=False)
 
     def __call__(self, request: Request) -> Response:
         return self.chain(request) if self.chain is not None else self.endpoint(request)
@@ -72,6 +77,9 @@ class App(WebSocketApp, Router):
     OpenAPI document and a documentation page from the same Lambda (both off by default).
     ``auth`` is the default guard of every route (``public=True`` opts one out), ``cors`` a
     :class:`~lamroute.cors.CORS`, ``middleware`` app-wide middleware.
+    ``timeout`` (a :class:`Timeout`, ``None`` for none) answers 504 before the Lambda or
+    gateway deadline, ``compress`` gzips accepted answers, ``max_body_size`` answers 413 to
+    larger request bodies; routes override all three.
     """
 
     def __init__(
@@ -90,6 +98,9 @@ class App(WebSocketApp, Router):
         auth: AuthOption | None = None,
         cors: CORS | None = None,
         middleware: Iterable[Middleware] = (),
+        timeout: Timeout | None = Timeout(),  # noqa: B008 - frozen, shared safely
+        compress: bool | Compression = False,
+        max_body_size: int | None = None,
     ) -> None:
         super().__init__(auth=auth)
         self.title = title
@@ -101,6 +112,9 @@ class App(WebSocketApp, Router):
         self.logger = configure(log_level)
         self.app_logger = logging.getLogger("lamroute.app")
         self.boundary = Boundary(logger=self.logger, formatter=error_formatter, debug=debug)
+        self.safeguards = Safeguards(timeout=timeout, compress=compress,
+                                     max_body_size=max_body_size, boundary=self.boundary,
+                                     logger=self.logger)
         self._cold_start = True
         self.cors = cors
         self.app_middleware: list[Middleware] = []
@@ -120,7 +134,8 @@ class App(WebSocketApp, Router):
         if guard is not None and route.options.get("auth") is not guard:
             route = replace(route, options={**route.options, "auth": guard})
         compiled = CompiledRoute(route, build_binder(route.handler, template.params),
-                                 build_response_model(route), guard)
+                                 build_response_model(route), guard,
+                                 safeguard=self.safeguards.for_route(route.options))
         middleware = [check_middleware(m) for m in route.options.get("middleware", ())]
         if middleware:
             chain = build_chain(middleware, compiled.endpoint, self.boundary.handle)
@@ -182,6 +197,7 @@ class App(WebSocketApp, Router):
             if self.cors is not None and request is not None:
                 self._apply_cors(self.cors, request, response)
             payload = self.boundary.render(fmt, response, request, event)
+            payload = self.safeguards.fit(payload, fmt, response, request)
         finally:
             unbind_request_fields(token)
         if self.access_log:
@@ -204,7 +220,10 @@ class App(WebSocketApp, Router):
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}.",
                                    headers=allow)
         request.path_params = match.params
-        return match.target(request)
+        target = match.target
+        if target.safeguard is None:
+            return target(request)
+        return target.safeguard.run(target, request)
 
     def _apply_cors(self, cors: CORS, request: Request, response: Response) -> None:
         try:

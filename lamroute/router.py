@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     from .guards import AuthOption
     from .middleware import Middleware
+    from .compression import Compression
+    from .deadline import Timeout
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=Callable[..., Any])
@@ -44,6 +46,9 @@ class RouteOptions(TypedDict, total=False):
     auth: AuthOption
     public: bool
     middleware: list[Middleware]
+    timeout: Timeout | None
+    max_body_size: int | None
+    compress: bool | Compression
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,101 @@
+"""The app's safety net around a handler call: body size, deadline, compression, payload size.
+
+Resolved once per route at registration (route options override the app's); a route with
+nothing to do gets no safeguard at all, so an app without these features pays nothing.
+
+>>> import logging
+>>> from lamroute.boundary import Boundary
+>>> from lamroute.problems import problem_response
+>>> log = logging.getLogger("doc")
+>>> guards = Safeguards(timeout=None, compress=False, max_body_size=None,
+...                     boundary=Boundary(logger=log, formatter=problem_response, debug=False),
+...                     logger=log)
+>>> guards.for_route({}) is None, guards.for_route({"max_body_size": 10}).max_body_size
+(True, 10)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .compression import Compression, compress, resolve
+from .deadline import Deadline, Timeout
+from .errors import RouteDefinitionError
+from .limits import PayloadLimit, check_body_size
+
+if TYPE_CHECKING:
+    from .boundary import Boundary
+    from .formats import PayloadFormat
+    from .request import Request
+    from .response import Response
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class RouteSafeguard:
+    """What one route's calls go through: a body limit, a deadline and compression."""
+
+    max_body_size: int | None
+    deadline: Deadline | None
+    compression: Compression | None
+
+    def run(self, call: Callable[[Request], Response], request: Request) -> Response:
+        """``call(request)`` inside the route's limits."""
+        if self.max_body_size is not None:
+            check_body_size(request, self.max_body_size)
+        response = call(request) if self.deadline is None else self.deadline.run(call, request)
+        if self.compression is not None:
+            response = compress(response, request.headers.get("accept-encoding"),
+                                self.compression)
+        return response
+
+
+class Safeguards:
+    """The app-level settings, the per-route resolution and the response size check."""
+
+    def __init__(self, *, timeout: Timeout | None, compress: bool | Compression,
+                 max_body_size: int | None, boundary: Boundary,
+                 logger: logging.Logger) -> None:
+        self.timeout = _check_timeout(timeout, "App")
+        self.compression = resolve(compress)
+        self.max_body_size = _check_size(max_body_size, "App")
+        self.logger = logger
+        self.payload_limit = PayloadLimit(boundary=boundary, logger=logger,
+                                          compression=self.compression)
+
+    def for_route(self, options: Mapping[str, Any]) -> RouteSafeguard | None:
+        """The safeguard of a route with these decorator options (``None``: nothing to do)."""
+        where = f"Route option of {options.get('name') or 'a route'}"
+        timeout = _check_timeout(options.get("timeout", self.timeout), where)
+        size = _check_size(options.get("max_body_size", self.max_body_size), where)
+        option = options.get("compress", _UNSET)
+        try:
+            compression = self.compression if option is _UNSET else resolve(option)
+        except TypeError as exc:
+            raise RouteDefinitionError(str(exc)) from None
+        if timeout is None and size is None and compression is None:
+            return None
+        deadline = Deadline(timeout, self.logger) if timeout is not None else None
+        return RouteSafeguard(size, deadline, compression)
+
+    def fit(self, payload: dict[str, Any], fmt: PayloadFormat | None, response: Response,
+            request: Request | None) -> dict[str, Any]:
+        """The rendered answer, replaced when it is larger than the gateway accepts."""
+        return self.payload_limit.fit(payload, fmt, response, request)
+
+
+def _check_timeout(value: Any, where: str) -> Timeout | None:
+    if value is None or isinstance(value, Timeout):
+        return value
+    raise RouteDefinitionError(f"{where}: timeout must be a Timeout or None, not {value!r}.")
+
+
+def _check_size(value: Any, where: str) -> int | None:
+    if value is None or (type(value) is int and value >= 0):
+        return value
+    raise RouteDefinitionError(f"{where}: max_body_size must be an int >= 0 or None, "
+                               f"not {value!r}.")
