@@ -61,7 +61,7 @@ class Safeguards:
                  max_body_size: int | None, boundary: Boundary,
                  logger: logging.Logger) -> None:
         self.timeout = _check_timeout(timeout, "App")
-        self.compression = resolve(compress)
+        self.compression = _check_compression(compress, "App")
         self.max_body_size = _check_size(max_body_size, "App")
         self.logger = logger
         self.payload_limit = PayloadLimit(boundary=boundary, logger=logger,
@@ -73,10 +73,7 @@ class Safeguards:
         timeout = _check_timeout(options.get("timeout", self.timeout), where)
         size = _check_size(options.get("max_body_size", self.max_body_size), where)
         option = options.get("compress", _UNSET)
-        try:
-            compression = self.compression if option is _UNSET else resolve(option)
-        except TypeError as exc:
-            raise RouteDefinitionError(str(exc)) from None
+        compression = self.compression if option is _UNSET else _check_compression(option, where)
         if timeout is None and size is None and compression is None:
             return None
         deadline = Deadline(timeout, self.logger) if timeout is not None else None
@@ -92,6 +89,13 @@ def _check_timeout(value: Any, where: str) -> Timeout | None:
     if value is None or isinstance(value, Timeout):
         return value
     raise RouteDefinitionError(f"{where}: timeout must be a Timeout or None, not {value!r}.")
+
+
+def _check_compression(value: Any, where: str) -> Compression | None:
+    try:
+        return resolve(value)
+    except TypeError as exc:
+        raise RouteDefinitionError(f"{where}: {exc}") from None
 
 
 def _check_size(value: Any, where: str) -> int | None:

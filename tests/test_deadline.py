@@ -1,0 +1,291 @@
+"""Deadlines: a slow handler gets a formatted 504 before Lambda or the gateway gives up."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lamroute import App, GatewayTimeout, Request, RouteDefinitionError, Timeout
+from lamroute.deadline import HandlerTimeout
+from lamroute.testing import FORMATS, FakeContext, TestClient, make_event
+from lamroute.testing.rules import check_proxy_response
+
+FAST = Timeout(margin_s=0.05)
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def messages(self) -> list[str]:
+        return [r.getMessage() for r in self.records]
+
+
+@pytest.fixture
+def logs() -> Iterator[Records]:
+    handler = Records()
+    logger = logging.getLogger("lamroute")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def no_timer_left() -> Iterator[None]:
+    before = signal.getsignal(signal.SIGALRM)
+    yield
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is before
+
+
+def slow_app(events: list[str]) -> App:
+    app = App(timeout=FAST)
+
+    class Resource:
+        def __enter__(self) -> Resource:
+            events.append("enter")
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            events.append("exit")
+
+    @app.get("/slow")
+    def slow() -> str:
+        with Resource():
+            try:
+                time.sleep(10)
+            finally:
+                events.append("finally")
+        return "never"
+
+    @app.get("/except-exception")
+    def except_exception() -> str:
+        try:
+            time.sleep(10)
+        except Exception:
+            return "swallowed"
+        return "never"
+
+    @app.get("/except-everything")
+    def except_everything() -> str:
+        try:
+            time.sleep(10)
+        except BaseException:
+            events.append("swallowed")
+        return "too late"
+
+    @app.get("/busy")
+    def busy() -> str:
+        while True:
+            pass
+
+    @app.get("/fast")
+    def fast() -> str:
+        return "quick"
+
+    return app
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_slow_handler_is_interrupted_with_504_and_cleanup_runs(fmt: str, logs: Records) -> None:
+    events: list[str] = []
+    client = TestClient(slow_app(events), format=fmt, timeout_ms=300)
+    response = client.get("/slow")
+    assert response.status_code == 504
+    body = response.json()
+    assert body["title"] == "Gateway Timeout" and body["status"] == 504
+    assert response.headers["content-type"] == "application/problem+json"
+    assert events == ["enter", "finally", "exit"]
+    line = next(r for r in logs.records if r.getMessage().startswith("deadline reached"))
+    assert line.__dict__["route"] == "/slow"
+    assert 0 < line.__dict__["elapsed_ms"] < 10_000
+    assert line.__dict__["budget_ms"] == pytest.approx(250, abs=10)
+
+
+@pytest.mark.parametrize("path", ["/except-exception", "/except-everything", "/busy"])
+def test_handlers_cannot_escape_the_deadline(path: str) -> None:
+    events: list[str] = []
+    response = TestClient(slow_app(events), format="http", timeout_ms=200).get(path)
+    assert response.status_code == 504
+    assert events == (["swallowed"] if path == "/except-everything" else [])
+
+
+def test_fast_handler_is_untouched_and_sees_an_armed_timer() -> None:
+    app = App(timeout=FAST)
+    seen: list[float] = []
+
+    @app.get("/")
+    def index() -> str:
+        seen.append(signal.getitimer(signal.ITIMER_REAL)[0])
+        return "ok"
+
+    assert TestClient(app, timeout_ms=3000).get("/").text == "ok"
+    assert 2.0 < seen[0] <= 2.95
+    app(make_event("rest", "GET", "/"), None)  # no Lambda context: no deadline, no timer
+    assert seen[1] == 0.0
+
+
+def test_integration_timeout_is_the_earlier_deadline() -> None:
+    app = App(timeout=Timeout(integration_s=0.2, margin_s=0.0))
+
+    @app.get("/")
+    def index() -> str:
+        time.sleep(5)
+        return "never"
+
+    assert TestClient(app, timeout_ms=60_000).get("/").status_code == 504
+
+
+def test_route_timeout_overrides_the_app() -> None:
+    app = App(timeout=None)
+    seen: list[float] = []
+
+    @app.get("/guarded", timeout=Timeout(integration_s=0.1, margin_s=0.0))
+    def guarded() -> str:
+        time.sleep(5)
+        return "never"
+
+    @app.get("/free")
+    def free() -> str:
+        seen.append(signal.getitimer(signal.ITIMER_REAL)[0])
+        return "ok"
+
+    client = TestClient(app, timeout_ms=60_000)
+    assert client.get("/guarded").status_code == 504
+    assert client.get("/free").status_code == 200
+    assert seen == [0.0]
+
+
+def test_no_time_left_answers_504_without_calling_the_handler() -> None:
+    app = App(timeout=Timeout(margin_s=0.5))
+    calls: list[int] = []
+
+    @app.get("/")
+    def index() -> str:
+        calls.append(1)
+        return "ok"
+
+    assert TestClient(app, timeout_ms=400).get("/").status_code == 504
+    assert calls == []
+
+
+def test_in_another_thread_a_late_answer_still_becomes_504(logs: Records) -> None:
+    app = App(timeout=FAST)
+
+    @app.get("/late")
+    def late() -> str:
+        time.sleep(0.35)
+        return "late"
+
+    @app.get("/quick")
+    def quick() -> str:
+        return "quick"
+
+    answers: list[Any] = []
+
+    def work() -> None:
+        for path in ("/late", "/quick", "/late"):
+            event = make_event("http", "GET", path)
+            answers.append(app(event, FakeContext(timeout_ms=300)))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert [a["statusCode"] for a in answers] == [504, 200, 504]
+    assert all(check_proxy_response("http", a) == [] for a in answers)
+    warnings = [m for m in logs.messages() if "cannot be interrupted" in m]
+    assert len(warnings) <= 1  # once per container (an earlier test may have logged it)
+
+
+def test_an_outer_timer_is_left_alone() -> None:
+    app = App(timeout=FAST)
+    outer_fired: list[int] = []
+
+    def outer(signum: int, frame: Any) -> None:
+        outer_fired.append(signum)
+
+    @app.get("/")
+    def index() -> str:
+        return "ok"
+
+    previous = signal.signal(signal.SIGALRM, outer)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        assert TestClient(app).get("/").status_code == 200
+        assert signal.getsignal(signal.SIGALRM) is outer
+        assert 29 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert outer_fired == []
+
+
+def test_the_timeout_answer_is_customisable() -> None:
+    app = App(timeout=FAST)
+
+    @app.exception_handler(GatewayTimeout)
+    def too_slow(request: Request, exc: HandlerTimeout) -> dict[str, Any]:
+        return {"error": "slow", "budget_ms": round(exc.budget_s * 1000)}
+
+    @app.get("/")
+    def index() -> str:
+        time.sleep(5)
+        return "never"
+
+    response = TestClient(app, format="alb", timeout_ms=300).get("/")
+    assert response.status_code == 504
+    assert response.json()["error"] == "slow"
+    assert 200 <= response.json()["budget_ms"] <= 250
+
+
+def test_answers_near_the_deadline_are_never_cut_in_rendering() -> None:
+    """Handlers finishing right around the deadline: every answer is 200 or 504, valid, and
+    no timer or handler is left behind (the autouse fixture checks)."""
+    app = App(timeout=Timeout(margin_s=0.0))
+
+    @app.get("/{n}")
+    def spin(n: str) -> dict[str, int]:
+        end = time.perf_counter() + int(n) / 10_000
+        while time.perf_counter() < end:
+            pass
+        return {"n": int(n)}
+
+    statuses = set()
+    for n in range(30, 70):
+        event = make_event("rest", "GET", f"/{n}")
+        answer = app(event, FakeContext(timeout_ms=5))
+        assert check_proxy_response("rest", answer) == []
+        statuses.add(answer["statusCode"])
+    assert statuses <= {200, 504} and 504 in statuses
+
+
+@pytest.mark.parametrize("bad", [{"integration_s": -1.0}, {"margin_s": "1"},
+                                 {"margin_s": float("nan")}, {"integration_s": True}])
+def test_invalid_timeouts_are_rejected(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        Timeout(**bad)
+
+
+def test_a_route_timeout_must_be_a_timeout() -> None:
+    app = App()
+    with pytest.raises(RouteDefinitionError):
+        app.get("/", timeout=5)(lambda: "x")  # type: ignore[call-overload]
+
+
+def test_budget_is_the_earlier_deadline_minus_the_margin() -> None:
+    assert Timeout(integration_s=29.0, margin_s=0.5).budget(remaining_ms=3000) == 2.5
+    assert Timeout(integration_s=1.0, margin_s=0.5).budget(remaining_ms=3000) == 0.5
+    assert Timeout(integration_s=None, margin_s=0.5).budget(remaining_ms=900_000) == 899.5
+    assert Timeout(margin_s=0.5).budget(remaining_ms=100) == 0.0

@@ -1,0 +1,206 @@
+"""Payload limits: oversized answers become formatted problems; request bodies get a 413."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lamroute import App, Request, Response, RouteDefinitionError
+from lamroute.limits import (
+    ALB_RESPONSE_LIMIT,
+    LAMBDA_RESPONSE_LIMIT,
+    ResponseTooLarge,
+    rough_bound,
+    serialised_size,
+)
+from lamroute.testing import FORMATS, TestClient, rules
+
+API_FORMATS = [f for f in FORMATS if not f.startswith("alb")]
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def logs() -> Iterator[Records]:
+    handler = Records()
+    logger = logging.getLogger("lamroute")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def big_app(**options: Any) -> App:
+    app = App(**options)
+
+    @app.get("/text/{size}")
+    def text(size: str) -> str:
+        return "x" * int(size)
+
+    @app.get("/random/{size}")
+    def random_bytes(size: str) -> Response:
+        return Response(os.urandom(int(size)), media_type="application/octet-stream")
+
+    @app.get("/image")
+    def image() -> Response:
+        return Response(b"\0" * 5_000_000, media_type="image/png")
+
+    @app.post("/echo")
+    def echo(request: Request) -> dict[str, int]:
+        return {"size": len(request.body)}
+
+    @app.post("/small", max_body_size=4)
+    def small(request: Request) -> dict[str, int]:
+        return {"size": len(request.body)}
+
+    @app.post("/unlimited", max_body_size=None)
+    def unlimited(request: Request) -> dict[str, int]:
+        return {"size": len(request.body)}
+
+    return app
+
+
+def test_the_limits_match_the_gateway_rules() -> None:
+    assert LAMBDA_RESPONSE_LIMIT == rules.LAMBDA_RESPONSE_LIMIT
+    assert ALB_RESPONSE_LIMIT == rules.ALB_RESPONSE_LIMIT
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_oversized_answer_becomes_a_formatted_500(fmt: str, logs: Records) -> None:
+    response = TestClient(big_app(), format=fmt).get("/text/7000000")
+    assert response.status_code == 500
+    assert response.json()["title"] == "Response Too Large"
+    line = next(r for r in logs.records if r.getMessage() == "response too large for the gateway")
+    assert line.__dict__["size"] > line.__dict__["limit"]
+    assert line.__dict__["route"] == "/text/{size}"
+
+
+@pytest.mark.parametrize("fmt", ["alb", "alb-multi"])
+def test_alb_answers_are_limited_to_one_megabyte(fmt: str) -> None:
+    client = TestClient(big_app(), format=fmt)
+    assert client.get("/text/1100000").status_code == 500
+    assert client.get("/text/1000000").status_code == 200
+    assert TestClient(big_app(), format="http").get("/text/1100000").status_code == 200
+
+
+@pytest.mark.parametrize("fmt", ["http", "url", "alb", "http-v1"])
+def test_gzip_rescues_an_oversized_answer_when_the_client_accepts_it(fmt: str) -> None:
+    client = TestClient(big_app(), format=fmt)
+    response = client.get("/text/7000000", headers={"Accept-Encoding": "gzip, br"})
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(response.content) == b"x" * 7_000_000
+
+
+def test_rest_answers_are_gzipped_to_fit_only_when_the_app_compresses() -> None:
+    headers = {"Accept-Encoding": "gzip"}
+    plain = TestClient(big_app(), format="rest").get("/text/7000000", headers=headers)
+    assert plain.status_code == 500  # without binaryMediaTypes the client would get base64 text
+    packed = TestClient(big_app(compress=True), format="rest").get("/text/7000000",
+                                                                  headers=headers)
+    assert packed.status_code == 200 and packed.headers["content-encoding"] == "gzip"
+
+
+def test_incompressible_oversized_answers_stay_errors() -> None:
+    client = TestClient(big_app(compress=True), format="http")
+    response = client.get("/random/5000000", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 500  # base64 of 5 MB random bytes is 6.7 MB
+    assert response.json()["title"] == "Response Too Large"
+    image = client.get("/image", headers={"Accept-Encoding": "gzip"})
+    assert image.status_code == 500  # never gzip an image, even to make it fit
+
+
+def test_a_too_large_custom_error_answer_falls_back_to_the_minimal_problem() -> None:
+    app = big_app()
+
+    @app.exception_handler(ResponseTooLarge)
+    def huge(request: Request, exc: ResponseTooLarge) -> str:
+        return "y" * exc.size
+
+    response = TestClient(app, format="http").get("/text/7000000")
+    assert response.status_code == 500
+    assert response.json() == {"type": "about:blank", "title": "Internal Server Error",
+                               "status": 500, "request_id": response.json()["request_id"]}
+
+
+def test_the_error_answer_is_customisable() -> None:
+    app = big_app()
+
+    @app.exception_handler(ResponseTooLarge)
+    def too_large(request: Request, exc: ResponseTooLarge) -> Response:
+        return Response.json({"error": "too large", "size": exc.size}, 500)
+
+    response = TestClient(app, format="url").get("/text/7000000")
+    assert response.json()["error"] == "too large" and response.json()["size"] > 7_000_000
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_max_body_size_answers_413(fmt: str) -> None:
+    client = TestClient(big_app(max_body_size=10), format=fmt)
+    assert client.post("/echo", body="0123456789").json() == {"size": 10}
+    response = client.post("/echo", body="0123456789A")
+    assert response.status_code == 413
+    assert response.json()["detail"] == (
+        "The request body is 11 bytes; this endpoint accepts at most 10."
+    )
+    assert client.post("/echo", body=b"\xff" * 11).status_code == 413  # base64: decoded size
+    assert client.post("/small", body="12345").status_code == 413
+    assert client.post("/unlimited", body="z" * 1000).json() == {"size": 1000}
+
+
+def test_max_body_size_counts_utf8_bytes() -> None:
+    client = TestClient(big_app(), format="http")
+    assert client.post("/small", body="éé").status_code == 200
+    assert client.post("/small", body="ééé").status_code == 413
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "10", True])
+def test_invalid_max_body_size_is_rejected_at_registration(bad: Any) -> None:
+    with pytest.raises(RouteDefinitionError):
+        App(max_body_size=bad)
+    with pytest.raises(RouteDefinitionError):
+        App().post("/", max_body_size=bad)(lambda: None)
+
+
+_header_value = st.text(max_size=40)
+_payloads = st.fixed_dictionaries({
+    "statusCode": st.integers(100, 599),
+    "headers": st.dictionaries(st.text(min_size=1, max_size=10), _header_value, max_size=4),
+    "body": st.text(max_size=300),
+    "isBase64Encoded": st.booleans(),
+}, optional={
+    "multiValueHeaders": st.dictionaries(st.text(min_size=1, max_size=10),
+                                         st.lists(_header_value, max_size=3), max_size=3),
+    "cookies": st.lists(_header_value, max_size=3),
+    "statusDescription": st.text(max_size=20),
+})
+
+
+@settings(max_examples=300)
+@given(_payloads)
+def test_the_quick_bound_is_never_below_the_real_size(payload: dict[str, Any]) -> None:
+    assert rough_bound(payload) >= serialised_size(payload)
+    assert serialised_size(payload) >= len(
+        json.dumps(payload, ensure_ascii=False).encode("utf-8", errors="surrogatepass")
+    )
+
+
+def test_the_size_is_the_escaped_serialisation() -> None:
+    payload = {"body": "é" * 10}
+    assert serialised_size(payload) == len('{"body": "' + "\\u00e9" * 10 + '"}')
