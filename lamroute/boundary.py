@@ -91,7 +91,7 @@ class Boundary:
             if request is not None:
                 problem.instance, problem.request_id = request.url_path, request.request_id
             if self.debug:
-                problem.detail = f"{type(exc).__name__}: {exc}"
+                problem.detail = f"{type(exc).__name__}: {_describe(exc)}"
                 problem.extra["traceback"] = traceback.format_exception(exc)
         return self.format(problem, request)
 
@@ -171,3 +171,11 @@ def _head(response: Response, request: Request | None) -> Response:
 
 def _is_status(status: Any) -> bool:
     return type(status) is int and 100 <= status <= 599
+
+
+def _describe(exc: BaseException) -> str:
+    """``str(exc)``, or a placeholder when the exception cannot even say what it is."""
+    try:
+        return str(exc)
+    except Exception:
+        return "<str() failed>"

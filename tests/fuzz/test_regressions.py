@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from lamroute import App
+import json
+
+import pytest
+
+from lamroute import App, HTTPError
 from lamroute.testing import make_event
 from lamroute.testing.rules import check_proxy_response
 
@@ -14,3 +18,33 @@ def test_an_unparsable_alb_event_is_answered_in_its_header_mode() -> None:
     assert answer["statusCode"] == 400
     assert check_proxy_response("alb-multi", answer) == []
     assert "multiValueHeaders" in answer and "headers" not in answer
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ failed")
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_an_exception_whose_str_fails_still_gets_a_problem(debug: bool) -> None:
+    app = App(debug=debug)
+
+    @app.get("/")
+    def index() -> None:
+        raise Unprintable()
+
+    answer = app(make_event("http", "GET", "/"), None)
+    assert answer["statusCode"] == 500 and check_proxy_response("http", answer) == []
+    if debug:
+        assert json.loads(answer["body"])["detail"] == "Unprintable: <str() failed>"
+
+
+def test_an_http_error_with_a_junk_status_still_gets_a_problem() -> None:
+    app = App()
+
+    @app.get("/")
+    def index() -> None:
+        raise HTTPError("teapot")  # type: ignore[arg-type]
+
+    answer = app(make_event("rest", "GET", "/"), None)
+    assert answer["statusCode"] == 500 and check_proxy_response("rest", answer) == []
