@@ -36,8 +36,10 @@ bench: setup
 bench-micro: setup
 	LAMROUTE_BENCH=1 $(BIN)/pytest tests/benchmarks -p no:randomly --benchmark-columns=min,median,mean,rounds
 
+# A long hypothesis campaign (LAMROUTE_FUZZ_EXAMPLES per property, 5000 by default) plus the
+# slow soak test; prints the number of cases tried at the end.
 fuzz: setup
-	$(BIN)/pytest tests/fuzz -p no:randomly --hypothesis-profile=campaign
+	$(BIN)/pytest tests/fuzz -m "" --hypothesis-profile=campaign -p no:logging -s
 
 clean:
 	rm -rf $(VENV) build *.egg-info
