@@ -7,6 +7,7 @@ fixed proxy dict that every payload format accepts.
 
 from __future__ import annotations
 
+import copy
 import logging
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -165,6 +166,7 @@ def _shell(fmt: PayloadFormat | None, event: Any) -> Request | None:
 def _head(response: Response, request: Request | None) -> Response:
     """HEAD answers never carry a body, error answers and fallbacks included."""
     if request is not None and request.method == "HEAD" and isinstance(response, Response):
+        response = copy.copy(response)  # a handler may return the same object every time
         response.body = b""
     return response
 

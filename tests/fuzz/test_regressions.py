@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from lamroute import App, HTTPError
-from lamroute.testing import make_event
+from lamroute import App, HTTPError, Response
+from lamroute.testing import TestClient, make_event
 from lamroute.testing.rules import check_proxy_response
 
 
@@ -48,3 +48,12 @@ def test_an_http_error_with_a_junk_status_still_gets_a_problem() -> None:
 
     answer = app(make_event("rest", "GET", "/"), None)
     assert answer["statusCode"] == 500 and check_proxy_response("rest", answer) == []
+
+
+def test_a_head_request_does_not_empty_a_shared_response() -> None:
+    shared = Response("hello", media_type="text/plain")
+    app = App()
+    app.get("/")(lambda: shared)
+    client = TestClient(app)
+    assert client.head("/").text == ""
+    assert client.get("/").text == "hello" and shared.body == b"hello"
