@@ -103,7 +103,7 @@ def test_memory_stays_flat_over_100k_invocations(capsys: pytest.CaptureFixture[s
 
     def invoke(n: int) -> None:
         for _ in range(n):
-            fmt, event = next(stream)
+            _fmt, event = next(stream)
             answer = app(event, FakeContext())
             statuses[answer["statusCode"]] = statuses.get(answer["statusCode"], 0) + 1
 
