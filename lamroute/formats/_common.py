@@ -202,6 +202,14 @@ def _check_header(name: Any, value: Any) -> None:
     if (not name or ":" in name or " " in name or "\r" in name or "\n" in name or "\0" in name
             or "\r" in value or "\n" in value or "\0" in value):
         raise ResponseError(f"Header {name!r} contains a forbidden character (CR, LF, NUL).")
+    if not (name.isascii() and value.isascii()):
+        # Python 3.12+ runtimes send the response as UTF-8 (not \u-escaped): a lone surrogate
+        # makes the runtime fail, and the gateway answers 502.
+        try:
+            name.encode("utf-8")
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ResponseError(f"Header {name!r} is not valid Unicode (lone surrogate).") from None
 
 
 def header_lists(response: Response, *, include_cookies: bool) -> dict[str, list[str]]:

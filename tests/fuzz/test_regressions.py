@@ -57,3 +57,14 @@ def test_a_head_request_does_not_empty_a_shared_response() -> None:
     client = TestClient(app)
     assert client.head("/").text == ""
     assert client.get("/").text == "hello" and shared.body == b"hello"
+
+
+@pytest.mark.parametrize("fmt", ["rest", "http", "alb-multi"])
+def test_lone_surrogates_in_headers_or_cookies_give_a_500_not_a_runtime_failure(fmt: str) -> None:
+    app = App()
+    app.get("/h")(lambda: Response("x", headers={"X-Echo": "\ud800"}))
+    app.get("/c")(lambda: Response("x", cookies=["a=\udc80"]))
+    for path in ("/h", "/c"):
+        answer = app(make_event(fmt, "GET", path), None)
+        assert answer["statusCode"] == 500 and check_proxy_response(fmt, answer) == []
+        json.dumps(answer, ensure_ascii=False).encode("utf-8")
