@@ -298,6 +298,8 @@ returned_values = st.one_of(
     st.builds(_weird_response, STATUSES, st.one_of(st.none(), hostile_value),
               st.one_of(st.binary(max_size=20), hostile_value),
               st.one_of(st.lists(hostile_text, max_size=2), hostile_value)),
+    st.builds(lambda k, v, c: Response("x", headers=[(k, v)], cookies=c), hostile_text,
+              hostile_text, st.lists(hostile_text, max_size=2)),
     st.builds(lambda b, t: Response(b, media_type=t), st.binary(max_size=3000),
               st.sampled_from(["image/png", "text/plain", "application/json", "x/y"])),
 )
