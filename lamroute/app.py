@@ -197,7 +197,7 @@ class App(WebSocketApp, Router):
             if self.cors is not None and request is not None:
                 self._apply_cors(self.cors, request, response)
             payload = self.boundary.render(fmt, response, request, event)
-            payload = self.safeguards.fit(payload, fmt, response, request)
+            payload = self.safeguards.fit(payload, fmt, response, request, event)
         finally:
             unbind_request_fields(token)
         if self.access_log:

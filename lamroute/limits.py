@@ -115,7 +115,7 @@ class PayloadLimit:
         self.compression = compression
 
     def fit(self, payload: dict[str, Any], fmt: PayloadFormat | None, response: Response,
-            request: Request | None) -> dict[str, Any]:
+            request: Request | None, event: Any = None) -> dict[str, Any]:
         """``payload`` when it fits; else a gzipped or a ``Response Too Large`` answer."""
         limit = limit_for(fmt)
         try:
@@ -128,17 +128,17 @@ class PayloadLimit:
         if size <= limit:
             return payload
         try:
-            return self._shrink(payload, size, limit, fmt, response, request)
+            return self._shrink(payload, size, limit, fmt, response, request, event)
         except BaseException as exc:
             reraise_fatal(exc)
             self.logger.error("oversized response could not be replaced", exc_info=exc)
             return dict(FALLBACK_PROXY_RESPONSE, headers=dict(FALLBACK_PROXY_RESPONSE["headers"]))
 
     def _shrink(self, payload: dict[str, Any], size: int, limit: int, fmt: PayloadFormat | None,
-                response: Response, request: Request | None) -> dict[str, Any]:
+                response: Response, request: Request | None, event: Any) -> dict[str, Any]:
         packed = self._gzipped(fmt, response, request)
         if packed is not None:
-            rendered = self.boundary.render(fmt, packed, request)
+            rendered = self.boundary.render(fmt, packed, request, event)
             packed_size = serialised_size(rendered)
             if packed_size <= limit:
                 self.logger.warning("response gzipped to fit the gateway limit", extra={
@@ -149,12 +149,12 @@ class PayloadLimit:
             "size": size, "limit": limit, "status": payload.get("statusCode"),
             "route": request.route if request is not None else None})
         error = self.boundary.handle(ResponseTooLarge(size, limit), request)
-        rendered = self.boundary.render(fmt, error, request)
+        rendered = self.boundary.render(fmt, error, request, event)
         if serialised_size(rendered) <= limit:
             return rendered
         self.logger.error("the error answer is too large too; sending the minimal problem")
         request_id = request.request_id if request is not None else None
-        return self.boundary.render(fmt, minimal_problem(500, request_id), request)
+        return self.boundary.render(fmt, minimal_problem(500, request_id), request, event)
 
     def _gzipped(self, fmt: PayloadFormat | None, response: Response,
                  request: Request | None) -> Response | None:

@@ -80,9 +80,9 @@ class Safeguards:
         return RouteSafeguard(size, deadline, compression)
 
     def fit(self, payload: dict[str, Any], fmt: PayloadFormat | None, response: Response,
-            request: Request | None) -> dict[str, Any]:
+            request: Request | None, event: Any = None) -> dict[str, Any]:
         """The rendered answer, replaced when it is larger than the gateway accepts."""
-        return self.payload_limit.fit(payload, fmt, response, request)
+        return self.payload_limit.fit(payload, fmt, response, request, event)
 
 
 def _check_timeout(value: Any, where: str) -> Timeout | None:
