@@ -70,7 +70,6 @@ def resolve(option: bool | Compression | None) -> Compression | None:
     raise TypeError(f"compress must be a bool or a Compression, not {option!r}.")
 
 
-@lru_cache(maxsize=128)
 def accepts_gzip(accept_encoding: str | None) -> bool:
     """Whether an ``Accept-Encoding`` value allows gzip (RFC 9110 §12.5.3).
 
@@ -79,6 +78,17 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     """
     if not accept_encoding:
         return False
+    if len(accept_encoding) <= 200:  # browsers send a handful of short values: cache those
+        return _accepts_gzip_cached(accept_encoding)
+    return _accepts_gzip(accept_encoding)
+
+
+@lru_cache(maxsize=128)
+def _accepts_gzip_cached(accept_encoding: str) -> bool:
+    return _accepts_gzip(accept_encoding)
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
     star: bool | None = None
     for element in accept_encoding.split(","):
         coding, _, params = element.partition(";")

@@ -20,7 +20,7 @@ import pytest
 
 from lamroute import App, HTTPError, Request, Response, Timeout
 from lamroute import logs as lamroute_logs
-from lamroute.compression import accepts_gzip
+from lamroute.compression import _accepts_gzip_cached
 from lamroute.testing import FORMATS, FakeContext, make_event
 from lamroute.testing.rules import check_proxy_response
 
@@ -96,7 +96,7 @@ def _state(app: App) -> dict[str, int]:
         "log filters": sum(len(h.filters) for h in logger.handlers),
         "routes": len(app.routes),
         "exception handlers": len(app.boundary.handlers),
-        "gzip cache <= 128": int(accepts_gzip.cache_info().currsize <= 128),
+        "gzip cache <= 128": int(_accepts_gzip_cached.cache_info().currsize <= 128),
         "contextvar unset": int(lamroute_logs._request_fields.get() is None),
     }
 
