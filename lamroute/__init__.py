@@ -9,8 +9,8 @@
 
 from .app import App
 from .auth import Identity
-from .cors import CORS
 from .compression import Compression
+from .cors import CORS
 from .deadline import Timeout
 from .errors import (
     BadRequest,

@@ -21,10 +21,10 @@ from .websocket import WebSocketOptions, WebSocketRoute, check_route
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .guards import AuthOption
-    from .middleware import Middleware
     from .compression import Compression
     from .deadline import Timeout
+    from .guards import AuthOption
+    from .middleware import Middleware
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=Callable[..., Any])
