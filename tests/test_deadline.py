@@ -292,3 +292,27 @@ def test_budget_is_the_earlier_deadline_minus_the_margin() -> None:
     assert Timeout(integration_s=1.0, margin_s=0.5).budget(remaining_ms=3000) == 0.5
     assert Timeout(integration_s=None, margin_s=0.5).budget(remaining_ms=900_000) == 899.5
     assert Timeout(margin_s=0.5).budget(remaining_ms=100) == 0.0
+
+
+def test_middleware_does_not_turn_the_timeout_into_a_500() -> None:
+    seen: list[str] = []
+
+    def app_wide(request: Request, call_next: Any) -> Any:
+        response = call_next(request)
+        seen.append(f"app saw {response.status}")
+        return response
+
+    def route_level(request: Request, call_next: Any) -> Any:
+        response = call_next(request)  # gets the boundary's answer to the interrupt
+        seen.append("route middleware returned")
+        return response
+
+    app = App(timeout=FAST, middleware=[app_wide])
+
+    @app.get("/slow", middleware=[route_level])
+    def slow() -> str:
+        time.sleep(5)
+        return "never"
+
+    assert TestClient(app, timeout_ms=300).get("/slow").status_code == 504
+    assert seen == ["route middleware returned", "app saw 504"]
