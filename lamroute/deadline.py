@@ -130,17 +130,27 @@ class Deadline:
 
     def _run_interruptible(self, call: Callable[[Request], Response], request: Request,
                            budget: float, started: float) -> Response:
+        previous = signal.getsignal(signal.SIGALRM)
+        if previous is None:  # a handler installed outside Python: it cannot be put back
+            return self._run_late(call, request, budget, started,
+                                  "SIGALRM is handled outside Python")
+        # Installing a handler costs two sigaction calls per request, so with the default
+        # disposition our (inert between invocations) dispatcher stays; anyone else's handler is
+        # put back after every invocation.
+        install = previous is not _dispatch
+        restore = install and previous is not signal.SIG_DFL
         alarm = _Alarm()
-        previous: Any = None
         try:
             try:
-                previous = signal.signal(signal.SIGALRM, alarm)
+                if install:
+                    signal.signal(signal.SIGALRM, _dispatch)
+                _Current.alarm = alarm
                 outer = signal.setitimer(signal.ITIMER_REAL, budget)
                 if outer[0] > 0:  # someone else's timer (a test runner's...): leave it be
-                    alarm.armed = False
+                    alarm.armed, _Current.alarm = False, None
                     signal.setitimer(signal.ITIMER_REAL, *outer)
-                    signal.signal(signal.SIGALRM, previous)
-                    previous = None
+                    if install:
+                        signal.signal(signal.SIGALRM, previous)
                     return self._run_late(call, request, budget, started,
                                           "a SIGALRM timer is already running")
                 response = call(request)
@@ -148,9 +158,9 @@ class Deadline:
                 # Disarm first: a signal arriving from here on finds the alarm inert.
                 if alarm.armed or alarm.fired:
                     alarm.armed = False
-                    _restore(previous)
+                    _disarm(previous if restore else None)
         except DeadlineInterrupt as exc:
-            _restore(previous)  # the interrupt may have cut the finally block short
+            _disarm(previous if restore else None)  # the interrupt may have cut `finally` short
             raise self._timed_out(request, started, budget, "handler interrupted") from exc
         except BaseException as exc:
             if alarm.fired and not isinstance(exc, (SystemExit, KeyboardInterrupt)):
@@ -180,7 +190,22 @@ class Deadline:
         return HandlerTimeout(elapsed, budget)
 
 
-def _restore(previous: Any) -> None:
+class _Current:
+    """The alarm of the invocation running in the main thread (signals are process-wide and
+    one invocation runs at a time); ``None`` between invocations."""
+
+    alarm: _Alarm | None = None
+
+
+def _dispatch(signum: int, frame: FrameType | None) -> None:
+    """The SIGALRM handler: passes the signal to the current invocation's alarm, if any."""
+    alarm = _Current.alarm
+    if alarm is not None:
+        alarm(signum, frame)
+
+
+def _disarm(previous: Any) -> None:
+    _Current.alarm = None
     signal.setitimer(signal.ITIMER_REAL, 0)
     if previous is not None:
         signal.signal(signal.SIGALRM, previous)

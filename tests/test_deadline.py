@@ -47,7 +47,10 @@ def no_timer_left() -> Iterator[None]:
     before = signal.getsignal(signal.SIGALRM)
     yield
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    assert signal.getsignal(signal.SIGALRM) is before
+    assert deadline._Current.alarm is None
+    after = signal.getsignal(signal.SIGALRM)
+    # The default disposition may give way to lamroute's inert dispatcher; any other is back.
+    assert after is before or (before is signal.SIG_DFL and after is deadline._dispatch)
 
 
 def slow_app(events: list[str]) -> App:
@@ -316,3 +319,31 @@ def test_middleware_does_not_turn_the_timeout_into_a_500() -> None:
 
     assert TestClient(app, timeout_ms=300).get("/slow").status_code == 504
     assert seen == ["route middleware returned", "app saw 504"]
+
+
+def test_a_foreign_sigalrm_handler_is_put_back_and_still_works() -> None:
+    app = App(timeout=FAST)
+    app.get("/")(lambda: "ok")
+    received: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: received.append(signum))
+    try:
+        mine = signal.getsignal(signal.SIGALRM)
+        assert TestClient(app).get("/").text == "ok"
+        assert signal.getsignal(signal.SIGALRM) is mine
+        signal.raise_signal(signal.SIGALRM)
+        assert received == [signal.SIGALRM]
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_between_invocations_a_stray_sigalrm_is_harmless() -> None:
+    app = App(timeout=FAST)
+    app.get("/")(lambda: "ok")
+    previous = signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    try:
+        assert TestClient(app).get("/").text == "ok"
+        assert signal.getsignal(signal.SIGALRM) is deadline._dispatch  # kept: no sigaction cost
+        signal.raise_signal(signal.SIGALRM)  # the default would end the process
+        assert TestClient(app).get("/").text == "ok"
+    finally:
+        signal.signal(signal.SIGALRM, previous)
