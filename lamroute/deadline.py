@@ -21,6 +21,7 @@ the log says once per container that handlers cannot be interrupted.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # no stubs: the C half of `signal`
 import logging
 import signal
 import threading
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
     from .response import Response
 
 _CAN_INTERRUPT = hasattr(signal, "setitimer") and hasattr(signal, "SIGALRM")
+# The C functions: `signal.getsignal`/`signal.signal` convert to and from enums, which costs
+# microseconds per request.
+_SIGALRM = int(getattr(signal, "SIGALRM", 14))
+_ITIMER_REAL = int(getattr(signal, "ITIMER_REAL", 0))
+_SIG_DFL = int(signal.SIG_DFL)
 _MAIN_THREAD = threading.main_thread().ident
 _warned: set[str] = set()  # reasons already logged in this container
 
@@ -130,7 +136,7 @@ class Deadline:
 
     def _run_interruptible(self, call: Callable[[Request], Response], request: Request,
                            budget: float, started: float) -> Response:
-        previous = signal.getsignal(signal.SIGALRM)
+        previous = _signal.getsignal(_SIGALRM)
         if previous is None:  # a handler installed outside Python: it cannot be put back
             return self._run_late(call, request, budget, started,
                                   "SIGALRM is handled outside Python")
@@ -138,21 +144,21 @@ class Deadline:
         # disposition our (inert between invocations) dispatcher stays; anyone else's handler is
         # put back after every invocation.
         install = previous is not _dispatch
-        restore = install and previous is not signal.SIG_DFL
+        restore = install and previous != _SIG_DFL
         alarm = _Alarm()
         try:
             try:
                 if install:
-                    signal.signal(signal.SIGALRM, _dispatch)
-                _Current.alarm = alarm
-                outer = signal.setitimer(signal.ITIMER_REAL, budget)
+                    _signal.signal(_SIGALRM, _dispatch)
+                outer = signal.setitimer(_ITIMER_REAL, budget)
                 if outer[0] > 0:  # someone else's timer (a test runner's...): leave it be
-                    alarm.armed, _Current.alarm = False, None
-                    signal.setitimer(signal.ITIMER_REAL, *outer)
+                    alarm.armed = False
+                    signal.setitimer(_ITIMER_REAL, *outer)
                     if install:
-                        signal.signal(signal.SIGALRM, previous)
+                        _signal.signal(_SIGALRM, previous)
                     return self._run_late(call, request, budget, started,
                                           "a SIGALRM timer is already running")
+                _Current.alarm = alarm
                 response = call(request)
             finally:
                 # Disarm first: a signal arriving from here on finds the alarm inert.
@@ -160,7 +166,9 @@ class Deadline:
                     alarm.armed = False
                     _disarm(previous if restore else None)
         except DeadlineInterrupt as exc:
-            _disarm(previous if restore else None)  # the interrupt may have cut `finally` short
+            # The interrupt may have cut the `finally` above short.
+            alarm.armed = False
+            _disarm(previous if restore else None)
             raise self._timed_out(request, started, budget, "handler interrupted") from exc
         except BaseException as exc:
             if alarm.fired and not isinstance(exc, (SystemExit, KeyboardInterrupt)):
@@ -206,6 +214,6 @@ def _dispatch(signum: int, frame: FrameType | None) -> None:
 
 def _disarm(previous: Any) -> None:
     _Current.alarm = None
-    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.setitimer(_ITIMER_REAL, 0)
     if previous is not None:
-        signal.signal(signal.SIGALRM, previous)
+        _signal.signal(_SIGALRM, previous)
