@@ -7,10 +7,11 @@
 ...     return {"status": "ok"}
 """
 
+import importlib
+import typing as _typing
+
 from .app import App
-from .auth import Identity
 from .compression import Compression
-from .cors import CORS
 from .deadline import Timeout
 from .errors import (
     BadRequest,
@@ -32,7 +33,6 @@ from .errors import (
     UnprocessableEntity,
     UnsupportedMediaType,
 )
-from .guards import requires
 from .markers import Body, Cookie, Depends, Header, LambdaContext, Path, Query
 from .multidict import Headers, QueryParams
 from .problems import Problem
@@ -84,3 +84,24 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# Loaded on first use: an app without auth or CORS never pays for these modules at cold start.
+_LAZY = {"CORS": "cors", "Identity": "auth", "requires": "guards"}
+
+if _typing.TYPE_CHECKING:
+    from .auth import Identity
+    from .cors import CORS
+    from .guards import requires
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lamroute' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

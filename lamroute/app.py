@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .boundary import Boundary, reraise_fatal
@@ -22,36 +22,40 @@ from .compression import Compression
 from .deadline import Timeout
 from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect
-from .guards import AuthOption, Guard, effective_guard
 from .logs import bind_request_fields, configure, set_request_field, unbind_request_fields
-from .middleware import Handler, Middleware, build_chain, check_middleware
 from .params import Binder, build_binder, build_response_model
 from .problems import ErrorFormatter, problem_response
 from .request import Request
 from .response import Response, to_response
 from .router import Route, Router
 from .routing import RouteTable, parse_template
+from .safeguards import RouteSafeguard, Safeguards
 from .websocket import WebSocketApp, WebSocketRequest
 
 if TYPE_CHECKING:
     from .cors import CORS
-from .safeguards import RouteSafeguard, Safeguards
+    from .guards import AuthOption, Guard
+    from .middleware import Handler, Middleware
 
 E = TypeVar("E", bound=Callable[..., Any])
 _ACCESS_REQUEST_FIELDS = ("method", "path", "route", "request_id", "source_ip", "user_agent")
 
 
-@dataclass(frozen=True)
 class CompiledRoute:
     """A route ready to serve: its binder was built at registration."""
 
-    route: Route
-    binder: Binder
-    serialize: Callable[[Any], Any] | None = None
-    guard: Guard | None = None
-    chain: Handler | None = field(default=None, compare=False)
-    # body size, deadline, compression around the whole chain (safeguards.py)
-    safeguard: RouteSafeguard | None = field(default=None, compare=False)
+    __slots__ = ("binder", "chain", "guard", "route", "safeguard", "serialize")
+
+    def __init__(self, route: Route, binder: Binder, serialize: Callable[[Any], Any] | None = None,
+                 guard: Guard | None = None, chain: Handler | None = None,
+                 safeguard: RouteSafeguard | None = None) -> None:
+        self.route = route
+        self.binder = binder
+        self.serialize = serialize
+        self.guard = guard
+        self.chain = chain
+        # body size, deadline, compression around the whole chain (safeguards.py)
+        self.safeguard = safeguard
 
     def __call__(self, request: Request) -> Response:
         return self.chain(request) if self.chain is not None else self.endpoint(request)
@@ -130,21 +134,28 @@ class App(WebSocketApp, Router):
 
     def add_route(self, route: Route) -> None:
         template = parse_template(route.path, strict_slashes=self.table.strict_slashes)
-        guard = effective_guard(route.options, self.auth, f"Route {route.path!r}")
+        guard = None
+        if self.auth is not None or "auth" in route.options or "public" in route.options:
+            from .guards import effective_guard  # only apps that use auth load it
+
+            guard = effective_guard(route.options, self.auth, f"Route {route.path!r}")
         if guard is not None and route.options.get("auth") is not guard:
             route = replace(route, options={**route.options, "auth": guard})
         compiled = CompiledRoute(route, build_binder(route.handler, template.params),
                                  build_response_model(route), guard,
                                  safeguard=self.safeguards.for_route(route.options))
-        middleware = [check_middleware(m) for m in route.options.get("middleware", ())]
-        if middleware:
-            chain = build_chain(middleware, compiled.endpoint, self.boundary.handle)
-            compiled = replace(compiled, chain=chain)
+        if route.options.get("middleware"):
+            from .middleware import build_chain, check_middleware
+
+            middleware = [check_middleware(m) for m in route.options["middleware"]]
+            compiled.chain = build_chain(middleware, compiled.endpoint, self.boundary.handle)
         self.table.add(route.path, route.methods, compiled)
         self.routes.append(route)
 
     def middleware(self, func: E) -> E:
         """Wrap every request in ``func(request, call_next)`` (404s included); returns ``func``."""
+        from .middleware import build_chain, check_middleware
+
         self.app_middleware.append(check_middleware(func))
         self._handle = build_chain(self.app_middleware, self.dispatch, self.boundary.handle)
         return func

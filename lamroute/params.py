@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from .converters import IDENTITY, Converter, each, fast_converter, list_item
@@ -49,7 +48,6 @@ def clear_dependency_cache() -> None:
     _CONTAINER_CACHE.clear()
 
 
-@dataclass(frozen=True)
 class Binder:
     """Per-parameter extractors; ``bind(request)`` gives the keyword arguments.
 
@@ -57,10 +55,14 @@ class Binder:
     ``json()`` (and optionally ``cookies``, ``body``, ``context``).
     """
 
-    dependant: Dependant
-    extractors: tuple[tuple[str, Extractor], ...]
-    needs_cache: bool = False
-    params: tuple[ParamSpec, ...] = field(default=())
+    __slots__ = ("dependant", "extractors", "needs_cache", "params")
+
+    def __init__(self, dependant: Dependant, extractors: tuple[tuple[str, Extractor], ...],
+                 needs_cache: bool = False, params: tuple[ParamSpec, ...] = ()) -> None:
+        self.dependant = dependant
+        self.extractors = extractors
+        self.needs_cache = needs_cache
+        self.params = params
 
     @property
     def names(self) -> tuple[str, ...]:

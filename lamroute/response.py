@@ -9,11 +9,9 @@ b'{"ok":true}'
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import decimal
 import enum
 import json
-import uuid
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -120,9 +118,14 @@ def json_default(value: Any) -> Any:
     dump = getattr(value, "model_dump", None)
     if callable(dump) and hasattr(type(value), "model_fields"):
         return dump(mode="json", by_alias=True)
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, (uuid.UUID, decimal.Decimal)):
+    # A datetime, UUID or Decimal value means its module is loaded: no import needed to check.
+    datetime = sys.modules.get("datetime")
+    if datetime is not None and isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()  # datetime.datetime is a date
+    uuid, decimal = sys.modules.get("uuid"), sys.modules.get("decimal")
+    if (uuid is not None and isinstance(value, uuid.UUID)) or (
+        decimal is not None and isinstance(value, decimal.Decimal)
+    ):
         return str(value)
     if isinstance(value, enum.Enum):
         return value.value

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from .errors import RouteDefinitionError
@@ -28,18 +27,38 @@ _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
 _STATIC_SEGMENT = re.compile(r"^[^{}]+$")
 
 
-@dataclass(frozen=True)
 class Template:
-    """A parsed path template: its segments, parameter names and greedy tail."""
+    """A parsed path template: its segments, parameter names and greedy tail.
 
-    path: str
-    segments: tuple[str, ...]
-    params: tuple[str, ...]
-    greedy: str | None
+    A plain slotted class, not a dataclass: generating dataclass methods costs ~0.5 ms of
+    ``import lamroute`` per class, and this one only needs equality for tests.
+    """
+
+    __slots__ = ("greedy", "params", "path", "segments")
+
+    def __init__(self, path: str, segments: tuple[str, ...], params: tuple[str, ...],
+                 greedy: str | None) -> None:
+        self.path = path
+        self.segments = segments
+        self.params = params
+        self.greedy = greedy
 
     @property
     def is_static(self) -> bool:
         return not self.params
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.path, self.segments, self.params, self.greedy)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Template and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Template(path={self.path!r}, segments={self.segments!r}, "
+                f"params={self.params!r}, greedy={self.greedy!r})")
 
 
 def parse_template(path: str, *, strict_slashes: bool = False) -> Template:
@@ -82,29 +101,40 @@ def parse_template(path: str, *, strict_slashes: bool = False) -> Template:
     return Template("/" + "/".join(raw_segments), tuple(segments), tuple(params), greedy)
 
 
-@dataclass(frozen=True, slots=True)
 class Match(Generic[T]):
     """Outcome of a lookup: 200 with a target, 405 with the allowed methods, or 404."""
 
-    status: int
-    target: T | None
-    params: dict[str, str]
-    template: str | None
-    allowed: tuple[str, ...]
+    __slots__ = ("allowed", "params", "status", "target", "template")
+
+    def __init__(self, status: int, target: T | None, params: dict[str, str],
+                 template: str | None, allowed: tuple[str, ...]) -> None:
+        self.status = status
+        self.target = target
+        self.params = params
+        self.template = template
+        self.allowed = allowed
+
+    def __repr__(self) -> str:
+        return (f"Match(status={self.status!r}, target={self.target!r}, params={self.params!r}, "
+                f"template={self.template!r}, allowed={self.allowed!r})")
 
 
-@dataclass
 class _Endpoint(Generic[T]):
-    template: Template
-    by_method: dict[str, T] = field(default_factory=dict)
+    __slots__ = ("by_method", "template")
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.by_method: dict[str, T] = {}
 
 
-@dataclass
 class _Node(Generic[T]):
-    static: dict[str, _Node[T]] = field(default_factory=dict)
-    param: tuple[str, _Node[T]] | None = None
-    greedy: tuple[str, _Endpoint[T]] | None = None
-    endpoint: _Endpoint[T] | None = None
+    __slots__ = ("endpoint", "greedy", "param", "static")
+
+    def __init__(self) -> None:
+        self.static: dict[str, _Node[T]] = {}
+        self.param: tuple[str, _Node[T]] | None = None
+        self.greedy: tuple[str, _Endpoint[T]] | None = None
+        self.endpoint: _Endpoint[T] | None = None
 
 
 def _serves(endpoint: _Endpoint[T], wanted: tuple[str, ...]) -> bool:

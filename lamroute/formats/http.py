@@ -7,15 +7,17 @@ https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from ..auth import AuthSources
 from ..errors import InvalidEvent
 from ..multidict import Headers, QueryParams
 from ..request import Request
 from ..response import Response
 from . import _common as c
+
+if TYPE_CHECKING:
+    from ..auth import AuthSources
 
 
 class V2Format:
@@ -98,6 +100,8 @@ class V2Format:
 
     def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
         """Authorizer output (``jwt``, ``lambda``, ``iam``) and the mTLS client certificate."""
+        from ..auth import AuthSources  # only apps that read request.auth load it
+
         authentication = c.request_context(event).get("authentication")
         cert = authentication.get("clientCert") if isinstance(authentication, Mapping) else None
         return AuthSources(authorizer=self.authorizer(event),

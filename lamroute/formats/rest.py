@@ -7,13 +7,15 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..auth import AuthSources
 from ..multidict import Headers, QueryParams
 from ..request import Request
 from ..response import Response
 from . import _common as c
+
+if TYPE_CHECKING:
+    from ..auth import AuthSources
 
 
 class V1Format:
@@ -93,6 +95,8 @@ class V1Format:
 
     def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
         """Authorizer output, the caller ``identity`` (IAM, API key) and its mTLS certificate."""
+        from ..auth import AuthSources  # only apps that read request.auth load it
+
         context_ = c.request_context(event)
         identity = context_.get("identity")
         identity = identity if isinstance(identity, Mapping) else {}

@@ -16,15 +16,17 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..auth import AuthSources
 from ..errors import InvalidEvent
 from ..multidict import Headers, QueryParams
 from ..request import Request
 from ..response import Response
 from ..websocket import CONNECT, EVENT_TYPES, WebSocketRequest, route_response_body
 from . import _common as c
+
+if TYPE_CHECKING:
+    from ..auth import AuthSources
 
 
 class WebSocketFormat:
@@ -105,6 +107,8 @@ class WebSocketFormat:
         as in REST APIs) and the caller ``identity`` (IAM), for ``request.auth``.
         https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
         """
+        from ..auth import AuthSources  # only apps that read request.auth load it
+
         identity = c.request_context(event).get("identity")
         return AuthSources(authorizer=self.authorizer(event),
                            identity=identity if isinstance(identity, Mapping) else {})
