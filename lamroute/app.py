@@ -22,11 +22,11 @@ from .compression import Compression
 from .deadline import Timeout
 from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect
-from .logs import bind_request_fields, configure, set_request_field, unbind_request_fields
+from .logs import _request_fields, configure, set_request_field
 from .params import Binder, build_binder, build_response_model
 from .problems import ErrorFormatter, problem_response
 from .request import Request
-from .response import Response, to_response
+from .response import Response, _json_response, dump_json, to_response
 from .router import Route, Router
 from .routing import RouteTable, parse_template
 from .safeguards import RouteSafeguard, Safeguards
@@ -42,9 +42,14 @@ _ACCESS_REQUEST_FIELDS = ("method", "path", "route", "request_id", "source_ip", 
 
 
 class CompiledRoute:
-    """A route ready to serve: its binder was built at registration."""
+    """A route ready to serve: its binder was built at registration.
 
-    __slots__ = ("binder", "chain", "guard", "route", "safeguard", "serialize")
+    What a request would otherwise look up again (the handler, its status, whether it takes
+    arguments) is read once here: a route is immutable once registered.
+    """
+
+    __slots__ = ("bind", "binder", "chain", "guard", "handler", "route", "safeguard", "serialize",
+                 "status")
 
     def __init__(self, route: Route, binder: Binder, serialize: Callable[[Any], Any] | None = None,
                  guard: Guard | None = None, chain: Handler | None = None,
@@ -56,6 +61,9 @@ class CompiledRoute:
         self.chain = chain
         # body size, deadline, compression around the whole chain (safeguards.py)
         self.safeguard = safeguard
+        self.handler = route.handler
+        self.status = route.status_code
+        self.bind = binder.bind if binder.extractors else None
 
     def __call__(self, request: Request) -> Response:
         return self.chain(request) if self.chain is not None else self.endpoint(request)
@@ -64,10 +72,12 @@ class CompiledRoute:
         """The guard, then the handler with its bound arguments (no middleware)."""
         if self.guard is not None:
             self.guard.check(request)
-        result = self.route.handler(**self.binder.bind(request))
+        result = self.handler(**self.bind(request)) if self.bind is not None else self.handler()
         if self.serialize is not None:
             result = self.serialize(result)
-        return to_response(result, self.route.status_code)
+        if type(result) is dict:  # what to_response does first, without the call
+            return _json_response(dump_json(result), self.status)
+        return to_response(result, self.status)
 
 
 class App(WebSocketApp, Router):
@@ -191,13 +201,14 @@ class App(WebSocketApp, Router):
         request: Request | None = None
         fields: dict[str, Any] = {"request_id": None, "route": None,
                                   "aws_request_id": getattr(context, "aws_request_id", None)}
-        token = bind_request_fields(fields)
+        token = _request_fields.set(fields)  # logs.bind_request_fields, without the call
         try:
             try:
                 fmt = detect(event)
                 request = fmt.parse(event, context)
                 fields["request_id"] = request.request_id
-                self._strip_prefixes(request)
+                if self.strip_prefixes:
+                    self._strip_prefixes(request)
                 if self.cors is not None and self.cors.is_preflight(request):
                     response = self.cors.preflight(request, self.table)
                 else:
@@ -210,7 +221,7 @@ class App(WebSocketApp, Router):
             payload = self.boundary.render(fmt, response, request, event)
             payload = self.safeguards.fit(payload, fmt, response, request, event)
         finally:
-            unbind_request_fields(token)
+            _request_fields.reset(token)
         if self.access_log:
             self._log_access(request, payload, started, cold, context)
         return payload
@@ -223,7 +234,11 @@ class App(WebSocketApp, Router):
         if match.status == 404:
             raise NotFound(f"No route matches {request.path}.")
         request.route = match.template
-        set_request_field("route", match.template)
+        fields = _request_fields.get()  # logs.set_request_field, without the call
+        if type(fields) is dict:
+            fields["route"] = match.template
+        elif fields is not None:
+            set_request_field("route", match.template)
         if match.target is None:
             allow = [("Allow", ", ".join(match.allowed))]
             if request.method == "OPTIONS":

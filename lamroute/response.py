@@ -142,9 +142,19 @@ _ENCODER = json.JSONEncoder(
 )
 
 
+# The C encoder ``JSONEncoder.encode`` builds for every call, built here without its two Python
+# frames (same arguments as ``_ENCODER``'s); ``None`` where the C accelerator is missing.
+_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_ENCODE_STR: Any = json.encoder.encode_basestring
+
+
 def dump_json(data: Any) -> bytes:
     """Compact JSON bytes; NaN, infinities and unknown types raise :class:`ResponseError`."""
     try:
+        if _C_MAKE_ENCODER is not None and type(data) is not str:
+            encode = _C_MAKE_ENCODER({}, json_default, _ENCODE_STR, None, ":", ",", False, False,
+                                     False)
+            return "".join(encode(data, 0)).encode("utf-8")
         return _ENCODER.encode(data).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:
         raise ResponseError(f"The return value cannot be serialised as JSON: {exc}") from exc
@@ -178,7 +188,10 @@ def _json_response(body: bytes, status: int) -> Response:
     """``Response(body, status, media_type=JSON_TYPE)`` without the general constructor's checks."""
     response = Response.__new__(Response)
     response.status = status
-    response.headers = Headers([("Content-Type", JSON_TYPE)])
+    headers = Headers.__new__(Headers)  # Headers([("Content-Type", JSON_TYPE)]), built directly
+    headers._items = [("Content-Type", JSON_TYPE)]
+    headers._index = {"content-type": [JSON_TYPE]}
+    response.headers = headers
     response.cookies = []
     response.body = body
     return response

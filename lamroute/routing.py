@@ -219,8 +219,12 @@ class RouteTable(Generic[T]):
             path = path.rstrip("/") or "/"
         wanted = (method, "GET") if method == "HEAD" else (method,)
         static = self._static.get(path)
-        if static is not None and _serves(static, wanted):
-            return self._found(static, wanted, {})
+        if static is not None:
+            by_method = static.by_method
+            if method in by_method:  # the common case, without the general helpers
+                return Match(200, by_method[method], {}, static.template.path, ())
+            if _serves(static, wanted):
+                return self._found(static, wanted, {})
         segments = path[1:].split("/") if len(path) > 1 else []
         params: dict[str, str] = {}
         endpoint = self._walk(self._root, segments, 0, params, wanted)

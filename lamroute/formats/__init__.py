@@ -34,6 +34,7 @@ class PayloadFormat(EventReader, Protocol):
 # are tried last and HTTP requests pay nothing for them.
 FORMATS: list[PayloadFormat] = [HTTP, URL, ALB, HTTP_V1, REST, WEBSOCKET]
 BY_NAME: dict[str, PayloadFormat] = {f.name: f for f in FORMATS}
+_BUILTIN_COUNT = len(FORMATS)
 
 
 def register_format(fmt: PayloadFormat, *, first: bool = True) -> None:
@@ -46,10 +47,30 @@ def detect(event: Any) -> PayloadFormat:
     """The format of ``event``; :class:`InvalidEvent` (400) when it is no proxy event."""
     if type(event) is not dict and not isinstance(event, Mapping):
         raise InvalidEvent(f"The Lambda event is a {type(event).__name__}, not a proxy event.")
-    for fmt in FORMATS:
-        if fmt.detect(event):
-            return fmt
+    if len(FORMATS) == _BUILTIN_COUNT:  # no custom format registered: one function, no loop
+        found = _detect_builtin(event)
+        if found is not None:
+            return found
+    else:
+        for fmt in FORMATS:
+            if fmt.detect(event):
+                return fmt
     raise InvalidEvent("The Lambda event is not an API Gateway, ALB or Function URL event.")
+
+
+def _detect_builtin(event: Mapping[str, Any]) -> PayloadFormat | None:
+    """What trying every built-in ``detect`` in ``FORMATS`` order gives, in one pass."""
+    context = event.get("requestContext")
+    if not (type(context) is dict or isinstance(context, Mapping)):
+        context = {}
+    if event.get("version") == "2.0" and "connectionId" not in context:
+        domain = context.get("domainName")
+        return URL if isinstance(domain, str) and ".lambda-url." in domain else HTTP
+    if "elb" in context:
+        return ALB
+    if "httpMethod" in event:
+        return HTTP_V1 if event.get("version") == "1.0" else REST
+    return WEBSOCKET if WEBSOCKET.detect(event) else None
 
 
 def parse_event(event: Any, context: Any) -> Request:

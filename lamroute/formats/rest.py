@@ -31,25 +31,40 @@ class V1Format:
         return "httpMethod" in event and is_v1 == (self.name == "http-v1")
 
     def parse(self, event: Mapping[str, Any], context: Any) -> Request:
-        method = c.string(event, "httpMethod", required=True)
-        raw_path = c.string(event, "path") or "/"
-        context_ = c.request_context(event)
-        stage = c.str_or_none(context_.get("stage"))
-        path = c.decode_path(raw_path) if self.path_encoded else raw_path
+        method = event.get("httpMethod")
+        if type(method) is not str:
+            method = str(c.string(event, "httpMethod", required=True))
+        raw_path = event.get("path")
+        if type(raw_path) is not str:
+            raw_path = c.string(event, "path")
+        raw_path = raw_path or "/"
+        context_ = event.get("requestContext")
+        if type(context_) is not dict:
+            context_ = c.request_context(event)
+        stage = context_.get("stage")
+        stage = stage if isinstance(stage, str) else None
+        path = c.decode_path(raw_path) if self.path_encoded and "%" in raw_path else raw_path
         resource = event.get("resource")
         suffix = None
-        if isinstance(resource, str) and resource.startswith("/"):
+        if resource == "/{proxy+}":  # the usual catch-all resource: no template to fill
+            proxy = c.mapping(event, "pathParameters").get("proxy")
+            suffix = "/" + proxy if isinstance(proxy, str) else None
+        elif isinstance(resource, str) and resource.startswith("/"):
             suffix = c.fill_template(resource, c.mapping(event, "pathParameters"))
-        prefix, app_path = c.split_prefix(path, suffix)
+        if suffix is not None and suffix == path and suffix.startswith("/") and suffix != "/":
+            prefix, app_path = "", path  # what split_prefix gives when the path is the suffix
+        else:
+            prefix, app_path = c.split_prefix(path, suffix)
         if self.name == "http-v1":  # e.g. the `$default` route: no resource to match against
             prefix, app_path = c.strip_stage(prefix, app_path, stage)
+        request_id = context_.get("requestId")
         return Request(
-            method=str(method).upper(),
+            method=method.upper(),
             path=app_path,
             root_path=self._root_path(prefix, stage, context_),
             format=self.name,
             stage=stage,
-            request_id=c.str_or_none(context_.get("requestId")),
+            request_id=request_id if isinstance(request_id, str) else None,
             event=event,
             context=context,
             reader=self,
@@ -110,6 +125,11 @@ class V1Format:
         The gateway merges both maps, and a pair present in both would appear twice, so each
         header goes in exactly one of them.
         """
+        simple = c.simple_parts(response)
+        if simple is not None:
+            status, name, value, text, is_base64 = simple
+            return {"statusCode": status, "headers": {name: value}, "body": text,
+                    "isBase64Encoded": is_base64}
         status = c.check_status(response.status)
         single: dict[str, str] = {}
         multi: dict[str, list[str]] = {}
