@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .boundary import Boundary, reraise_fatal
+from .boundary import FATAL, Boundary
 from .compression import Compression
 from .deadline import Timeout
 from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
@@ -48,8 +48,8 @@ class CompiledRoute:
     arguments) is read once here: a route is immutable once registered.
     """
 
-    __slots__ = ("bind", "binder", "chain", "guard", "handler", "route", "safeguard", "serialize",
-                 "status")
+    __slots__ = ("_chain", "bind", "binder", "guard", "handle", "handler", "route", "safeguard",
+                 "serialize", "status")
 
     def __init__(self, route: Route, binder: Binder, serialize: Callable[[Any], Any] | None = None,
                  guard: Guard | None = None, chain: Handler | None = None,
@@ -58,15 +58,24 @@ class CompiledRoute:
         self.binder = binder
         self.serialize = serialize
         self.guard = guard
-        self.chain = chain
+        self.chain = chain  # sets handle: the chain, or the endpoint when there is no middleware
         # body size, deadline, compression around the whole chain (safeguards.py)
         self.safeguard = safeguard
         self.handler = route.handler
         self.status = route.status_code
         self.bind = binder.bind if binder.extractors else None
 
+    @property
+    def chain(self) -> Handler | None:
+        return self._chain
+
+    @chain.setter
+    def chain(self, chain: Handler | None) -> None:
+        self._chain = chain
+        self.handle: Handler = chain if chain is not None else self.endpoint
+
     def __call__(self, request: Request) -> Response:
-        return self.chain(request) if self.chain is not None else self.endpoint(request)
+        return self.handle(request)
 
     def endpoint(self, request: Request) -> Response:
         """The guard, then the handler with its bound arguments (no middleware)."""
@@ -195,7 +204,7 @@ class App(WebSocketApp, Router):
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Handle one Lambda invocation; always returns a valid proxy response."""
-        started = time.perf_counter()
+        started = time.perf_counter() if self.access_log else 0.0
         cold, self._cold_start = self._cold_start, False
         fmt: PayloadFormat | None = None
         request: Request | None = None
@@ -214,11 +223,20 @@ class App(WebSocketApp, Router):
                 else:
                     response = self._handle(request)
             except BaseException as exc:  # the boundary: nothing escapes
-                reraise_fatal(exc)
+                if isinstance(exc, FATAL):  # reraise_fatal, inlined
+                    raise
                 response = self.boundary.handle(exc, request)
             if self.cors is not None and request is not None:
                 self._apply_cors(self.cors, request, response)
-            payload = self.boundary.render(fmt, response, request, event)
+            payload = None
+            if request is not None and fmt is not None and request.method != "HEAD":
+                try:  # the usual case straight to the format; any failure goes the boundary's way
+                    payload = fmt.render(response, request)
+                except BaseException as exc:
+                    if isinstance(exc, FATAL):
+                        raise
+            if payload is None:
+                payload = self.boundary.render(fmt, response, request, event)
             payload = self.safeguards.fit(payload, fmt, response, request, event)
         finally:
             _request_fields.reset(token)
@@ -245,11 +263,11 @@ class App(WebSocketApp, Router):
                 return Response(None, 204, headers=allow)
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}.",
                                    headers=allow)
-        request.path_params = match.params
+        request.path_params = match.params or {}  # a static match's shared {} is not handed out
         target = match.target
         if target.safeguard is None:
-            return target(request)
-        return target.safeguard.run(target, request)
+            return target.handle(request)
+        return target.safeguard.run(target.handle, request)
 
     def _apply_cors(self, cors: CORS, request: Request, response: Response) -> None:
         try:

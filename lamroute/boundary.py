@@ -62,6 +62,8 @@ class Boundary:
             return self._safe_minimal(500, request)
 
     def _handle(self, exc: BaseException, request: Request | None) -> Response:
+        if not self.handlers:  # no exception handler registered: no MRO walk
+            return self.problem(exc, request)
         for cls in type(exc).__mro__:
             handler = self.handlers.get(cls)
             if handler is not None:
@@ -137,7 +139,9 @@ class Boundary:
         target = fmt or REST
         shell = request if request is not None else _shell(fmt, event)
         try:
-            return target.render(_head(response, request), shell)
+            if request is not None and request.method == "HEAD":
+                response = _head(response, request)
+            return target.render(response, shell)
         except BaseException as exc:
             reraise_fatal(exc)
             self.logger.error("response cannot be rendered: %s", exc, exc_info=exc)

@@ -50,11 +50,12 @@ class HTTPError(LamrouteError):
         self.status = self.STATUS if status is None else status
         self.detail = detail
         self.headers: list[tuple[str, str]] = (
-            list(headers.items()) if isinstance(headers, Mapping) else list(headers or ())
+            [] if headers is None
+            else list(headers.items()) if isinstance(headers, Mapping) else list(headers)
         )
         self.title = title or status_phrase(self.status)
         self.type = type
-        self.extra: dict[str, Any] = dict(extra or {})
+        self.extra: dict[str, Any] = dict(extra) if extra else {}
         super().__init__(detail or self.title)
 
     def __repr__(self) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import HTTPError, status_phrase
-from .response import PROBLEM_TYPE, Response, dump_json
+from .response import PROBLEM_TYPE, Response, _json_response, dump_json
 
 if TYPE_CHECKING:
     from .request import Request
@@ -59,12 +59,15 @@ class Problem:
         Extension members never replace the standard ones (``status`` stays the real status).
         """
         body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
-        for key in ("detail", "instance", "request_id"):
-            value = getattr(self, key)
-            if value is not None:
-                body[key] = value
-        for key, value in self.extra.items():
-            body.setdefault(key, value)
+        if self.detail is not None:
+            body["detail"] = self.detail
+        if self.instance is not None:
+            body["instance"] = self.instance
+        if self.request_id is not None:
+            body["request_id"] = self.request_id
+        if self.extra:
+            for key, value in self.extra.items():
+                body.setdefault(key, value)
         return body
 
 
@@ -73,7 +76,7 @@ ErrorFormatter = Callable[[Problem, "Request | None"], Any]
 
 def problem_response(problem: Problem, request: Request | None) -> Response:
     """The default formatter: ``application/problem+json``."""
-    return Response(dump_json(problem.to_dict()), problem.status, media_type=PROBLEM_TYPE)
+    return _json_response(dump_json(problem.to_dict()), problem.status, PROBLEM_TYPE)
 
 
 def minimal_problem(status: int, request_id: str | None = None) -> Response:

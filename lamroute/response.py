@@ -142,19 +142,20 @@ _ENCODER = json.JSONEncoder(
 )
 
 
-# The C encoder ``JSONEncoder.encode`` builds for every call, built here without its two Python
-# frames (same arguments as ``_ENCODER``'s); ``None`` where the C accelerator is missing.
-_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
-_ENCODE_STR: Any = json.encoder.encode_basestring
+# ``JSONEncoder.encode`` builds a new C encoder on every call; this one is built once. Without
+# circular-reference markers (a cycle ends as RecursionError, reported like any other failure)
+# it holds no per-call state, so it can be reused. ``None`` where the C accelerator is missing.
+_make_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE: Any = _make_c_encoder and _make_c_encoder(
+    None, json_default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+)
 
 
 def dump_json(data: Any) -> bytes:
     """Compact JSON bytes; NaN, infinities and unknown types raise :class:`ResponseError`."""
     try:
-        if _C_MAKE_ENCODER is not None and type(data) is not str:
-            encode = _C_MAKE_ENCODER({}, json_default, _ENCODE_STR, None, ":", ",", False, False,
-                                     False)
-            return "".join(encode(data, 0)).encode("utf-8")
+        if _C_ENCODE is not None:
+            return "".join(_C_ENCODE(data, 0)).encode("utf-8")
         return _ENCODER.encode(data).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:
         raise ResponseError(f"The return value cannot be serialised as JSON: {exc}") from exc
@@ -184,13 +185,14 @@ def to_response(result: Any, status: int) -> Response:
     )
 
 
-def _json_response(body: bytes, status: int) -> Response:
-    """``Response(body, status, media_type=JSON_TYPE)`` without the general constructor's checks."""
+def _json_response(body: bytes, status: int, media_type: str = JSON_TYPE) -> Response:
+    """``Response(body, status, media_type=media_type)`` without the general constructor's checks
+    (``media_type`` is a JSON type: no charset to add)."""
     response = Response.__new__(Response)
     response.status = status
     headers = Headers.__new__(Headers)  # Headers([("Content-Type", JSON_TYPE)]), built directly
-    headers._items = [("Content-Type", JSON_TYPE)]
-    headers._index = {"content-type": [JSON_TYPE]}
+    headers._items = [("Content-Type", media_type)]
+    headers._index = {"content-type": [media_type]}
     response.headers = headers
     response.cookies = []
     response.body = body

@@ -120,11 +120,14 @@ class Match(Generic[T]):
 
 
 class _Endpoint(Generic[T]):
-    __slots__ = ("by_method", "template")
+    __slots__ = ("by_method", "found", "template")
 
     def __init__(self, template: Template) -> None:
         self.template = template
         self.by_method: dict[str, T] = {}
+        # The 200 Match of each method of a static endpoint, built at registration. Its params
+        # dict is shared: the app only reads it (and leaves request.path_params alone when empty).
+        self.found: dict[str, Match[T]] = {}
 
 
 class _Node(Generic[T]):
@@ -168,6 +171,8 @@ class RouteTable(Generic[T]):
                     f"(as {endpoint.template.path})."
                 )
             endpoint.by_method[method] = target
+            if template.is_static:
+                endpoint.found[method] = Match(200, target, {}, endpoint.template.path, ())
             self._entries.append((method, endpoint.template.path, target))
         return template
 
@@ -220,9 +225,9 @@ class RouteTable(Generic[T]):
         wanted = (method, "GET") if method == "HEAD" else (method,)
         static = self._static.get(path)
         if static is not None:
-            by_method = static.by_method
-            if method in by_method:  # the common case, without the general helpers
-                return Match(200, by_method[method], {}, static.template.path, ())
+            found = static.found.get(method)
+            if found is not None:  # the common case: built at registration
+                return found
             if _serves(static, wanted):
                 return self._found(static, wanted, {})
         segments = path[1:].split("/") if len(path) > 1 else []

@@ -47,7 +47,10 @@ class V1Format:
         resource = event.get("resource")
         suffix = None
         if resource == "/{proxy+}":  # the usual catch-all resource: no template to fill
-            proxy = c.mapping(event, "pathParameters").get("proxy")
+            params = event.get("pathParameters")
+            if type(params) is not dict:
+                params = c.mapping(event, "pathParameters")
+            proxy = params.get("proxy")
             suffix = "/" + proxy if isinstance(proxy, str) else None
         elif isinstance(resource, str) and resource.startswith("/"):
             suffix = c.fill_template(resource, c.mapping(event, "pathParameters"))
@@ -58,10 +61,16 @@ class V1Format:
         if self.name == "http-v1":  # e.g. the `$default` route: no resource to match against
             prefix, app_path = c.strip_stage(prefix, app_path, stage)
         request_id = context_.get("requestId")
+        if prefix or not stage or self.name != "rest":
+            root_path = self._root_path(prefix, stage, context_)
+        else:  # _root_path's REST case, inlined
+            domain = context_.get("domainName")
+            on_execute_api = not isinstance(domain, str) or domain.endswith(".amazonaws.com")
+            root_path = "/" + stage if on_execute_api else prefix
         return Request(
             method=method.upper(),
             path=app_path,
-            root_path=self._root_path(prefix, stage, context_),
+            root_path=root_path,
             format=self.name,
             stage=stage,
             request_id=request_id if isinstance(request_id, str) else None,
