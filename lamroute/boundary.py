@@ -16,7 +16,14 @@ from typing import Any
 from .errors import HTTPError, ResponseError
 from .formats import PayloadFormat
 from .formats.rest import REST
-from .problems import FALLBACK_PROXY_RESPONSE, ErrorFormatter, Problem, minimal_problem
+from .problems import (
+    FALLBACK_PROXY_RESPONSE,
+    ErrorFormatter,
+    Problem,
+    client_error_response,
+    minimal_problem,
+    problem_response,
+)
 from .request import Request
 from .response import Response, to_response
 
@@ -80,6 +87,12 @@ class Boundary:
     def problem(self, exc: BaseException, request: Request | None) -> Response:
         """The formatted problem for ``exc``, logging server errors with their traceback."""
         if isinstance(exc, HTTPError) and _is_status(exc.status):
+            if (exc.status < 500 and self.formatter is problem_response and not exc.headers
+                    and not exc.extra):
+                try:  # the default formatter's common case, without building a Problem
+                    return client_error_response(exc, request)
+                except Exception:  # an odd attribute: the general path below copes (or falls back)
+                    pass
             problem = Problem.from_http_error(exc, request)
             if problem.status >= 500:
                 self.logger.error("server error %s", problem.status, exc_info=exc)

@@ -74,7 +74,11 @@ class Binder:
             return {}
         errors: ErrorList = []
         cache: dict[Any, Any] | None = {} if self.needs_cache else None
-        kwargs = {name: extract(request, errors, cache) for name, extract in self.extractors}
+        if len(self.extractors) == 1:  # one parameter: no comprehension frame
+            name, extract = self.extractors[0]
+            kwargs = {name: extract(request, errors, cache)}
+        else:
+            kwargs = {name: extract(request, errors, cache) for name, extract in self.extractors}
         if errors:
             raise RequestValidationError(errors)
         return kwargs

@@ -79,6 +79,20 @@ def problem_response(problem: Problem, request: Request | None) -> Response:
     return _json_response(dump_json(problem.to_dict()), problem.status, PROBLEM_TYPE)
 
 
+def client_error_response(error: HTTPError, request: Request | None) -> Response:
+    """``problem_response(Problem.from_http_error(error, request), request)`` for a 4xx error
+    without headers or extra members, built without the intermediate :class:`Problem` (every
+    404 takes this path)."""
+    body: dict[str, Any] = {"type": error.type, "title": error.title, "status": error.status}
+    if error.detail is not None:
+        body["detail"] = error.detail
+    if request is not None:
+        body["instance"] = request.root_path + request.path
+        if request.request_id is not None:
+            body["request_id"] = request.request_id
+    return _json_response(dump_json(body), error.status, PROBLEM_TYPE)
+
+
 def minimal_problem(status: int, request_id: str | None = None) -> Response:
     """A problem response built from constants only: the fallback that cannot fail."""
     body: dict[str, Any] = {"type": "about:blank", "title": status_phrase(status), "status": status}

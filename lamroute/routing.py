@@ -142,7 +142,7 @@ class _Node(Generic[T]):
 
 def _serves(endpoint: _Endpoint[T], wanted: tuple[str, ...]) -> bool:
     by_method = endpoint.by_method
-    return any(method in by_method for method in wanted)
+    return wanted[0] in by_method or (len(wanted) > 1 and wanted[1] in by_method)
 
 
 class RouteTable(Generic[T]):
@@ -255,7 +255,9 @@ class RouteTable(Generic[T]):
     ) -> _Endpoint[T] | None:
         if index == len(segments):
             found = node.endpoint
-            return found if found is not None and _serves(found, wanted) else None
+            if found is None:
+                return None
+            return found if wanted[0] in found.by_method or _serves(found, wanted) else None
         segment = segments[index]
         child = node.static.get(segment)
         if child is not None:

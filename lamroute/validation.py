@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import ResponseError, RouteDefinitionError, UnprocessableEntity
 from .markers import Param
-from .response import JSON_TYPE, Response, dump_json
+from .response import Response, _json_response, dump_json
 
 ErrorList = list[dict[str, Any]]
 
@@ -131,11 +131,11 @@ def validator(adapter: Any) -> Callable[[Any, Sequence[str | int], ErrorList], A
     """``validate(value, loc, errors)``: the validated value, or ``INVALID`` with errors added."""
     from pydantic import ValidationError
 
-    validate_python = adapter.validate_python
-
     def validate(value: Any, loc: Sequence[str | int], errors: ErrorList) -> Any:
         try:
-            return validate_python(value)
+            # The adapter's core validator, read per call (a deferred adapter replaces it when it
+            # is rebuilt): what ``adapter.validate_python(value)`` does, without its Python frame.
+            return adapter.validator.validate_python(value)
         except ValidationError as exc:
             errors.extend(convert_errors(exc, loc))
             return INVALID
@@ -165,24 +165,29 @@ class ResponseModel:
     A :class:`Response` or ``None`` passes through untouched.
     """
 
-    __slots__ = ("adapter", "status", "where")
+    __slots__ = ("adapter", "error", "status", "where")
 
     def __init__(self, annotation: Any, *, status: int, where: str) -> None:
+        from pydantic import ValidationError
+
         self.adapter = build_adapter(annotation, where)
+        self.error = ValidationError
         self.status = status
         self.where = where
 
     def __call__(self, result: Any) -> Any:
         if result is None or isinstance(result, Response):
             return result
-        from pydantic import ValidationError
-
+        adapter = self.adapter
         try:
-            value = self.adapter.validate_python(result, from_attributes=True)
-            data = self.adapter.dump_python(value, mode="json", by_alias=True)
-        except ValidationError as exc:
+            # The core validator and serializer: ``adapter.validate_python(result,
+            # from_attributes=True)`` and ``adapter.dump_python(value, mode="json",
+            # by_alias=True)`` without their Python frames.
+            value = adapter.validator.validate_python(result, from_attributes=True)
+            data = adapter.serializer.to_python(value, mode="json", by_alias=True)
+        except self.error as exc:
             raise ResponseValidationError(self.where, convert_errors(exc, ())) from None
-        return Response(dump_json(data), self.status, media_type=JSON_TYPE)
+        return _json_response(dump_json(data), self.status)
 
 
 def build_response_model(
