@@ -22,7 +22,7 @@ from .compression import Compression
 from .deadline import Timeout
 from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect
-from .logs import _request_fields, configure, set_request_field
+from .logs import ACCESS_MESSAGE, _request_fields, configure, set_request_field
 from .params import Binder, build_binder, build_response_model
 from .problems import ErrorFormatter, problem_response
 from .request import Request
@@ -286,20 +286,28 @@ class App(WebSocketApp, Router):
         self, request: Request | None, payload: Mapping[str, Any], started: float, cold: bool,
         context: Any,
     ) -> None:
-        fields: dict[str, Any] = {
-            "method": None, "path": None, "route": None, "status": payload.get("statusCode"),
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3), "request_id": None,
-            "aws_request_id": getattr(context, "aws_request_id", None), "cold_start": cold,
-            "source_ip": None, "user_agent": None,
-        }
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        aws_request_id = getattr(context, "aws_request_id", None)
+        status = payload.get("statusCode")
+        fields: dict[str, Any] | None = None
         if request is not None:
-            try:  # every line: one try, no closure per field
-                fields.update(
-                    method=request.method, path=request.path, route=request.route,
-                    request_id=request.request_id, source_ip=request.source_ip,
-                    user_agent=request.user_agent,
-                )
+            try:  # every line: one try, no closure per field, the dict built once
+                fields = {
+                    "method": request.method, "path": request.path, "route": request.route,
+                    "status": status, "duration_ms": duration_ms,
+                    "request_id": request.request_id, "aws_request_id": aws_request_id,
+                    "cold_start": cold, "source_ip": request.source_ip,
+                    "user_agent": request.user_agent,
+                }
             except Exception:
+                fields = None
+        if fields is None:
+            fields = {
+                "method": None, "path": None, "route": None, "status": status,
+                "duration_ms": duration_ms, "request_id": None, "aws_request_id": aws_request_id,
+                "cold_start": cold, "source_ip": None, "user_agent": None,
+            }
+            if request is not None:
                 # Each field read on its own: a malformed part (headers of the wrong type, say)
                 # costs that field, never the line.
                 for name in _ACCESS_REQUEST_FIELDS:
@@ -307,4 +315,7 @@ class App(WebSocketApp, Router):
                         fields[name] = getattr(request, name)
                     except Exception:
                         fields[name] = None
-        self.logger.info("request", extra=fields)
+        # The context is the caller's object: an aws_request_id that is not a plain string goes
+        # through the filter's full redaction like any other line.
+        plain = type(fields["aws_request_id"]) in (str, type(None))
+        self.logger.info(ACCESS_MESSAGE if plain else "request", extra=fields)

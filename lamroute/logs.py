@@ -33,11 +33,27 @@ _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asc
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
+class AccessMessage(str):
+    """The access line's message. Its record carries only the access fields (fixed names, none
+    sensitive, plain values by construction), so the filter has nothing to redact in it.
+
+    >>> ACCESS_MESSAGE == "request"
+    True
+    """
+
+    __slots__ = ()
+
+
+ACCESS_MESSAGE = AccessMessage("request")
+
+
 class RequestFieldsFilter(logging.Filter):
     """Adds the current request's fields to each record and redacts sensitive values."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         fields = _request_fields.get()
+        if not fields and type(record.msg) is AccessMessage:
+            return True  # the access line: no request fields to add, nothing to redact
         attrs = record.__dict__
         if fields:
             for key, value in fields.items():

@@ -68,10 +68,21 @@ def first_header(source: Mapping[str, Any], name: str) -> str | None:
     that header's value is malformed, so the caller parses the full map and reports the error.
     """
     size = len(name)
-    for key, value in source.items():
-        # Comparing lengths first spares a lower() per header (this runs on every access line).
-        if len(key) != size or key.lower() != name or value is None:
+    initials = name[:1] + name[:1].upper()
+    for key in source:
+        # The first letter (a slice: no call), then the length, spare a lower() per header
+        # (this runs on every access line). A non-string key fails like lower() would.
+        if type(key) is str and key[:1] not in initials:
             continue
+        if len(key) != size or key.lower() != name:
+            continue
+        value = source[key]
+        if value is None:
+            continue
+        if type(value) is str:
+            return value
+        if type(value) is list and len(value) == 1 and type(value[0]) is str:
+            return value[0]  # the usual multiValueHeaders entry
         if isinstance(value, str):
             return value
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -95,8 +95,14 @@ class V1Format:
 
     def header(self, event: Mapping[str, Any], name: str) -> str | None:
         """One header's first value without building :meth:`headers` (``name`` lower-case)."""
-        multi = c.mapping(event, "multiValueHeaders")
-        return c.first_header(multi or c.mapping(event, "headers"), name)
+        multi = event.get("multiValueHeaders")
+        if type(multi) is not dict:
+            multi = c.mapping(event, "multiValueHeaders")
+        if not multi:
+            multi = event.get("headers")
+            if type(multi) is not dict:
+                multi = c.mapping(event, "headers")
+        return c.first_header(multi, name)
 
     def query(self, event: Mapping[str, Any]) -> QueryParams:
         multi = c.mapping(event, "multiValueQueryStringParameters")
@@ -110,8 +116,14 @@ class V1Format:
         return c.decode_body(event)
 
     def source_ip(self, event: Mapping[str, Any]) -> str | None:
-        identity = c.request_context(event).get("identity")
-        return c.str_or_none(identity.get("sourceIp")) if isinstance(identity, Mapping) else None
+        context_ = event.get("requestContext")
+        if type(context_) is not dict:
+            context_ = c.request_context(event)
+        identity = context_.get("identity")
+        if type(identity) is not dict and not isinstance(identity, Mapping):
+            return None
+        ip = identity.get("sourceIp")
+        return ip if isinstance(ip, str) else None
 
     def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]:
         value = c.request_context(event).get("authorizer")
