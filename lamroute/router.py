@@ -79,12 +79,14 @@ class Router:
     def __init__(
         self, *, auth: AuthOption | None = None, middleware: Iterable[Middleware] = ()
     ) -> None:
-        from .middleware import check_middleware
-
         self.routes: list[Route] = []
         self.websocket_routes: list[WebSocketRoute] = []
         self.auth = auth
-        self.middleware_list: list[Middleware] = [check_middleware(m) for m in middleware]
+        self.middleware_list: list[Middleware] = list(middleware)
+        if self.middleware_list:  # the middleware module loads only for an app that uses it
+            from .middleware import check_middleware
+
+            self.middleware_list = [check_middleware(m) for m in self.middleware_list]
 
     def middleware(self, func: M) -> M:
         """Wrap every route of this router in ``func(request, call_next)``; returns ``func``."""

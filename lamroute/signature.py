@@ -15,7 +15,6 @@ import dataclasses
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import RouteDefinitionError
@@ -26,29 +25,66 @@ from .validation import is_model, is_optional
 EMPTY: Any = inspect.Parameter.empty
 
 
-@dataclass(frozen=True)
-class ParamSpec:
+class _Record:
+    """Value semantics (equality, hash, repr) from ``__slots__``, for the two records below.
+
+    Plain slotted classes instead of frozen dataclasses: generating a dataclass's methods costs
+    ~1 ms of cold start each, and every app with a route imports this module.
+    """
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()  # in declaration order (``__slots__`` is sorted)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Record) and type(other) is type(self) and (
+            self._values() == other._values()
+        )
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({fields})"
+
+
+class ParamSpec(_Record):
     """One parameter: where its value comes from, its wire name, type and default."""
 
-    name: str
-    source: str
-    alias: str
-    annotation: Any = Any
-    required: bool = True
-    default: Any = None
-    marker: Param | None = None
-    metadata: tuple[Any, ...] = ()
-    dependant: Dependant | None = None
+    _fields = ("name", "source", "alias", "annotation", "required", "default", "marker",
+               "metadata", "dependant")
+    __slots__ = ("alias", "annotation", "default", "dependant", "marker", "metadata", "name",
+                 "required", "source")
+
+    def __init__(self, name: str, source: str, alias: str, annotation: Any = Any,
+                 required: bool = True, default: Any = None, marker: Param | None = None,
+                 metadata: tuple[Any, ...] = (), dependant: Dependant | None = None) -> None:
+        self.name = name
+        self.source = source
+        self.alias = alias
+        self.annotation = annotation
+        self.required = required
+        self.default = default
+        self.marker = marker
+        self.metadata = metadata
+        self.dependant = dependant
 
 
-@dataclass(frozen=True)
-class Dependant:
+class Dependant(_Record):
     """A callable (handler or dependency) and the specs of its parameters."""
 
-    call: Callable[..., Any]
-    params: tuple[ParamSpec, ...]
-    cache: str = "request"
-    where: str = ""
+    _fields = ("call", "params", "cache", "where")
+    __slots__ = ("cache", "call", "params", "where")
+
+    def __init__(self, call: Callable[..., Any], params: tuple[ParamSpec, ...],
+                 cache: str = "request", where: str = "") -> None:
+        self.call = call
+        self.params = params
+        self.cache = cache
+        self.where = where
 
     def flatten(self) -> list[ParamSpec]:
         """Every non-dependency spec, the dependencies' included, first occurrence kept."""
