@@ -168,7 +168,7 @@ class App(WebSocketApp, Router):
 
             middleware = [check_middleware(m) for m in route.options["middleware"]]
             compiled.chain = build_chain(middleware, compiled.endpoint, self.boundary.handle)
-        self.table.add(route.path, route.methods, compiled)
+        self.table.add(route.path, route.methods, compiled, template=template)
         self.routes.append(route)
 
     def middleware(self, func: E) -> E:

@@ -154,9 +154,15 @@ class RouteTable(Generic[T]):
         self._root: _Node[T] = _Node()
         self._entries: list[tuple[str, str, T]] = []
 
-    def add(self, path: str, methods: Iterable[str], target: T) -> Template:
-        """Register ``target`` for ``methods`` on ``path``; conflicts raise at once."""
-        template = parse_template(path, strict_slashes=self.strict_slashes)
+    def add(self, path: str, methods: Iterable[str], target: T, *,
+            template: Template | None = None) -> Template:
+        """Register ``target`` for ``methods`` on ``path``; conflicts raise at once.
+
+        ``template``: ``parse_template(path, strict_slashes=self.strict_slashes)`` when the
+        caller already has it (parsed once per route).
+        """
+        if template is None:
+            template = parse_template(path, strict_slashes=self.strict_slashes)
         method_list = [m.upper() for m in methods]
         if not method_list:
             raise RouteDefinitionError(f"Route {path!r} has no methods.")
