@@ -81,7 +81,10 @@ def rough_bound(payload: Mapping[str, Any]) -> int:
     """An upper bound of the serialised size, in a few hundred nanoseconds for usual answers."""
     total = 64
     for value in payload.values():
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is int or kind is bool:  # statusCode, isBase64Encoded: no abstract Mapping check
+            total += 32
+        elif kind is str or isinstance(value, str):
             total += len(value) * _WORST_BYTES_PER_CHAR + _PER_ITEM_OVERHEAD
         elif isinstance(value, Mapping):
             for name, item in value.items():
