@@ -86,7 +86,7 @@ def rough_bound(payload: Mapping[str, Any]) -> int:
             total += 32
         elif kind is str or isinstance(value, str):
             total += len(value) * _WORST_BYTES_PER_CHAR + _PER_ITEM_OVERHEAD
-        elif isinstance(value, Mapping):
+        elif kind is dict or isinstance(value, Mapping):
             for name, item in value.items():
                 total += _PER_ITEM_OVERHEAD + _WORST_BYTES_PER_CHAR * (
                     len(str(name)) + (sum(len(str(v)) + 4 for v in item)
