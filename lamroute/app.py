@@ -24,7 +24,7 @@ from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect
 from .logs import ACCESS_MESSAGE, _request_fields, configure, set_request_field
 from .params import Binder, build_binder, build_response_model
-from .problems import ErrorFormatter, problem_response
+from .problems import ErrorFormatter, echo, problem_response
 from .request import Request
 from .response import Response, _json_response, dump_json, to_response
 from .router import Route, Router
@@ -250,7 +250,7 @@ class App(WebSocketApp, Router):
             return self.websockets.dispatch(request, self.connections)
         match = self.table.match(request.method, request.path)
         if match.status == 404:
-            raise NotFound(f"No route matches {request.path}.")
+            raise NotFound(f"No route matches {echo(request.path)}.")
         request.route = match.template
         fields = _request_fields.get()  # logs.set_request_field, without the call
         if type(fields) is dict:
@@ -261,8 +261,8 @@ class App(WebSocketApp, Router):
             allow = [("Allow", ", ".join(match.allowed))]
             if request.method == "OPTIONS":
                 return Response(None, 204, headers=allow)
-            raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}.",
-                                   headers=allow)
+            what = f"{echo(request.method)} is not allowed on {echo(request.path)}."
+            raise MethodNotAllowed(what, headers=allow)
         request.path_params = match.params or {}  # a static match's shared {} is not handed out
         target = match.target
         if target.safeguard is None:

@@ -21,6 +21,7 @@ from .problems import (
     ErrorFormatter,
     Problem,
     client_error_response,
+    echo,
     minimal_problem,
     problem_response,
 )
@@ -105,7 +106,8 @@ class Boundary:
                 self.logger.error("unhandled exception", exc_info=exc)
             problem = Problem(500, "Internal Server Error")
             if request is not None:
-                problem.instance, problem.request_id = request.url_path, request.request_id
+                problem.instance = echo(request.url_path)
+                problem.request_id = echo(request.request_id)
             if self.debug:
                 problem.detail = f"{type(exc).__name__}: {_describe(exc)}"
                 problem.extra["traceback"] = traceback.format_exception(exc)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import Forbidden, NotFound, RouteDefinitionError
+from .problems import echo
 from .response import Response
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ class CORS:
         # No route uses the empty method, so the table answers with the path's methods.
         match = table.match("", request.path)
         if match.status == 404:
-            raise NotFound(f"No route matches {request.path}.")
+            raise NotFound(f"No route matches {echo(request.path)}.")
         methods = set(match.allowed)
         if "*" not in self._methods:
             methods &= self._methods | {"OPTIONS"}

@@ -47,8 +47,8 @@ class Problem:
             title=error.title,
             detail=error.detail,
             type=error.type,
-            instance=request.url_path if request is not None else None,
-            request_id=request.request_id if request is not None else None,
+            instance=echo(request.url_path) if request is not None else None,
+            request_id=echo(request.request_id) if request is not None else None,
             headers=list(error.headers),
             extra=dict(error.extra),
         )
@@ -72,6 +72,15 @@ class Problem:
 
 
 ErrorFormatter = Callable[[Problem, "Request | None"], Any]
+ECHO_LIMIT = 1024
+
+
+def echo(value: str | None) -> str | None:
+    """A request value clipped for an error body: a megabyte path or request id repeated in the
+    answer could push it over Lambda's 6 MB response limit."""
+    if value is None or len(value) <= ECHO_LIMIT:
+        return value
+    return value[:ECHO_LIMIT] + "…"
 
 
 def problem_response(problem: Problem, request: Request | None) -> Response:
@@ -87,9 +96,9 @@ def client_error_response(error: HTTPError, request: Request | None) -> Response
     if error.detail is not None:
         body["detail"] = error.detail
     if request is not None:
-        body["instance"] = request.root_path + request.path
+        body["instance"] = echo(request.root_path + request.path)
         if request.request_id is not None:
-            body["request_id"] = request.request_id
+            body["request_id"] = echo(request.request_id)
     return _json_response(dump_json(body), error.status, PROBLEM_TYPE)
 
 
@@ -97,7 +106,7 @@ def minimal_problem(status: int, request_id: str | None = None) -> Response:
     """A problem response built from constants only: the fallback that cannot fail."""
     body: dict[str, Any] = {"type": "about:blank", "title": status_phrase(status), "status": status}
     if isinstance(request_id, str):
-        body["request_id"] = request_id
+        body["request_id"] = echo(request_id)
     return Response(json.dumps(body), status, media_type=PROBLEM_TYPE)
 
 

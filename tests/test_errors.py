@@ -476,3 +476,19 @@ def test_base_exceptions_from_handlers_are_answered(exc: BaseException) -> None:
 def test_keyboard_interrupt_is_not_swallowed() -> None:
     with pytest.raises(KeyboardInterrupt):
         raising(KeyboardInterrupt())(make_event("http", "GET", "/boom"), None)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_huge_path_or_request_id_is_clipped_in_the_error_body(fmt: str) -> None:
+    """Echoing a multi-megabyte path twice (detail and instance) would pass Lambda's 6 MB limit
+    and turn a 404 into a 500; echoed values are clipped instead."""
+    app = App(access_log=False)
+    app.get("/known")(lambda: "ok")
+    huge = "/" + "a" * 4_000_000
+    event = make_event(fmt, "GET", huge, request_id="r" * 2_000_000)
+    answer = app(event, None)
+    assert answer["statusCode"] == 404
+    assert len(answer["body"]) < 5_000
+    body = json.loads(answer["body"])
+    assert body["instance"].endswith("…") and len(body["instance"]) <= 1025
+    assert "aaaa" in body["detail"] and len(body["detail"]) < 1100
