@@ -1,0 +1,12 @@
+"""Test-wide settings: under CI (``CI`` set) hypothesis draws the same examples on every run,
+so a landing never depends on luck; ``make fuzz`` explores at random with its own profile."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
