@@ -299,3 +299,17 @@ def _is_textual(content_type: str) -> bool:
     """Whether a body of this media type travels as UTF-8 text (memoised: few distinct types)."""
     lowered = content_type.lower()
     return lowered.startswith("text/") or any(m in lowered for m in _TEXT_MARKERS)
+
+
+class ProxyReader:
+    """The lazy reads most proxy formats share; a format overrides what it does differently."""
+
+    def cookies(self, event: Mapping[str, Any], headers: Headers) -> dict[str, str]:
+        return parse_cookie_header(headers.getall("cookie"))
+
+    def body(self, event: Mapping[str, Any]) -> bytes:
+        return decode_body(event)
+
+    def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        value = request_context(event).get("authorizer")
+        return dict(value) if isinstance(value, Mapping) else {}

@@ -16,7 +16,7 @@ from ..response import Response
 from . import _common as c
 
 
-class AlbFormat:
+class AlbFormat(c.ProxyReader):
     """Reads and writes ALB events; the response uses the header mode the request shows."""
 
     name = "alb"
@@ -71,12 +71,6 @@ class AlbFormat:
         multi = c.mapping(event, "multiValueQueryStringParameters")
         pairs = c.string_pairs(multi or c.mapping(event, "queryStringParameters"), "query")
         return QueryParams((unquote_plus(k), unquote_plus(v)) for k, v in pairs)
-
-    def cookies(self, event: Mapping[str, Any], headers: Headers) -> dict[str, str]:
-        return c.parse_cookie_header(headers.getall("cookie"))
-
-    def body(self, event: Mapping[str, Any]) -> bytes:
-        return c.decode_body(event)
 
     def source_ip(self, event: Mapping[str, Any]) -> str | None:
         forwarded = self.headers(event).get("x-forwarded-for")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..auth import AuthSources
 
 
-class V2Format:
+class V2Format(c.ProxyReader):
     """Reads and writes payload 2.0 events; ``name`` is ``"http"`` or ``"url"``."""
 
     def __init__(self, name: str) -> None:
@@ -87,16 +87,9 @@ class V2Format:
             return c.parse_cookie_header([v for v in cookies if isinstance(v, str)])
         return c.parse_cookie_header(headers.getall("cookie"))
 
-    def body(self, event: Mapping[str, Any]) -> bytes:
-        return c.decode_body(event)
-
     def source_ip(self, event: Mapping[str, Any]) -> str | None:
         http = c.request_context(event).get("http")
         return c.str_or_none(http.get("sourceIp")) if isinstance(http, Mapping) else None
-
-    def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        value = c.request_context(event).get("authorizer")
-        return dict(value) if isinstance(value, Mapping) else {}
 
     def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
         """Authorizer output (``jwt``, ``lambda``, ``iam``) and the mTLS client certificate."""

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..auth import AuthSources
 
 
-class V1Format:
+class V1Format(c.ProxyReader):
     """Reads and writes payload 1.0 events; ``name`` is ``"rest"`` or ``"http-v1"``."""
 
     def __init__(self, name: str, *, path_encoded: bool) -> None:
@@ -109,12 +109,6 @@ class V1Format:
         source = multi or c.mapping(event, "queryStringParameters")
         return QueryParams(c.string_pairs(source, "query string"))
 
-    def cookies(self, event: Mapping[str, Any], headers: Headers) -> dict[str, str]:
-        return c.parse_cookie_header(headers.getall("cookie"))
-
-    def body(self, event: Mapping[str, Any]) -> bytes:
-        return c.decode_body(event)
-
     def source_ip(self, event: Mapping[str, Any]) -> str | None:
         context_ = event.get("requestContext")
         if type(context_) is not dict:
@@ -124,10 +118,6 @@ class V1Format:
             return None
         ip = identity.get("sourceIp")
         return ip if isinstance(ip, str) else None
-
-    def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        value = c.request_context(event).get("authorizer")
-        return dict(value) if isinstance(value, Mapping) else {}
 
     def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
         """Authorizer output, the caller ``identity`` (IAM, API key) and its mTLS certificate."""

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..auth import AuthSources
 
 
-class WebSocketFormat:
+class WebSocketFormat(c.ProxyReader):
     """Reads WebSocket API events and writes the integration response."""
 
     name = "websocket"
@@ -88,19 +88,9 @@ class WebSocketFormat:
             return QueryParams(c.string_pairs(multi, "query"))
         return QueryParams(c.string_pairs(c.mapping(event, "queryStringParameters"), "query"))
 
-    def cookies(self, event: Mapping[str, Any], headers: Headers) -> dict[str, str]:
-        return c.parse_cookie_header(headers.getall("cookie"))
-
-    def body(self, event: Mapping[str, Any]) -> bytes:
-        return c.decode_body(event)
-
     def source_ip(self, event: Mapping[str, Any]) -> str | None:
         identity = c.request_context(event).get("identity")
         return c.str_or_none(identity.get("sourceIp")) if isinstance(identity, Mapping) else None
-
-    def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        value = c.request_context(event).get("authorizer")
-        return dict(value) if isinstance(value, Mapping) else {}
 
     def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
         """A ``$connect`` Lambda authorizer's output (``principalId`` and its context values,
