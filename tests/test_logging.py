@@ -228,3 +228,21 @@ for app in apps:
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["message"] for line in out] == ["request"] * 3
     assert result.stderr == ""
+
+
+def test_logged_traceback_starts_at_the_users_code(logs: io.StringIO) -> None:
+    app = App(access_log=False)
+
+    def helper() -> None:
+        raise RuntimeError("deep down")
+
+    @app.get("/boom")
+    def boom() -> None:
+        helper()
+
+    assert TestClient(app).get("/boom").status_code == 500
+    [error] = [line for line in lines(logs) if line["level"] == "ERROR"]
+    trace = error["exc_info"]
+    assert "in boom" in trace and "in helper" in trace and "RuntimeError: deep down" in trace
+    assert "lamroute/app.py" not in trace and "lamroute/deadline.py" not in trace
+
