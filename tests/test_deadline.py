@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 import time
@@ -10,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fixtures import Records
 
 from lamroute import App, GatewayTimeout, Request, RouteDefinitionError, Timeout, deadline
 from lamroute.deadline import HandlerTimeout
@@ -19,27 +19,6 @@ from lamroute.testing.rules import check_proxy_response
 FAST = Timeout(margin_s=0.05)
 
 
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def messages(self) -> list[str]:
-        return [r.getMessage() for r in self.records]
-
-
-@pytest.fixture
-def logs() -> Iterator[Records]:
-    handler = Records()
-    logger = logging.getLogger("lamroute")
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
 
 
 @pytest.fixture(autouse=True)

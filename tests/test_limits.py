@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fixtures import Records
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,24 +25,6 @@ from lamroute.testing import FORMATS, TestClient, rules
 API_FORMATS = [f for f in FORMATS if not f.startswith("alb")]
 
 
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@pytest.fixture
-def logs() -> Iterator[Records]:
-    handler = Records()
-    logger = logging.getLogger("lamroute")
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
 
 
 def big_app(**options: Any) -> App:
