@@ -7,6 +7,7 @@ import base64
 import http.client
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -355,3 +356,86 @@ def test_oversized_or_unreadable_bodies_get_the_gateways_answer(length: str, sta
         assert response.status == status
         assert "message" in json.loads(response.read())
         connection.close()
+
+
+def raw_exchange(server: LocalGateway, head: list[bytes], body: bytes = b"") -> tuple[int, bytes]:
+    """Send a hand-framed request (headers exactly as given), end the upload, read the answer."""
+    lines = [b"POST /prod/upload HTTP/1.1", b"Host: 127.0.0.1", b"Connection: close",
+             b"Content-Type: application/octet-stream", *head]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        sock.shutdown(socket.SHUT_WR)  # EOF: what a body read "to the end" would stop at
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    answer = b"".join(chunks)
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split(b" ", 2)[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+SMUGGLED = b"x" * 100
+
+
+@pytest.mark.parametrize(("head", "body"), [
+    # A negative chunk size used to read to EOF, past the 10 MB limit.
+    pytest.param([b"Transfer-Encoding: chunked"], b"-1\r\n" + SMUGGLED, id="chunk-size--1"),
+    pytest.param([b"Transfer-Encoding: chunked"], b"0x5\r\nhello\r\n0\r\n\r\n", id="chunk-0x"),
+    pytest.param([b"Transfer-Encoding: chunked"], b"+5\r\nhello\r\n0\r\n\r\n", id="chunk-plus"),
+    pytest.param([b"Transfer-Encoding: chunked"], b" 5\r\nhello\r\n0\r\n\r\n", id="chunk-space"),
+    pytest.param([b"Transfer-Encoding: chunked"], b"5_0\r\n" + SMUGGLED, id="chunk-underscore"),
+    pytest.param([b"Transfer-Encoding: chunked"], b"zz\r\nhello\r\n0\r\n\r\n", id="chunk-not-hex"),
+    pytest.param([b"Transfer-Encoding: chunked"], b"5\r\nhelloXX0\r\n\r\n", id="chunk-no-crlf"),
+    pytest.param([b"Transfer-Encoding: chunked"], b"5\r\nhello\r\n", id="chunk-eof-no-last"),
+    pytest.param([b"Transfer-Encoding: chunked"], b"5;" + b"e" * 6000 + b"\r\nhello\r\n0\r\n\r\n",
+                 id="chunk-line-too-long"),
+    pytest.param([b"Content-Length: 0_5"], b"hello", id="length-underscore"),
+    pytest.param([b"Content-Length: +5"], b"hello", id="length-plus"),
+    pytest.param([b"Content-Length: -1"], b"hello", id="length-negative"),
+    pytest.param([b"Content-Length: 5", b"Content-Length: 5"], b"hello", id="length-twice"),
+    pytest.param([b"Content-Length: 5, 5"], b"hello", id="length-list"),
+    pytest.param([b"Content-Length: 10"], b"hello", id="length-short-body"),
+    pytest.param([b"Transfer-Encoding: gzip, chunked"], b"5\r\nhello\r\n0\r\n\r\n", id="te-list"),
+    pytest.param([b"Transfer-Encoding: chunked, chunked"], b"5\r\nhello\r\n0\r\n\r\n",
+                 id="te-chunked-twice"),
+    pytest.param([b"Transfer-Encoding: chunked", b"Transfer-Encoding: chunked"],
+                 b"5\r\nhello\r\n0\r\n\r\n", id="te-header-twice"),
+    pytest.param([b"Transfer-Encoding: xchunked"], b"5\r\nhello\r\n0\r\n\r\n", id="te-xchunked"),
+    pytest.param([b"Transfer-Encoding: identity", b"Content-Length: 5"], b"hello",
+                 id="te-identity"),
+    pytest.param([b"Content-Length: 5", b"Transfer-Encoding: chunked"],
+                 b"5\r\nhello\r\n0\r\n\r\n", id="length-and-te"),
+])
+def test_request_smuggling_framings_are_refused_with_400(head: list[bytes], body: bytes) -> None:
+    """RFC 9112 §6: one unambiguous framing, or 400 (and the connection closed)."""
+    with serving(make_app(), api="rest") as server:
+        status, answer = raw_exchange(server, head, body)
+    assert status == 400, answer
+    assert "message" in json.loads(answer)
+
+
+@pytest.mark.parametrize(("head", "body"), [
+    pytest.param([b"Transfer-Encoding: Chunked"], b"5\r\nhello\r\n0\r\n\r\n", id="te-case"),
+    pytest.param([b"Transfer-Encoding: chunked"], b"5;ext=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
+                 id="extension-and-trailer"),
+    pytest.param([b"Transfer-Encoding: chunked"], b"A\r\nhellohello\r\n0\r\n\r\n",
+                 id="upper-hex"),
+    pytest.param([b"Content-Length:  5 "], b"hello", id="length-padded"),
+])
+def test_well_framed_bodies_are_read_whole(head: list[bytes], body: bytes) -> None:
+    with serving(make_app(), api="rest") as server:
+        status, answer = raw_exchange(server, head, body)
+    assert status == 200
+    assert answer in (b"hello", b"hellohello")
+
+
+@pytest.mark.parametrize(("options", "fmt", "prefix"), MODES)
+def test_client_x_forwarded_for_gets_the_peer_appended(options: dict[str, Any], fmt: str,
+                                                        prefix: str) -> None:
+    """A client cannot pose as another address: the gateway appends the peer it saw."""
+    with serving(make_app(), **options) as server:
+        spoofed = request(server, "GET", "/echo", headers=[("X-Forwarded-For", "6.6.6.6")])
+        plain = request(server, "GET", "/echo")
+    seen = json.loads(spoofed[2])
+    assert seen["xff"] == ["6.6.6.6, 127.0.0.1"]
+    assert seen["source_ip"] == "127.0.0.1"
+    assert json.loads(plain[2])["xff"] == ["127.0.0.1"]

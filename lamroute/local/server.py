@@ -11,6 +11,7 @@ True
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,17 @@ HOST = "127.0.0.1"
 # API Gateway's payload quota for a request: 10 MB.
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
 MAX_BODY = 10 * 1024 * 1024
+# Body framing is read as strictly as RFC 9112 §6-7 allows: a front end that reads a body one way
+# while the server behind it reads it another is how requests are smuggled.
+# https://www.rfc-editor.org/rfc/rfc9112#section-6.3
+_DECIMAL = re.compile(r"[0-9]+")  # not int(): it takes "+5", " 5", "0_5" and non-ASCII digits
+_HEX = re.compile(rb"[0-9A-Fa-f]+")  # not int(x, 16): it takes "-1", "0x5", "+5" and "5_0"
+MAX_LINE = 4096  # one chunk-size or trailer line
+MAX_TRAILERS = 64
+
+
+class FramingError(ValueError):
+    """The request body's framing is malformed or ambiguous: a 400, and the connection closed."""
 
 
 ConnectionHook = Callable[[BaseHTTPRequestHandler], bool]
@@ -49,8 +61,8 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         try:
             body = self._read_body()
-        except ValueError:
-            self._reply(gateway_error(400, "Invalid Content-Length or chunk size"), head=False)
+        except ValueError as exc:  # a FramingError: its message holds no client data
+            self._reply(gateway_error(400, str(exc)), head=False)
             self.close_connection = True
             return
         if body is None:
@@ -69,29 +81,51 @@ class _Handler(BaseHTTPRequestHandler):
         logger.info("%s", access_line(request, answer, time.perf_counter() - started))
 
     def _read_body(self) -> bytes | None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        """The body, ``None`` past :data:`MAX_BODY`; :class:`FramingError` unless one framing
+        is given unambiguously (RFC 9112 §6.3: both headers, a repeated or non-decimal
+        ``Content-Length``, a coding other than ``chunked``, or a short body are refused)."""
+        encodings = self.headers.get_all("Transfer-Encoding") or []
+        lengths = self.headers.get_all("Content-Length") or []
+        if encodings and lengths:
+            raise FramingError("Both Content-Length and Transfer-Encoding")
+        if encodings:
+            if len(encodings) != 1 or encodings[0].strip(" \t").lower() != "chunked":
+                raise FramingError("Unsupported Transfer-Encoding")
             return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length < 0:
-            raise ValueError("Invalid Content-Length")
+        if not lengths:
+            return b""
+        if len(lengths) != 1 or not _DECIMAL.fullmatch(lengths[0].strip(" \t")):
+            raise FramingError("Invalid Content-Length")
+        length = int(lengths[0])
         if length > MAX_BODY:
             return None
-        return self.rfile.read(length)
+        body = self.rfile.read(length)
+        if len(body) != length:
+            raise FramingError("Body shorter than Content-Length")
+        return body
 
     def _read_chunked(self) -> bytes | None:
         chunks: list[bytes] = []
         total = 0
-        while True:
-            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
+        while size := _chunk_size(self._line()):
             total += size
             if total > MAX_BODY:
                 return None
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline()
+            chunk = self.rfile.read(size)
+            if len(chunk) != size or self._line() != b"":
+                raise FramingError("Invalid chunk")
+            chunks.append(chunk)
+        for _ in range(MAX_TRAILERS):
+            if self._line() == b"":  # the blank line after the trailers
+                return b"".join(chunks)
+        raise FramingError("Too many trailer fields")
+
+    def _line(self) -> bytes:
+        """One line of chunked framing without its CRLF (a bare LF or CR is not accepted)."""
+        line = self.rfile.readline(MAX_LINE + 2)
+        if not line.endswith(b"\r\n"):  # the connection ended, or the line is too long
+            raise FramingError("Invalid chunked framing")
+        return line[:-2]
 
     def _reply(self, answer: HttpAnswer, *, head: bool) -> None:
         self.send_response_only(answer.status)
@@ -176,6 +210,14 @@ class LocalGateway:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _chunk_size(line: bytes) -> int:
+    """``chunk-size [BWS ; chunk-ext]`` → the size; hex digits only (RFC 9112 §7.1)."""
+    digits = line.partition(b";")[0].rstrip(b" \t")
+    if not _HEX.fullmatch(digits):
+        raise FramingError("Invalid chunk size")
+    return int(digits, 16)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
