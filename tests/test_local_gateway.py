@@ -38,6 +38,7 @@ def make_app() -> App:
             "cookies": request.cookies,
             "body": base64.b64encode(request.body).decode(),
             "source_ip": request.source_ip,
+            "xff": request.headers.getall("x-forwarded-for"),
         }
 
     @app.get("/files/{path+}")

@@ -38,6 +38,7 @@ APIS = ("rest", "http", "url")
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
 DEFAULT_TIMEOUT = 29.0
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "upgrade"})
+_FORWARDED = frozenset({"x-forwarded-for", "x-forwarded-proto"})
 
 RequestHook = Callable[["HttpRequest", dict[str, Any]], "HttpAnswer | None"]
 
@@ -157,10 +158,7 @@ class Gateway:
             cookies = [part.strip() for k, v in headers if k.lower() == "cookie"
                        for part in v.split(";") if part.strip()]
             headers = [(k, v) for k, v in headers if k.lower() != "cookie"]
-        names = {k.lower() for k, _ in headers}
-        for name, value in (("X-Forwarded-For", request.client_ip), ("X-Forwarded-Proto", "http")):
-            if name.lower() not in names:
-                headers.append((name, value))
+        headers = forwarded_headers(headers, request.client_ip)
         event = make_event(
             fmt, request.method, app_path,
             query=parse_qsl(raw_query, keep_blank_values=True), headers=headers,
@@ -251,6 +249,24 @@ class Gateway:
             name = "x-amzn-RequestId" if self.config.api == "rest" else "Apigw-Requestid"
             done.answer.headers.append((name, request_id))
         return done.answer
+
+
+def forwarded_headers(headers: list[tuple[str, str]], peer: str) -> list[tuple[str, str]]:
+    """The headers with ``X-Forwarded-For`` ending in ``peer`` and ``X-Forwarded-Proto`` set.
+
+    The gateway appends the address of the TCP peer it saw to whatever ``X-Forwarded-For`` the
+    client sent, and that peer is ``sourceIp``: only the last entry is the gateway's word.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html#context-variable-reference
+    https://repost.aws/questions/QU-xMNlCuTT5m6fL60GYEcgg
+
+    >>> forwarded_headers([("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-Proto", "https")],
+    ...                   "1.2.3.4")
+    [('X-Forwarded-For', '6.6.6.6, 1.2.3.4'), ('X-Forwarded-Proto', 'http')]
+    """
+    claimed = [v.strip() for k, v in headers if k.lower() == "x-forwarded-for" and v.strip()]
+    kept = [(k, v) for k, v in headers if k.lower() not in _FORWARDED]
+    # The scheme is the one the client really used (plain HTTP here), whatever it claims.
+    return [*kept, ("X-Forwarded-For", ", ".join([*claimed, peer])), ("X-Forwarded-Proto", "http")]
 
 
 def access_line(request: HttpRequest, answer: HttpAnswer, seconds: float) -> str:
