@@ -8,18 +8,18 @@
 >>> answer = check({"type": "TOKEN", "authorizationToken": "Bearer let-me-in",
 ...     "methodArn": "arn:aws:execute-api:us-east-1:123456789012:api1/prod/GET/notes"})
 >>> answer["principalId"], answer["policyDocument"]["Statement"][0]["Resource"]
-('user-1', ['arn:aws:execute-api:us-east-1:123456789012:api1/prod/*/*'])
+('user-1', ['arn:aws:execute-api:us-east-1:123456789012:api1/prod/GET/notes'])
 
 The function returns :class:`Allow`, :class:`Deny`, :class:`Unauthenticated` or a bool. Anything
 it raises, and any answer the gateway would refuse, becomes a deny (logged, token never
 written): an authorizer never fails open and never answers with an unformatted error.
 
-``Allow(..., resources="api")`` (the default) allows the whole API stage: API Gateway caches an
-authorizer's answer per identity source, and a policy naming only the current method would then
-refuse the same caller on every other route. Use ``resources="route"`` (the method ARN of the
-request) or a list of ``(method, path)`` pairs to narrow it. ``scopes`` and ``groups`` travel in
-the context as ``scope`` (space-separated) and ``groups`` (comma-separated), which
-``request.auth`` reads back, so route guards work behind a lamroute authorizer.
+A policy names exactly what was decided, and no more: by default the method ARN of the request
+(``resources="request"``). ``resources="whole_api"`` or a list of ``(method, path)`` pairs widen
+it, an explicit choice because of the gateway's authorizer cache (see :class:`Allow`).
+``scopes`` and ``groups`` travel in the context as ``scope`` (space-separated) and ``groups``
+(comma-separated), which ``request.auth`` reads back, so route guards work behind a lamroute
+authorizer.
 """
 
 from __future__ import annotations
@@ -43,29 +43,81 @@ __all__ = [
     "rest_authorizer",
 ]
 
-Resources = Literal["api", "route"] | Sequence[tuple[str, str]]
+Resources = Literal["request", "whole_api"] | Sequence[tuple[str, str]]
 ContextValue = str | int | float | bool
 logger = logging.getLogger("lamroute.authorizer")
+_SCOPES = ("request", "whole_api")
 
 
 @dataclass(frozen=True)
 class Allow:
-    """Let the caller in as ``principal_id``; ``context`` values must be str, number or bool."""
+    """Let the caller in as ``principal_id``; ``context`` values must be str, number or bool.
+
+    ``resources`` is what the policy allows:
+
+    - ``"request"`` (the default): the method ARN of this request only
+      (``.../prod/GET/notes/7``), the least privilege.
+    - ``"whole_api"``: every method and path of the stage (``.../prod/*/*``).
+    - ``[("GET", "/notes/{note_id}"), ...]``: those routes (``{param}`` becomes ``*``).
+
+    Caching decides which is right. With authorizer caching on (TTL 300 s unless configured;
+    0 turns it off), API Gateway keeps the policy per identity source value (the token), not
+    per path, and judges each later request of that token against the cached policy without
+    calling the authorizer. So a policy wider than the decision grants more than was decided:
+    ``"whole_api"`` from an authorizer that looks at the path lets a token allowed on
+    ``/public`` into ``/admin`` for the TTL. A narrow policy errs the safe way: the same token on
+    another method or path gets 403 until the entry expires. Use ``"whole_api"`` only when the
+    decision depends on the caller alone; when it depends on the path, keep ``"request"`` and
+    set the TTL to 0 (or, on an HTTP API, add ``$context.routeKey`` to the identity sources).
+    HTTP API simple answers (``isAuthorized``) have no resources: a cached one answers for
+    every route. AWS: "To enable caching, your authorizer must return a policy that is
+    applicable to all methods across an API"; HTTP APIs use "the cached authorizer response for
+    all routes of an API that use the authorizer".
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/configure-api-gateway-lambda-authorization.html
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html#http-api-lambda-authorizer.caching
+    https://repost.aws/knowledge-center/api-gateway-lambda-authorization-errors
+
+    >>> Allow("user-1", resources="whole_api").resources
+    'whole_api'
+    """
 
     principal_id: str
     context: Mapping[str, ContextValue] = field(default_factory=dict)
     scopes: Iterable[str] = ()
     groups: Iterable[str] = ()
-    resources: Resources = "api"
+    resources: Resources = "request"
     usage_identifier_key: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_resources(self.resources, "Allow")
 
 
 @dataclass(frozen=True)
 class Deny:
-    """Refuse the caller: the gateway answers 403."""
+    """Refuse the caller: the gateway answers 403.
+
+    ``resources`` as for :class:`Allow`, the method ARN of this request by default. Under the
+    authorizer cache a narrow deny refuses the same token elsewhere as well (nothing allows it
+    there); ``Deny(resources="whole_api")`` says so explicitly, for a caller refused everywhere.
+    """
 
     principal_id: str = "anonymous"
     context: Mapping[str, ContextValue] = field(default_factory=dict)
+    resources: Resources = "request"
+
+    def __post_init__(self) -> None:
+        _check_resources(self.resources, "Deny")
+
+
+def _check_resources(resources: Any, what: str) -> None:
+    if isinstance(resources, str):
+        if resources not in _SCOPES:
+            raise TypeError(f"{what}(resources={resources!r}): use 'request', 'whole_api' or a "
+                            "list of (method, path) pairs")
+        return
+    if not resources or not all(isinstance(pair, tuple) and len(pair) == 2
+                                for pair in resources):
+        raise TypeError(f"{what}(resources=...) takes a non-empty list of (method, path) pairs")
 
 
 @dataclass(frozen=True)
@@ -120,7 +172,9 @@ class AuthorizerHandler:
             return self._answer(request, decision)
         except AuthorizerUnauthorized:
             raise
-        except Exception as exc:  # deny, never fail open nor with a raw error
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # deny, never fail open nor with a raw error (sys.exit too)
             logger.error("authorizer failed, denying: %s", type(exc).__name__, exc_info=exc,
                          extra={"method_arn": request.method_arn})
             return self._deny(request, Deny())
@@ -151,14 +205,16 @@ class AuthorizerHandler:
             context.setdefault("principalId", decision.principal_id)
         if self.simple and request.version == "2.0":
             return simple_answer(True, context)
-        return policy_answer(decision.principal_id, "Allow", _resources(request, decision),
-                             context, decision.usage_identifier_key)
+        return policy_answer(decision.principal_id, "Allow",
+                             _resources(request, decision.resources), context,
+                             decision.usage_identifier_key)
 
     def _deny(self, request: AuthorizerRequest, deny: Deny) -> dict[str, Any]:
         context = checked_context(deny.context)
         if self.simple and request.version == "2.0":
             return simple_answer(False, context)
-        return policy_answer(deny.principal_id, "Deny", [request.method_arn], context, None)
+        return policy_answer(deny.principal_id, "Deny", _resources(request, deny.resources),
+                             context, None)
 
     def _deny_unknown(self, event: Any) -> dict[str, Any]:
         arn = None
@@ -179,14 +235,12 @@ def _strings(values: Iterable[str], what: str) -> list[str]:
     return items
 
 
-def _resources(request: AuthorizerRequest, decision: Allow) -> list[str]:
-    if decision.resources == "api":
-        return [request.arn.for_api()]
-    if decision.resources == "route":
+def _resources(request: AuthorizerRequest, resources: Resources) -> list[str]:
+    if resources == "request":
         return [request.method_arn]
-    if isinstance(decision.resources, str):
-        raise TypeError(f"Allow(resources={decision.resources!r}): use 'api', 'route' or pairs")
-    return [request.arn.for_route(method, path) for method, path in decision.resources]
+    if resources == "whole_api":
+        return [request.arn.for_api()]
+    return [request.arn.for_route(method, path) for method, path in resources]
 
 
 def rest_authorizer(func: AuthorizerFunc) -> AuthorizerHandler:

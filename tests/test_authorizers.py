@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures import Records
 
 from lamroute import App, InvalidEvent, Request
 from lamroute.authorizers import (
@@ -86,13 +87,13 @@ def test_token_authorizer_with_the_sample_event_denies_unknown_tokens() -> None:
                                  "Resource": [event["methodArn"]]}
 
 
-def test_token_authorizer_allows_the_whole_api_with_context() -> None:
+def test_token_authorizer_allows_only_the_request_with_context() -> None:
     answer = rest(token_event("Bearer user-1", "GET", "/notes/7"))
     assert answer["principalId"] == "user-1"
     only = statement(answer)
     assert only["Effect"] == "Allow"
     assert only["Resource"] == [
-        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*/*"]
+        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes/7"]
     assert answer["context"] == {"tier": "gold", "n": 3, "vip": True, "ratio": 0.5,
                                  "scope": "notes/read", "groups": "staff"}
     assert "usageIdentifierKey" not in answer
@@ -105,11 +106,12 @@ def test_request_authorizer_with_the_sample_event() -> None:
     @rest_authorizer
     def check(request: AuthorizerRequest) -> Allow:
         seen.append(request)
-        return Allow("u1", resources="route")
+        return Allow("u1")
 
     event = fixture("apigw-authorizer-request.json")
     answer = check(event)
-    assert statement(answer)["Resource"] == [event["methodArn"]]
+    assert statement(answer) == {"Action": "execute-api:Invoke", "Effect": "Allow",
+                                 "Resource": [event["methodArn"]]}
     request = seen[0]
     assert request.type == "REQUEST" and request.version == "1.0"
     assert request.headers["headerauth1"] == "headerValue1"
@@ -198,8 +200,8 @@ def test_http_simple_answers_with_the_doc_sample_event() -> None:
 def test_http_policy_answers_use_the_route_arn() -> None:
     event = http_authorizer_event("GET", "/notes", headers={"Authorization": "Bearer user-1"})
     answer = http_policy(event)
-    assert statement(answer)["Resource"] == [
-        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/$default/*/*"]
+    assert statement(answer)["Resource"] == [event["routeArn"]]
+    assert event["routeArn"].endswith("/$default/GET/notes")
     assert answer["context"]["scope"] == "notes/read"
     assert http_simple(http_authorizer_event("GET", "/")) == {"isAuthorized": False}
 
@@ -232,3 +234,74 @@ def test_authorizer_output_feeds_request_auth_and_guards(format: str, authorizer
 
     response = TestClient(app, format=format).get("/notes", authorizer=passed)
     assert response.json() == {"user": "user-1", "tier": "gold"}
+
+
+WIDE_EVENTS = [
+    pytest.param(rest_authorizer, token_event("Bearer t", "GET", "/public"), "prod", id="rest"),
+    pytest.param(http_authorizer(simple=False), http_authorizer_event(
+        "GET", "/public", headers={"Authorization": "t"}), "$default", id="http-policy"),
+]
+
+
+@pytest.mark.parametrize(("wrap", "event", "stage"), WIDE_EVENTS)
+def test_allow_and_deny_name_only_the_request_by_default(wrap: Any, event: dict[str, Any],
+                                                         stage: str) -> None:
+    """Least privilege: under the authorizer cache, a policy wider than the decision would let
+    the same token into every other route of the API for the cache's TTL."""
+    arn = event.get("methodArn") or event["routeArn"]
+    allowed = wrap(lambda request: Allow("u1"))(event)
+    denied = wrap(lambda request: Deny())(event)
+    assert statement(allowed) == {"Action": "execute-api:Invoke", "Effect": "Allow",
+                                  "Resource": [arn]}
+    assert statement(denied) == {"Action": "execute-api:Invoke", "Effect": "Deny",
+                                 "Resource": [arn]}
+    assert arn.endswith(f"/{stage}/GET/public")
+
+
+@pytest.mark.parametrize(("wrap", "event", "stage"), WIDE_EVENTS)
+def test_the_whole_api_is_an_explicit_choice(wrap: Any, event: dict[str, Any],
+                                             stage: str) -> None:
+    whole = f"arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/{stage}/*/*"
+    allowed = wrap(lambda request: Allow("u1", resources="whole_api"))(event)
+    denied = wrap(lambda request: Deny(resources="whole_api"))(event)
+    assert statement(allowed)["Resource"] == [whole]
+    assert statement(denied) == {"Action": "execute-api:Invoke", "Effect": "Deny",
+                                 "Resource": [whole]}
+    listed = wrap(lambda request: Deny(resources=[("POST", "/notes/{id}")]))(event)
+    assert statement(listed)["Resource"] == [
+        f"arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/{stage}/POST/notes/*"]
+
+
+@pytest.mark.parametrize("resources", ["api", "route", "*", [], [("GET",)], ["GET /x"]])
+def test_unknown_resources_are_refused(resources: Any, logs: Records) -> None:
+    with pytest.raises(TypeError, match="resources"):
+        Allow("u1", resources=resources)
+    with pytest.raises(TypeError, match="resources"):
+        Deny(resources=resources)
+    # Inside an authorizer, the mistake is a logged deny, never a wider allow.
+    answer = rest_authorizer(lambda request: Allow("u1", resources=resources))(token_event("t"))
+    assert statement(answer)["Effect"] == "Deny"
+    (record,) = logs.records
+    assert record.exc_info is not None and "resources" in str(record.exc_info[1])
+
+
+def leave(request: AuthorizerRequest) -> Allow:
+    raise SystemExit(0)
+
+
+HTTP_EVENT = http_authorizer_event("GET", "/x", headers={"Authorization": "t"})
+
+
+@pytest.mark.parametrize(("handler", "event", "refusal"), [
+    (rest_authorizer(leave), token_event("t"), None),
+    (http_authorizer(simple=False)(leave), HTTP_EVENT, None),
+    (http_authorizer(leave), HTTP_EVENT, {"isAuthorized": False}),
+])
+def test_an_authorizer_calling_sys_exit_denies(handler: Any, event: dict[str, Any],
+                                               refusal: Any) -> None:
+    """A SystemExit escaping the handler would be a crashed invocation: a 500 from the gateway."""
+    answer = handler(event)
+    if refusal is not None:
+        assert answer == refusal
+    else:
+        assert statement(answer)["Effect"] == "Deny"
