@@ -20,6 +20,7 @@ import pytest
 from lamroute.cli import UsageError
 from lamroute.commands import serve
 from lamroute.local import Gateway, GatewayConfig, HttpRequest
+from lamroute.testing import gateway_auth
 
 PROJECT = textwrap.dedent('''
     from lamroute import App, Request
@@ -44,6 +45,36 @@ PROJECT = textwrap.dedent('''
     rest = rest_authorizer(decide)
     http = http_authorizer(decide)
     not_callable = 42
+
+    # Only the gateway's authorizer decides on these two: the app lets anyone in.
+    @app.get("/public", public=True)
+    def public() -> dict:
+        return {"area": "public"}
+
+    @app.get("/admin", public=True)
+    def admin() -> dict:
+        return {"area": "admin"}
+
+    calls = []
+
+    def by_path(request: AuthorizerRequest):
+        """Alice may read /public, nothing else: a decision that depends on the path."""
+        calls.append(request.path)
+        if request.bearer_token == "alice" and request.path == "/public":
+            return Allow("alice")
+        return Deny()
+
+    def by_path_wide(request: AuthorizerRequest):
+        calls.append(request.path)
+        if request.bearer_token == "alice" and request.path == "/public":
+            return Allow("alice", resources="whole_api")  # wider than the decision
+        return Deny()
+
+    path_rest = rest_authorizer(by_path)
+    path_http = http_authorizer(simple=False)(by_path)
+    path_http_simple = http_authorizer(by_path)
+    wide_rest = rest_authorizer(by_path_wide)
+    wide_http = http_authorizer(simple=False)(by_path_wide)
 ''')
 
 
@@ -108,11 +139,13 @@ def test_a_bad_authorizer_target_is_a_usage_error(project: Path) -> None:
 
 
 def test_reload_passes_the_authorizer_on() -> None:
-    args = parse("--authorizer", "m:f", "--authorizer-type", "token", "--identity-header", "X-A")
+    args = parse("--authorizer", "m:f", "--authorizer-type", "token", "--identity-header", "X-A",
+                 "--authorizer-ttl", "0")
     argv = serve._server_argv(args)
     assert argv[argv.index("--authorizer") + 1] == "m:f"
     assert argv[argv.index("--authorizer-type") + 1] == "token"
     assert argv[argv.index("--identity-header") + 1] == "X-A"
+    assert argv[argv.index("--authorizer-ttl") + 1] == "0"
 
 
 def free_port() -> int:
@@ -153,3 +186,86 @@ def test_serve_command_runs_the_authorizer(project: Path) -> None:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0 and "Traceback" not in err
+
+
+PATH_APIS = [
+    pytest.param("rest", "authproj:path_rest", "/prod", id="rest"),
+    pytest.param("http", "authproj:path_http", "", id="http-policy"),
+]
+CACHED_DENY = {"rest": {"Message": "User is not authorized to access this resource"},
+               "http": {"message": "Forbidden"}}
+
+
+def authorizer_calls() -> list[str]:
+    calls: list[str] = sys.modules["authproj"].calls
+    return calls
+
+
+@pytest.mark.parametrize(("api", "target", "prefix"), PATH_APIS)
+def test_cached_allow_on_public_does_not_open_admin(project: Path, api: str, target: str,
+                                                    prefix: str) -> None:
+    """The cache keys on the token only: the policy cached for /public is what decides /admin."""
+    gate = gateway(api, "--authorizer", target)  # caching on, 300 s: AWS's default
+    assert call(gate, f"{prefix}/public", "alice") == (200, {"area": "public"})
+    assert call(gate, f"{prefix}/admin", "alice") == (403, CACHED_DENY[api])
+    assert authorizer_calls() == ["/public"]  # /admin was judged from the cache
+
+
+@pytest.mark.parametrize(("api", "target", "prefix"), PATH_APIS)
+def test_cached_deny_on_admin_locks_the_caller_out_of_public(project: Path, api: str,
+                                                             target: str, prefix: str) -> None:
+    """What AWS does to a path-based authorizer under the cache, shown locally: the cached
+    deny for /admin names /admin only, so nothing allows /public either until it expires."""
+    gate = gateway(api, "--authorizer", target, "--authorizer-ttl", "300")
+    status, _ = call(gate, f"{prefix}/admin", "alice")
+    assert status == 403
+    assert call(gate, f"{prefix}/public", "alice") == (403, CACHED_DENY[api])
+    assert authorizer_calls() == ["/admin"]
+    # Another identity is another cache entry.
+    assert call(gate, f"{prefix}/public", "bob")[0] == 403
+    assert authorizer_calls() == ["/admin", "/public"]
+
+
+@pytest.mark.parametrize(("api", "target", "prefix"), [
+    pytest.param("rest", "authproj:wide_rest", "/prod", id="rest"),
+    pytest.param("http", "authproj:wide_http", "", id="http-policy"),
+    pytest.param("http", "authproj:path_http_simple", "", id="http-simple"),
+])
+def test_a_cached_answer_wider_than_the_decision_opens_every_route(
+        project: Path, api: str, target: str, prefix: str) -> None:
+    """Why the whole API (and an HTTP API simple answer) is an explicit choice: cached, it lets
+    the token into routes the authorizer never decided on."""
+    gate = gateway(api, "--authorizer", target)
+    assert call(gate, f"{prefix}/public", "alice")[0] == 200
+    assert call(gate, f"{prefix}/admin", "alice") == (200, {"area": "admin"})
+    assert authorizer_calls() == ["/public"]
+
+
+@pytest.mark.parametrize(("api", "target", "prefix"), PATH_APIS)
+def test_cached_answers_expire_after_the_ttl(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                            api: str, target: str, prefix: str) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(gateway_auth, "monotonic", lambda: now[0])
+    gate = gateway(api, "--authorizer", target, "--authorizer-ttl", "60")
+    assert call(gate, f"{prefix}/admin", "alice")[0] == 403
+    now[0] += 59.9
+    assert call(gate, f"{prefix}/public", "alice")[0] == 403  # still the cached deny
+    now[0] += 0.1
+    assert call(gate, f"{prefix}/public", "alice") == (200, {"area": "public"})
+    assert authorizer_calls() == ["/admin", "/public"]
+
+
+@pytest.mark.parametrize(("api", "target", "prefix"), PATH_APIS)
+def test_ttl_0_calls_the_authorizer_for_every_request(project: Path, api: str, target: str,
+                                                      prefix: str) -> None:
+    gate = gateway(api, "--authorizer", target, "--authorizer-ttl", "0")
+    assert call(gate, f"{prefix}/admin", "alice")[0] == 403
+    assert call(gate, f"{prefix}/public", "alice") == (200, {"area": "public"})
+    assert call(gate, f"{prefix}/public", "alice")[0] == 200
+    assert authorizer_calls() == ["/admin", "/public", "/public"]
+
+
+@pytest.mark.parametrize("ttl", ["-1", "3601"])
+def test_an_impossible_ttl_is_a_usage_error(project: Path, ttl: str) -> None:
+    with pytest.raises(UsageError, match="ttl"):
+        gateway("rest", "--authorizer", "authproj:path_rest", "--authorizer-ttl", ttl)

@@ -40,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="REST API authorizer type (default request)")
     parser.add_argument("--identity-header", action="append", dest="identity_headers",
                         metavar="NAME", help="identity source header (default Authorization)")
+    parser.add_argument("--authorizer-ttl", type=int, default=300, metavar="SECONDS",
+                        help="authorizer cache TTL, keyed on the identity sources: a cached "
+                             "policy is judged against each request, as on AWS (default 300, "
+                             "0 = no caching)")
     parser.add_argument("--reload", action="store_true",
                         help="restart when a .py file under the current directory changes")
     parser.add_argument("--ws-port", type=int, default=None,
@@ -55,7 +59,8 @@ def _server_argv(args: argparse.Namespace) -> list[str]:
     for kind in args.binary_media_types or ():
         argv += ["--binary-media-type", kind]
     if args.authorizer:
-        argv += ["--authorizer", args.authorizer, "--authorizer-type", args.authorizer_type]
+        argv += ["--authorizer", args.authorizer, "--authorizer-type", args.authorizer_type,
+                 "--authorizer-ttl", str(args.authorizer_ttl)]
         for name in args.identity_headers or ():
             argv += ["--identity-header", name]
     if args.ws_port is not None:
@@ -70,8 +75,12 @@ def install_authorizer(gateway: Any, args: argparse.Namespace) -> None:
     handler = load_app(args.authorizer)
     if not callable(handler):
         raise UsageError(f"{args.authorizer} is a {type(handler).__name__}, not a handler")
-    gate = GatewayAuthorizer(handler, type=args.authorizer_type,
-                             identity_headers=tuple(args.identity_headers or ("Authorization",)))
+    sources = tuple(args.identity_headers or ("Authorization",))
+    try:
+        gate = GatewayAuthorizer(handler, type=args.authorizer_type, identity_headers=sources,
+                                 ttl=args.authorizer_ttl)
+    except ValueError as exc:
+        raise UsageError(f"--authorizer-ttl: {exc}") from None
     gateway.request_hooks.append(local_gateway_hook(gate, gateway.config.format))
 
 
@@ -112,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
         except UsageError:
             server.stop()
             raise
+        ttl = args.authorizer_ttl
+        print(f"lamroute: authorizer {args.authorizer} runs first; "
+              + (f"its answers are cached {ttl}s per identity (--authorizer-ttl)" if ttl
+                 else "no caching"), file=sys.stderr, flush=True)
     config = server.gateway.config
     kind = {"rest": "REST API", "http": "HTTP API", "url": "Function URL"}[config.api]
     payload = "1.0" if config.format in ("rest", "http-v1") else "2.0"
