@@ -143,3 +143,108 @@ def test_event_is_only_written_on_success() -> None:
     event = make_event("http", "GET", "/notes/7", headers={"Authorization": "Bearer stranger"})
     assert gate.authorize(event, "http").status == 403
     assert "authorizer" not in event["requestContext"]
+
+
+def leaving(event: Any, context: Any) -> Any:
+    raise SystemExit(1)  # a raw authorizer, not a lamroute one: the invocation crashes
+
+
+def answering(context: Any) -> Any:
+    """A raw policy authorizer allowing everything with ``context``."""
+    def handler(event: Any, _: Any) -> Any:
+        arn = event.get("methodArn") or event["routeArn"]
+        return {"principalId": "u1", "context": context, "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": arn}]}}
+    return handler
+
+
+GATEWAY_500 = {
+    "rest": ({"message": None}, "AuthorizerConfigurationException"),
+    "http": ({"message": "Internal Server Error"}, None),
+    "http-v1": ({"message": "Internal Server Error"}, None),
+}
+
+
+def assert_gateway_500(response: Any, format: str) -> None:
+    body, error_type = GATEWAY_500[format]
+    assert response.status_code == 500
+    assert response.json() == body
+    assert response.headers.get("x-amzn-errortype") == error_type
+
+
+@pytest.mark.parametrize("format", ["rest", "http-v1", "http"])
+def test_a_raw_authorizer_calling_sys_exit_is_the_gateways_500(format: str) -> None:
+    client = TestClient(make_app(), format=format, lambda_authorizer=leaving)
+    assert_gateway_500(client.get("/notes/7", headers={"Authorization": "x"}), format)
+
+
+@pytest.mark.parametrize("context", [{"user": {"id": 1}}, {"roles": ["a", "b"]}, {"n": None},
+                                     "not-an-object"])
+def test_a_rest_authorizer_context_beyond_scalars_is_the_gateways_500(context: Any) -> None:
+    """REST: "you cannot set a JSON object or array as a valid value of any key in the context
+    map"; API Gateway answers 500 instead of calling the integration."""
+    client = TestClient(make_app(), format="rest", lambda_authorizer=answering(context))
+    assert_gateway_500(client.get("/notes/7", headers={"Authorization": "x"}), "rest")
+
+
+@pytest.mark.parametrize("format", ["http", "http-v1"])
+def test_http_api_authorizer_contexts_may_hold_objects(format: str) -> None:
+    app = App(access_log=False)
+
+    @app.get("/who")
+    def who(request: Request) -> Any:
+        return request.auth.context
+
+    context = {"user": {"id": 1}, "roles": ["a", "b"]}
+    client = TestClient(app, format=format, lambda_authorizer=answering(context))
+    assert client.get("/who", headers={"Authorization": "x"}).json() == context
+
+
+@pytest.mark.parametrize("answer", [{"isAuthorized": "true"}, {"isAuthorized": 1},
+                                    {"isAuthorized": True, "context": ["x"]}])
+def test_a_malformed_simple_answer_is_the_gateways_500(answer: Any) -> None:
+    client = TestClient(make_app(), format="http", lambda_authorizer=lambda e, c: answer)
+    assert_gateway_500(client.get("/notes/7", headers={"Authorization": "x"}), "http")
+
+
+def test_failures_are_not_cached_and_denies_are() -> None:
+    answers = iter([{"isAuthorized": "junk"}, {"isAuthorized": False}, {"isAuthorized": True}])
+    seen: list[Any] = []
+
+    def flaky(event: Any, context: Any) -> Any:
+        seen.append(event)
+        return next(answers)
+
+    client = TestClient(make_app(), format="http", lambda_authorizer=flaky)
+    headers = {"Authorization": "Bearer user-1"}
+    assert client.get("/notes/7", headers=headers).status_code == 500
+    assert client.get("/notes/7", headers=headers).status_code == 403
+    assert client.get("/notes/7", headers=headers).status_code == 403  # the deny, cached
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize(("api", "format"), [("rest", "rest"), ("http", "http")])
+def test_local_server_answers_a_raw_authorizer_sys_exit_as_the_gateway(
+        api: str, format: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Through real sockets: the SystemExit used to end the request thread without an answer."""
+    import http.client
+    import json
+    import logging
+
+    from lamroute.local import LocalGateway
+    from lamroute.testing.gateway_auth import local_gateway_hook
+
+    with caplog.at_level(logging.ERROR, logger="lamroute.local"), \
+            LocalGateway(make_app(), api=api, port=0) as server:
+        server.gateway.request_hooks.append(
+            local_gateway_hook(GatewayAuthorizer(leaving), server.gateway.config.format))
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("GET", f"{server.gateway.config.prefix}/notes/7",
+                           headers={"Authorization": "x"})
+        response = connection.getresponse()
+        body, error_type = GATEWAY_500[format]
+        assert (response.status, json.loads(response.read())) == (500, body)
+        assert response.getheader("x-amzn-ErrorType") == error_type
+        connection.close()
+    assert "SystemExit" in caplog.text
