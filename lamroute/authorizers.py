@@ -68,7 +68,8 @@ class Allow:
     ``/public`` into ``/admin`` for the TTL. A narrow policy errs the safe way: the same token on
     another method or path gets 403 until the entry expires. Use ``"whole_api"`` only when the
     decision depends on the caller alone; when it depends on the path, keep ``"request"`` and
-    set the TTL to 0 (or, on an HTTP API, add ``$context.routeKey`` to the identity sources).
+    set the TTL to 0 (or, on an HTTP API deciding per route, add ``$context.routeKey`` to the
+    identity sources and allow that route's ``(method, path)``).
     HTTP API simple answers (``isAuthorized``) have no resources: a cached one answers for
     every route. AWS: "To enable caching, your authorizer must return a policy that is
     applicable to all methods across an API"; HTTP APIs use "the cached authorizer response for
