@@ -149,3 +149,64 @@ def test_misbehaving_handlers_never_get_the_gateway_error(gateway: LocalGateway,
     assert status == expected.get(path, 500), (path, status, body[:200])
     if status >= 400:
         assert json.loads(body)["status"] == status
+
+
+@pytest.fixture(scope="module")
+def upload_gateway() -> Iterator[LocalGateway]:
+    app = App(access_log=False)
+
+    @app.post("/upload")
+    def upload(request: Request) -> Response:
+        return Response(request.body, media_type="application/octet-stream")
+
+    with LocalGateway(app, api="http", port=0) as server:
+        yield server
+
+
+def exchange(server: LocalGateway, head: bytes, body: bytes) -> tuple[int, bytes]:
+    """A raw request (framing exactly as given), the upload ended, and the answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     b"Content-Type: application/octet-stream\r\n" + head + b"\r\n" + body)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    status_line, _, rest = b"".join(chunks).partition(b"\r\n")
+    return int(status_line.split(b" ", 2)[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+BAD_SIZES = st.sampled_from([b"-1", b"0x5", b"+5", b" 5", b"5_0", b"g", b"", b"5\r", b"-0",
+                             b"\xff", b"1" * 5000])
+
+
+@fuzz_settings(ci_examples=25)
+@given(body=st.binary(max_size=300), cuts=st.lists(st.integers(1, 64), max_size=8),
+       ext=st.sampled_from([b"", b";a=b", b" ;x", b"\t;y=\"z\""]),
+       coding=st.sampled_from([b"chunked", b"Chunked", b"CHUNKED", b" chunked "]),
+       bad=st.one_of(st.none(), st.tuples(BAD_SIZES, st.integers(0, 8))))
+def test_chunked_uploads_are_read_exactly_or_refused(
+    upload_gateway: LocalGateway, body: bytes, cuts: list[int], ext: bytes, coding: bytes,
+    bad: tuple[bytes, int] | None,
+) -> None:
+    """A well-framed chunked body arrives byte for byte; one bad chunk-size line is a 400,
+    never a body read some other way."""
+    CASES["local gateway chunked uploads"] += 1
+    pieces, rest = [], body
+    for cut in cuts:
+        if rest:
+            pieces.append(rest[:cut])
+            rest = rest[cut:]
+    if rest:
+        pieces.append(rest)
+    lines = [b"%x%s\r\n%s\r\n" % (len(p), ext, p) for p in pieces] + [b"0\r\n\r\n"]
+    if bad is not None:
+        size, at = bad
+        at = min(at, len(lines) - 1)
+        lines[at] = size + b"\r\n" + lines[at].partition(b"\r\n")[2]
+    status, answer = exchange(upload_gateway, b"Transfer-Encoding: " + coding + b"\r\n",
+                              b"".join(lines))
+    if bad is None:
+        assert (status, answer) == (200, body)
+    else:
+        assert status == 400, (status, answer[:100])
