@@ -32,6 +32,7 @@ def chat_app() -> tuple[App, dict[str, Any]]:
         offered = request.headers.get("sec-websocket-protocol") or ""
         state["events"].append(("connect", request.headers.get("x-client"),
                                 request.query.getall("room")))
+        state["forwarded_for"] = request.headers.getall("x-forwarded-for")
         with state["lock"]:
             state["open"].append(request.connection_id)
         if offered:
@@ -105,6 +106,17 @@ def test_connect_sees_headers_and_query(server: Any) -> None:
                      additional_headers={"X-Client": "pytest"}):
         pass
     assert state["events"][0] == ("connect", "pytest", ["a", "b"])
+
+
+def test_connect_x_forwarded_for_gets_the_peer_appended(server: Any) -> None:
+    """As on the HTTP side: a client cannot pose as another address at $connect."""
+    running, state = server
+    with open_client(running, additional_headers={"X-Forwarded-For": "6.6.6.6"}):
+        pass
+    assert state["forwarded_for"] == ["6.6.6.6, 127.0.0.1"]
+    with open_client(running):
+        pass
+    assert state["forwarded_for"] == ["127.0.0.1"]
 
 
 def test_subprotocol_is_negotiated_by_connect(server: Any) -> None:

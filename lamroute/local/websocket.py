@@ -37,6 +37,7 @@ from ..connections import ENDPOINT_ENV, Connections, use_connections
 from ..testing.client import FakeContext
 from ..testing.websocket import ROUTE_SELECTION, make_websocket_event, new_id
 from ..websocket import CONNECT, DEFAULT, DISCONNECT, MAX_MESSAGE, select_route
+from .gateway import forwarded_headers
 from .websocket_management import ManagementServer, iso
 
 
@@ -163,7 +164,8 @@ class LocalWebSocketServer:
         source_ip = str(connection.remote_address[0])
         user_agent = request.headers.get("User-Agent", "")
         answer = await self._invoke(
-            CONNECT, connection_id, headers=list(request.headers.raw_items()),
+            CONNECT, connection_id,
+            headers=forwarded_headers(list(request.headers.raw_items()), source_ip),
             query=parse_qsl(urlsplit(request.path).query, keep_blank_values=True),
             source_ip=source_ip, user_agent=user_agent)
         status = answer.get("statusCode")
