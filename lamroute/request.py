@@ -42,7 +42,9 @@ class Request:
 
     ``path`` is the app's own path (stage and base path removed, percent-decoded);
     ``root_path`` is the public prefix in front of it, so ``root_path + path`` is the URL path
-    the client used.
+    the client used. ``raw_path`` is the app's path still percent-encoded when the gateway
+    delivered it so (REST APIs, Function URLs, ALB) and it holds a ``%``, else ``None``:
+    routing splits it on ``/`` before decoding, so ``%2F`` stays inside one segment.
     """
 
     __slots__ = (
@@ -59,6 +61,7 @@ class Request:
         "method",
         "path",
         "path_params",
+        "raw_path",
         "request_id",
         "root_path",
         "route",
@@ -78,9 +81,11 @@ class Request:
         event: Mapping[str, Any],
         context: Any,
         reader: EventReader,
+        raw_path: str | None = None,
     ) -> None:
         self.method = method
         self.path = path
+        self.raw_path = raw_path
         self.root_path = root_path
         self.format = format
         self.stage = stage

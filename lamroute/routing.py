@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Generic, TypeVar
+from urllib.parse import unquote
 
 from .errors import RouteDefinitionError
 
@@ -99,6 +100,21 @@ def parse_template(path: str, *, strict_slashes: bool = False) -> Template:
         else:
             segments.append(segment)
     return Template("/" + "/".join(raw_segments), tuple(segments), tuple(params), greedy)
+
+
+def strip_segments(raw_path: str, prefix: str) -> str | None:
+    """``raw_path`` (percent-encoded) without its leading segments that decode to ``prefix``;
+    ``None`` when they do not (``/api%2Fx`` does not start with the segment ``/api``).
+
+    >>> strip_segments("/api/a%2Fb", "/api"), strip_segments("/api%2Fa", "/api")
+    ('/a%2Fb', None)
+    """
+    count = prefix.count("/")
+    parts = raw_path.split("/")
+    head = [unquote(part, errors="replace") for part in parts[:count + 1]]
+    if head != prefix.split("/"):
+        return None
+    return "/" + "/".join(parts[count + 1:])
 
 
 class Match(Generic[T]):
@@ -219,13 +235,24 @@ class RouteTable(Generic[T]):
                 "(API Gateway rejects them too)."
             )
 
-    def match(self, method: str, path: str) -> Match[T]:
+    def match(self, method: str, path: str, raw_path: str | None = None) -> Match[T]:
         """Find the target for ``method`` and a decoded ``path``.
 
         An endpoint that serves ``method`` wins over one that only matches the path, so a static
         ``POST /users/me`` does not hide ``GET /users/{id}``; when none serves it, the answer is
         405 with every method the path allows.
+
+        ``raw_path`` is the same path still percent-encoded, when the gateway delivered it so and
+        it has a ``%``: it is split on ``/`` before each segment is decoded, so an encoded slash
+        (``%2F``) is data inside one segment, not a separator.
+
+        >>> table = RouteTable()
+        >>> _ = table.add("/users/{user_id}", ["GET"], "get_user")
+        >>> table.match("GET", "/users/a/b", "/users/a%2Fb").params
+        {'user_id': 'a/b'}
         """
+        if raw_path is not None:
+            return self._match_raw(method, raw_path)
         if not self.strict_slashes and len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/") or "/"
         wanted = (method, "GET") if method == "HEAD" else (method,)
@@ -237,6 +264,26 @@ class RouteTable(Generic[T]):
             if _serves(static, wanted):
                 return self._found(static, wanted, {})
         segments = path[1:].split("/") if len(path) > 1 else []
+        return self._match_segments(segments, wanted, static)
+
+    def _match_raw(self, method: str, raw_path: str) -> Match[T]:
+        """:meth:`match` for a percent-encoded path: split first, then decode each segment."""
+        if not self.strict_slashes and len(raw_path) > 1 and raw_path.endswith("/"):
+            raw_path = raw_path.rstrip("/") or "/"
+        segments = ([unquote(s, errors="replace") for s in raw_path[1:].split("/")]
+                    if len(raw_path) > 1 else [])
+        wanted = (method, "GET") if method == "HEAD" else (method,)
+        static = None
+        if not any("/" in segment for segment in segments):  # no static path holds a %2F
+            static = self._static.get("/" + "/".join(segments))
+            if static is not None and _serves(static, wanted):
+                return self._found(static, wanted, {})
+        return self._match_segments(segments, wanted, static)
+
+    def _match_segments(self, segments: list[str], wanted: tuple[str, ...],
+                        static: _Endpoint[T] | None) -> Match[T]:
+        """The trie walk for decoded ``segments``; ``static`` is the path's static endpoint,
+        which matched the path but serves none of the ``wanted`` methods."""
         params: dict[str, str] = {}
         endpoint = self._walk(self._root, segments, 0, params, wanted)
         if endpoint is not None:

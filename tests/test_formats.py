@@ -19,6 +19,7 @@ EXPECTED = {
     "rest-custom-domain": ("rest", "GET", "/items/42", "/v1", "prod"),
     "rest-root-base64": ("rest", "POST", "/", "/prod", "prod"),
     "rest-authorizer": ("rest", "GET", "/files/my report.pdf", "/prod", "prod"),
+    "rest-encoded-slash": ("rest", "GET", "/users/a/b c", "/v1", "prod"),
     "http-v1-named-stage": ("http-v1", "GET", "/items/42", "/dev", "dev"),
     "http-v2-default": ("http", "POST", "/items/42", "", "$default"),
     "http-v2-named-stage": ("http", "GET", "/items/42", "/dev", "dev"),
@@ -57,6 +58,10 @@ def _echo_app(**options: Any) -> App:
     def file(name: str) -> dict[str, str]:
         return {"name": name}
 
+    @app.get("/users/{user_id}")
+    def user(user_id: str, request: Request) -> dict[str, Any]:
+        return {"user": user_id, "path": request.path}
+
     @app.post("/")
     def root(request: Request) -> dict[str, Any]:
         return {"body": request.json()}
@@ -75,6 +80,8 @@ def test_fixture_round_trip_through_the_app(name: str) -> None:
         assert body == {"id": "42", "url": root_path + "/items/42", "root": root_path}
     elif path.startswith("/files"):
         assert body == {"name": "my report.pdf"}
+    elif path.startswith("/users"):  # the encoded slash is data inside one segment
+        assert body == {"user": "a/b c", "path": "/users/a/b c"}
     else:
         assert body == {"body": {"test": "body"}}
 

@@ -84,6 +84,81 @@ def test_path_values_are_percent_decoded(client: TestClient) -> None:
     assert client.get("/files/dir/my%20file%2Bv2.txt").json()["path"] == "dir/my file+v2.txt"
 
 
+# REST APIs, Function URLs and ALB pass the path on still percent-encoded; HTTP APIs decode it,
+# an encoded slash included, before the event is built (nothing can tell it apart any more).
+PATH_ENCODED = {"rest", "url", "alb", "alb-multi"}
+
+
+def test_encoded_slash_stays_inside_one_segment(client: TestClient) -> None:
+    response = client.get("/users/a%2Fb")
+    if client.format in PATH_ENCODED:
+        assert response.json() == {"id": "a/b"}
+    else:  # /users/a/b: no route has three segments there
+        assert response.status_code == 404
+    response = client.get("/users/7%2F/posts/x%2Fy%20z")
+    if client.format in PATH_ENCODED:
+        assert response.json() == {"user": "7/", "post": "x/y z"}
+    else:
+        assert response.status_code == 404
+
+
+def test_greedy_parameter_gets_the_decoded_rest(client: TestClient) -> None:
+    assert client.get("/files/a%2Fb/c%20d").json()["path"] == "a/b/c d"
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_encoded_slash_does_not_reach_a_static_route(fmt: str) -> None:
+    app = App(access_log=False)
+    app.get("/users/{user_id}")(lambda user_id, request: {"id": user_id, "path": request.path})
+    app.get("/users/a/b")(lambda: {"static": True})
+    app.post("/users/a%b")(lambda: {"percent": True})
+    client = TestClient(app, format=fmt)
+    expected = {"id": "a/b", "path": "/users/a/b"} if fmt in PATH_ENCODED else {"static": True}
+    assert client.get("/users/a%2Fb").json() == expected  # request.path stays decoded
+    assert client.get("/users/a/b").json() == {"static": True}
+    # The trailing-slash rule still holds (request.path keeps the slash, as before).
+    assert client.get("/users/a%2Fb/").json().get("id") == expected.get("id")
+    if fmt in PATH_ENCODED:
+        assert client.get("/users/a%2Fb%2F").json()["id"] == "a/b/"  # data, not a trailing /
+        refused = client.post("/users/a%2Fb")
+        assert (refused.status_code, refused.headers["Allow"]) == (405, "GET, HEAD, OPTIONS")
+    assert client.post("/users/a%25b").json() == {"percent": True}
+
+
+@pytest.mark.parametrize("fmt", sorted(PATH_ENCODED))
+def test_encoded_slash_with_strip_prefixes(fmt: str) -> None:
+    app = App(access_log=False, strip_prefixes=["/api"])
+    app.get("/users/{user_id}")(lambda user_id: {"id": user_id})
+    client = TestClient(app, format=fmt)
+    assert client.get("/api/users/a%2Fb").json() == {"id": "a/b"}
+    # "/api%2Fusers" is one segment: no "/api" segment to strip, so no route matches.
+    assert client.get("/api%2Fusers/x").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_path_without_percent_costs_no_raw_path(fmt: str) -> None:
+    seen: list[str | None] = []
+    app = App(access_log=False)
+    app.get("/{p+}")(lambda p, request: seen.append(request.raw_path))
+    client = TestClient(app, format=fmt, stage="prod" if fmt in ("rest", "http") else None)
+    client.get("/a/b-c")
+    client.get("/a/b%2Fc")
+    assert seen == [None, "/a/b%2Fc" if fmt in PATH_ENCODED else None]
+
+
+def test_route_table_splits_the_raw_path_before_decoding() -> None:
+    table: RouteTable[str] = RouteTable()
+    table.add("/users/{user_id}", ["GET"], "user")
+    table.add("/users/a/b", ["GET"], "static")
+    table.add("/files/{path+}", ["GET"], "files")
+    assert table.match("GET", "/users/a/b", "/users/a%2Fb").params == {"user_id": "a/b"}
+    assert table.match("GET", "/users/a/b").target == "static"
+    assert table.match("GET", "/users/a b", "/users/a%20b").params == {"user_id": "a b"}
+    assert table.match("GET", "/files/a/b/c", "/files/a%2Fb/c").params == {"path": "a/b/c"}
+    assert table.match("POST", "/users/a/b", "/users/a%2Fb").allowed == (
+        "GET", "HEAD", "OPTIONS")
+
+
 def test_root_route(client: TestClient) -> None:
     response = client.get("/")
     assert (response.status_code, response.text) == (200, "root")

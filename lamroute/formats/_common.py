@@ -131,6 +131,25 @@ def decode_path(raw: str) -> str:
     return unquote(raw, errors="replace") if "%" in raw else raw
 
 
+def raw_app_path(raw: str, prefix: str, app_path: str) -> str | None:
+    """The app's path still percent-encoded: ``raw`` (the whole path as delivered) minus the
+    segments of the decoded ``prefix``; ``None`` when the two do not line up (an encoded slash
+    inside the prefix), and routing falls back to the decoded ``app_path``.
+
+    REST APIs, Function URLs and ALB pass the path on encoded, so an encoded slash (``%2F``)
+    is data inside one segment; routing splits this raw path before decoding it. Live captures:
+    a REST request for ``/capture/space%20value`` has that ``path`` and ``pathParameters``
+    ``{"proxy": "capture/space%20value"}`` (HTTP APIs decode, even ``%2F``:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html).
+
+    >>> raw_app_path("/v1/users/a%2Fb", "/v1", "/users/a/b")
+    '/users/a%2Fb'
+    """
+    parts = leading_slash(raw).split("/")
+    rest = "/" + "/".join(parts[prefix.count("/") + 1:])
+    return rest if unquote(rest, errors="replace") == app_path else None
+
+
 def fill_template(template: str, params: Mapping[str, Any]) -> str | None:
     """Rebuild the matched part of a path from a gateway resource template and its parameters.
 

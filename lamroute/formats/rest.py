@@ -43,7 +43,8 @@ class V1Format(c.ProxyReader):
             context_ = c.request_context(event)
         stage = context_.get("stage")
         stage = stage if isinstance(stage, str) else None
-        path = c.decode_path(raw_path) if self.path_encoded and "%" in raw_path else raw_path
+        encoded = self.path_encoded and "%" in raw_path
+        path = c.decode_path(raw_path) if encoded else raw_path
         resource = event.get("resource")
         suffix = None
         if resource == "/{proxy+}":  # the usual catch-all resource: no template to fill
@@ -77,6 +78,7 @@ class V1Format(c.ProxyReader):
             event=event,
             context=context,
             reader=self,
+            raw_path=c.raw_app_path(raw_path, prefix, app_path) if encoded else None,
         )
 
     def _root_path(self, prefix: str, stage: str | None, context_: Mapping[str, Any]) -> str:
