@@ -20,12 +20,15 @@ from ..response import Response
 _TEXT_MARKERS = ("json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "csv")
 
 
-def mapping(event: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    """``event[key]`` when it is a dict; ``{}`` when missing or null; 400 for other types."""
+def mapping(event: Mapping[str, Any], key: str, *, required: bool = False) -> Mapping[str, Any]:
+    """``event[key]`` when it is a dict; ``{}`` when missing or null (400 if ``required``);
+    400 for other types."""
     value = event.get(key)
     if type(value) is dict:  # the usual case, without the slower abstract Mapping check
         return value
     if value is None:
+        if required:
+            raise InvalidEvent(f"The event has no {key!r} object: it is not a proxy event.")
         return {}
     if not isinstance(value, Mapping):
         raise InvalidEvent(f"The event's {key!r} must be an object.")
@@ -38,6 +41,8 @@ def string(event: Mapping[str, Any], key: str, *, required: bool = False) -> str
     if value is None and not required:
         return None
     if not isinstance(value, str):
+        if value is None:
+            raise InvalidEvent(f"The event has no {key!r}: it is not a proxy event.")
         raise InvalidEvent(f"The event's {key!r} must be a string.")
     return value
 

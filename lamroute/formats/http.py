@@ -39,7 +39,9 @@ class V2Format(c.ProxyReader):
         method = http.get("method") if isinstance(http, Mapping) else None
         if not isinstance(method, str):
             raise InvalidEvent("The event's 'requestContext.http.method' must be a string.")
-        raw_path = c.string(event, "rawPath") or "/"
+        # `rawPath` is in every payload 2.0 event (HTTP APIs and Function URLs):
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+        raw_path = c.string(event, "rawPath", required=True) or "/"
         stage = c.str_or_none(context_.get("stage"))
         # Function URLs pass the path still percent-encoded; HTTP APIs decode it (an encoded
         # slash included, so nothing can tell it from a separator any more):

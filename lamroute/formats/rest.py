@@ -34,13 +34,16 @@ class V1Format(c.ProxyReader):
         method = event.get("httpMethod")
         if type(method) is not str:
             method = str(c.string(event, "httpMethod", required=True))
+        # Every proxy event has `path` and `requestContext`: an event without them (a test
+        # console's `{"httpMethod": "GET"}`, another service's) is not served but refused.
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
         raw_path = event.get("path")
         if type(raw_path) is not str:
-            raw_path = c.string(event, "path")
+            raw_path = str(c.string(event, "path", required=True))
         raw_path = raw_path or "/"
         context_ = event.get("requestContext")
         if type(context_) is not dict:
-            context_ = c.request_context(event)
+            context_ = c.mapping(event, "requestContext", required=True)
         stage = context_.get("stage")
         stage = stage if isinstance(stage, str) else None
         encoded = self.path_encoded and "%" in raw_path
