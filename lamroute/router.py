@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .errors import RouteDefinitionError
-from .routing import HTTP_METHODS
+from .routing import HTTP_METHODS, parse_template
 from .websocket import WebSocketOptions, WebSocketRoute, check_route
 
 if TYPE_CHECKING:
@@ -106,6 +106,7 @@ class Router:
 
     def add_route(self, route: Route) -> None:
         """Register a :class:`Route` (subclasses compile it at once)."""
+        parse_template(route.path)  # a malformed template fails here, not at include time
         self.routes.append(route)
 
     def route(

@@ -190,6 +190,37 @@ def test_malformed_templates_raise_at_registration(path: str) -> None:
         app.get(path)(lambda **kw: None)
 
 
+@pytest.mark.parametrize(("path", "hint"), [
+    ("/items/<int:item_id>", "use /items/{item_id} and annotate the handler (item_id: int)"),
+    ("/items/<item_id>/tags", "use /items/{item_id}/tags."),
+    ("/items/{item_id:int}", "use /items/{item_id} and annotate the handler (item_id: int)"),
+    ("/files/<path:rest>", "use /files/{rest+}."),
+    ("/files/{rest:path}", "use /files/{rest+}."),
+    ("/users/:user_id", "use /users/{user_id}."),
+    ("/static/*", "use /static/{path+}."),
+    ("/a<b", "'<' and '>' are not path characters"),
+])
+def test_flask_style_templates_raise_with_a_hint(path: str, hint: str) -> None:
+    for owner in (App(), Router()):  # a Router refuses at the decorator, not at include time
+        with pytest.raises(RouteDefinitionError) as raised:
+            owner.get(path)(lambda **kw: None)
+        assert hint in str(raised.value)
+
+
+def test_flask_style_template_does_not_register_a_static_path() -> None:
+    app = App(access_log=False)
+    with pytest.raises(RouteDefinitionError):
+        app.get("/items/<int:item_id>")(lambda item_id: item_id)
+    assert app.routes == []
+    assert TestClient(app).get("/items/<int:item_id>").status_code == 404
+
+
+def test_colons_inside_literal_segments_stay_allowed() -> None:
+    app = App(access_log=False)
+    app.post("/v1/things:batchGet")(lambda: "batch")
+    assert TestClient(app).post("/v1/things:batchGet").text == "batch"
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [
