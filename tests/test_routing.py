@@ -509,6 +509,93 @@ def test_bad_router_prefix_raises(prefix: str) -> None:
     router.get("/a")(lambda: "a")
     with pytest.raises(RouteDefinitionError):
         App().include_router(router, prefix=prefix)
+    with pytest.raises(RouteDefinitionError):
+        Router(prefix=prefix)
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_routes_added_after_include_router_are_served(fmt: str) -> None:
+    inner, outer = Router(), Router()
+    app = App(access_log=False)
+    outer.include_router(inner, prefix="/inner")
+    app.include_router(outer, prefix="/outer")
+    app.include_router(inner, prefix="/direct")
+    inner.get("/late/{item_id}")(lambda item_id: f"late {item_id}")  # after both inclusions
+    outer.post("/later")(lambda: "later")
+    client = TestClient(app, format=fmt)
+    assert client.get("/outer/inner/late/3").text == "late 3"
+    assert client.get("/direct/late/4").text == "late 4"
+    assert client.post("/outer/later").text == "later"
+    assert [r.path for r in app.routes] == ["/outer/inner/late/{item_id}",
+                                            "/direct/late/{item_id}", "/outer/later"]
+
+
+def test_websocket_routes_added_after_include_router_are_served() -> None:
+    from lamroute.testing import make_websocket_event
+
+    router = Router()
+    app = App(access_log=False)
+    app.include_router(router)
+    router.websocket("join")(lambda: "joined")
+    payload = app(make_websocket_event("join"), None)
+    assert (payload["statusCode"], payload["body"]) == (200, "joined")
+
+
+def test_late_registration_conflict_raises_at_the_decorator() -> None:
+    router = Router()
+    app = App()
+    app.get("/admin/a")(lambda: "app")
+    app.include_router(router, prefix="/admin")
+    with pytest.raises(RouteDefinitionError):
+        router.get("/a")(lambda: "router")
+
+
+def test_middleware_added_after_include_router_raises() -> None:
+    router = Router()
+    router.get("/a")(lambda: "a")
+    App().include_router(router)
+
+    def late(request: Request, call_next: Any) -> Response:
+        return call_next(request)  # type: ignore[no-any-return]
+
+    with pytest.raises(RouteDefinitionError, match="before include_router"):
+        router.middleware(late)
+
+
+def test_router_cannot_include_itself() -> None:
+    first, second = Router(), Router()
+    first.include_router(second)
+    with pytest.raises(RouteDefinitionError):
+        second.include_router(first)
+    with pytest.raises(RouteDefinitionError):
+        first.include_router(first)
+
+
+def test_router_prefix_and_tags_compose_with_include_router() -> None:
+    users = Router(prefix="/users", tags=["users"])
+    users.get("/")(lambda: "all")
+    users.get("/{user_id}", tags=["read", "users"])(lambda user_id: user_id)
+    api = Router(prefix="/api", tags=["v1"])
+    api.include_router(users, prefix="/v1", tags=["public"])
+    app = App(access_log=False)
+    app.include_router(api, prefix="/svc", tags=["outer"])
+    client = TestClient(app)
+    assert client.get("/svc/api/v1/users").text == "all"
+    assert client.get("/svc/api/v1/users/7").text == "7"
+    tags = {r.path: r.options["tags"] for r in app.routes}
+    assert tags == {"/svc/api/v1/users": ["outer", "v1", "public", "users"],
+                    "/svc/api/v1/users/{user_id}": ["outer", "v1", "public", "users", "read"]}
+    operations = app.openapi()["paths"]
+    assert operations["/svc/api/v1/users/{user_id}"]["get"]["tags"] == [
+        "outer", "v1", "public", "users", "read"]
+
+
+@pytest.mark.parametrize("tags", ["users", [1], None])
+def test_bad_router_tags_raise(tags: Any) -> None:
+    with pytest.raises(RouteDefinitionError):
+        Router(tags=tags)
+    with pytest.raises(RouteDefinitionError):
+        App().include_router(Router(), tags=tags)
 
 
 def test_include_router_conflict_raises() -> None:
