@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
@@ -49,6 +49,38 @@ class RouteOptions(TypedDict, total=False):
     timeout: Timeout | None
     max_body_size: int | None
     compress: bool | Compression
+
+
+_ROUTE_OPTIONS = frozenset(RouteOptions.__annotations__)
+_WEBSOCKET_OPTIONS = frozenset(WebSocketOptions.__annotations__)
+
+
+class UnknownRouteOption(RouteDefinitionError, TypeError):
+    """A decorator got a keyword option it does not know (a typo such as ``statuscode``): a
+    :class:`RouteDefinitionError`, and a ``TypeError`` as for any unexpected keyword."""
+
+
+def check_options(what: str, options: Mapping[str, Any], valid: frozenset[str]) -> None:
+    """Raise :class:`UnknownRouteOption` naming the closest valid option for each unknown one.
+
+    >>> try:
+    ...     check_options("Route '/x'", {"statuscode": 201}, _ROUTE_OPTIONS)
+    ... except TypeError as exc:
+    ...     print(exc)
+    Route '/x': unknown option 'statuscode' (did you mean 'status_code'?).
+    """
+    unknown = [name for name in options if name not in valid]
+    if not unknown:
+        return
+    import difflib  # the error path only
+
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.6)
+        parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else
+                     f"{name!r} (options: {', '.join(sorted(valid))})")
+    plural = "s" if len(parts) > 1 else ""
+    raise UnknownRouteOption(f"{what}: unknown option{plural} {', '.join(parts)}.")
 
 
 @dataclass(frozen=True)
@@ -145,6 +177,8 @@ class Router:
             raise RouteDefinitionError(
                 f"Route {path!r}: methods must be a list drawn from {sorted(HTTP_METHODS)}."
             )
+        if not _ROUTE_OPTIONS.issuperset(options):
+            check_options(f"Route {path!r}", options, _ROUTE_OPTIONS)
         status = options.get("status_code", 200)
         if type(status) is not int or not 100 <= status <= 599:
             raise RouteDefinitionError(f"Route {path!r}: status_code {status!r} is not 100-599.")
@@ -189,6 +223,8 @@ class Router:
         self, route_key: str, **options: Unpack[WebSocketOptions]
     ) -> Callable[[F], F]:
         """Register a WebSocket API handler for ``route_key`` (``"$connect"``, ``"join"``)."""
+        if not _WEBSOCKET_OPTIONS.issuperset(options):
+            check_options(f"WebSocket route {route_key!r}", options, _WEBSOCKET_OPTIONS)
         check_route(route_key, options)
 
         def decorator(func: F) -> F:

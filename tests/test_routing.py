@@ -624,6 +624,38 @@ def test_decorators_return_the_function_unchanged(method: str) -> None:
     assert app.route("/o/{item_id}", methods=["GET", "POST"])(other) is other
 
 
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete", "head", "options"])
+def test_unknown_route_options_raise_naming_the_closest(method: str) -> None:
+    for owner in (App(), Router()):
+        with pytest.raises(TypeError) as raised:
+            getattr(owner, method)("/x", statuscode=201, respones_model=None, tag=["x"])
+        assert isinstance(raised.value, RouteDefinitionError)
+        message = str(raised.value)
+        for typo, meant in [("statuscode", "status_code"), ("respones_model", "response_model"),
+                            ("tag", "tags")]:
+            assert f"'{typo}' (did you mean '{meant}'?)" in message
+        with pytest.raises(RouteDefinitionError, match="options: auth, compress"):
+            owner.route("/x", methods=["GET"], colour="blue")  # nothing close: the list
+        assert owner.routes == []
+
+
+def test_unknown_route_option_registers_nothing() -> None:
+    app = App(access_log=False)
+    with pytest.raises(TypeError):
+        app.post("/x", statuscode=201)(lambda: "x")
+    assert TestClient(app).post("/x").status_code == 404
+
+
+def test_unknown_websocket_options_raise_naming_the_closest() -> None:
+    for owner in (App(), Router()):
+        with pytest.raises(RouteDefinitionError, match=r"'statuscode' \(did you mean "
+                                                        r"'status_code'\?\)"):
+            owner.websocket("join", statuscode=200)
+        with pytest.raises(TypeError, match="'publik'"):
+            owner.websocket("$connect", publik=True)
+        assert owner.websocket_routes == []
+
+
 def test_routes_are_listed_with_their_options() -> None:
     app = make_app()
     assert ("/users", ("POST",), 201) in [(r.path, r.methods, r.status_code) for r in app.routes]
