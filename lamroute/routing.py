@@ -293,8 +293,8 @@ class RouteTable(Generic[T]):
         >>> table.match("GET", "/users/a/b", "/users/a%2Fb").params
         {'user_id': 'a/b'}
         """
-        if raw_path is not None:
-            return self._match_raw(method, raw_path)
+        if raw_path is not None and ("%2F" in raw_path or "%2f" in raw_path):
+            return self._match_raw(method, raw_path)  # else both split alike: use ``path``
         if not self.strict_slashes and len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/") or "/"
         wanted = (method, "GET") if method == "HEAD" else (method,)
@@ -309,18 +309,13 @@ class RouteTable(Generic[T]):
         return self._match_segments(segments, wanted, static)
 
     def _match_raw(self, method: str, raw_path: str) -> Match[T]:
-        """:meth:`match` for a percent-encoded path: split first, then decode each segment."""
+        """:meth:`match` for a path with an encoded slash: split first, then decode each
+        segment. No static route can match (none has a ``/`` inside a segment)."""
         if not self.strict_slashes and len(raw_path) > 1 and raw_path.endswith("/"):
             raw_path = raw_path.rstrip("/") or "/"
-        segments = ([unquote(s, errors="replace") for s in raw_path[1:].split("/")]
-                    if len(raw_path) > 1 else [])
+        segments = [unquote(s, errors="replace") for s in raw_path[1:].split("/")]
         wanted = (method, "GET") if method == "HEAD" else (method,)
-        static = None
-        if not any("/" in segment for segment in segments):  # no static path holds a %2F
-            static = self._static.get("/" + "/".join(segments))
-            if static is not None and _serves(static, wanted):
-                return self._found(static, wanted, {})
-        return self._match_segments(segments, wanted, static)
+        return self._match_segments(segments, wanted, None)
 
     def _match_segments(self, segments: list[str], wanted: tuple[str, ...],
                         static: _Endpoint[T] | None) -> Match[T]:

@@ -150,6 +150,8 @@ def raw_app_path(raw: str, prefix: str, app_path: str) -> str | None:
     >>> raw_app_path("/v1/users/a%2Fb", "/v1", "/users/a/b")
     '/users/a%2Fb'
     """
+    if not prefix:  # the usual case: the app path is the whole path
+        return leading_slash(raw)
     parts = leading_slash(raw).split("/")
     rest = "/" + "/".join(parts[prefix.count("/") + 1:])
     return rest if unquote(rest, errors="replace") == app_path else None

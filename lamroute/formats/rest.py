@@ -58,7 +58,9 @@ class V1Format(c.ProxyReader):
             suffix = "/" + proxy if isinstance(proxy, str) else None
         elif isinstance(resource, str) and resource.startswith("/"):
             suffix = c.fill_template(resource, c.mapping(event, "pathParameters"))
-        if suffix is not None and suffix == path and suffix.startswith("/") and suffix != "/":
+        # (REST pathParameters keep the client's percent-encoding, like `path`.)
+        if (suffix is not None and (suffix == path or (encoded and suffix == raw_path))
+                and suffix.startswith("/") and suffix != "/"):
             prefix, app_path = "", path  # what split_prefix gives when the path is the suffix
         else:
             prefix, app_path = c.split_prefix(path, suffix)
