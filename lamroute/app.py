@@ -28,7 +28,7 @@ from .problems import ErrorFormatter, echo, problem_response
 from .request import Request
 from .response import Response, _json_response, dump_json, to_response
 from .router import Route, Router
-from .routing import RouteTable, parse_template
+from .routing import RouteTable, parse_template, strip_segments
 from .safeguards import RouteSafeguard, Safeguards
 from .websocket import WebSocketApp, WebSocketRequest
 
@@ -248,7 +248,7 @@ class App(WebSocketApp, Router):
         """Route ``request`` and call its handler; errors propagate to the boundary."""
         if isinstance(request, WebSocketRequest):
             return self.websockets.dispatch(request, self.connections)
-        match = self.table.match(request.method, request.path)
+        match = self.table.match(request.method, request.path, request.raw_path)
         if match.status == 404:
             raise NotFound(f"No route matches {echo(request.path)}.")
         request.route = match.template
@@ -278,6 +278,11 @@ class App(WebSocketApp, Router):
     def _strip_prefixes(self, request: Request) -> None:
         for prefix in self.strip_prefixes:
             if request.path == prefix or request.path.startswith(prefix + "/"):
+                if request.raw_path is not None:  # the same segments off the encoded path
+                    raw = strip_segments(request.raw_path, prefix)
+                    if raw is None:  # the prefix only shows once a %2F is decoded
+                        continue
+                    request.raw_path = raw
                 request.root_path += prefix
                 request.path = request.path[len(prefix):] or "/"
                 return

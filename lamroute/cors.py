@@ -127,7 +127,7 @@ class CORS:
         if not self.origin_allowed(origin):
             raise Forbidden(f"Origin {origin!r} is not allowed to call this API.")
         # No route uses the empty method, so the table answers with the path's methods.
-        match = table.match("", request.path)
+        match = table.match("", request.path, request.raw_path)
         if match.status == 404:
             raise NotFound(f"No route matches {echo(request.path)}.")
         methods = set(match.allowed)

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import TypeVar, overload
 
 _D = TypeVar("_D")
@@ -82,14 +82,31 @@ class QueryParams(MultiDict):
     __slots__ = ()
 
 
-class Headers(MultiDict):
-    """HTTP headers: case-insensitive names, several values per name."""
+class Headers(MultiDict, MutableMapping[str, str]):
+    """HTTP headers: case-insensitive names, several values per name.
+
+    ``headers[name] = value`` replaces every value of ``name`` (like :meth:`set`); ``add``
+    appends one more; ``del headers[name]`` drops them all (``KeyError`` when absent).
+
+    >>> h = Headers([("Set-Cookie", "a=1"), ("set-cookie", "b=2")])
+    >>> h["X-Id"] = "7"; del h["SET-COOKIE"]
+    >>> h.multi_items()
+    [('X-Id', '7')]
+    """
 
     __slots__ = ()
     _casefold = True
 
     def _key(self, key: str) -> str:
         return key.lower()
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.set(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if key.lower() not in self._index:
+            raise KeyError(key)
+        self.remove(key)
 
     def set(self, key: str, value: str) -> None:
         """Replace every value of ``key`` with ``value``."""

@@ -37,12 +37,46 @@ class EventReader(Protocol):
     def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
+class State:
+    """An attribute namespace for per-request values: ``state.user = ...``, ``state.user``.
+
+    A missing attribute raises ``AttributeError`` naming it; ``"user" in state`` and
+    ``state.get("user")`` test without raising. It lives as long as its request: nothing in it
+    reaches the next invocation.
+
+    >>> state = State()
+    >>> state.user = "ann"
+    >>> state.user, "user" in state, state.get("tenant"), state
+    ('ann', True, None, State(user='ann'))
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for a missing attribute; it lets type checkers accept any name.
+        raise AttributeError(f"request.state has no {name!r} (set it first: "
+                             f"request.state.{name} = ...).")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__[name] = value
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.__dict__
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value of ``name``, or ``default`` when it was never set."""
+        return self.__dict__.get(name, default)
+
+    def __repr__(self) -> str:
+        return "State(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"
+
+
 class Request:
     """One HTTP request, whatever the payload format it arrived in.
 
     ``path`` is the app's own path (stage and base path removed, percent-decoded);
     ``root_path`` is the public prefix in front of it, so ``root_path + path`` is the URL path
-    the client used.
+    the client used. ``raw_path`` is the app's path still percent-encoded when the gateway
+    delivered it so (REST APIs, Function URLs, ALB) and it holds a ``%``, else ``None``:
+    routing splits it on ``/`` before decoding, so ``%2F`` stays inside one segment.
     """
 
     __slots__ = (
@@ -53,17 +87,18 @@ class Request:
         "_json",
         "_query",
         "_reader",
+        "_state",
         "context",
         "event",
         "format",
         "method",
         "path",
         "path_params",
+        "raw_path",
         "request_id",
         "root_path",
         "route",
         "stage",
-        "state",
     )
 
     def __init__(
@@ -78,9 +113,11 @@ class Request:
         event: Mapping[str, Any],
         context: Any,
         reader: EventReader,
+        raw_path: str | None = None,
     ) -> None:
         self.method = method
         self.path = path
+        self.raw_path = raw_path
         self.root_path = root_path
         self.format = format
         self.stage = stage
@@ -89,7 +126,7 @@ class Request:
         self.context = context
         self.path_params: dict[str, str] = {}
         self.route: str | None = None
-        self.state: dict[str, Any] = {}
+        self._state: State | None = None
         self._reader = reader
         self._headers: Headers | None = None
         self._query: QueryParams | None = None
@@ -193,6 +230,14 @@ class Request:
     @auth.setter
     def auth(self, identity: Identity) -> None:
         self._auth = identity
+
+    @property
+    def state(self) -> State:
+        """Per-request scratch space for middleware, guards and handlers (created on first use):
+        ``request.state.user = ...`` in a middleware, ``request.state.user`` in the handler."""
+        if self._state is None:
+            self._state = State()
+        return self._state
 
     @property
     def url_path(self) -> str:

@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .errors import RouteDefinitionError
-from .routing import HTTP_METHODS
+from .routing import HTTP_METHODS, parse_template
 from .websocket import WebSocketOptions, WebSocketRoute, check_route
 
 if TYPE_CHECKING:
@@ -51,6 +51,38 @@ class RouteOptions(TypedDict, total=False):
     compress: bool | Compression
 
 
+_ROUTE_OPTIONS = frozenset(RouteOptions.__annotations__)
+_WEBSOCKET_OPTIONS = frozenset(WebSocketOptions.__annotations__)
+
+
+class UnknownRouteOption(RouteDefinitionError, TypeError):
+    """A decorator got a keyword option it does not know (a typo such as ``statuscode``): a
+    :class:`RouteDefinitionError`, and a ``TypeError`` as for any unexpected keyword."""
+
+
+def check_options(what: str, options: Mapping[str, Any], valid: frozenset[str]) -> None:
+    """Raise :class:`UnknownRouteOption` naming the closest valid option for each unknown one.
+
+    >>> try:
+    ...     check_options("Route '/x'", {"statuscode": 201}, _ROUTE_OPTIONS)
+    ... except TypeError as exc:
+    ...     print(exc)
+    Route '/x': unknown option 'statuscode' (did you mean 'status_code'?).
+    """
+    unknown = [name for name in options if name not in valid]
+    if not unknown:
+        return
+    import difflib  # the error path only
+
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.6)
+        parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else
+                     f"{name!r} (options: {', '.join(sorted(valid))})")
+    plural = "s" if len(parts) > 1 else ""
+    raise UnknownRouteOption(f"{what}: unknown option{plural} {', '.join(parts)}.")
+
+
 @dataclass(frozen=True)
 class Route:
     """One registered handler: methods, template, function and its options."""
@@ -72,16 +104,32 @@ class Route:
 class Router:
     """A group of routes; include it in an app with ``app.include_router(router, prefix=...)``.
 
-    ``auth`` is the default guard of its routes (``public=True`` opts one out); ``middleware``
-    (and ``@router.middleware``) wraps each of its routes. Both apply at ``include_router``.
+    ``prefix`` (``"/users"``) goes in front of each of its paths and ``tags`` (OpenAPI) before
+    each route's own, as routes are registered (included routers' routes too). ``auth`` is the
+    default guard of its routes (``public=True`` opts one out); ``middleware`` (and
+    ``@router.middleware``) wraps each of its routes; both apply at ``include_router``.
+    Inclusion is live: a route added after ``include_router`` reaches every app or router it
+    was included in.
+
+    >>> users = Router(prefix="/users", tags=["users"])
+    >>> @users.get("/{user_id}")
+    ... def get_user(user_id: str) -> str:
+    ...     return user_id
+    >>> users.routes[0].path, users.routes[0].options["tags"]
+    ('/users/{user_id}', ['users'])
     """
 
     def __init__(
-        self, *, auth: AuthOption | None = None, middleware: Iterable[Middleware] = ()
+        self, *, prefix: str = "", tags: Iterable[str] = (), auth: AuthOption | None = None,
+        middleware: Iterable[Middleware] = (),
     ) -> None:
+        self.prefix = _check_prefix(prefix)
+        self.tags = _check_tags(tags)
         self.routes: list[Route] = []
         self.websocket_routes: list[WebSocketRoute] = []
         self.auth = auth
+        # (parent, prefix, tags) of every include_router this router went through.
+        self._included_in: list[tuple[Router, str, tuple[str, ...]]] = []
         self.middleware_list: list[Middleware] = list(middleware)
         if self.middleware_list:  # the middleware module loads only for an app that uses it
             from .middleware import check_middleware
@@ -92,6 +140,11 @@ class Router:
         """Wrap every route of this router in ``func(request, call_next)``; returns ``func``."""
         from .middleware import check_middleware
 
+        if self._included_in:  # its routes are compiled already, without it
+            raise RouteDefinitionError(
+                f"Middleware {getattr(func, '__name__', func)!r} is added to a router that is "
+                "already included; add it before include_router (or pass Router(middleware=...))."
+            )
         self.middleware_list.append(check_middleware(func))
         return func
 
@@ -105,8 +158,15 @@ class Router:
         return merged
 
     def add_route(self, route: Route) -> None:
-        """Register a :class:`Route` (subclasses compile it at once)."""
+        """Register a :class:`Route` (subclasses compile it at once), and pass it on to every
+        app or router this one is already included in."""
+        if self.prefix or self.tags:
+            route = replace(route, path=_prefixed(self.prefix, route.path),
+                            options=_tagged(self.tags, route.options))
+        parse_template(route.path)  # a malformed template fails here, not at include time
         self.routes.append(route)
+        for parent, prefix, tags in self._included_in:
+            parent._include_route(self, route, prefix, tags)
 
     def route(
         self, path: str, *, methods: Iterable[str], **options: Unpack[RouteOptions]
@@ -117,6 +177,8 @@ class Router:
             raise RouteDefinitionError(
                 f"Route {path!r}: methods must be a list drawn from {sorted(HTTP_METHODS)}."
             )
+        if not _ROUTE_OPTIONS.issuperset(options):
+            check_options(f"Route {path!r}", options, _ROUTE_OPTIONS)
         status = options.get("status_code", 200)
         if type(status) is not int or not 100 <= status <= 599:
             raise RouteDefinitionError(f"Route {path!r}: status_code {status!r} is not 100-599.")
@@ -161,6 +223,8 @@ class Router:
         self, route_key: str, **options: Unpack[WebSocketOptions]
     ) -> Callable[[F], F]:
         """Register a WebSocket API handler for ``route_key`` (``"$connect"``, ``"join"``)."""
+        if not _WEBSOCKET_OPTIONS.issuperset(options):
+            check_options(f"WebSocket route {route_key!r}", options, _WEBSOCKET_OPTIONS)
         check_route(route_key, options)
 
         def decorator(func: F) -> F:
@@ -172,17 +236,78 @@ class Router:
         return decorator
 
     def add_websocket_route(self, route: WebSocketRoute) -> None:
-        """Register a :class:`~lamroute.websocket.WebSocketRoute` (the app compiles it)."""
+        """Register a :class:`~lamroute.websocket.WebSocketRoute` (the app compiles it), and
+        pass it on to every app or router this one is already included in."""
         self.websocket_routes.append(route)
+        for parent, _, _ in self._included_in:
+            parent._include_websocket_route(self, route)
 
-    def include_router(self, router: Router, *, prefix: str = "") -> None:
-        """Add every route of ``router`` under ``prefix`` (``"/admin"``)."""
-        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
-            raise RouteDefinitionError(
-                f"Router prefix {prefix!r} must start with '/' and not end with one."
-            )
+    def include_router(
+        self, router: Router, *, prefix: str = "", tags: Iterable[str] = ()
+    ) -> None:
+        """Add every route of ``router`` under ``prefix`` (``"/admin"``), with ``tags`` before
+        their own; routes ``router`` gets later are added too (inclusion is live)."""
+        prefix, tag_tuple = _check_prefix(prefix), _check_tags(tags)
+        if router is self or self._includes_itself_through(router):
+            raise RouteDefinitionError("A router cannot be included in itself.")
         for route in router.routes:
-            path = prefix + route.path if route.path != "/" or not prefix else prefix
-            self.add_route(replace(route, path=path, options=router._route_options(route.options)))
+            self._include_route(router, route, prefix, tag_tuple)
         for ws_route in router.websocket_routes:
-            self.add_websocket_route(ws_route)
+            self._include_websocket_route(router, ws_route)
+        router._included_in.append((self, prefix, tag_tuple))
+
+    def _include_route(
+        self, router: Router, route: Route, prefix: str, tags: tuple[str, ...]
+    ) -> None:
+        """Add ``route`` of the included ``router`` under ``prefix``, with its guard, middleware
+        and ``tags``."""
+        self.add_route(replace(route, path=_prefixed(prefix, route.path),
+                               options=_tagged(tags, router._route_options(route.options))))
+
+    def _include_websocket_route(self, router: Router, route: WebSocketRoute) -> None:
+        """Add the WebSocket ``route`` of the included ``router``."""
+        self.add_websocket_route(route)
+
+    def _includes_itself_through(self, router: Router) -> bool:
+        """True when ``self`` is already (indirectly) included in ``router``: a cycle."""
+        parents = [parent for parent, _, _ in self._included_in]
+        seen: set[int] = set()
+        while parents:
+            parent = parents.pop()
+            if parent is router:
+                return True
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                parents.extend(p for p, _, _ in parent._included_in)
+        return False
+
+
+def _check_prefix(prefix: str) -> str:
+    if prefix and (not isinstance(prefix, str) or not prefix.startswith("/")
+                   or prefix.endswith("/")):
+        raise RouteDefinitionError(
+            f"Router prefix {prefix!r} must start with '/' and not end with one."
+        )
+    return prefix
+
+
+def _check_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    iterable = isinstance(tags, Iterable) and not isinstance(tags, (str, bytes))
+    checked = tuple(tags) if iterable else None
+    if checked is None or not all(isinstance(tag, str) for tag in checked):
+        raise RouteDefinitionError(f"Router tags must be a list of strings, not {tags!r}.")
+    return checked
+
+
+def _prefixed(prefix: str, path: str) -> str:
+    """``prefix + path``; the root route of a prefixed router is the prefix itself."""
+    return prefix + path if path != "/" or not prefix else prefix
+
+
+def _tagged(tags: tuple[str, ...], options: RouteOptions) -> RouteOptions:
+    """``options`` with ``tags`` before the route's own (each tag once)."""
+    if not tags:
+        return options
+    merged = options.copy()
+    merged["tags"] = list(dict.fromkeys([*tags, *options.get("tags", ())]))
+    return merged

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Generic, TypeVar
+from urllib.parse import unquote
 
 from .errors import RouteDefinitionError
 
@@ -24,7 +25,16 @@ T = TypeVar("T")
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
-_STATIC_SEGMENT = re.compile(r"^[^{}]+$")
+_STATIC_SEGMENT = re.compile(r"^[^{}<>]+$")
+# Other frameworks' parameter syntaxes, refused with the API Gateway spelling as a hint:
+# Flask <int:name>, Starlette {name:int}, Express :name, a glob's *. A `path` converter is greedy.
+_FOREIGN_PARAMS = (
+    re.compile(r"^<(?:(?P<conv>[^<>:]*):)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)>$"),
+    re.compile(r"^\{(?P<name>[A-Za-z_][A-Za-z0-9_]*):(?P<conv>[^{}]*)\}$"),
+    re.compile(r"^:(?P<name>[A-Za-z_][A-Za-z0-9_]*)$"),
+    re.compile(r"^\*\*?$"),
+)
+_CONVERTER_TYPES = {"int": "int", "float": "float", "uuid": "UUID"}
 
 
 class Template:
@@ -91,14 +101,62 @@ def parse_template(path: str, *, strict_slashes: bool = False) -> Template:
             params.append(name)
             greedy = name if plus else None
             segments.append("{+}" if plus else "{}")
-        elif segment and not _STATIC_SEGMENT.match(segment):
+        elif segment and (not _STATIC_SEGMENT.match(segment) or _foreign(segment) is not None):
             raise RouteDefinitionError(
                 f"Route path {path!r}: segment {segment!r} must be literal text or a whole "
-                "'{name}' / '{name+}' parameter (API Gateway syntax)."
+                "'{name}' / '{name+}' parameter (API Gateway syntax)" + _hint(raw_segments)
             )
         else:
             segments.append(segment)
     return Template("/" + "/".join(raw_segments), tuple(segments), tuple(params), greedy)
+
+
+def strip_segments(raw_path: str, prefix: str) -> str | None:
+    """``raw_path`` (percent-encoded) without its leading segments that decode to ``prefix``;
+    ``None`` when they do not (``/api%2Fx`` does not start with the segment ``/api``).
+
+    >>> strip_segments("/api/a%2Fb", "/api"), strip_segments("/api%2Fa", "/api")
+    ('/a%2Fb', None)
+    """
+    count = prefix.count("/")
+    parts = raw_path.split("/")
+    head = [unquote(part, errors="replace") for part in parts[:count + 1]]
+    if head != prefix.split("/"):
+        return None
+    return "/" + "/".join(parts[count + 1:])
+
+
+def _foreign(segment: str) -> tuple[str, str | None] | None:
+    """The API Gateway spelling of another framework's parameter segment and its converter
+    (``<int:id>`` gives ``("{id}", "int")``), or ``None`` when ``segment`` is not one."""
+    for pattern in _FOREIGN_PARAMS:
+        found = pattern.match(segment)
+        if found:
+            groups = found.groupdict()
+            name, conv = groups.get("name") or "path", groups.get("conv")
+            greedy = conv == "path" or "name" not in groups
+            return ("{%s+}" if greedy else "{%s}") % name, None if greedy else conv
+    return None
+
+
+def _hint(segments: list[str]) -> str:
+    """``": use /items/{item_id} ..."`` when another framework's syntax translates, else ``"."``.
+
+    >>> _hint(["items", "<int:item_id>"])
+    ': use /items/{item_id} and annotate the handler (item_id: int).'
+    """
+    spelled, types = [], []
+    for segment in segments:
+        foreign = _foreign(segment)
+        spelled.append(foreign[0] if foreign else segment)
+        if foreign and foreign[1] in _CONVERTER_TYPES:
+            types.append(f"{foreign[0].strip('{}')}: {_CONVERTER_TYPES[foreign[1]]}")
+    if not any(map(_foreign, segments)):
+        if any("<" in segment or ">" in segment for segment in segments):
+            return " ('<' and '>' are not path characters)."
+        return "."
+    annotate = f" and annotate the handler ({', '.join(types)})" if types else ""
+    return f": use /{'/'.join(spelled)}{annotate}."
 
 
 class Match(Generic[T]):
@@ -219,13 +277,24 @@ class RouteTable(Generic[T]):
                 "(API Gateway rejects them too)."
             )
 
-    def match(self, method: str, path: str) -> Match[T]:
+    def match(self, method: str, path: str, raw_path: str | None = None) -> Match[T]:
         """Find the target for ``method`` and a decoded ``path``.
 
         An endpoint that serves ``method`` wins over one that only matches the path, so a static
         ``POST /users/me`` does not hide ``GET /users/{id}``; when none serves it, the answer is
         405 with every method the path allows.
+
+        ``raw_path`` is the same path still percent-encoded, when the gateway delivered it so and
+        it has a ``%``: it is split on ``/`` before each segment is decoded, so an encoded slash
+        (``%2F``) is data inside one segment, not a separator.
+
+        >>> table = RouteTable()
+        >>> _ = table.add("/users/{user_id}", ["GET"], "get_user")
+        >>> table.match("GET", "/users/a/b", "/users/a%2Fb").params
+        {'user_id': 'a/b'}
         """
+        if raw_path is not None and ("%2F" in raw_path or "%2f" in raw_path):
+            return self._match_raw(method, raw_path)  # else both split alike: use ``path``
         if not self.strict_slashes and len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/") or "/"
         wanted = (method, "GET") if method == "HEAD" else (method,)
@@ -237,6 +306,21 @@ class RouteTable(Generic[T]):
             if _serves(static, wanted):
                 return self._found(static, wanted, {})
         segments = path[1:].split("/") if len(path) > 1 else []
+        return self._match_segments(segments, wanted, static)
+
+    def _match_raw(self, method: str, raw_path: str) -> Match[T]:
+        """:meth:`match` for a path with an encoded slash: split first, then decode each
+        segment. No static route can match (none has a ``/`` inside a segment)."""
+        if not self.strict_slashes and len(raw_path) > 1 and raw_path.endswith("/"):
+            raw_path = raw_path.rstrip("/") or "/"
+        segments = [unquote(s, errors="replace") for s in raw_path[1:].split("/")]
+        wanted = (method, "GET") if method == "HEAD" else (method,)
+        return self._match_segments(segments, wanted, None)
+
+    def _match_segments(self, segments: list[str], wanted: tuple[str, ...],
+                        static: _Endpoint[T] | None) -> Match[T]:
+        """The trie walk for decoded ``segments``; ``static`` is the path's static endpoint,
+        which matched the path but serves none of the ``wanted`` methods."""
         params: dict[str, str] = {}
         endpoint = self._walk(self._root, segments, 0, params, wanted)
         if endpoint is not None:

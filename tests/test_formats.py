@@ -19,6 +19,7 @@ EXPECTED = {
     "rest-custom-domain": ("rest", "GET", "/items/42", "/v1", "prod"),
     "rest-root-base64": ("rest", "POST", "/", "/prod", "prod"),
     "rest-authorizer": ("rest", "GET", "/files/my report.pdf", "/prod", "prod"),
+    "rest-encoded-slash": ("rest", "GET", "/users/a/b c", "/v1", "prod"),
     "http-v1-named-stage": ("http-v1", "GET", "/items/42", "/dev", "dev"),
     "http-v2-default": ("http", "POST", "/items/42", "", "$default"),
     "http-v2-named-stage": ("http", "GET", "/items/42", "/dev", "dev"),
@@ -57,6 +58,10 @@ def _echo_app(**options: Any) -> App:
     def file(name: str) -> dict[str, str]:
         return {"name": name}
 
+    @app.get("/users/{user_id}")
+    def user(user_id: str, request: Request) -> dict[str, Any]:
+        return {"user": user_id, "path": request.path}
+
     @app.post("/")
     def root(request: Request) -> dict[str, Any]:
         return {"body": request.json()}
@@ -75,6 +80,8 @@ def test_fixture_round_trip_through_the_app(name: str) -> None:
         assert body == {"id": "42", "url": root_path + "/items/42", "root": root_path}
     elif path.startswith("/files"):
         assert body == {"name": "my report.pdf"}
+    elif path.startswith("/users"):  # the encoded slash is data inside one segment
+        assert body == {"user": "a/b c", "path": "/users/a/b c"}
     else:
         assert body == {"body": {"test": "body"}}
 
@@ -433,3 +440,64 @@ def test_every_format_registered_and_client_answers(fmt: str) -> None:
     app.get("/x")(lambda: {"ok": True})
     assert TestClient(app, format=fmt).get("/x").json() == {"ok": True}
     assert {"rest", "http-v1", "http", "url", "alb"} <= set(BY_NAME)
+
+
+# -- required keys: an event without what its format always carries is refused, not served -------
+
+# The keys every event of a format carries (AWS docs of each format); the fixture they are
+# deleted from keeps everything else, so the detected format is unchanged.
+REQUIRED = {
+    "rest-proxy-get": [("path",), ("requestContext",), ("httpMethod",)],
+    "http-v1-named-stage": [("path",), ("requestContext",), ("httpMethod",)],
+    "http-v2-default": [("rawPath",), ("requestContext", "http", "method")],
+    "url-encoded-path": [("rawPath",), ("requestContext", "http", "method")],
+    "alb-single": [("path",), ("httpMethod",)],
+    "alb-multi": [("path",), ("httpMethod",)],
+}
+
+
+def _served_anything() -> App:
+    app = App(access_log=False)
+    app.route("/", methods=["GET", "POST"])(lambda: "root")
+    app.route("/{p+}", methods=["GET", "POST"])(lambda p: p)
+    return app
+
+
+@pytest.mark.parametrize(("name", "key"), [(n, k) for n, keys in REQUIRED.items() for k in keys],
+                         ids=str)
+def test_event_missing_a_required_key_is_a_400(name: str, key: tuple[str, ...]) -> None:
+    event = load_event(name)
+    assert _served_anything()(event, FakeContext())["statusCode"] == 200  # whole, it is served
+    parent = event
+    for part in key[:-1]:
+        parent = parent[part]
+    del parent[key[-1]]
+    payload = _served_anything()(event, FakeContext())
+    assert check_proxy_response(RULES[name], payload) == []
+    assert payload["statusCode"] == 400
+    detail = json.loads(payload["body"])["detail"]
+    assert key[-1] in detail or "not an API Gateway" in detail  # (httpMethod: no format left)
+
+
+@pytest.mark.parametrize("event", [
+    {"httpMethod": "GET"},
+    {"httpMethod": "GET", "path": "/"},
+    {"httpMethod": "GET", "requestContext": {"stage": "prod"}},
+    {"version": "1.0", "httpMethod": "GET", "path": "/"},
+    {"version": "2.0", "requestContext": {"http": {"method": "GET"}}},
+    {"version": "2.0", "rawPath": "/", "requestContext": {"domainName": "x.lambda-url.a.on.aws"}},
+    {"httpMethod": "GET", "requestContext": {"elb": {"targetGroupArn": "arn"}}},
+    {"requestContext": {"connectionId": "abc=", "eventType": "MESSAGE"}},
+], ids=repr)
+def test_events_that_are_not_proxy_events_are_not_served(event: dict[str, Any]) -> None:
+    app = _served_anything()
+    app.websocket("$default")(lambda: "ws")
+    payload = app(event, FakeContext())
+    assert payload["statusCode"] == 400
+    assert json.loads(payload["body"])["title"] == "Bad Request"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_factory_events_carry_every_required_key(fmt: str) -> None:
+    for path in ("/", "/a%2Fb/c"):
+        assert _served_anything()(make_event(fmt, "GET", path), FakeContext())["statusCode"] == 200

@@ -281,6 +281,79 @@ def test_headers_multidict() -> None:
     assert "q" not in query and query["Q"] == "1"
 
 
+def test_response_headers_support_item_assignment_and_deletion() -> None:
+    headers = Headers([("Set-Cookie", "a=1"), ("set-cookie", "b=2"), ("X-Keep", "k")])
+    headers["SET-COOKIE"] = "c=3"  # replaces every value of the name, whatever its case
+    assert headers.getall("set-cookie") == ["c=3"]
+    headers["X-New"] = "n"
+    del headers["x-keep"]
+    assert headers.multi_items() == [("SET-COOKIE", "c=3"), ("X-New", "n")]
+    with pytest.raises(KeyError):
+        del headers["x-keep"]
+    headers.update({"x-new": "m"})
+    assert headers.pop("X-NEW") == "m" and "x-new" not in headers
+    assert QueryParams([("q", "1")]) == {"q": "1"}  # query parameters stay read-only
+    assert not hasattr(QueryParams, "__setitem__")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_response_header_item_assignment_reaches_the_client(fmt: str) -> None:
+    app = App(access_log=False)
+
+    @app.middleware
+    def stamp(request: Request, call_next: Any) -> Response:
+        response: Response = call_next(request)
+        response.headers["X-Handled-By"] = "lamroute"
+        del response.headers["X-Internal"]
+        return response
+
+    @app.get("/r")
+    def handler() -> Response:
+        response = Response("ok", headers=[("X-Tag", "a"), ("X-Tag", "b"), ("X-Internal", "1")])
+        response.headers["x-tag"] = "c"
+        return response
+
+    response = client_for(app, fmt).get("/r")
+    assert response.headers.getall("x-tag") == ["c"]
+    assert response.headers["x-handled-by"] == "lamroute"
+    assert "x-internal" not in response.headers
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_request_state_is_an_attribute_namespace(fmt: str) -> None:
+    app = App(access_log=False)
+
+    @app.middleware
+    def who(request: Request, call_next: Any) -> Response:
+        assert "user" not in request.state  # a fresh namespace per request
+        request.state.user = request.headers.get("x-user", "anonymous")
+        return call_next(request)  # type: ignore[no-any-return]
+
+    @app.get("/me")
+    def me(request: Request) -> dict[str, Any]:
+        request.state.seen = True
+        return {"user": request.state.user, "tenant": request.state.get("tenant"),
+                "repr": repr(request.state)}
+
+    @app.get("/missing")
+    def missing(request: Request) -> str:
+        return str(request.state.tenant)
+
+    client = client_for(app, fmt)
+    assert client.get("/me", headers={"X-User": "ann"}).json() == {
+        "user": "ann", "tenant": None, "repr": "State(user='ann', seen=True)"}
+    assert client.get("/me").json()["user"] == "anonymous"
+    assert client.get("/missing").status_code == 500  # AttributeError: a handler bug
+
+
+def test_request_state_missing_attribute_names_it() -> None:
+    request = parse_event(load_event("rest-proxy-get"), None)
+    with pytest.raises(AttributeError, match="'tenant'"):
+        _ = request.state.tenant
+    request.state.tenant = "acme"
+    assert request.state.tenant == "acme" and request.state is request.state
+
+
 def test_dump_json_and_to_response_errors() -> None:
     for bad in ({"x": float("nan")}, {"x": object()}, {(1, 2): 1}, {"s": "\ud800"}):
         with pytest.raises(ResponseError):

@@ -84,6 +84,81 @@ def test_path_values_are_percent_decoded(client: TestClient) -> None:
     assert client.get("/files/dir/my%20file%2Bv2.txt").json()["path"] == "dir/my file+v2.txt"
 
 
+# REST APIs, Function URLs and ALB pass the path on still percent-encoded; HTTP APIs decode it,
+# an encoded slash included, before the event is built (nothing can tell it apart any more).
+PATH_ENCODED = {"rest", "url", "alb", "alb-multi"}
+
+
+def test_encoded_slash_stays_inside_one_segment(client: TestClient) -> None:
+    response = client.get("/users/a%2Fb")
+    if client.format in PATH_ENCODED:
+        assert response.json() == {"id": "a/b"}
+    else:  # /users/a/b: no route has three segments there
+        assert response.status_code == 404
+    response = client.get("/users/7%2F/posts/x%2Fy%20z")
+    if client.format in PATH_ENCODED:
+        assert response.json() == {"user": "7/", "post": "x/y z"}
+    else:
+        assert response.status_code == 404
+
+
+def test_greedy_parameter_gets_the_decoded_rest(client: TestClient) -> None:
+    assert client.get("/files/a%2Fb/c%20d").json()["path"] == "a/b/c d"
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_encoded_slash_does_not_reach_a_static_route(fmt: str) -> None:
+    app = App(access_log=False)
+    app.get("/users/{user_id}")(lambda user_id, request: {"id": user_id, "path": request.path})
+    app.get("/users/a/b")(lambda: {"static": True})
+    app.post("/users/a%b")(lambda: {"percent": True})
+    client = TestClient(app, format=fmt)
+    expected = {"id": "a/b", "path": "/users/a/b"} if fmt in PATH_ENCODED else {"static": True}
+    assert client.get("/users/a%2Fb").json() == expected  # request.path stays decoded
+    assert client.get("/users/a/b").json() == {"static": True}
+    # The trailing-slash rule still holds (request.path keeps the slash, as before).
+    assert client.get("/users/a%2Fb/").json().get("id") == expected.get("id")
+    if fmt in PATH_ENCODED:
+        assert client.get("/users/a%2Fb%2F").json()["id"] == "a/b/"  # data, not a trailing /
+        refused = client.post("/users/a%2Fb")
+        assert (refused.status_code, refused.headers["Allow"]) == (405, "GET, HEAD, OPTIONS")
+    assert client.post("/users/a%25b").json() == {"percent": True}
+
+
+@pytest.mark.parametrize("fmt", sorted(PATH_ENCODED))
+def test_encoded_slash_with_strip_prefixes(fmt: str) -> None:
+    app = App(access_log=False, strip_prefixes=["/api"])
+    app.get("/users/{user_id}")(lambda user_id: {"id": user_id})
+    client = TestClient(app, format=fmt)
+    assert client.get("/api/users/a%2Fb").json() == {"id": "a/b"}
+    # "/api%2Fusers" is one segment: no "/api" segment to strip, so no route matches.
+    assert client.get("/api%2Fusers/x").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_path_without_percent_costs_no_raw_path(fmt: str) -> None:
+    seen: list[str | None] = []
+    app = App(access_log=False)
+    app.get("/{p+}")(lambda p, request: seen.append(request.raw_path))
+    client = TestClient(app, format=fmt, stage="prod" if fmt in ("rest", "http") else None)
+    client.get("/a/b-c")
+    client.get("/a/b%2Fc")
+    assert seen == [None, "/a/b%2Fc" if fmt in PATH_ENCODED else None]
+
+
+def test_route_table_splits_the_raw_path_before_decoding() -> None:
+    table: RouteTable[str] = RouteTable()
+    table.add("/users/{user_id}", ["GET"], "user")
+    table.add("/users/a/b", ["GET"], "static")
+    table.add("/files/{path+}", ["GET"], "files")
+    assert table.match("GET", "/users/a/b", "/users/a%2Fb").params == {"user_id": "a/b"}
+    assert table.match("GET", "/users/a/b").target == "static"
+    assert table.match("GET", "/users/a b", "/users/a%20b").params == {"user_id": "a b"}
+    assert table.match("GET", "/files/a/b/c", "/files/a%2Fb/c").params == {"path": "a/b/c"}
+    assert table.match("POST", "/users/a/b", "/users/a%2Fb").allowed == (
+        "GET", "HEAD", "OPTIONS")
+
+
 def test_root_route(client: TestClient) -> None:
     response = client.get("/")
     assert (response.status_code, response.text) == (200, "root")
@@ -113,6 +188,37 @@ def test_malformed_templates_raise_at_registration(path: str) -> None:
     app = App()
     with pytest.raises(RouteDefinitionError):
         app.get(path)(lambda **kw: None)
+
+
+@pytest.mark.parametrize(("path", "hint"), [
+    ("/items/<int:item_id>", "use /items/{item_id} and annotate the handler (item_id: int)"),
+    ("/items/<item_id>/tags", "use /items/{item_id}/tags."),
+    ("/items/{item_id:int}", "use /items/{item_id} and annotate the handler (item_id: int)"),
+    ("/files/<path:rest>", "use /files/{rest+}."),
+    ("/files/{rest:path}", "use /files/{rest+}."),
+    ("/users/:user_id", "use /users/{user_id}."),
+    ("/static/*", "use /static/{path+}."),
+    ("/a<b", "'<' and '>' are not path characters"),
+])
+def test_flask_style_templates_raise_with_a_hint(path: str, hint: str) -> None:
+    for owner in (App(), Router()):  # a Router refuses at the decorator, not at include time
+        with pytest.raises(RouteDefinitionError) as raised:
+            owner.get(path)(lambda **kw: None)
+        assert hint in str(raised.value)
+
+
+def test_flask_style_template_does_not_register_a_static_path() -> None:
+    app = App(access_log=False)
+    with pytest.raises(RouteDefinitionError):
+        app.get("/items/<int:item_id>")(lambda item_id: item_id)
+    assert app.routes == []
+    assert TestClient(app).get("/items/<int:item_id>").status_code == 404
+
+
+def test_colons_inside_literal_segments_stay_allowed() -> None:
+    app = App(access_log=False)
+    app.post("/v1/things:batchGet")(lambda: "batch")
+    assert TestClient(app).post("/v1/things:batchGet").text == "batch"
 
 
 @pytest.mark.parametrize(
@@ -403,6 +509,93 @@ def test_bad_router_prefix_raises(prefix: str) -> None:
     router.get("/a")(lambda: "a")
     with pytest.raises(RouteDefinitionError):
         App().include_router(router, prefix=prefix)
+    with pytest.raises(RouteDefinitionError):
+        Router(prefix=prefix)
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_routes_added_after_include_router_are_served(fmt: str) -> None:
+    inner, outer = Router(), Router()
+    app = App(access_log=False)
+    outer.include_router(inner, prefix="/inner")
+    app.include_router(outer, prefix="/outer")
+    app.include_router(inner, prefix="/direct")
+    inner.get("/late/{item_id}")(lambda item_id: f"late {item_id}")  # after both inclusions
+    outer.post("/later")(lambda: "later")
+    client = TestClient(app, format=fmt)
+    assert client.get("/outer/inner/late/3").text == "late 3"
+    assert client.get("/direct/late/4").text == "late 4"
+    assert client.post("/outer/later").text == "later"
+    assert [r.path for r in app.routes] == ["/outer/inner/late/{item_id}",
+                                            "/direct/late/{item_id}", "/outer/later"]
+
+
+def test_websocket_routes_added_after_include_router_are_served() -> None:
+    from lamroute.testing import make_websocket_event
+
+    router = Router()
+    app = App(access_log=False)
+    app.include_router(router)
+    router.websocket("join")(lambda: "joined")
+    payload = app(make_websocket_event("join"), None)
+    assert (payload["statusCode"], payload["body"]) == (200, "joined")
+
+
+def test_late_registration_conflict_raises_at_the_decorator() -> None:
+    router = Router()
+    app = App()
+    app.get("/admin/a")(lambda: "app")
+    app.include_router(router, prefix="/admin")
+    with pytest.raises(RouteDefinitionError):
+        router.get("/a")(lambda: "router")
+
+
+def test_middleware_added_after_include_router_raises() -> None:
+    router = Router()
+    router.get("/a")(lambda: "a")
+    App().include_router(router)
+
+    def late(request: Request, call_next: Any) -> Response:
+        return call_next(request)  # type: ignore[no-any-return]
+
+    with pytest.raises(RouteDefinitionError, match="before include_router"):
+        router.middleware(late)
+
+
+def test_router_cannot_include_itself() -> None:
+    first, second = Router(), Router()
+    first.include_router(second)
+    with pytest.raises(RouteDefinitionError):
+        second.include_router(first)
+    with pytest.raises(RouteDefinitionError):
+        first.include_router(first)
+
+
+def test_router_prefix_and_tags_compose_with_include_router() -> None:
+    users = Router(prefix="/users", tags=["users"])
+    users.get("/")(lambda: "all")
+    users.get("/{user_id}", tags=["read", "users"])(lambda user_id: user_id)
+    api = Router(prefix="/api", tags=["v1"])
+    api.include_router(users, prefix="/v1", tags=["public"])
+    app = App(access_log=False)
+    app.include_router(api, prefix="/svc", tags=["outer"])
+    client = TestClient(app)
+    assert client.get("/svc/api/v1/users").text == "all"
+    assert client.get("/svc/api/v1/users/7").text == "7"
+    tags = {r.path: r.options["tags"] for r in app.routes}
+    assert tags == {"/svc/api/v1/users": ["outer", "v1", "public", "users"],
+                    "/svc/api/v1/users/{user_id}": ["outer", "v1", "public", "users", "read"]}
+    operations = app.openapi()["paths"]
+    assert operations["/svc/api/v1/users/{user_id}"]["get"]["tags"] == [
+        "outer", "v1", "public", "users", "read"]
+
+
+@pytest.mark.parametrize("tags", ["users", [1], None])
+def test_bad_router_tags_raise(tags: Any) -> None:
+    with pytest.raises(RouteDefinitionError):
+        Router(tags=tags)
+    with pytest.raises(RouteDefinitionError):
+        App().include_router(Router(), tags=tags)
 
 
 def test_include_router_conflict_raises() -> None:
@@ -429,6 +622,38 @@ def test_decorators_return_the_function_unchanged(method: str) -> None:
         return item_id
 
     assert app.route("/o/{item_id}", methods=["GET", "POST"])(other) is other
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete", "head", "options"])
+def test_unknown_route_options_raise_naming_the_closest(method: str) -> None:
+    for owner in (App(), Router()):
+        with pytest.raises(TypeError) as raised:
+            getattr(owner, method)("/x", statuscode=201, respones_model=None, tag=["x"])
+        assert isinstance(raised.value, RouteDefinitionError)
+        message = str(raised.value)
+        for typo, meant in [("statuscode", "status_code"), ("respones_model", "response_model"),
+                            ("tag", "tags")]:
+            assert f"'{typo}' (did you mean '{meant}'?)" in message
+        with pytest.raises(RouteDefinitionError, match="options: auth, compress"):
+            owner.route("/x", methods=["GET"], colour="blue")  # nothing close: the list
+        assert owner.routes == []
+
+
+def test_unknown_route_option_registers_nothing() -> None:
+    app = App(access_log=False)
+    with pytest.raises(TypeError):
+        app.post("/x", statuscode=201)(lambda: "x")
+    assert TestClient(app).post("/x").status_code == 404
+
+
+def test_unknown_websocket_options_raise_naming_the_closest() -> None:
+    for owner in (App(), Router()):
+        with pytest.raises(RouteDefinitionError, match=r"'statuscode' \(did you mean "
+                                                        r"'status_code'\?\)"):
+            owner.websocket("join", statuscode=200)
+        with pytest.raises(TypeError, match="'publik'"):
+            owner.websocket("$connect", publik=True)
+        assert owner.websocket_routes == []
 
 
 def test_routes_are_listed_with_their_options() -> None:

@@ -20,12 +20,15 @@ from ..response import Response
 _TEXT_MARKERS = ("json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "csv")
 
 
-def mapping(event: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    """``event[key]`` when it is a dict; ``{}`` when missing or null; 400 for other types."""
+def mapping(event: Mapping[str, Any], key: str, *, required: bool = False) -> Mapping[str, Any]:
+    """``event[key]`` when it is a dict; ``{}`` when missing or null (400 if ``required``);
+    400 for other types."""
     value = event.get(key)
     if type(value) is dict:  # the usual case, without the slower abstract Mapping check
         return value
     if value is None:
+        if required:
+            raise InvalidEvent(f"The event has no {key!r} object: it is not a proxy event.")
         return {}
     if not isinstance(value, Mapping):
         raise InvalidEvent(f"The event's {key!r} must be an object.")
@@ -38,6 +41,8 @@ def string(event: Mapping[str, Any], key: str, *, required: bool = False) -> str
     if value is None and not required:
         return None
     if not isinstance(value, str):
+        if value is None:
+            raise InvalidEvent(f"The event has no {key!r}: it is not a proxy event.")
         raise InvalidEvent(f"The event's {key!r} must be a string.")
     return value
 
@@ -129,6 +134,27 @@ def parse_cookie_header(values: list[str]) -> dict[str, str]:
 def decode_path(raw: str) -> str:
     """Percent-decode a path that the gateway delivered still encoded."""
     return unquote(raw, errors="replace") if "%" in raw else raw
+
+
+def raw_app_path(raw: str, prefix: str, app_path: str) -> str | None:
+    """The app's path still percent-encoded: ``raw`` (the whole path as delivered) minus the
+    segments of the decoded ``prefix``; ``None`` when the two do not line up (an encoded slash
+    inside the prefix), and routing falls back to the decoded ``app_path``.
+
+    REST APIs, Function URLs and ALB pass the path on encoded, so an encoded slash (``%2F``)
+    is data inside one segment; routing splits this raw path before decoding it. Live captures:
+    a REST request for ``/capture/space%20value`` has that ``path`` and ``pathParameters``
+    ``{"proxy": "capture/space%20value"}`` (HTTP APIs decode, even ``%2F``:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html).
+
+    >>> raw_app_path("/v1/users/a%2Fb", "/v1", "/users/a/b")
+    '/users/a%2Fb'
+    """
+    if not prefix:  # the usual case: the app path is the whole path
+        return leading_slash(raw)
+    parts = leading_slash(raw).split("/")
+    rest = "/" + "/".join(parts[prefix.count("/") + 1:])
+    return rest if unquote(rest, errors="replace") == app_path else None
 
 
 def fill_template(template: str, params: Mapping[str, Any]) -> str | None:

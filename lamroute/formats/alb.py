@@ -27,8 +27,10 @@ class AlbFormat(c.ProxyReader):
 
     def parse(self, event: Mapping[str, Any], context: Any) -> Request:
         method = c.string(event, "httpMethod", required=True)
-        # ALB passes the path as the client sent it, percent-encoding included.
-        path = c.leading_slash(c.decode_path(c.string(event, "path") or "/"))
+        # ALB passes the path as the client sent it, percent-encoding included; every ALB
+        # event has one (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html).
+        raw_path = c.leading_slash(c.string(event, "path", required=True) or "/")
+        path = c.decode_path(raw_path)
         return Request(
             method=str(method).upper(),
             path=path,
@@ -39,6 +41,7 @@ class AlbFormat(c.ProxyReader):
             event=event,
             context=context,
             reader=self,
+            raw_path=raw_path if path is not raw_path else None,
         )
 
     @staticmethod

@@ -39,10 +39,15 @@ class V2Format(c.ProxyReader):
         method = http.get("method") if isinstance(http, Mapping) else None
         if not isinstance(method, str):
             raise InvalidEvent("The event's 'requestContext.http.method' must be a string.")
-        raw_path = c.string(event, "rawPath") or "/"
+        # `rawPath` is in every payload 2.0 event (HTTP APIs and Function URLs):
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+        raw_path = c.string(event, "rawPath", required=True) or "/"
         stage = c.str_or_none(context_.get("stage"))
-        # Function URLs pass the path still percent-encoded; HTTP APIs decode it.
-        path = c.decode_path(raw_path) if self.name == "url" else raw_path
+        # Function URLs pass the path still percent-encoded; HTTP APIs decode it (an encoded
+        # slash included, so nothing can tell it from a separator any more):
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html
+        encoded = self.name == "url" and "%" in raw_path
+        path = c.decode_path(raw_path) if encoded else raw_path
         prefix, app_path = c.split_prefix(path, self._matched_suffix(event))
         prefix, app_path = c.strip_stage(prefix, app_path, stage)
         return Request(
@@ -55,6 +60,7 @@ class V2Format(c.ProxyReader):
             event=event,
             context=context,
             reader=self,
+            raw_path=c.raw_app_path(raw_path, prefix, app_path) if encoded else None,
         )
 
     @staticmethod

@@ -34,16 +34,20 @@ class V1Format(c.ProxyReader):
         method = event.get("httpMethod")
         if type(method) is not str:
             method = str(c.string(event, "httpMethod", required=True))
+        # Every proxy event has `path` and `requestContext`: an event without them (a test
+        # console's `{"httpMethod": "GET"}`, another service's) is not served but refused.
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
         raw_path = event.get("path")
         if type(raw_path) is not str:
-            raw_path = c.string(event, "path")
+            raw_path = str(c.string(event, "path", required=True))
         raw_path = raw_path or "/"
         context_ = event.get("requestContext")
         if type(context_) is not dict:
-            context_ = c.request_context(event)
+            context_ = c.mapping(event, "requestContext", required=True)
         stage = context_.get("stage")
         stage = stage if isinstance(stage, str) else None
-        path = c.decode_path(raw_path) if self.path_encoded and "%" in raw_path else raw_path
+        encoded = self.path_encoded and "%" in raw_path
+        path = c.decode_path(raw_path) if encoded else raw_path
         resource = event.get("resource")
         suffix = None
         if resource == "/{proxy+}":  # the usual catch-all resource: no template to fill
@@ -54,7 +58,9 @@ class V1Format(c.ProxyReader):
             suffix = "/" + proxy if isinstance(proxy, str) else None
         elif isinstance(resource, str) and resource.startswith("/"):
             suffix = c.fill_template(resource, c.mapping(event, "pathParameters"))
-        if suffix is not None and suffix == path and suffix.startswith("/") and suffix != "/":
+        # (REST pathParameters keep the client's percent-encoding, like `path`.)
+        if (suffix is not None and (suffix == path or (encoded and suffix == raw_path))
+                and suffix.startswith("/") and suffix != "/"):
             prefix, app_path = "", path  # what split_prefix gives when the path is the suffix
         else:
             prefix, app_path = c.split_prefix(path, suffix)
@@ -77,6 +83,7 @@ class V1Format(c.ProxyReader):
             event=event,
             context=context,
             reader=self,
+            raw_path=c.raw_app_path(raw_path, prefix, app_path) if encoded else None,
         )
 
     def _root_path(self, prefix: str, stage: str | None, context_: Mapping[str, Any]) -> str:

@@ -50,10 +50,8 @@ class WebSocketFormat(c.ProxyReader):
             raise InvalidEvent("The event's 'requestContext.connectionId' must be a string.")
         event_type = ctx.get("eventType")
         route_key = ctx.get("routeKey")
-        if not isinstance(route_key, str):
-            if not isinstance(event_type, str):
-                raise InvalidEvent("The event's 'requestContext.routeKey' must be a string.")
-            route_key = EVENT_TYPES.get(event_type, "$default")
+        if not isinstance(route_key, str):  # every WebSocket event names its route
+            raise InvalidEvent("The event's 'requestContext.routeKey' must be a string.")
         if not isinstance(event_type, str):
             event_type = {v: k for k, v in EVENT_TYPES.items()}.get(route_key, "MESSAGE")
         status = ctx.get("disconnectStatusCode")

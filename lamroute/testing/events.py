@@ -121,7 +121,9 @@ def _v1_event(c: _Common, format: str, stage: str | None, domain_name: str | Non
     path = base_path + path
     on_custom_domain = domain_name is not None and not domain.endswith(".amazonaws.com")
     context_path = path if (on_custom_domain or not is_rest) else f"/{stage}{path}"
-    proxy = unquote(c.raw_path).lstrip("/")
+    # REST keeps the encoding in pathParameters too (a live capture: {"proxy":
+    # "capture/space%20value"}); HTTP APIs decode both.
+    proxy = (c.raw_path if is_rest else unquote(c.raw_path)).lstrip("/")
     resource = "/{proxy+}" if proxy else "/"
     query = _group(c.query)
     headers = _group(c.headers)
