@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .errors import RouteDefinitionError
 from .routing import HTTP_METHODS
-from .websocket import WebSocketOptions, WebSocketRoute, check_route
+from .websocket import WebSocketOptions, WebSocketRoute, check_route, with_default_guard
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -72,7 +72,8 @@ class Route:
 class Router:
     """A group of routes; include it in an app with ``app.include_router(router, prefix=...)``.
 
-    ``auth`` is the default guard of its routes (``public=True`` opts one out); ``middleware``
+    ``auth`` is the default guard of its routes, WebSocket routes but ``$disconnect`` included
+    (``public=True`` opts one out); ``middleware``
     (and ``@router.middleware``) wraps each of its routes. Both apply at ``include_router``.
     """
 
@@ -185,4 +186,4 @@ class Router:
             path = prefix + route.path if route.path != "/" or not prefix else prefix
             self.add_route(replace(route, path=path, options=router._route_options(route.options)))
         for ws_route in router.websocket_routes:
-            self.add_websocket_route(ws_route)
+            self.add_websocket_route(with_default_guard(ws_route, router.auth))

@@ -139,7 +139,7 @@ def test_connect_sees_the_lambda_authorizer_identity() -> None:
     assert seen[0].in_group("chat") and seen[0].authenticated
 
 
-def test_app_guard_protects_connect_only() -> None:
+def test_app_guard_covers_connect_and_messages_but_not_disconnect() -> None:
     from lamroute import requires
 
     app = App(access_log=False, auth=requires(groups=["chat"]))
@@ -165,9 +165,11 @@ def test_app_guard_protects_connect_only() -> None:
         client.websocket_connect(authorizer={"principalId": "u", "groups": "other"})
     assert refused.value.response.status_code == 403
     with client.websocket_connect(authorizer={"principalId": "u", "groups": "chat"}) as ws:
-        # Messages and $disconnect carry no authorizer here and are not guarded.
-        ws.authorizer = None
         assert ws.send("hi").text == "message"
+        # A message event without the connection's authorizer context is refused too...
+        ws.authorizer = None
+        assert ws.send("hi").status_code == 401
+    # ...but $disconnect always runs.
     assert log == ["connect", "disconnect"]
 
 

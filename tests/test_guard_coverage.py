@@ -1,0 +1,145 @@
+"""What a guard covers: every route of an app or router, WebSocket routes included, and the
+automatic answers (405, OPTIONS) that would otherwise tell a failing caller about guarded methods.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lamroute import App, RouteDefinitionError, Router
+from lamroute.guards import requires
+from lamroute.testing import TestClient, make_websocket_event
+from lamroute.testing.websocket import WebSocketRejected
+
+FORMATS = ["rest", "http-v1", "http", "url"]
+ADMIN = {"principalId": "u-1", "scope": "admin"}      # a $connect Lambda authorizer's answer
+USER = {"principalId": "u-2", "scope": "read"}
+
+
+def status(app: App, route_key: str, authorizer: dict[str, Any] | None = None) -> int:
+    """The status the app answers one WebSocket event with."""
+    event = make_websocket_event(route_key, json={"action": route_key}, authorizer=authorizer)
+    return int(app(event, None)["statusCode"])
+
+
+# -- item 1: a router's guard covers its WebSocket routes ---------------------------------------
+
+def test_router_guard_covers_websocket_connect_and_default() -> None:
+    router = Router(auth=requires(scopes=["admin"]))
+    router.get("/r")(lambda: "r")
+    router.websocket("$connect")(lambda: None)
+    router.websocket("$default")(lambda: "message")
+    app = App(access_log=False)
+    app.include_router(router)
+    assert TestClient(app).get("/r").status_code == 401
+    assert status(app, "$connect") == 401
+    assert status(app, "$default") == 401
+    assert status(app, "$connect", USER) == 403
+    assert status(app, "$default", USER) == 403
+    assert status(app, "$connect", ADMIN) == 200
+    assert status(app, "$default", ADMIN) == 200
+
+
+def test_router_guard_covers_websocket_routes_through_nested_routers() -> None:
+    inner = Router(auth=requires(scopes=["admin"]))
+    inner.websocket("purge")(lambda: "purged")
+    inner.websocket("ping", public=True)(lambda: "pong")
+    outer = Router()
+    outer.include_router(inner)
+    app = App(access_log=False)
+    app.include_router(outer)
+    assert status(app, "purge") == 401
+    assert status(app, "purge", ADMIN) == 200
+    assert status(app, "ping") == 200                 # public=True opts a route out
+
+
+def test_router_guard_never_refuses_disconnect() -> None:
+    log: list[str] = []
+    router = Router(auth=requires(scopes=["admin"]))
+    router.websocket("$disconnect")(lambda: log.append("cleaned up"))
+    app = App(access_log=False)
+    app.include_router(router)
+    assert status(app, "$disconnect") == 200
+    assert log == ["cleaned up"]
+
+
+# -- item 2: a default guard covers $connect (explicit or implicit) and every message route -----
+
+def test_app_guard_covers_implicit_connect_and_custom_routes() -> None:
+    app = App(access_log=False, auth=requires(scopes=["admin"]))
+    app.websocket("sendMessage")(lambda: "sent")
+    assert status(app, "$connect") == 401
+    assert status(app, "sendMessage") == 401
+    assert status(app, "$connect", USER) == 403
+    assert status(app, "sendMessage", USER) == 403
+    assert status(app, "$connect", ADMIN) == 200
+    assert status(app, "sendMessage", ADMIN) == 200
+    assert status(app, "$disconnect") == 200          # never refused: it only cleans up
+
+
+def test_app_guard_covers_implicit_connect_without_any_websocket_route() -> None:
+    app = App(access_log=False, auth=requires())
+    app.get("/")(lambda: "home")
+    assert status(app, "$connect") == 401
+    assert status(app, "$connect", USER) == 200
+
+
+def test_router_guard_covers_the_implicit_connect() -> None:
+    router = Router(auth=requires(scopes=["admin"]))
+    router.websocket("purge")(lambda: "purged")
+    app = App(access_log=False)
+    app.include_router(router)
+    assert status(app, "$connect") == 401
+    assert status(app, "$connect", USER) == 403
+    assert status(app, "$connect", ADMIN) == 200
+
+
+def test_implicit_connect_admits_who_may_call_some_message_route() -> None:
+    admins = Router(auth=requires(scopes=["admin"]))
+    admins.websocket("purge")(lambda: "purged")
+    readers = Router(auth=requires(scopes=["read"]))
+    readers.websocket("read")(lambda: "page")
+    app = App(access_log=False)
+    app.include_router(admins)
+    app.include_router(readers)
+    assert status(app, "$connect") == 401
+    assert status(app, "$connect", {"principalId": "u", "scope": "other"}) == 403
+    assert status(app, "$connect", USER) == 200       # a reader connects...
+    assert status(app, "purge", USER) == 403          # ...and still cannot purge
+    assert status(app, "$connect", ADMIN) == 200
+
+
+def test_a_public_message_route_opens_the_implicit_connect() -> None:
+    app = App(access_log=False, auth=requires(scopes=["admin"]))
+    app.websocket("ping", public=True)(lambda: "pong")
+    app.websocket("purge")(lambda: "purged")
+    assert status(app, "$connect") == 200
+    assert status(app, "ping") == 200
+    assert status(app, "purge") == 401
+
+
+def test_an_open_app_keeps_an_open_implicit_connect() -> None:
+    app = App(access_log=False)
+    app.websocket("sendMessage")(lambda: "sent")
+    assert status(app, "$connect") == 200
+    assert status(app, "sendMessage") == 200
+
+
+def test_guarded_websocket_session_through_the_test_client() -> None:
+    app = App(access_log=False, auth=requires(scopes=["admin"]))
+    app.websocket("sendMessage")(lambda: "sent")
+    client = TestClient(app)
+    with pytest.raises(WebSocketRejected) as refused:
+        client.websocket_connect()
+    assert refused.value.response.status_code == 401
+    # The gateway puts the $connect authorizer's context on every event of the connection.
+    with client.websocket_connect(authorizer=ADMIN) as ws:
+        assert ws.send_json({"action": "sendMessage"}).text == "sent"
+
+
+def test_a_guard_on_disconnect_is_refused_at_registration() -> None:
+    app = App(access_log=False)
+    with pytest.raises(RouteDefinitionError, match=r"\$disconnect"):
+        app.websocket("$disconnect", auth=requires())(lambda: None)
