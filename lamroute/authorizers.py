@@ -18,12 +18,13 @@ written): an authorizer never fails open and never answers with an unformatted e
 authorizer's answer per identity source, and a policy naming only the current method would then
 refuse the same caller on every other route. Use ``resources="route"`` (the method ARN of the
 request) or a list of ``(method, path)`` pairs to narrow it. ``scopes`` and ``groups`` travel in
-the context as ``scope`` (space-separated) and ``groups`` (comma-separated), which
+the context as ``scope`` (space-separated) and ``groups`` (a JSON array string), which
 ``request.auth`` reads back, so route guards work behind a lamroute authorizer.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -145,7 +146,7 @@ class AuthorizerHandler:
         if decision.scopes:
             context.setdefault("scope", " ".join(_strings(decision.scopes, "scopes")))
         if decision.groups:
-            context.setdefault("groups", ",".join(_strings(decision.groups, "groups")))
+            context.setdefault("groups", json.dumps(_strings(decision.groups, "groups")))
         if self.http:
             # HTTP APIs pass only the context on (under `lambda`): keep the principal in it.
             context.setdefault("principalId", decision.principal_id)
