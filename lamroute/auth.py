@@ -71,8 +71,13 @@ class Identity:
 
     @property
     def authenticated(self) -> bool:
-        """True when the gateway established some identity (an mTLS certificate counts)."""
-        return self.kind != "none" or self.client_cert is not None
+        """True when the gateway established who calls (an mTLS certificate counts).
+
+        An API key alone does not: it identifies a client application for usage plans, not a
+        caller (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html);
+        ``requires(api_key=True)`` asks for one explicitly.
+        """
+        return self.kind not in ("none", "api_key") or self.client_cert is not None
 
     def has_scopes(self, *scopes: str) -> bool:
         """True when every one of ``scopes`` was granted."""
