@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from .auth import Identity
-from .errors import Forbidden, RouteDefinitionError, Unauthorized
+from .errors import Forbidden, HTTPError, RouteDefinitionError, Unauthorized
 from .request import Request
 
 if TYPE_CHECKING:
@@ -176,6 +176,43 @@ def effective_guard(options: RouteOptions, default: AuthOption | None, where: st
     if chosen is None:
         chosen = default
     return None if chosen is None else as_guard(chosen, where)
+
+
+def route_gates(guard: Guard | None, calls: Iterable[Callable[..., Any]]) -> tuple[Guard, ...]:
+    """Every guard a route runs before its handler: its ``auth`` and the guards it depends on
+    (``Depends(requires(...))``, ``Depends(current_identity)``)."""
+    gates = [guard] if guard is not None else []
+    for call in calls:
+        gate = authenticated if call is current_identity else call
+        if isinstance(gate, Guard) and all(gate is not g for g in gates):
+            gates.append(gate)
+    return tuple(gates)
+
+
+def allowed_methods(request: Request, targets: Mapping[str, Any],
+                    gates: Mapping[Any, tuple[Guard, ...]]) -> tuple[str, ...]:
+    """The ``Allow`` list of a path for this caller: the methods whose guards it passes.
+
+    ``targets`` maps each method of the path to its route, ``gates`` a route to its guards.
+    A caller who passes none of them gets their answer (401 before 403), as the route would
+    give it: a 405 or an automatic ``OPTIONS`` never names a method the caller may not call.
+    """
+    visible: set[str] = set()
+    refusals: list[HTTPError] = []
+    for method, target in targets.items():
+        try:
+            for gate in gates.get(target, ()):
+                gate.check(request)
+        except HTTPError as exc:
+            refusals.append(exc)
+            continue
+        visible.add(method)
+    if not visible and refusals:
+        raise next((r for r in refusals if r.status == 401), refusals[0])
+    if "GET" in visible:
+        visible.add("HEAD")
+    visible.add("OPTIONS")
+    return tuple(sorted(visible))
 
 
 def route_security(route: Route) -> list[dict[str, list[str]]] | None:

@@ -143,3 +143,118 @@ def test_a_guard_on_disconnect_is_refused_at_registration() -> None:
     app = App(access_log=False)
     with pytest.raises(RouteDefinitionError, match=r"\$disconnect"):
         app.websocket("$disconnect", auth=requires())(lambda: None)
+
+
+# -- item 6: 405 and automatic OPTIONS answer as the guards would -------------------------------
+
+WRITER = {"principal_id": "w", "scopes": ["write"]}
+
+
+def admin_app(**options: Any) -> App:
+    app = App(access_log=False, **options)
+    app.get("/admin", auth=requires(scopes=["admin"]))(lambda: "admin")
+    app.get("/docs/{name}", auth=requires(scopes=["admin"]))(lambda name: name)
+    return app
+
+
+@pytest.mark.parametrize("format", [*FORMATS, "alb"])
+@pytest.mark.parametrize("path", ["/admin", "/docs/readme"])
+def test_guarded_path_options_and_405_answer_as_the_guard(format: str, path: str) -> None:
+    client = TestClient(admin_app(), format=format)
+    for method in ("OPTIONS", "POST", "DELETE"):
+        anonymous = client.request(method, path)
+        assert anonymous.status_code == 401, method
+        assert "allow" not in anonymous.headers
+        assert anonymous.headers["www-authenticate"] == 'Bearer realm="api"'
+        if format == "alb":  # no authorizer behind an ALB: every caller is anonymous
+            continue
+        reader = client.request(method, path, identity={"scopes": ["read"]})
+        assert reader.status_code == 403 and "allow" not in reader.headers
+    if format == "alb":
+        return
+    admin = {"scopes": ["admin"]}
+    assert client.options(path, identity=admin).status_code == 204
+    assert client.options(path, identity=admin).headers["allow"] == "GET, HEAD, OPTIONS"
+    refused = client.post(path, identity=admin)
+    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD, OPTIONS")
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_mixed_guards_never_reveal_a_guarded_method(format: str) -> None:
+    app = App(access_log=False)
+    app.get("/items")(lambda: "list")
+    app.post("/items", auth=requires(scopes=["write"]))(lambda: "created")
+    app.delete("/items/{item_id}", auth=requires(scopes=["write"]))(lambda item_id: item_id)
+    app.get("/items/{item_id}")(lambda item_id: item_id)
+    client = TestClient(app, format=format)
+    for path in ("/items", "/items/7"):
+        assert client.options(path).headers["allow"] == "GET, HEAD, OPTIONS"
+        refused = client.put(path)
+        assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD, OPTIONS")
+    assert client.options("/items", identity=WRITER).headers["allow"] == (
+        "GET, HEAD, OPTIONS, POST")
+    assert client.put("/items/7", identity=WRITER).headers["allow"] == (
+        "DELETE, GET, HEAD, OPTIONS")
+
+
+def test_default_and_router_guards_hide_methods_too() -> None:
+    router = Router(auth=requires(scopes=["write"]))
+    router.post("/notes")(lambda: "created")
+    app = App(access_log=False, auth=requires())
+    app.get("/notes", public=True)(lambda: "notes")
+    app.get("/me")(lambda: "me")
+    app.include_router(router)
+    client = TestClient(app, format="http")
+    assert client.options("/notes").headers["allow"] == "GET, HEAD, OPTIONS"
+    assert client.options("/me").status_code == 401
+    assert client.options("/notes", identity=WRITER).headers["allow"] == (
+        "GET, HEAD, OPTIONS, POST")
+
+
+def test_guards_used_as_dependencies_hide_methods_too() -> None:
+    from typing import Annotated
+
+    from lamroute import Depends, Identity
+    from lamroute.guards import current_identity
+
+    writer = requires(scopes=["write"])
+    app = App(access_log=False)
+
+    @app.post("/reports")
+    def report(user: Annotated[Identity, Depends(writer)]) -> str:
+        return "filed"
+
+    @app.get("/me")
+    def me(user: Annotated[Identity, Depends(current_identity)]) -> str:
+        return "me"
+
+    client = TestClient(app, format="rest")
+    assert client.options("/reports").status_code == 401
+    assert client.get("/reports", identity={"scopes": ["read"]}).status_code == 403
+    assert client.options("/reports", identity=WRITER).headers["allow"] == "OPTIONS, POST"
+    assert client.post("/me").status_code == 401
+    assert client.post("/me", identity={}).headers["allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_cors_preflights_answer_from_the_cors_policy_without_credentials() -> None:
+    from lamroute.cors import CORS
+
+    app = admin_app(cors=CORS(allow_origins=["https://app.example.com"],
+                              allow_methods=["GET"]))
+    client = TestClient(app, format="http")
+    preflight = client.options("/admin", headers={
+        "Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-methods"] == "GET, OPTIONS"
+    # Not a preflight (no Access-Control-Request-Method): the guard answers.
+    plain = client.options("/admin", headers={"Origin": "https://app.example.com"})
+    assert plain.status_code == 401
+
+
+def test_an_open_app_lists_every_method() -> None:
+    app = App(access_log=False)
+    app.get("/a")(lambda: "a")
+    app.post("/a")(lambda: "a")
+    client = TestClient(app)
+    assert client.options("/a").headers["allow"] == "GET, HEAD, OPTIONS, POST"
+    assert client.put("/a").headers["allow"] == "GET, HEAD, OPTIONS, POST"
