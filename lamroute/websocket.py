@@ -264,6 +264,7 @@ class WebSocketRoutes:
         self.connect_guards: tuple[Guard, ...] | None = self._connect_guards()
 
     def add(self, route: WebSocketRoute, *, default_auth: Any = None) -> None:
+        check_route(route.route_key, route.options)  # also for routes built by hand
         if route.route_key in self.routes:
             raise RouteDefinitionError(f"WebSocket route {route.route_key!r} is defined twice.")
         self.routes[route.route_key] = compile_route(route, default_auth)

@@ -140,9 +140,13 @@ def test_guarded_websocket_session_through_the_test_client() -> None:
 
 
 def test_a_guard_on_disconnect_is_refused_at_registration() -> None:
+    from lamroute.websocket import WebSocketRoute
+
     app = App(access_log=False)
     with pytest.raises(RouteDefinitionError, match=r"\$disconnect"):
         app.websocket("$disconnect", auth=requires())(lambda: None)
+    with pytest.raises(RouteDefinitionError, match=r"\$disconnect"):
+        app.add_websocket_route(WebSocketRoute("$disconnect", lambda: None, {"auth": requires()}))
 
 
 # -- item 6: 405 and automatic OPTIONS answer as the guards would -------------------------------
