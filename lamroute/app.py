@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -132,6 +133,8 @@ class App(WebSocketApp, Router):
         self.strip_prefixes = tuple(p.rstrip("/") for p in strip_prefixes if p.rstrip("/"))
         self.access_log = access_log
         self.table: RouteTable[CompiledRoute] = RouteTable(strict_slashes=strict_slashes)
+        # The guards of each guarded route, for the answers that list a path's methods.
+        self.gates: dict[CompiledRoute, tuple[Guard, ...]] = {}
         self.logger = configure(log_level)
         self.app_logger = logging.getLogger("lamroute.app")
         self.boundary = Boundary(logger=self.logger, formatter=error_formatter, debug=debug)
@@ -163,6 +166,11 @@ class App(WebSocketApp, Router):
         compiled = CompiledRoute(route, build_binder(route.handler, template.params),
                                  build_response_model(route), guard,
                                  safeguard=self.safeguards.for_route(route.options))
+        guards = sys.modules.get("lamroute.guards")  # no guard exists before it is imported
+        if guards is not None:
+            gates = guards.route_gates(guard, compiled.binder.dependant.calls())
+            if gates:
+                self.gates[compiled] = gates
         if route.options.get("middleware"):
             from .middleware import build_chain, check_middleware
 
@@ -258,7 +266,13 @@ class App(WebSocketApp, Router):
         elif fields is not None:
             set_request_field("route", match.template)
         if match.target is None:
-            allow = [("Allow", ", ".join(match.allowed))]
+            allowed = match.allowed
+            if self.gates:  # a caller is only told of the methods it may call
+                from .guards import allowed_methods
+
+                allowed = allowed_methods(request, self.table.methods_at(request.path),
+                                          self.gates)
+            allow = [("Allow", ", ".join(allowed))]
             if request.method == "OPTIONS":
                 return Response(None, 204, headers=allow)
             what = f"{echo(request.method)} is not allowed on {echo(request.path)}."

@@ -12,13 +12,17 @@ REST ``identity`` object, the mTLS client certificate); :func:`identity_from` re
 Shapes (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control.html,
 https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html):
 
-- REST Cognito user pool authorizer: ``authorizer.claims`` (``scope`` space-separated, array claims
-  such as ``cognito:groups`` flattened to a string like ``"a,b"`` or ``"[a b]"``).
+- REST Cognito user pool authorizer: ``authorizer.claims``, every value a string (``scope``
+  space-separated, ``cognito:groups`` comma-joined: ``"a,b"``).
 - REST Lambda authorizer: ``authorizer.principalId`` plus the returned context keys.
-- HTTP API JWT authorizer: ``authorizer.jwt.claims`` and ``authorizer.jwt.scopes``.
+- HTTP API JWT authorizer: ``authorizer.jwt.claims`` and ``authorizer.jwt.scopes``; an array
+  claim arrives flattened to ``"[a b]"`` (payload 1.0: ``authorizer.claims`` and ``scopes``).
 - HTTP API Lambda authorizer: ``authorizer.lambda`` (the returned context, ``null`` when none).
 - IAM: REST ``identity`` (``userArn``, ``caller``, ``accessKey``), HTTP API ``authorizer.iam``.
 - API keys: REST ``identity.apiKey``; mTLS: ``identity.clientCert`` / ``authentication.clientCert``.
+
+Groups are read so that a group name never satisfies another group (:func:`claim_groups`,
+:func:`context_groups`): a value whose shape could hide a name's boundaries gives no groups.
 """
 
 from __future__ import annotations
@@ -67,8 +71,13 @@ class Identity:
 
     @property
     def authenticated(self) -> bool:
-        """True when the gateway established some identity (an mTLS certificate counts)."""
-        return self.kind != "none" or self.client_cert is not None
+        """True when the gateway established who calls (an mTLS certificate counts).
+
+        An API key alone does not: it identifies a client application for usage plans, not a
+        caller (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html);
+        ``requires(api_key=True)`` asks for one explicitly.
+        """
+        return self.kind not in ("none", "api_key") or self.client_cert is not None
 
     def has_scopes(self, *scopes: str) -> bool:
         """True when every one of ``scopes`` was granted."""
@@ -83,7 +92,7 @@ ANONYMOUS = Identity()
 
 
 def split_list(value: Any, *, separators: str = ", ") -> frozenset[str]:
-    """A list claim as a set, whatever way the gateway flattened it.
+    """A list of tokens without spaces (OAuth scopes) as a set, however it was flattened.
 
     >>> sorted(split_list("[admin, users]")), sorted(split_list("[a b]")), sorted(split_list(["x"]))
     (['admin', 'users'], ['a', 'b'], ['x'])
@@ -115,26 +124,101 @@ def _scopes(claims: Mapping[str, Any], explicit: Any = None) -> frozenset[str]:
     return split_list(claims.get("scope") or claims.get("scp"), separators=" ")
 
 
-def _groups(claims: Mapping[str, Any]) -> frozenset[str]:
-    return split_list(claims.get("cognito:groups") or claims.get("groups"))
+_NO_GROUPS: frozenset[str] = frozenset()
+
+
+def _names(values: Any) -> frozenset[str]:
+    """A real list of group names, each kept whole; anything else in it refuses the lot."""
+    if all(isinstance(v, str) and v for v in values):
+        return frozenset(values)
+    return _NO_GROUPS
+
+
+def _cognito_names(parts: list[str]) -> frozenset[str]:
+    # Cognito group names are letters, marks, symbols, numbers and punctuation, never
+    # whitespace or controls (GroupName pattern [\p{L}\p{M}\p{S}\p{N}\p{P}]+:
+    # https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateGroup.html),
+    # so a part that is empty or holds one is not a name Cognito issued: refuse the value.
+    if all(p and p.isprintable() and " " not in p for p in parts):
+        return frozenset(parts)
+    return _NO_GROUPS
+
+
+def _from_cognito_issuer(claims: Mapping[str, Any]) -> bool:
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str) or not issuer.startswith("https://cognito-idp."):
+        return False
+    host = issuer[len("https://"):].partition("/")[0]
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+
+def claim_groups(claims: Mapping[str, Any], *, flattened: bool) -> frozenset[str]:
+    """The groups of a token's claims (``cognito:groups``, else ``groups``), read exactly.
+
+    ``flattened``: an HTTP API JWT authorizer, which turns an array claim into ``"[a b]"``,
+    so a name with a space cannot be told from two names. That shape is split on spaces only
+    for ``cognito:groups`` from a Cognito issuer (Cognito names hold no whitespace); any other
+    bracketed value with a space is ambiguous and gives no groups. Otherwise (a REST Cognito
+    authorizer) ``cognito:groups`` is comma-joined. A plain string is one name.
+
+    >>> sorted(claim_groups({"cognito:groups": "admins,staff"}, flattened=False))
+    ['admins', 'staff']
+    >>> sorted(claim_groups({"groups": "[Not Admins]"}, flattened=True))
+    []
+    """
+    cognito = bool(claims.get("cognito:groups"))
+    value = claims.get("cognito:groups") if cognito else claims.get("groups")
+    if isinstance(value, (list, tuple)):  # REST JWT authorizers keep JSON types
+        return _names(value)
+    if not isinstance(value, str) or not value:
+        return _NO_GROUPS
+    if not flattened:
+        return _cognito_names(value.split(",")) if cognito else frozenset((value,))
+    if not (value.startswith("[") and value.endswith("]")):
+        return frozenset((value,))
+    inner = value[1:-1]
+    if not inner:
+        return _NO_GROUPS
+    if cognito and _from_cognito_issuer(claims):
+        return _cognito_names(inner.split(" "))
+    return _NO_GROUPS if " " in inner else frozenset((inner,))
+
+
+def context_groups(value: Any) -> frozenset[str]:
+    """The ``groups`` of a Lambda authorizer's context: a JSON array of names, as a string
+    (REST and WebSocket APIs only pass strings, numbers and booleans on) or, from an HTTP API,
+    as an array. Any other value (a comma list, a bare name) is refused: no groups.
+
+    >>> sorted(context_groups('["Domain Admins", "staff"]')), sorted(context_groups("admins"))
+    (['Domain Admins', 'staff'], [])
+    """
+    if isinstance(value, str) and value.startswith("["):
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return _NO_GROUPS
+    return _names(value) if isinstance(value, list) else _NO_GROUPS
 
 
 def _from_claims(kind: Kind, claims: Mapping[str, Any], scopes: Any,
                  sources: AuthSources) -> Identity:
     principal = _text(claims.get("sub")) or _text(claims.get("username"))
+    groups = claim_groups(claims, flattened=kind == "jwt")
     return Identity(kind=kind, principal_id=principal, claims=claims,
-                    scopes=_scopes(claims, scopes), groups=_groups(claims),
+                    scopes=_scopes(claims, scopes), groups=groups,
                     client_cert=sources.client_cert, api_key=_text(sources.identity.get("apiKey")),
                     raw=sources.authorizer)
 
 
 def _from_lambda(context: Mapping[str, Any], principal: Any, sources: AuthSources) -> Identity:
-    # lamroute's own authorizers put `scope` (space-separated) and `groups` (comma-separated)
+    # lamroute's own authorizers put `scope` (space-separated) and `groups` (a JSON array)
     # into the context, so guards work the same behind a Lambda authorizer.
     return Identity(kind="lambda",
                     principal_id=_text(principal) or _text(context.get("principalId")),
                     context=context, scopes=_scopes(context),
-                    groups=split_list(context.get("groups")),
+                    groups=context_groups(context.get("groups")),
                     client_cert=sources.client_cert,
                     api_key=_text(sources.identity.get("apiKey")), raw=sources.authorizer)
 

@@ -18,12 +18,13 @@ A policy names exactly what was decided, and no more: by default the method ARN 
 (``resources="request"``). ``resources="whole_api"`` or a list of ``(method, path)`` pairs widen
 it, an explicit choice because of the gateway's authorizer cache (see :class:`Allow`).
 ``scopes`` and ``groups`` travel in the context as ``scope`` (space-separated) and ``groups``
-(comma-separated), which ``request.auth`` reads back, so route guards work behind a lamroute
+(a JSON array string), which ``request.auth`` reads back, so route guards work behind a lamroute
 authorizer.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -200,7 +201,7 @@ class AuthorizerHandler:
         if decision.scopes:
             context.setdefault("scope", " ".join(_strings(decision.scopes, "scopes")))
         if decision.groups:
-            context.setdefault("groups", ",".join(_strings(decision.groups, "groups")))
+            context.setdefault("groups", json.dumps(_strings(decision.groups, "groups")))
         if self.http:
             # HTTP APIs pass only the context on (under `lambda`): keep the principal in it.
             context.setdefault("principalId", decision.principal_id)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .errors import RouteDefinitionError
 from .routing import HTTP_METHODS, parse_template
-from .websocket import WebSocketOptions, WebSocketRoute, check_route
+from .websocket import WebSocketOptions, WebSocketRoute, check_route, with_default_guard
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -106,8 +106,9 @@ class Router:
 
     ``prefix`` (``"/users"``) goes in front of each of its paths and ``tags`` (OpenAPI) before
     each route's own, as routes are registered (included routers' routes too). ``auth`` is the
-    default guard of its routes (``public=True`` opts one out); ``middleware`` (and
-    ``@router.middleware``) wraps each of its routes; both apply at ``include_router``.
+    default guard of its routes, WebSocket routes but ``$disconnect`` included (``public=True``
+    opts one out); ``middleware`` (and ``@router.middleware``) wraps each of its routes; both
+    apply at ``include_router``.
     Inclusion is live: a route added after ``include_router`` reaches every app or router it
     was included in.
 
@@ -266,7 +267,7 @@ class Router:
 
     def _include_websocket_route(self, router: Router, route: WebSocketRoute) -> None:
         """Add the WebSocket ``route`` of the included ``router``."""
-        self.add_websocket_route(route)
+        self.add_websocket_route(with_default_guard(route, router.auth))
 
     def _includes_itself_through(self, router: Router) -> bool:
         """True when ``self`` is already (indirectly) included in ``router``: a cycle."""

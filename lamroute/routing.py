@@ -383,6 +383,23 @@ class RouteTable(Generic[T]):
         if node.greedy is not None and "/".join(segments[index:]):
             out.append(node.greedy[1])
 
+    def methods_at(self, path: str) -> dict[str, T]:
+        """Every method served on ``path``, with the target ``match`` would pick for it.
+
+        For the rare answers that list methods (405, ``OPTIONS``), so a caller can be shown
+        only the methods whose targets it may call.
+        """
+        if not self.strict_slashes and len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
+        static = self._static.get(path)
+        endpoints = [static] if static is not None else []
+        self._collect(self._root, path[1:].split("/") if len(path) > 1 else [], 0, endpoints)
+        found: dict[str, T] = {}
+        for endpoint in endpoints:
+            for method, target in endpoint.by_method.items():
+                found.setdefault(method, target)
+        return found
+
     @staticmethod
     def allowed(endpoint: _Endpoint[T]) -> tuple[str, ...]:
         methods = set(endpoint.by_method)

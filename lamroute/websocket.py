@@ -22,7 +22,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from .errors import NotFound, ResponseError, RouteDefinitionError
+from .errors import HTTPError, NotFound, ResponseError, RouteDefinitionError
 from .request import EventReader, Request
 from .response import Response, to_response
 
@@ -151,9 +151,25 @@ def check_route(route_key: str, options: Mapping[str, Any]) -> None:
             f"WebSocket route key {route_key!r}: only $connect, $disconnect and $default may "
             "start with '$'."
         )
+    if route_key == DISCONNECT and options.get("auth") is not None:
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-keys-connect-disconnect.html
+        raise RouteDefinitionError(
+            "WebSocket route '$disconnect' cannot be guarded: the gateway runs it once the "
+            "connection is gone (best effort), so refusing it only skips the clean-up."
+        )
     status = options.get("status_code", 200)
     if type(status) is not int or not 100 <= status <= 599:
         raise RouteDefinitionError(f"Route {route_key!r}: status_code {status!r} is not 100-599.")
+
+
+def with_default_guard(route: WebSocketRoute, auth: Any) -> WebSocketRoute:
+    """``route`` carrying a router's default guard ``auth``, unless it has its own, is public
+    or is ``$disconnect`` (never refused): how ``include_router`` keeps a router's guard."""
+    options = route.options
+    if (auth is None or route.route_key == DISCONNECT or options.get("auth") is not None
+            or options.get("public")):
+        return route
+    return WebSocketRoute(route.route_key, route.handler, {**options, "auth": auth})
 
 
 Extractor = Callable[[WebSocketRequest], Any]
@@ -200,7 +216,7 @@ class WebSocketApp:
     @property
     def websockets(self) -> WebSocketRoutes:
         if self._websockets is None:
-            self._websockets = WebSocketRoutes()
+            self._websockets = WebSocketRoutes(default_auth=getattr(self, "auth", None))
         return self._websockets
 
     @property
@@ -218,25 +234,64 @@ class WebSocketApp:
     def add_websocket_route(self, route: WebSocketRoute) -> None:
         """Compile ``route`` now (bad handlers fail at import) and keep it.
 
-        The app's default guard (``App(auth=...)``) applies to ``$connect`` only: API Gateway
-        authorizes a WebSocket connection once, when it opens, and ``$disconnect`` must run
-        whatever happens.
+        The app's default guard (``App(auth=...)``) covers every route but ``$disconnect``:
+        ``$connect``, where API Gateway authorizes the connection, and each message route, whose
+        events carry the authorizer context of the connection (``$context.authorizer.*``:
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html).
+        ``$disconnect`` runs once the connection is gone: refusing it would only skip clean-up.
         """
-        default = getattr(self, "auth", None) if route.route_key == CONNECT else None
+        default = getattr(self, "auth", None) if route.route_key != DISCONNECT else None
         self.websockets.add(route, default_auth=default)
         self.websocket_routes.append(route)
 
 
 class WebSocketRoutes:
-    """The routes of an app by route key; ``dispatch`` picks one for a request."""
+    """The routes of an app by route key; ``dispatch`` picks one for a request.
 
-    def __init__(self) -> None:
+    ``default_auth`` is the app's default guard. Without a ``$connect`` handler, the implicit
+    ``$connect`` admits the callers who may call at least one message route (anyone when one
+    of them is unguarded); with no message route at all, those the default guard admits.
+    """
+
+    def __init__(self, *, default_auth: Any = None) -> None:
         self.routes: dict[str, CompiledWebSocketRoute] = {}
+        self.default_guard: Guard | None = None
+        if default_auth is not None:
+            from .guards import as_guard
+
+            self.default_guard = as_guard(default_auth, "App(auth=...)")
+        # The guards of the implicit $connect (the caller must pass one), None when it is open.
+        self.connect_guards: tuple[Guard, ...] | None = self._connect_guards()
 
     def add(self, route: WebSocketRoute, *, default_auth: Any = None) -> None:
+        check_route(route.route_key, route.options)  # also for routes built by hand
         if route.route_key in self.routes:
             raise RouteDefinitionError(f"WebSocket route {route.route_key!r} is defined twice.")
         self.routes[route.route_key] = compile_route(route, default_auth)
+        self.connect_guards = self._connect_guards()
+
+    def _connect_guards(self) -> tuple[Guard, ...] | None:
+        messages = [c for key, c in self.routes.items() if key not in (CONNECT, DISCONNECT)]
+        if not messages:
+            return None if self.default_guard is None else (self.default_guard,)
+        guards: dict[int, Guard] = {}
+        for compiled in messages:
+            if compiled.guard is None:
+                return None
+            guards.setdefault(id(compiled.guard), compiled.guard)
+        return tuple(guards.values())
+
+    def _admit(self, request: WebSocketRequest, guards: tuple[Guard, ...]) -> None:
+        """The implicit ``$connect``: admitted by one of ``guards``, else the first refusal."""
+        refusal: HTTPError | None = None
+        for guard in guards:
+            try:
+                guard.check(request)
+                return
+            except HTTPError as exc:
+                refusal = refusal or exc
+        if refusal is not None:
+            raise refusal
 
     def __contains__(self, route_key: object) -> bool:
         return route_key in self.routes
@@ -246,7 +301,7 @@ class WebSocketRoutes:
 
         A message whose route key has no handler goes to ``$default``; without one it is a 404
         problem. ``$connect`` and ``$disconnect`` without a handler are accepted (200), as
-        when the API has no such route.
+        when the API has no such route, once the implicit ``$connect`` admits the caller.
         """
         request._connections_config = connections
         compiled = self.routes.get(request.route_key)
@@ -254,6 +309,8 @@ class WebSocketRoutes:
             compiled = self.routes.get(DEFAULT)
         if compiled is None:
             if request.route_key in (CONNECT, DISCONNECT):
+                if request.route_key == CONNECT and self.connect_guards is not None:
+                    self._admit(request, self.connect_guards)
                 return Response(None, 200)
             raise NotFound(f"No WebSocket route for route key {request.route_key!r}.")
         request.route = compiled.route.route_key

@@ -10,21 +10,28 @@ import pytest
 
 from lamroute import App, Request
 from lamroute.auth import AuthSources, Identity, identity_from, split_list
-from lamroute.testing import FakeContext, TestClient, make_event, with_identity
+from lamroute.guards import requires
+from lamroute.testing import (
+    FakeContext,
+    TestClient,
+    make_event,
+    make_websocket_event,
+    with_identity,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "auth"
 
 # Shapes as the AWS docs show them in the integration's event (requestContext.authorizer).
+ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
 REST_COGNITO = {"claims": {
     "sub": "7d8ca528-4931-4254-9273-ea5ee853f271", "cognito:username": "jane",
     "cognito:groups": "admin,editors", "token_use": "access", "scope": "notes/read notes/write",
-    "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
-    "email": "jane@example.com",
+    "iss": ISSUER, "email": "jane@example.com",
 }}
 # REST stringifies a Lambda authorizer's context values on the way to the integration.
 REST_LAMBDA = {"principalId": "user-42", "integrationLatency": 12, "tier": "gold",
                "admin": "true", "scope": "notes/read"}
-HTTP_JWT = {"jwt": {"claims": {"sub": "u-1", "cognito:groups": "[admin editors]"},
+HTTP_JWT = {"jwt": {"claims": {"sub": "u-1", "cognito:groups": "[admin editors]", "iss": ISSUER},
                     "scopes": ["notes/read", "notes/write"]}}
 HTTP_LAMBDA = {"lambda": {"principalId": "user-42", "tier": "gold", "count": 3}}
 HTTP_IAM = {"iam": {"accessKey": "ASIAEXAMPLE", "accountId": "123456789012",
@@ -136,8 +143,110 @@ def test_odd_shapes_never_raise(authorizer: dict[str, Any]) -> None:
     ("[admin users]", {"admin", "users"}), ("admin", {"admin"}), ("", set()), (None, set()),
     (["a", "b"], {"a", "b"}), ("[]", set()),
 ])
-def test_group_claims_in_every_flattening(value: Any, expected: set[str]) -> None:
+def test_scope_lists_in_every_flattening(value: Any, expected: set[str]) -> None:
     assert split_list(value) == expected
+
+
+# -- groups: a group name never satisfies another group, whatever the source ------------------
+
+def admins_app() -> App:
+    app = App(access_log=False)
+    app.get("/admin", auth=requires(groups=["Admins"]))(lambda: "admin")
+    return app
+
+
+def lambda_authorizer(format: str, groups: Any) -> dict[str, Any]:
+    """A Lambda authorizer's context as each API type hands it to the integration."""
+    if format == "http":
+        return {"lambda": {"principalId": "u-1", "groups": groups}}
+    return {"principalId": "u-1", "integrationLatency": 3, "groups": groups}
+
+
+@pytest.mark.parametrize("format", ["rest", "http-v1", "http", "websocket"])
+@pytest.mark.parametrize(("groups", "admitted"), [
+    ('["Admins"]', True), ('["Domain Admins", "Admins"]', True),
+    ("Domain Admins", False), ("Not Admins", False), ('["Domain Admins"]', False),
+    ("Admins,Users", False), ("Admins", False),        # not a JSON array: refused, not guessed
+    ("[Admins]", False), ('["Admins"', False), ('[["Admins"]]', False), ('["Admins", 1]', False),
+    ('"Admins"', False), ("", False),
+])
+def test_lambda_context_group_with_spaces_never_satisfies_another_group(
+        format: str, groups: str, admitted: bool) -> None:
+    app = admins_app()
+    if format == "websocket":
+        app.websocket("$connect", auth=requires(groups=["Admins"]))(lambda: None)
+        event = make_websocket_event("$connect", authorizer=lambda_authorizer("rest", groups))
+        answer = app(event, FakeContext())["statusCode"]
+    else:
+        answer = TestClient(app, format=format).get(
+            "/admin", authorizer=lambda_authorizer(format, groups)).status_code
+    assert answer == (200 if admitted else 403)
+
+
+@pytest.mark.parametrize(("groups", "admitted"), [
+    (["Admins"], True), (["Domain Admins", "Admins"], True), (["Domain Admins"], False),
+    (["Admins", 1], False), ({"Admins": True}, False),
+])
+def test_http_lambda_context_groups_as_a_real_array(groups: Any, admitted: bool) -> None:
+    answer = TestClient(admins_app(), format="http").get(
+        "/admin", authorizer=lambda_authorizer("http", groups))
+    assert answer.status_code == (200 if admitted else 403)
+
+
+def jwt_authorizer(format: str, claims: dict[str, Any]) -> dict[str, Any]:
+    """An HTTP API JWT authorizer's output (payload 2.0, or 1.0 with its `scopes` beside)."""
+    claims = {"sub": "u-1", **claims}
+    if format == "http":
+        return {"jwt": {"claims": claims, "scopes": None}}
+    return {"claims": claims, "scopes": None}
+
+
+@pytest.mark.parametrize("format", ["http-v1", "http"])
+@pytest.mark.parametrize(("claims", "admitted"), [
+    # a generic `groups` array claim: the gateway's "[a b]" cannot keep "Not Admins" whole
+    ({"groups": "[Not Admins]"}, False), ({"groups": "[Admins Users]"}, False),
+    ({"groups": "[Admins]"}, True), ({"groups": "Domain Admins"}, False),
+    ({"groups": "Admins"}, True), ({"groups": ["Not Admins"]}, False),
+    ({"groups": ["Not Admins", "Admins"]}, True), ({"groups": "[]"}, False),
+    # cognito:groups from Cognito: names never hold whitespace, so spaces separate them
+    ({"cognito:groups": "[Editors Admins]", "iss": ISSUER}, True),
+    ({"cognito:groups": "[Not\tAdmins Editors]", "iss": ISSUER}, False),
+    ({"cognito:groups": "[Not\u00a0Admins]", "iss": ISSUER}, False),
+    ({"cognito:groups": "[Editors  Admins]", "iss": ISSUER}, False),
+    ({"cognito:groups": "[Not Admins]"}, False),                       # issuer not Cognito
+    ({"cognito:groups": "[Not Admins]", "iss": "https://idp.example.com/"}, False),
+    ({"cognito:groups": "[Not Admins]",
+      "iss": "https://cognito-idp.evil.example/us-east-1_X"}, False),
+])
+def test_jwt_group_claim_with_spaces_never_satisfies_another_group(
+        format: str, claims: dict[str, Any], admitted: bool) -> None:
+    answer = TestClient(admins_app(), format=format).get(
+        "/admin", authorizer=jwt_authorizer(format, claims))
+    assert answer.status_code == (200 if admitted else 403)
+
+
+@pytest.mark.parametrize(("claims", "admitted"), [
+    ({"cognito:groups": "Editors,Admins"}, True), ({"cognito:groups": "Admins"}, True),
+    ({"cognito:groups": "Domain Admins"}, False), ({"cognito:groups": "Not Admins,Users"}, False),
+    ({"cognito:groups": "[Not Admins]"}, False), ({"cognito:groups": "Editors, Admins"}, False),
+    ({"cognito:groups": "Editors,,Admins"}, False), ({"groups": "Domain Admins"}, False),
+    ({"groups": "Admins"}, True), ({"cognito:groups": ["Domain Admins"]}, False),
+])
+def test_rest_cognito_group_claim_with_spaces_never_satisfies_another_group(
+        claims: dict[str, Any], admitted: bool) -> None:
+    answer = TestClient(admins_app(), format="rest").get(
+        "/admin", authorizer={"claims": {"sub": "u-1", "iss": ISSUER, **claims}})
+    assert answer.status_code == (200 if admitted else 403)
+
+
+def test_test_identities_refuse_group_names_the_gateway_could_not_carry() -> None:
+    with pytest.raises(ValueError, match="whitespace"):
+        TestClient(admins_app(), format="http").get(
+            "/admin", identity={"groups": ["Domain Admins"]})
+    spaced = {"kind": "lambda", "principal_id": "u", "groups": ["Domain Admins", "Admins"]}
+    for format in ("rest", "http-v1", "http"):
+        assert TestClient(admins_app(), format=format).get(
+            "/admin", identity=spaced).status_code == 200
 
 
 @pytest.mark.parametrize("format", ["rest", "http-v1", "http", "url"])
@@ -148,8 +257,8 @@ def test_test_identities_round_trip_through_each_format(format: str, kind: str) 
                       groups=frozenset() if kind == "iam" else frozenset({"g1"}))
     body = TestClient(echo_app(), format=format, identity=wanted).get("/me").json()
     expected_kind = kind
-    if kind == "cognito" and format in ("http", "url"):
-        expected_kind = "jwt"  # HTTP API 2.0 has only JWT authorizers
+    if kind == "cognito" and format != "rest":
+        expected_kind = "jwt"  # HTTP APIs have only JWT authorizers
     if kind == "jwt" and format == "rest":
         expected_kind = "cognito"  # REST APIs have only Cognito user pool authorizers
     assert body["kind"] == expected_kind

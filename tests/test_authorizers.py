@@ -95,7 +95,7 @@ def test_token_authorizer_allows_only_the_request_with_context() -> None:
     assert only["Resource"] == [
         "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes/7"]
     assert answer["context"] == {"tier": "gold", "n": 3, "vip": True, "ratio": 0.5,
-                                 "scope": "notes/read", "groups": "staff"}
+                                 "scope": "notes/read", "groups": '["staff"]'}
     assert "usageIdentifierKey" not in answer
     assert rest(token_event("Bearer user-plan"))["usageIdentifierKey"] == "key-123"
 

@@ -118,10 +118,14 @@ def test_restricted_methods_and_echoed_headers() -> None:
     assert preflight(client, "/notes", "POST").status_code == 403
 
 
-def test_plain_options_still_answers_allow() -> None:
+def test_plain_options_answers_allow_to_callers_the_guard_admits() -> None:
     client = TestClient(make_app(DEFAULT), format="http")
-    response = client.options("/notes/1", headers={"Origin": ORIGIN})
+    response = client.options("/notes/1", headers={"Origin": ORIGIN}, identity={})
     assert response.status_code == 204 and response.headers["allow"] == "GET, HEAD, OPTIONS"
+    # Not a preflight: an anonymous caller gets the guard's answer (with the CORS headers).
+    anonymous = client.options("/notes/1", headers={"Origin": ORIGIN})
+    assert anonymous.status_code == 401 and "allow" not in anonymous.headers
+    assert anonymous.headers["access-control-allow-origin"] == ORIGIN
 
 
 def test_existing_vary_and_handler_set_origin_are_kept() -> None:

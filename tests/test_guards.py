@@ -10,6 +10,7 @@ from lamroute import App, Request, RouteDefinitionError, Router
 from lamroute.auth import Identity
 from lamroute.guards import (
     Guard,
+    authenticated,
     current_identity,
     optional_identity,
     requires,
@@ -17,7 +18,7 @@ from lamroute.guards import (
     security_schemes,
 )
 from lamroute.problems import Problem
-from lamroute.testing import TestClient
+from lamroute.testing import FakeContext, TestClient, make_event, make_websocket_event
 
 FORMATS = ["rest", "http-v1", "http", "url"]
 
@@ -269,3 +270,86 @@ def test_guards_as_dependencies_and_in_the_openapi_document() -> None:
     from openapi_spec_validator import validate
 
     validate(doc)
+
+
+# -- API keys: a client application, not a caller ---------------------------------------------
+
+def api_key_event(format: str, path: str) -> dict[str, Any]:
+    """A REST (or WebSocket) event whose only identity is the API key the gateway checked."""
+    event = unauthenticated_event(format, path)
+    event["requestContext"]["identity"].update(apiKey="k-secret-1", apiKeyId="key-id-1")
+    return event
+
+
+def unauthenticated_event(format: str, path: str) -> dict[str, Any]:
+    if format == "websocket":
+        return make_websocket_event(path)
+    return make_event("rest", "GET", path)
+
+
+@pytest.mark.parametrize("format", ["rest", "websocket"])
+def test_an_api_key_alone_does_not_pass_authenticated(format: str) -> None:
+    app = App(access_log=False, auth=authenticated)
+    app.get("/me")(lambda: "me")
+    app.websocket("$connect")(lambda: None)
+    path = "$connect" if format == "websocket" else "/me"
+    answer = app(api_key_event(format, path), FakeContext())
+    assert answer["statusCode"] == 401
+
+
+def test_an_api_key_alone_is_no_current_identity() -> None:
+    app = App(access_log=False)
+
+    @app.get("/me")
+    def me(request: Request) -> dict[str, Any]:
+        who = optional_identity(request)
+        return {"optional": who is not None, "key": request.auth.api_key is not None,
+                "kind": request.auth.kind}
+
+    @app.get("/strict")
+    def strict(request: Request) -> str:
+        return str(current_identity(request).principal_id)
+
+    assert TestClient(app).invoke(api_key_event("rest", "/me")).json() == {
+        "optional": False, "key": True, "kind": "api_key"}
+    assert TestClient(app).invoke(api_key_event("rest", "/strict")).status_code == 401
+
+
+@pytest.mark.parametrize("format", ["rest", "websocket"])
+def test_requires_api_key_asks_for_a_key_and_no_caller(format: str) -> None:
+    app = App(access_log=False, auth=requires(api_key=True))
+    app.get("/usage")(lambda: "counted")
+    app.websocket("$connect")(lambda: None)
+    path = "$connect" if format == "websocket" else "/usage"
+    assert app(api_key_event(format, path), FakeContext())["statusCode"] == 200
+    refused = app(unauthenticated_event(format, path), FakeContext())
+    assert refused["statusCode"] == 403   # what the gateway answers a missing or bad key
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_requires_api_key_refuses_a_token_without_a_key(format: str) -> None:
+    app = App(access_log=False)
+    app.get("/usage", auth=requires(api_key=True))(lambda: "counted")
+    client = TestClient(app, format=format)
+    assert client.get("/usage", identity={"scopes": ["admin"]}).status_code == 403
+
+
+def test_requires_api_key_with_scopes_needs_both() -> None:
+    app = App(access_log=False, openapi_url="/openapi.json")
+    app.get("/both", auth=requires(scopes=["admin"], api_key=True))(lambda: "both")
+    client = TestClient(app, format="rest")
+    key_only = {"kind": "api_key", "api_key": "k1", "principal_id": "kid"}
+    assert client.get("/both", identity=key_only).status_code == 401
+    assert client.get("/both", identity={"scopes": ["admin"]}).status_code == 403
+    both = {"scopes": ["admin"], "api_key": "k1"}
+    assert client.get("/both", identity=both).status_code == 200
+    doc = client.get("/openapi.json").json()
+    assert doc["paths"]["/both"]["get"]["security"] == [{"bearerAuth": ["admin"],
+                                                         "apiKeyAuth": []}]
+    assert doc["components"]["securitySchemes"]["apiKeyAuth"] == {
+        "type": "apiKey", "in": "header", "name": "x-api-key"}
+
+
+def test_requires_api_key_takes_a_bool() -> None:
+    with pytest.raises(RouteDefinitionError):
+        requires(api_key="yes")  # type: ignore[arg-type]

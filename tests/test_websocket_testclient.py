@@ -132,14 +132,14 @@ def test_connect_sees_the_lambda_authorizer_identity() -> None:
     def connect(request: WebSocketRequest) -> None:
         seen.append(request.auth)
 
-    authorizer = {"principalId": "user-7", "groups": "admins,chat", "integrationLatency": 12}
+    authorizer = {"principalId": "user-7", "groups": '["admins", "chat"]', "integrationLatency": 12}
     with TestClient(app).websocket_connect(authorizer=authorizer):
         pass
     assert seen[0].principal_id == "user-7"
     assert seen[0].in_group("chat") and seen[0].authenticated
 
 
-def test_app_guard_protects_connect_only() -> None:
+def test_app_guard_covers_connect_and_messages_but_not_disconnect() -> None:
     from lamroute import requires
 
     app = App(access_log=False, auth=requires(groups=["chat"]))
@@ -162,12 +162,14 @@ def test_app_guard_protects_connect_only() -> None:
         client.websocket_connect()
     assert refused.value.response.status_code == 401
     with pytest.raises(WebSocketRejected) as refused:
-        client.websocket_connect(authorizer={"principalId": "u", "groups": "other"})
+        client.websocket_connect(authorizer={"principalId": "u", "groups": '["other"]'})
     assert refused.value.response.status_code == 403
-    with client.websocket_connect(authorizer={"principalId": "u", "groups": "chat"}) as ws:
-        # Messages and $disconnect carry no authorizer here and are not guarded.
-        ws.authorizer = None
+    with client.websocket_connect(authorizer={"principalId": "u", "groups": '["chat"]'}) as ws:
         assert ws.send("hi").text == "message"
+        # A message event without the connection's authorizer context is refused too...
+        ws.authorizer = None
+        assert ws.send("hi").status_code == 401
+    # ...but $disconnect always runs.
     assert log == ["connect", "disconnect"]
 
 
@@ -180,5 +182,5 @@ def test_route_guard_and_public_connect() -> None:
     with TestClient(app).websocket_connect() as ws:
         assert ws.send_json({"action": "admin"}).status_code == 401
     with TestClient(app).websocket_connect(
-            authorizer={"principalId": "u", "groups": "admins"}) as ws:
+            authorizer={"principalId": "u", "groups": '["admins"]'}) as ws:
         assert ws.send_json({"action": "admin"}).text == "secret"

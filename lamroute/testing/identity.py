@@ -7,12 +7,15 @@
 
 ``identity`` is an :class:`~lamroute.auth.Identity` or a dict of its fields (``kind``,
 ``principal_id``, ``claims``, ``scopes``, ``groups``, ``context``, ``api_key``,
-``client_cert``). Without ``kind``, a token identity is made: ``cognito`` for REST and HTTP API
-1.0 events, ``jwt`` for HTTP API 2.0 and Function URL events.
+``client_cert``). Without ``kind``, a token identity is made: ``cognito`` for REST events,
+``jwt`` for HTTP API (1.0 and 2.0) and Function URL events, as HTTP APIs only have JWT
+authorizers. Groups are flattened as each gateway does it (``"a,b"`` on REST, ``"[a b]"`` on
+HTTP APIs) and a Lambda identity's groups are a JSON array, as lamroute's authorizers write them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +23,7 @@ from ..auth import Identity
 
 IdentityInit = Identity | Mapping[str, Any]
 _V1 = ("rest", "http-v1")
+COGNITO_ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
 
 
 def as_identity(value: IdentityInit, format: str) -> Identity:
@@ -27,7 +31,7 @@ def as_identity(value: IdentityInit, format: str) -> Identity:
     if isinstance(value, Identity):
         return value
     fields = dict(value)
-    fields.setdefault("kind", "cognito" if format in _V1 else "jwt")
+    fields.setdefault("kind", "cognito" if format == "rest" else "jwt")
     for key in ("scopes", "groups"):
         fields[key] = frozenset(fields.get(key, ()))
     if fields["kind"] in ("cognito", "jwt"):
@@ -35,11 +39,19 @@ def as_identity(value: IdentityInit, format: str) -> Identity:
     return Identity(**fields)
 
 
-def _token_claims(identity: Identity) -> dict[str, Any]:
+def _token_claims(identity: Identity, format: str) -> dict[str, Any]:
     claims: dict[str, Any] = {"sub": identity.principal_id, **identity.claims}
     if identity.groups and "cognito:groups" not in claims:
-        # The gateway flattens array claims to a string (seen as "[a b]" on HTTP APIs).
-        claims["cognito:groups"] = "[" + " ".join(sorted(identity.groups)) + "]"
+        groups = sorted(identity.groups)
+        bad = [g for g in groups if not g.isprintable() or " " in g
+               or (format == "rest" and "," in g)]
+        if bad:  # the gateway's flattening could not carry them apart
+            raise ValueError(f"Cognito group names cannot hold whitespace (nor commas on REST "
+                             f"APIs): {bad!r}; use a Lambda identity or explicit claims.")
+        # REST joins the array with commas; HTTP APIs flatten it to "[a b]".
+        flat = ",".join(groups) if format == "rest" else "[" + " ".join(groups) + "]"
+        claims["cognito:groups"] = flat
+        claims.setdefault("iss", COGNITO_ISSUER)
     return claims
 
 
@@ -47,8 +59,8 @@ def _lambda_context(identity: Identity, stringify: bool) -> dict[str, Any]:
     context = dict(identity.context)
     if identity.scopes:
         context.setdefault("scope", " ".join(sorted(identity.scopes)))
-    if identity.groups:
-        context.setdefault("groups", ",".join(sorted(identity.groups)))
+    if identity.groups:  # as lamroute's authorizers write them: a JSON array
+        context.setdefault("groups", json.dumps(sorted(identity.groups)))
     if stringify:  # REST stringifies context values on the way to the integration
         context = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in context.items()}
     return context
@@ -58,9 +70,9 @@ def _authorizer(identity: Identity, format: str) -> dict[str, Any] | None:
     v1 = format in _V1
     kind = identity.kind
     if kind in ("cognito", "jwt"):
-        claims = _token_claims(identity)
+        claims = _token_claims(identity, format)
         scopes = sorted(identity.scopes)
-        if format == "rest" or (v1 and kind == "cognito"):
+        if format == "rest":
             if scopes:
                 claims.setdefault("scope", " ".join(scopes))
             return {"claims": claims}
