@@ -49,21 +49,28 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
     "required": ["type", "title", "status"],
 }
+# `errors` is optional: lamroute's own parameter and body validation always lists it, but any
+# code may answer 422 without it (`raise UnprocessableEntity("...")` for a rule of the app, an
+# exception handler's own problem), and the document must describe those answers too.
 VALIDATION_PROBLEM_SCHEMA: dict[str, Any] = {
     "allOf": [
         {"$ref": "#/components/schemas/Problem"},
         {
             "type": "object",
-            "properties": {"errors": {"type": "array", "items": {
-                "type": "object",
-                "properties": {
-                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
-                    "msg": {"type": "string"},
-                    "type": {"type": "string"},
+            "properties": {"errors": {
+                "type": "array",
+                "description": "Every parameter or body failure, when lamroute's validation "
+                               "rejected the request; absent on a 422 raised by the app itself.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                        "msg": {"type": "string"},
+                        "type": {"type": "string"},
+                    },
+                    "required": ["loc", "msg", "type"],
                 },
-                "required": ["loc", "msg", "type"],
-            }}},
-            "required": ["errors"],
+            }},
         },
     ]
 }
@@ -142,7 +149,9 @@ def build_openapi(app: Any) -> dict[str, Any]:
         name: {"description": text, "content": {problem_media: {
             "schema": {"$ref": f"#/components/schemas/{name}"} if problem_body else {}}}}
         for name, text in (("Problem", "An error (RFC 9457 problem details)."),
-                           ("ValidationProblem", "The request failed validation."))
+                           ("ValidationProblem", "The request failed validation (`errors` "
+                                                 "lists each failure lamroute's validation "
+                                                 "found)."))
     }
     if schemes:
         components["securitySchemes"] = schemes

@@ -58,7 +58,7 @@ def list_notes(
     return NotePage(items=items, next=next_url)
 
 
-@app.post("/notes", status_code=201)
+@app.post("/notes", status_code=201, response_model=Note)  # documents the Response's body
 def create_note(note: NoteIn, request: Request) -> Response:
     created = Note.model_validate(store.create(**note.model_dump()))
     location = f"{request.root_path}/notes/{created.id}"
