@@ -23,7 +23,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .guards import route_security, security_schemes
@@ -122,8 +122,12 @@ class _Schemas:
         return {**self.extra_defs, **definitions.get("$defs", {})}
 
 
-def build_openapi(app: Any) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for ``app`` (an :class:`~lamroute.App`)."""
+def build_openapi(app: Any, *, servers: Sequence[str] = ()) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for ``app`` (an :class:`~lamroute.App`).
+
+    ``servers`` are the base URLs the paths hang from (``["/prod"]`` for a REST API stage,
+    ``["https://api.example.com/shop"]``); none means ``/``, the document's own host.
+    """
     schemas = _Schemas()
     paths: dict[str, dict[str, Any]] = {}
     used_ids: set[str] = set()
@@ -155,12 +159,15 @@ def build_openapi(app: Any) -> dict[str, Any]:
     }
     if schemes:
         components["securitySchemes"] = schemes
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": app.title, "version": app.version},
-        "paths": paths,
-        "components": components,
     }
+    if servers:
+        document["servers"] = [{"url": url} for url in servers]
+    document["paths"] = paths
+    document["components"] = components
+    return document
 
 
 def _operation(app: Any, route: Route, method: str, binder: Binder, schemas: _Schemas,
