@@ -123,15 +123,17 @@ def test_every_notes_answer_matches_the_notes_document(fmt: str, notes: ModuleTy
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     document = notes.app.openapi()
     validate(document)
-    # A 600 ms Lambda budget: the slow store runs into the deadline (504) within 100 ms.
-    client = TestClient(notes.app, format=fmt, timeout_ms=600)
+    client = TestClient(notes.app, format=fmt)
+    # A 600 ms Lambda budget for the slow store: the deadline (504) comes after 100 ms.
+    hurried = TestClient(notes.app, format=fmt, timeout_ms=600)
     found: dict[str, list[str]] = {}
     for method, path, template, options, status, patch in NOTES_ANSWERS:
         with monkeypatch.context() as patched:
             if patch is not None:
                 name, exc = patch
                 patched.setattr(notes.store, name, _fail_with(exc) if exc else _slow)
-            response = client.request(method, path, **options)
+            sender = hurried if patch is not None and patch[1] is None else client
+            response = sender.request(method, path, **options)
         assert response.status_code == status, (method, path, response.text)
         problems = undocumented(document, method, template, response)
         if problems:

@@ -311,14 +311,17 @@ def test_lamroute_serve_takes_the_websocket_flags(tmp_path: Any) -> None:
         "    request.send('default')\n"
         "    return 'route answer'\n"
     )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.2", 0))
-        management_port = sock.getsockname()[1]
+    # Two distinct free ports, explicit: a `--port 0` bind could reuse the management port.
+    with socket.socket() as http_sock, socket.socket() as management_sock:
+        http_sock.bind(("127.0.0.2", 0))
+        management_sock.bind(("127.0.0.2", 0))
+        http_port, management_port = (s.getsockname()[1] for s in (http_sock, management_sock))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("LAMROUTE_CONNECTIONS_ENDPOINT", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "lamroute", "serve", "flags:app", "--port", "0", "--api", "http",
-         "--ws-port", "0", "--host", "127.0.0.2", "--management-port", str(management_port),
+        [sys.executable, "-m", "lamroute", "serve", "flags:app", "--port", str(http_port),
+         "--api", "http", "--ws-port", "0", "--host", "127.0.0.2",
+         "--management-port", str(management_port),
          "--route-selection", "$request.body.kind", "--one-way"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
@@ -333,7 +336,8 @@ def test_lamroute_serve_takes_the_websocket_flags(tmp_path: Any) -> None:
             pushed, default = ws.recv(TIMEOUT), ws.recv(TIMEOUT)  # no route answers between
             assert str(pushed).startswith("pushed ") and default == "default"
             connection_id = str(pushed).removeprefix("pushed ")
-            info_url = f"{found.group(2)}/@connections/{connection_id}"
+            quoted = urllib.request.quote(connection_id, safe="")  # base64: may hold "/"
+            info_url = f"{found.group(2)}/@connections/{quoted}"
             with urllib.request.urlopen(info_url, timeout=TIMEOUT) as answer:
                 assert "connectedAt" in json.loads(answer.read())
         process.send_signal(signal.SIGINT)
