@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -187,11 +187,14 @@ class App(WebSocketApp, Router):
         self._handle = build_chain(self.app_middleware, self.dispatch, self.boundary.handle)
         return func
 
-    def openapi(self) -> dict[str, Any]:
-        """The OpenAPI 3.1 document of the app's routes (see :mod:`lamroute.openapi`)."""
+    def openapi(self, *, servers: Sequence[str] = ()) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of the app's routes (see :mod:`lamroute.openapi`).
+
+        ``servers`` lists base URLs for the paths: ``app.openapi(servers=["/prod"])``.
+        """
         from .openapi import build_openapi
 
-        return build_openapi(self)
+        return build_openapi(self, servers=servers)
 
     def exception_handler(self, exc_type: type[BaseException]) -> Callable[[E], E]:
         """Handle ``exc_type`` (and subclasses) with ``fn(request, exc)``; returns ``fn``.

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from . import __version__
+
 COMMANDS = ("serve", "routes", "invoke", "template", "openapi")
 
 
@@ -58,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lamroute", description="Run, inspect and deploy lamroute apps."
     )
+    parser.add_argument("--version", action="version", version=f"lamroute {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in _available().items():
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)

@@ -255,10 +255,22 @@ def _make_client(endpoint: str, region: str) -> Any:
         ) from None
     options: dict[str, Any] = {}
     host = endpoint.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    if endpoint.startswith("http://") and host in ("127.0.0.1", "localhost"):
+    if endpoint.startswith("http://") and _is_loopback(host):
         from botocore import UNSIGNED
 
         # The local emulator checks no signature, and a developer may have no credentials.
         options["config"] = Config(signature_version=UNSIGNED, retries={"max_attempts": 1})
     return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name=region,
                         **options)
+
+
+def _is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (all of 127.0.0.0/8: ``lamroute serve --host``)."""
+    if host == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -23,7 +23,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .guards import route_security, security_schemes
@@ -49,21 +49,28 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
     "required": ["type", "title", "status"],
 }
+# `errors` is optional: lamroute's own parameter and body validation always lists it, but any
+# code may answer 422 without it (`raise UnprocessableEntity("...")` for a rule of the app, an
+# exception handler's own problem), and the document must describe those answers too.
 VALIDATION_PROBLEM_SCHEMA: dict[str, Any] = {
     "allOf": [
         {"$ref": "#/components/schemas/Problem"},
         {
             "type": "object",
-            "properties": {"errors": {"type": "array", "items": {
-                "type": "object",
-                "properties": {
-                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
-                    "msg": {"type": "string"},
-                    "type": {"type": "string"},
+            "properties": {"errors": {
+                "type": "array",
+                "description": "Every parameter or body failure, when lamroute's validation "
+                               "rejected the request; absent on a 422 raised by the app itself.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                        "msg": {"type": "string"},
+                        "type": {"type": "string"},
+                    },
+                    "required": ["loc", "msg", "type"],
                 },
-                "required": ["loc", "msg", "type"],
-            }}},
-            "required": ["errors"],
+            }},
         },
     ]
 }
@@ -115,8 +122,12 @@ class _Schemas:
         return {**self.extra_defs, **definitions.get("$defs", {})}
 
 
-def build_openapi(app: Any) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for ``app`` (an :class:`~lamroute.App`)."""
+def build_openapi(app: Any, *, servers: Sequence[str] = ()) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for ``app`` (an :class:`~lamroute.App`).
+
+    ``servers`` are the base URLs the paths hang from (``["/prod"]`` for a REST API stage,
+    ``["https://api.example.com/shop"]``); none means ``/``, the document's own host.
+    """
     schemas = _Schemas()
     paths: dict[str, dict[str, Any]] = {}
     used_ids: set[str] = set()
@@ -142,16 +153,21 @@ def build_openapi(app: Any) -> dict[str, Any]:
         name: {"description": text, "content": {problem_media: {
             "schema": {"$ref": f"#/components/schemas/{name}"} if problem_body else {}}}}
         for name, text in (("Problem", "An error (RFC 9457 problem details)."),
-                           ("ValidationProblem", "The request failed validation."))
+                           ("ValidationProblem", "The request failed validation (`errors` "
+                                                 "lists each failure lamroute's validation "
+                                                 "found)."))
     }
     if schemes:
         components["securitySchemes"] = schemes
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": app.title, "version": app.version},
-        "paths": paths,
-        "components": components,
     }
+    if servers:
+        document["servers"] = [{"url": url} for url in servers]
+    document["paths"] = paths
+    document["components"] = components
+    return document
 
 
 def _operation(app: Any, route: Route, method: str, binder: Binder, schemas: _Schemas,

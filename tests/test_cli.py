@@ -75,6 +75,22 @@ def test_python_dash_m_lamroute_works() -> None:
         assert command in result.stdout
 
 
+def test_version_flag_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.metadata
+
+    import lamroute
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    installed = importlib.metadata.version("lamroute")
+    assert capsys.readouterr().out == f"lamroute {installed}\n"
+    assert lamroute.__version__ == installed  # the module and the package metadata agree
+    result = subprocess.run([sys.executable, "-m", "lamroute", "--version"],
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (0, f"lamroute {installed}\n")
+
+
 BROKEN = {
     "broken_cli_import": ("import does_not_exist_anywhere\n", "cannot import"),
     "broken_cli_raise": ("raise RuntimeError('no database URL')\n",
@@ -214,9 +230,38 @@ def test_serve_answers_and_stops_cleanly_on_ctrl_c(project: Path) -> None:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0
+    assert "as a REST API (payload 1.0, stage live)" in err
     assert f"http://127.0.0.1:{port}/live/" in err
     assert '"GET /live/hello/ada" 200' in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("api", "kind"), [("http", "an HTTP API"), ("url", "a Function URL")])
+def test_serve_banner_says_an_http_api(project: Path, api: str, kind: str) -> None:
+    process, port = start_serve(project, "--api", api)
+    try:
+        assert process.stderr is not None
+        banner = process.stderr.readline()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    assert banner.startswith(f"lamroute: serving demo_cli_app:app as {kind} (payload 2.0"), banner
+    assert f"on http://127.0.0.1:{port}/" in banner
+
+
+def test_serve_host_option_binds_that_address(project: Path) -> None:
+    """127.0.0.2 is a loopback address too on Linux: the server answers there, not on .1."""
+    process, port = start_serve(project, "--api", "http", "--host", "127.0.0.2")
+    try:
+        body = get(f"http://127.0.0.2:{port}/hello/ada", time.monotonic() + 30)
+        assert json.loads(body)["hello"] == "ada"
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/hello/ada", timeout=5)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert f"on http://127.0.0.2:{port}/" in err
 
 
 def test_serve_on_a_busy_port_is_a_one_line_error(project: Path,

@@ -239,6 +239,90 @@ def test_docs_routes_are_off_by_default() -> None:
     assert client.get("/docs").status_code == 404
 
 
+# (format, stage, the path the client asks for, event options, app options, servers)
+SERVED_UNDER = [
+    ("rest", "prod", "/openapi.json", {}, {}, [{"url": "/prod"}]),  # execute-api: the stage
+    ("rest", "prod", "/openapi.json", {"domain_name": "api.example.com", "base_path": "/shop"},
+     {}, [{"url": "/shop"}]),  # custom domain: the base path mapping, no stage
+    ("rest", "prod", "/openapi.json", {"domain_name": "api.example.com"}, {}, None),  # at "/"
+    ("http-v1", "dev", "/openapi.json", {}, {}, [{"url": "/dev"}]),
+    ("http-v1", None, "/openapi.json", {"domain_name": "api.example.com", "base_path": "/v1"},
+     {}, [{"url": "/v1"}]),
+    ("http", "dev", "/openapi.json", {}, {}, [{"url": "/dev"}]),
+    ("http", None, "/openapi.json", {}, {}, None),  # $default: the paths hang from "/"
+    ("url", None, "/openapi.json", {}, {}, None),
+    ("url", None, "/api/openapi.json", {}, {"strip_prefixes": ["/api"]},
+     [{"url": "/api"}]),  # behind a CloudFront behaviour /api/*
+    ("alb", None, "/openapi.json", {}, {}, None),
+]
+
+
+@pytest.mark.parametrize(("fmt", "stage", "path", "event", "options", "servers"), SERVED_UNDER,
+                         ids=["rest-stage", "rest-base-path", "rest-domain-root", "http-v1-stage",
+                              "http-v1-base-path", "http-stage", "http-default", "url",
+                              "url-strip-prefixes", "alb"])
+def test_served_document_names_the_stage_in_servers(
+    fmt: str, stage: str | None, path: str, event: dict[str, Any], options: dict[str, Any],
+    servers: list[dict[str, str]] | None,
+) -> None:
+    app = build_app(openapi_url="/openapi.json", docs_url="/docs", **options)
+    client = TestClient(app, format=fmt, stage=stage)
+    served = client.get(path, **event).json()
+    validate(served)
+    assert served.get("servers") == servers
+    assert list(served)[:3] == ["openapi", "info", "servers" if servers else "paths"]
+    assert client.get(path, **event).json() == served  # cached, the same answer
+    if stage is not None:  # another stage of the same API has its own servers
+        other = TestClient(app, format=fmt, stage="other").get(path).json()
+        assert other["servers"] == [{"url": "/other"}]
+    assert "servers" not in app.openapi()
+
+
+@pytest.mark.parametrize(("api", "stage"), [("rest", "prod"), ("http", "dev"),
+                                            ("http", None)])
+def test_try_it_out_from_the_docs_page_stays_inside_the_stage(api: str,
+                                                              stage: str | None) -> None:
+    """What Swagger UI does: load the page, fetch its document, call server URL + path."""
+    import re
+    import urllib.request
+    from urllib.parse import urljoin
+
+    from lamroute.local import LocalGateway
+
+    app = build_app(openapi_url="/openapi.json", docs_url="/docs")
+    with LocalGateway(app, api=api, stage=stage, port=0) as server:
+        page_url = f"{server.url}/docs"
+        with urllib.request.urlopen(page_url, timeout=10) as page:
+            (document_path,) = re.findall(r"url: \"([^\"]+)\"", page.read().decode())
+        document_url = urljoin(page_url, document_path)
+        with urllib.request.urlopen(document_url, timeout=10) as answer:
+            document = json.loads(answer.read())
+        base = urljoin(document_url, document.get("servers", [{"url": "/"}])[0]["url"])
+        with urllib.request.urlopen(base.rstrip("/") + "/notes/7", timeout=10) as answer:
+            assert answer.status == 200
+            assert json.loads(answer.read())["id"] == 7
+
+
+def test_openapi_command_server_option(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "served_app.py").write_text(
+        "from lamroute import App\n"
+        "app = App(title='T', version='9')\n"
+        "@app.get('/items')\n"
+        "def items() -> list:\n"
+        "    return []\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["openapi", "served_app:app", "--server", "https://api.example.com/prod",
+                 "--server", "/prod"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    validate(printed)
+    assert printed["servers"] == [{"url": "https://api.example.com/prod"}, {"url": "/prod"}]
+    assert main(["openapi", "served_app:app"]) == 0
+    assert "servers" not in json.loads(capsys.readouterr().out)
+
+
 def test_openapi_command_prints_json_and_yaml(tmp_path: pathlib.Path,
                                               monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:

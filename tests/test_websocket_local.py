@@ -300,3 +300,82 @@ def test_lamroute_serve_serves_http_and_websocket_routes(tmp_path: Any) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_lamroute_serve_takes_the_websocket_flags(tmp_path: Any) -> None:
+    """--route-selection, --one-way, --management-port and --host, as the README lists them."""
+    import os
+    import re
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    (tmp_path / "flags.py").write_text(
+        "from lamroute import App\n"
+        "app = App(access_log=False)\n"
+        "@app.websocket('ping')\n"
+        "def ping(request):\n"
+        "    request.send('pushed ' + request.connection_id)\n"
+        "    return 'route answer'\n"
+        "@app.websocket('$default')\n"
+        "def other(request):\n"
+        "    request.send('default')\n"
+        "    return 'route answer'\n"
+    )
+    # Two distinct free ports, explicit: a `--port 0` bind could reuse the management port.
+    with socket.socket() as http_sock, socket.socket() as management_sock:
+        http_sock.bind(("127.0.0.2", 0))
+        management_sock.bind(("127.0.0.2", 0))
+        http_port, management_port = (s.getsockname()[1] for s in (http_sock, management_sock))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("LAMROUTE_CONNECTIONS_ENDPOINT", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamroute", "serve", "flags:app", "--port", str(http_port),
+         "--api", "http", "--ws-port", "0", "--host", "127.0.0.2",
+         "--management-port", str(management_port),
+         "--route-selection", "$request.body.kind", "--one-way"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stderr is not None
+        lines = [process.stderr.readline(), process.stderr.readline()]
+        found = re.search(r"(ws://127\.0\.0\.2:\d+)/  \(@connections on "
+                          r"(http://127\.0\.0\.2:(\d+)/local)/@connections\)", lines[1])
+        assert found and int(found.group(3)) == management_port, lines
+        with connect(found.group(1), open_timeout=TIMEOUT) as ws:
+            ws.send(json.dumps({"kind": "ping"}))  # selected by $request.body.kind
+            ws.send(json.dumps({"action": "ping"}))  # not by action: $default
+            pushed, default = ws.recv(TIMEOUT), ws.recv(TIMEOUT)  # no route answers between
+            assert str(pushed).startswith("pushed ") and default == "default"
+            connection_id = str(pushed).removeprefix("pushed ")
+            quoted = urllib.request.quote(connection_id, safe="")  # base64: may hold "/"
+            info_url = f"{found.group(2)}/@connections/{quoted}"
+            with urllib.request.urlopen(info_url, timeout=TIMEOUT) as answer:
+                assert "connectedAt" in json.loads(answer.read())
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize(("host", "expected"), [("0.0.0.0", "127.0.0.1"),
+                                                ("127.0.0.2", "127.0.0.2")])
+def test_management_endpoint_of_serve_host_is_reachable_unsigned(host: str, expected: str,
+                                                                 monkeypatch: Any) -> None:
+    """Behind ``--host``, the app still reaches @connections without AWS credentials."""
+    from botocore import UNSIGNED
+
+    from lamroute.connections import _make_client
+    from lamroute.local.websocket_management import ManagementServer
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    server = ManagementServer({}, host=host, port=0)  # type: ignore[arg-type]
+    try:
+        url = server.url("local")
+    finally:
+        server.httpd.server_close()
+    assert url == f"http://{expected}:{server.port}/local"
+    assert _make_client(url, "us-east-1").meta.config.signature_version is UNSIGNED

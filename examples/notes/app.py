@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Annotated
 
-from lamroute import App, Query, Request, Response, UnprocessableEntity
+from lamroute import App, Path, Query, Request, Response, UnprocessableEntity
 from lamroute.problems import Problem, problem_response
 
 from .models import Note, NoteIn, NotePage, NotePatch
@@ -19,6 +19,8 @@ from .store import NoteNotFound, NoteStore
 
 app = App(title="Notes", version="1.0.0")
 store = NoteStore()
+MAX_ID = 2**63 - 1  # SQLite's largest INTEGER: a larger id would be a 500, not a 422
+NoteId = Annotated[int, Path(ge=1, le=MAX_ID)]  # ids start at 1
 
 
 @app.exception_handler(NoteNotFound)
@@ -48,7 +50,8 @@ def health() -> dict[str, str]:
 def list_notes(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100, description="page size")] = 20,
-    after: Annotated[int, Query(ge=0, description="the last id of the previous page")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID,
+                                description="the last id of the previous page")] = 0,
 ) -> NotePage:
     """One page of notes, oldest first; ``next`` is the URL of the following page."""
     rows, more = store.page(limit=limit, after=after)
@@ -58,7 +61,7 @@ def list_notes(
     return NotePage(items=items, next=next_url)
 
 
-@app.post("/notes", status_code=201)
+@app.post("/notes", status_code=201, response_model=Note)  # documents the Response's body
 def create_note(note: NoteIn, request: Request) -> Response:
     created = Note.model_validate(store.create(**note.model_dump()))
     location = f"{request.root_path}/notes/{created.id}"
@@ -66,23 +69,23 @@ def create_note(note: NoteIn, request: Request) -> Response:
 
 
 @app.get("/notes/{note_id}")
-def get_note(note_id: int) -> Note:
+def get_note(note_id: NoteId) -> Note:
     return Note.model_validate(store.get(note_id))
 
 
 @app.put("/notes/{note_id}")
-def replace_note(note_id: int, note: NoteIn) -> Note:
+def replace_note(note_id: NoteId, note: NoteIn) -> Note:
     return Note.model_validate(store.update(note_id, note.model_dump()))
 
 
 @app.patch("/notes/{note_id}")
-def update_note(note_id: int, patch: NotePatch) -> Note:
+def update_note(note_id: NoteId, patch: NotePatch) -> Note:
     changes = patch.model_dump(exclude_unset=True)
-    if any(value is None for value in changes.values()):
-        raise UnprocessableEntity("title, body and tags cannot be null")
+    if not changes:  # a rule of the app (a 422 problem without `errors`)
+        raise UnprocessableEntity("Give at least one of title, body and tags.")
     return Note.model_validate(store.update(note_id, changes))
 
 
 @app.delete("/notes/{note_id}")
-def delete_note(note_id: int) -> None:
+def delete_note(note_id: NoteId) -> None:
     store.delete(note_id)

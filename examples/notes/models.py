@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,14 +18,27 @@ class NoteIn(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=10)
 
 
+def _patch_schema(schema: dict[str, Any]) -> None:
+    """Document the patch as the API takes it: fields may be left out, never null (no
+    ``default: null``), and at least one is given (a rule the handler enforces)."""
+    for field in schema["properties"].values():
+        field.pop("default", None)
+    schema["minProperties"] = 1
+
+
 class NotePatch(BaseModel):
-    """A partial update: only the fields given change."""
+    """A partial update: only the fields given change; at least one, and none of them null.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    ``str = None`` rather than ``str | None``: a field may be left out, but ``null`` is no
+    title, and the OpenAPI document says so (a ``str | None`` field is documented nullable).
+    """
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    body: str | None = Field(default=None, max_length=10_000)
-    tags: list[str] | None = Field(default=None, max_length=10)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra=_patch_schema)
+
+    title: str = Field(default=None, min_length=1, max_length=200)
+    body: str = Field(default=None, max_length=10_000)
+    tags: list[str] = Field(default=None, max_length=10)
 
 
 class Note(NoteIn):

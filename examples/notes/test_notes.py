@@ -83,7 +83,16 @@ def test_invalid_json_is_a_400_problem(client: TestClient) -> None:
 
 def test_null_in_a_patch_is_refused(client: TestClient) -> None:
     note = create(client)
-    assert client.patch(f"/notes/{note['id']}", json={"title": None}).status_code == 422
+    refused = client.patch(f"/notes/{note['id']}", json={"title": None})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["loc"] == ["body", "title"]
+
+
+def test_an_empty_patch_is_refused_by_the_app(client: TestClient) -> None:
+    note = create(client)
+    refused = client.patch(f"/notes/{note['id']}", json={})
+    assert refused.status_code == 422 and "errors" not in refused.json()
+    assert refused.json()["detail"] == "Give at least one of title, body and tags."
 
 
 def test_missing_note_uses_the_custom_error_handler(client: TestClient) -> None:
@@ -100,6 +109,13 @@ def test_note_ids_are_integers(client: TestClient) -> None:
     response = client.get("/notes/abc")
     assert response.status_code == 422
     assert ["path", "note_id"] in [error["loc"] for error in response.json()["errors"]]
+
+
+@pytest.mark.parametrize("url", [f"/notes/{2**63}", f"/notes/{-2**63 - 1}", "/notes/0",
+                                 f"/notes?after={2**63}"])
+def test_ids_out_of_range_are_a_422_not_a_500(client: TestClient, url: str) -> None:
+    """Schemathesis found ids SQLite cannot bind (OverflowError, a 500); ids start at 1."""
+    assert client.get(url).status_code == 422
 
 
 def test_pagination_walks_every_note_once(client: TestClient) -> None:

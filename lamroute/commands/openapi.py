@@ -1,4 +1,8 @@
-"""``lamroute openapi module:app [--yaml] [--output FILE]``: print the OpenAPI document."""
+"""``lamroute openapi module:app [--yaml] [--output FILE] [--server URL]...``: print the OpenAPI
+document.
+
+    $ lamroute openapi notes.app:app --server https://api.example.com/prod -o openapi.json
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("app", help="the app to load, as module:attribute")
     parser.add_argument("--yaml", action="store_true", help="print YAML instead of JSON")
     parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument("--server", action="append", dest="servers", default=[], metavar="URL",
+                        help="a base URL the paths hang from, with the stage or base path "
+                             "(https://api.example.com/prod, or /prod); repeatable")
 
 
 def render(document: dict[str, Any], *, as_yaml: bool) -> str:
@@ -36,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if not callable(getattr(app, "openapi", None)):
         raise UsageError(f"{args.app!r} is not a lamroute App")
     try:
-        document = app.openapi()
+        document = app.openapi(servers=args.servers)
     except Exception as exc:
         raise UsageError(f"building the OpenAPI document failed: {type(exc).__name__}: {exc}"
                          ) from None

@@ -3,7 +3,8 @@
     $ lamroute serve examples.notes.app:app --api rest --stage prod --port 3000
 
 An app with WebSocket routes is also served as a WebSocket API (``--ws-port``, 3001 by
-default; see :mod:`lamroute.local.websocket`).
+default, ``--management-port``, ``--route-selection``, ``--one-way``; see
+:mod:`lamroute.local.websocket`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from typing import Any
 from ..cli import UsageError, load_app
 
 HELP = "Serve an app through a local API Gateway (REST, HTTP API or Function URL) on 127.0.0.1."
+KINDS = {"rest": "a REST API", "http": "an HTTP API", "url": "a Function URL"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("app", help="the app to load, as module:attribute")
-    parser.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (default 3000)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on, HTTP and WebSocket (default 127.0.0.1; "
+                             "0.0.0.0 exposes the server to the network)")
+    parser.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     parser.add_argument("--api", choices=("rest", "http", "url"), default="rest",
                         help="rest: REST API, payload 1.0; http: HTTP API; url: Function URL")
     parser.add_argument("--stage", default=None,
@@ -49,10 +54,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ws-port", type=int, default=None,
                         help="WebSocket API port, @connections on the next one (default 3001 "
                              "when the app has WebSocket routes)")
+    parser.add_argument("--management-port", type=int, default=None,
+                        help="WebSocket @connections port (default: the WebSocket port + 1)")
+    parser.add_argument("--route-selection", default=None, metavar="EXPRESSION",
+                        help="WebSocket route selection expression "
+                             "(default $request.body.action)")
+    parser.add_argument("--one-way", action="store_true",
+                        help="do not send WebSocket route answers back (routes without a "
+                             "route response)")
 
 
 def _server_argv(args: argparse.Namespace) -> list[str]:
-    argv = ["serve", args.app, "--port", str(args.port), "--api", args.api,
+    argv = ["serve", args.app, "--host", args.host, "--port", str(args.port), "--api", args.api,
             "--payload-version", args.payload_version, "--timeout", str(args.timeout)]
     if args.stage:
         argv += ["--stage", args.stage]
@@ -63,8 +76,12 @@ def _server_argv(args: argparse.Namespace) -> list[str]:
                  "--authorizer-ttl", str(args.authorizer_ttl)]
         for name in args.identity_headers or ():
             argv += ["--identity-header", name]
-    if args.ws_port is not None:
-        argv += ["--ws-port", str(args.ws_port)]
+    for flag, value in (("--ws-port", args.ws_port), ("--management-port", args.management_port),
+                        ("--route-selection", args.route_selection)):
+        if value is not None:
+            argv += [flag, str(value)]
+    if args.one_way:
+        argv.append("--one-way")
     return argv
 
 
@@ -108,13 +125,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         server = LocalGateway(
             app, api=args.api, stage=args.stage, payload_version=args.payload_version,
-            timeout=args.timeout, port=args.port,
+            timeout=args.timeout, port=args.port, host=args.host,
             binary_media_types=tuple(args.binary_media_types or ("*/*",)),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
-        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None
+        reason = exc.strerror or str(exc)
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
     if args.authorizer:
         try:
             install_authorizer(server.gateway, args)
@@ -126,9 +144,8 @@ def run(args: argparse.Namespace) -> int:
               + (f"its answers are cached {ttl}s per identity (--authorizer-ttl)" if ttl
                  else "no caching"), file=sys.stderr, flush=True)
     config = server.gateway.config
-    kind = {"rest": "REST API", "http": "HTTP API", "url": "Function URL"}[config.api]
     payload = "1.0" if config.format in ("rest", "http-v1") else "2.0"
-    print(f"lamroute: serving {args.app} as a {kind} (payload {payload}, stage "
+    print(f"lamroute: serving {args.app} as {KINDS[config.api]} (payload {payload}, stage "
           f"{config.stage_name}) on {server.url}/  (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
         websocket = _start_websocket(app, args)
@@ -157,10 +174,15 @@ def _start_websocket(app: Any, args: argparse.Namespace) -> Any:
     except ImportError as exc:
         raise UsageError(
             f"WebSocket routes need {exc.name}: pip install 'lamroute[websocket]'") from None
+    options: dict[str, Any] = {"host": args.host, "port": port,
+                               "management_port": args.management_port,
+                               "two_way": not args.one_way}
+    if args.route_selection is not None:
+        options["route_selection"] = args.route_selection
     try:
-        websocket = start(app, port=port)
+        websocket = start(app, **options)
     except (OSError, RuntimeError) as exc:
-        raise UsageError(f"cannot serve WebSockets on 127.0.0.1:{port}: {exc}") from None
+        raise UsageError(f"cannot serve WebSockets on {args.host}:{port}: {exc}") from None
     # HTTP routes that push to clients (app.connections.send) reach the local @connections too.
     os.environ.setdefault(ENDPOINT_ENV, websocket.management_url)
     print(f"lamroute: WebSocket API on {websocket.url}/  (@connections on "

@@ -145,9 +145,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class LocalGateway:
-    """A local API Gateway for ``app`` on 127.0.0.1:``port`` (``0`` picks a free port).
+    """A local API Gateway for ``app`` on ``host``:``port`` (``0`` picks a free port).
 
-    Options as :class:`GatewayConfig`. ``start()`` serves in a background thread,
+    ``host`` is 127.0.0.1 unless given (``0.0.0.0`` exposes it to the network); other options
+    as :class:`GatewayConfig`. ``start()`` serves in a background thread,
     ``serve_forever()`` in the calling one (Ctrl-C stops it cleanly); ``stop()`` closes it.
     ``connection_hooks`` see each request's handler before the HTTP pipeline; a hook returning
     ``True`` has answered it itself. ``gateway.request_hooks`` run between event and invocation.
@@ -158,12 +159,13 @@ class LocalGateway:
     def __init__(
         self, app: Callable[[Any, Any], Any], *, api: str = "rest", stage: str | None = None,
         payload_version: str = "2.0", timeout: float = DEFAULT_TIMEOUT,
-        binary_media_types: tuple[str, ...] = ("*/*",), port: int = 3000,
+        binary_media_types: tuple[str, ...] = ("*/*",), port: int = 3000, host: str = HOST,
     ) -> None:
         config = GatewayConfig(api=api, stage=stage, payload_version=payload_version,
                                timeout=timeout, binary_media_types=binary_media_types)
         self.gateway = Gateway(app, config)
-        self._server = _Server((HOST, port), _Handler, bind_and_activate=True)
+        self.host = host
+        self._server = _Server((host, port), _Handler, bind_and_activate=True)
         self._server.gateway = self.gateway
         self._server.connection_hooks = self.connection_hooks = []
         self._thread: threading.Thread | None = None
@@ -175,7 +177,7 @@ class LocalGateway:
     @property
     def url(self) -> str:
         """The base URL clients call, stage included: ``http://127.0.0.1:3000/prod``."""
-        return f"http://{HOST}:{self.port}{self.gateway.config.prefix}"
+        return f"http://{self.host}:{self.port}{self.gateway.config.prefix}"
 
     def start(self) -> LocalGateway:
         """Serve in a daemon thread and return at once (a second call changes nothing)."""

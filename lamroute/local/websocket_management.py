@@ -115,7 +115,9 @@ class ManagementServer:
                                         name="lamroute-connections", daemon=True)
 
     def url(self, stage: str) -> str:
-        return f"http://{self.host}:{self.port}/{stage}"
+        """The endpoint the app calls; a wildcard address (``0.0.0.0``) is reached on loopback."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}/{stage}"
 
     def start(self) -> None:
         self._thread.start()
