@@ -137,7 +137,11 @@ def test_crlf_added_by_middleware_or_cookie_is_caught_too(format: str) -> None:
         return "x"
 
     @app.get("/cookie")
-    def cookie() -> Response:
+    def cookie() -> Response:  # a raw Set-Cookie line, past set_cookie's encoding
+        return Response("x", cookies=["a=b\r\nSet-Cookie: evil=1"])
+
+    @app.get("/set-cookie")
+    def set_cookie() -> Response:
         response = Response("x")
         response.set_cookie("a", "b\r\nSet-Cookie: evil=1")
         return response
@@ -146,6 +150,10 @@ def test_crlf_added_by_middleware_or_cookie_is_caught_too(format: str) -> None:
     for path in ("/mw", "/cookie"):
         response = client.get(path)
         assert response.status_code == 500 and "evil" not in json.dumps(response.raw)
+    response = client.get("/set-cookie")  # set_cookie percent-encodes the CR LF instead
+    assert response.status_code == 200
+    assert response.headers.getall("set-cookie") == [
+        "a=b%0D%0ASet-Cookie:%20evil=1; Path=/; Secure; SameSite=Lax"]
 
 
 @pytest.mark.parametrize("format", ["rest", "http", "alb"])
