@@ -7,7 +7,7 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -343,23 +343,50 @@ def test_redaction_decisions_are_cached_within_a_bound() -> None:
 # -- the local gateway's access line -----------------------------------------------------------
 
 
-def test_local_access_line_redacts_the_query_and_escapes_control_characters(
-        caplog: pytest.LogCaptureFixture) -> None:
+@pytest.fixture
+def local_lines() -> Iterator[Callable[[], list[str]]]:
+    """The messages of the ``lamroute.local`` logger (plain text, for a terminal), DEBUG on."""
+    from fixtures import Records
+
+    logger = logging.getLogger("lamroute.local")
+    handler, level = Records(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def send_raw(app: App, request_line: bytes) -> None:
+    """One raw HTTP/1.1 request to a local gateway for ``app`` (bytes no client library sends)."""
     import socket
 
     from lamroute.local import LocalGateway
 
+    with LocalGateway(app, api="http", port=0) as server, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request_line + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+        while sock.recv(65536):
+            pass
+
+
+def test_local_access_line_redacts_the_query_and_escapes_control_characters(
+        local_lines: Callable[[], list[str]]) -> None:
     app = App(access_log=False)
     app.get("/{rest+}")(lambda rest: "ok")
-    with caplog.at_level(logging.INFO, logger="lamroute.local"), \
-            LocalGateway(app, api="http", port=0) as server:
-        target = "/a\x1b]0;owned\x07\x9b2J?access_token=abc&Client-Secret=def&q=1"
-        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-            sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-                         .encode("latin-1"))
-            while sock.recv(65536):
-                pass
-    (line,) = [r.getMessage() for r in caplog.records if r.name == "lamroute.local"]
+    target = "/a\x1b]0;owned\x07\x9b2J?access_token=abc&Client-Secret=def&q=1"
+    send_raw(app, f"GET {target} HTTP/1.1".encode("latin-1"))
+    (line,) = [m for m in local_lines() if '" 200 ' in m]
     assert r'"GET /a\x1b]0;owned\x07\x9b2J?access_token=[REDACTED]&Client-Secret=[REDACTED]&q=1"' \
         in line
     assert line.isprintable() and "abc" not in line and "def" not in line
+
+
+def test_local_server_debug_lines_escape_a_hostile_request_line(
+        local_lines: Callable[[], list[str]]) -> None:
+    send_raw(App(access_log=False), b"GET\x1b]0;owned\x07 / HTTP/1.1")  # http.server: 501
+    messages = local_lines()
+    assert any(r"GET\x1b]0;owned\x07" in message for message in messages), messages
+    assert all(message.isprintable() for message in messages)
