@@ -88,7 +88,10 @@ class RequestFieldsFilter(logging.Filter):
                 if "=" in value:
                     attrs[key] = redact_text(value)
             elif kind not in _PLAIN:
-                attrs[key] = _redact_value(value)
+                try:
+                    attrs[key] = _redact_value(value)
+                except RecursionError:  # a cycle, or nested too deep to check: fail closed
+                    attrs[key] = REDACTED
         return True
 
 

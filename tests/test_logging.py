@@ -340,6 +340,21 @@ def test_redaction_decisions_are_cached_within_a_bound() -> None:
     assert logs_module.is_sensitive("X-Auth-Token") and "X-Auth-Token" in logs_module._DECISIONS
 
 
+def test_a_cyclic_or_too_deep_extra_is_redacted_not_raised(logs: io.StringIO) -> None:
+    deep: list[Any] = []
+    tail = deep
+    for _ in range(5000):
+        tail.append([])
+        tail = tail[0]
+    tail.append("password=hunter2")
+    cycle: dict[str, Any] = {"token": "t"}
+    cycle["self"] = cycle
+    logging.getLogger("lamroute.app").info("odd", extra={"deep": deep, "cycle": cycle, "n": 1})
+    (line,) = lines(logs)
+    assert (line["deep"], line["cycle"], line["n"]) == (REDACTED, REDACTED, 1)
+    assert "hunter2" not in logs.getvalue()
+
+
 # -- the local gateway's access line -----------------------------------------------------------
 
 
