@@ -282,3 +282,18 @@ def test_api_gateway_source_ip_ignores_x_forwarded_for(format: str, trusted: int
     response = client.get("/ip", headers={"X-Forwarded-For": "6.6.6.6", "X-Real-Ip": "6.6.6.6",
                                           "Forwarded": "for=6.6.6.6"}, source_ip="203.0.113.9")
     assert response.json() == {"ip": "203.0.113.9"}
+
+
+def test_websocket_source_ip_ignores_x_forwarded_for() -> None:
+    app = App(access_log=False, trusted_proxies=1)
+    seen: list[str | None] = []
+
+    @app.websocket("$connect")
+    def connect(request: Request) -> None:
+        seen.append(request.source_ip)
+
+    client = TestClient(app)
+    with client.websocket_connect(headers={"X-Forwarded-For": "6.6.6.6, 7.7.7.7"},
+                                  source_ip="203.0.113.9"):
+        pass
+    assert seen == ["203.0.113.9"]  # requestContext.identity.sourceIp
