@@ -23,6 +23,7 @@ from .compression import Compression
 from .deadline import Timeout
 from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect
+from .formats.alb import ALB, AlbFormat
 from .logs import ACCESS_MESSAGE, _request_fields, configure, set_request_field
 from .params import Binder, build_binder, build_response_model
 from .problems import ErrorFormatter, echo, problem_response
@@ -103,7 +104,10 @@ class App(WebSocketApp, Router):
     :class:`~lamroute.cors.CORS`, ``middleware`` app-wide middleware.
     ``timeout`` (a :class:`Timeout`, ``None`` for none) answers 504 before the Lambda or
     gateway deadline, ``compress`` gzips accepted answers, ``max_body_size`` answers 413 to
-    larger request bodies; routes override all three.
+    larger request bodies; routes override all three. ``trusted_proxies`` says which
+    ``X-Forwarded-For`` entry behind an ALB is the client: the number of proxies in front of
+    the ALB (``1`` for CloudFront), or their networks (``["130.176.0.0/16", ...]``); the default
+    ``0`` takes the address the ALB appended itself.
     """
 
     def __init__(
@@ -125,6 +129,7 @@ class App(WebSocketApp, Router):
         timeout: Timeout | None = Timeout(),  # noqa: B008 - frozen, shared safely
         compress: bool | Compression = False,
         max_body_size: int | None = None,
+        trusted_proxies: int | Iterable[str] = 0,
     ) -> None:
         super().__init__(auth=auth)
         self.title = title
@@ -142,6 +147,8 @@ class App(WebSocketApp, Router):
                                      max_body_size=max_body_size, boundary=self.boundary,
                                      logger=self.logger)
         self._cold_start = True
+        alb = AlbFormat(trusted_proxies=trusted_proxies)
+        self._alb = alb if alb.trusted else None  # the shared ALB reader when nothing is trusted
         self.cors = cors
         self.app_middleware: list[Middleware] = []
         self._handle: Handler = self.dispatch
@@ -225,6 +232,8 @@ class App(WebSocketApp, Router):
         try:
             try:
                 fmt = detect(event)
+                if fmt is ALB and self._alb is not None:
+                    fmt = self._alb
                 request = fmt.parse(event, context)
                 fields["request_id"] = request.request_id
                 if self.strip_prefixes:

@@ -2,8 +2,9 @@
 
 Every line written through the ``lamroute`` loggers (``app.logger`` included) carries the fields
 of the request being handled (``request_id``, ``route``, ...). The level comes from ``LOG_LEVEL``
-(or Lambda's ``AWS_LAMBDA_LOG_LEVEL``). Secrets are never written: values under names such as
-``authorization`` or ``cookie`` are replaced by ``[REDACTED]``.
+(or Lambda's ``AWS_LAMBDA_LOG_LEVEL``). Secrets are never written: a value whose name contains
+``token``, ``secret``, ``password``, ``cookie``, ``authorization``, ``session``, ... (any case,
+with or without ``-``/``_``), at any depth, is replaced by ``[REDACTED]`` (see :func:`redact`).
 
 >>> logger = configure()
 >>> logger.name
@@ -14,18 +15,31 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any
+from urllib.parse import unquote_plus
 
 LOGGER_NAME = "lamroute"
 REDACTED = "[REDACTED]"
-SENSITIVE = frozenset(
-    {"authorization", "cookie", "cookies", "set-cookie", "x-api-key", "apikey", "api_key",
-     "api-key", "password", "secret", "token", "proxy-authorization", "x-amz-security-token"}
-)
+# A name is sensitive when, lower-cased and without separators, it contains one of these...
+SENSITIVE_PARTS = ("token", "secret", "password", "passwd", "authorization", "cookie", "session",
+                   "apikey", "credential", "signature", "privatekey")
+# ...or starts with one of these: the headers in which an ALB that authenticates users with
+# OIDC passes their access token, claims and identity (x-amzn-oidc-accesstoken, -data, -identity)
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-authenticate-users.html
+SENSITIVE_PREFIXES = ("xamznoidc",)
+_SEPARATORS = str.maketrans("", "", "-_. ")
+# Decisions by name, bounded: names come from requests (headers, JSON keys), so a client could
+# send endless new ones; past the bound the cache starts again, and long names are not kept.
+_DECISIONS: dict[str, bool] = {}
+_MAX_DECISIONS = 2048
+_MAX_CACHED_NAME = 128
+# `name=value` in a query string, a form body or a cookie header (also in free text).
+_PAIR = re.compile(r"([^\s=&;?#]+)=([^\s&;#]*)")
 
 _request_fields: ContextVar[Mapping[str, Any] | None] = ContextVar("lamroute_request_fields",
                                                                    default=None)
@@ -59,34 +73,121 @@ class RequestFieldsFilter(logging.Filter):
             for key, value in fields.items():
                 if key not in attrs:
                     attrs[key] = value
+        decided = _DECISIONS.get  # is_sensitive's cache, read without the call when known
         for key in attrs.keys() - _RECORD_ATTRS:
-            if key.lower() in SENSITIVE:
+            sensitive = decided(key)
+            if sensitive is None:
+                sensitive = is_sensitive(key)
+            if sensitive:
                 attrs[key] = REDACTED
                 continue
             value = attrs[key]
+            kind = type(value)
             # Runs for every line: plain values skip the (slow) abstract Mapping check.
-            if type(value) not in _PLAIN and isinstance(value, (Mapping, list, tuple)):
-                attrs[key] = _redact_value(value)
+            if kind is str:
+                if "=" in value:
+                    attrs[key] = redact_text(value)
+            elif kind not in _PLAIN:
+                try:
+                    attrs[key] = _redact_value(value)
+                except RecursionError:  # a cycle, or nested too deep to check: fail closed
+                    attrs[key] = REDACTED
         return True
 
 
-def redact(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``values`` with sensitive keys (any depth, lists included) redacted.
+def is_sensitive(name: Any) -> bool:
+    """Whether values under ``name`` are secrets (decided once per name, then cached).
 
-    >>> redact({"headers": {"Authorization": "Bearer x"}, "items": [{"apiKey": "k"}]})
-    {'headers': {'Authorization': '[REDACTED]'}, 'items': [{'apiKey': '[REDACTED]'}]}
+    >>> [is_sensitive(n) for n in ("X-Auth-Token", "client_secret", "APIKEY", "x-amzn-oidc-data")]
+    [True, True, True, True]
+    >>> is_sensitive("user-agent")
+    False
     """
-    return {
-        key: REDACTED if str(key).lower() in SENSITIVE else _redact_value(value)
-        for key, value in values.items()
-    }
+    if type(name) is not str:
+        name = str(name)
+    decision = _DECISIONS.get(name)
+    if decision is None:
+        folded = name.lower().translate(_SEPARATORS)
+        decision = folded.startswith(SENSITIVE_PREFIXES) or any(
+            part in folded for part in SENSITIVE_PARTS)
+        if len(name) <= _MAX_CACHED_NAME:
+            if len(_DECISIONS) >= _MAX_DECISIONS:
+                _DECISIONS.clear()
+            _DECISIONS[name] = decision
+    return decision
+
+
+def redact(values: Mapping[Any, Any]) -> dict[Any, Any]:
+    """A copy of ``values`` with sensitive names redacted at any depth: mappings, lists,
+    tuples, ``(name, value)`` pairs (header lists) and ``name=value`` text (query strings).
+
+    >>> redact({"headers": {"X-Auth-Token": "t"}, "items": [{"apiKey": "k"}],
+    ...         "pairs": [("Authorization", "Bearer x")], "query": "access_token=abc&q=1"})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'headers': {'X-Auth-Token': '[REDACTED]'}, 'items': [{'apiKey': '[REDACTED]'}],
+     'pairs': [['Authorization', '[REDACTED]']], 'query': 'access_token=[REDACTED]&q=1'}
+    """
+    decided = _DECISIONS.get  # is_sensitive's cache, read without the call when known
+    redacted = {}
+    for key, value in values.items():
+        sensitive = decided(key) if type(key) is str else None
+        if sensitive is None:
+            sensitive = is_sensitive(key)
+        redacted[key] = REDACTED if sensitive else _redact_value(value)
+    return redacted
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the values of sensitive ``name=value`` pairs redacted (query strings, form
+    bodies, cookie headers); names may be percent-encoded.
+
+    >>> redact_text("/cb?code=1&access%5Ftoken=abc&Refresh-Token=def")
+    '/cb?code=1&access%5Ftoken=[REDACTED]&Refresh-Token=[REDACTED]'
+    """
+    if "=" not in text:
+        return text
+    return _PAIR.sub(_redact_pair, text)
+
+
+def printable(text: str) -> str:
+    r"""``text`` safe for a terminal: control and other non-printable characters (ESC, BEL,
+    C1 codes such as CSI, bidi overrides, line separators) as ``\x..``/``\u..`` escapes.
+
+    >>> printable("/a\x1b]0;owned\x07\u202e")
+    '/a\\x1b]0;owned\\x07\\u202e'
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+
+
+def _redact_pair(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if "%" in name or "+" in name:
+        name = unquote_plus(name, errors="replace")
+    return f"{match.group(1)}={REDACTED}" if is_sensitive(name) else match.group(0)
 
 
 def _redact_value(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is str:  # exact types first: the abstract checks below are slow
+        return redact_text(value) if "=" in value else value
+    if kind in _PLAIN:
+        return value
+    if kind is dict or isinstance(value, Mapping):
         return redact(value)
-    if isinstance(value, (list, tuple)):
+    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
+        if len(value) == 2 and type(value[0]) is str and is_sensitive(value[0]):
+            return [value[0], REDACTED]  # a (name, value) pair: [("Authorization", "...")]
         return [_redact_value(item) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, (bytes, bytearray)) and b"=" in value:
+        # The JSON formatter would write base64: redacted, the text is logged instead.
+        text = bytes(value).decode("utf-8", errors="replace")
+        redacted = redact_text(text)
+        return redacted if redacted != text else value
     return value
 
 

@@ -187,7 +187,11 @@ class Request:
 
     @property
     def source_ip(self) -> str | None:
-        """The client's IP address as the gateway saw it."""
+        """The client's IP address as the gateway saw it, never a client-supplied header.
+
+        API Gateway and Function URLs: the event's ``sourceIp``. ALB: the entry the ALB itself
+        appended to ``X-Forwarded-For`` (see ``App(trusted_proxies=...)`` for a proxy in front).
+        """
         return self._reader.source_ip(self.event)
 
     @property

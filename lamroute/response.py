@@ -13,10 +13,13 @@ import enum
 import json
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ResponseError
 from .multidict import Headers
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 JSON_TYPE = "application/json"
 PROBLEM_TYPE = "application/problem+json"
@@ -82,27 +85,45 @@ class Response:
         value: str,
         *,
         max_age: int | None = None,
+        expires: datetime | float | None = None,
         path: str = "/",
         domain: str | None = None,
         secure: bool = True,
         http_only: bool = False,
         same_site: str | None = "Lax",
     ) -> None:
-        """Add a ``Set-Cookie`` (delivered as ``cookies`` in payload 2.0, a header otherwise)."""
-        parts = [f"{name}={value}"]
-        if max_age is not None:
-            parts.append(f"Max-Age={max_age}")
-        if path:
-            parts.append(f"Path={path}")
-        if domain:
-            parts.append(f"Domain={domain}")
-        if secure:
-            parts.append("Secure")
-        if http_only:
-            parts.append("HttpOnly")
-        if same_site:
-            parts.append(f"SameSite={same_site}")
-        self.cookies.append("; ".join(parts))
+        """Add a ``Set-Cookie`` (delivered as ``cookies`` in payload 2.0, a header otherwise).
+
+        ``value`` is percent-encoded where RFC 6265 forbids a character (``;``, ``,``, spaces,
+        quotes, controls, non-ASCII, and ``%`` itself); ``request.cookies`` decodes it back.
+        ``name`` must be a token, ``path``/``domain``/``same_site`` well-formed: anything else
+        raises :class:`ValueError`. ``expires`` is a ``datetime`` (naive means UTC) or seconds
+        from now, sent as an HTTP date.
+
+        >>> r = Response()
+        >>> r.set_cookie("lang", "x; Domain=evil.example")
+        >>> r.cookies
+        ['lang=x%3B%20Domain=evil.example; Path=/; Secure; SameSite=Lax']
+        """
+        from .cookies import set_cookie_line
+
+        self.cookies.append(set_cookie_line(
+            name, value, max_age=max_age, expires=expires, path=path, domain=domain,
+            secure=secure, http_only=http_only, same_site=same_site))
+
+    def delete_cookie(self, name: str, *, path: str = "/", domain: str | None = None) -> None:
+        """Tell the browser to drop cookie ``name`` (give the ``path`` and ``domain`` it was set
+        with): an empty value, ``Max-Age=0`` and an ``Expires`` in the past.
+
+        >>> r = Response()
+        >>> r.delete_cookie("session")
+        >>> r.cookies
+        ['session=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure; SameSite=Lax']
+        """
+        from .cookies import EPOCH, set_cookie_line
+
+        self.cookies.append(set_cookie_line(name, "", max_age=0, expires=EPOCH, path=path,
+                                            domain=domain))
 
     @property
     def text(self) -> str:

@@ -7,7 +7,7 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -246,3 +246,162 @@ def test_logged_traceback_starts_at_the_users_code(logs: io.StringIO) -> None:
     assert "in boom" in trace and "in helper" in trace and "RuntimeError: deep down" in trace
     assert "lamroute/app.py" not in trace and "lamroute/deadline.py" not in trace
 
+
+
+# -- redaction by pattern ----------------------------------------------------------------------
+
+LEAKED_HEADERS = {"X-Auth-Token": "auth-tok-1", "X-Amzn-Oidc-Accesstoken": "oidc-access-2",
+                  "X-Amzn-Oidc-Data": "oidc-data-3", "X-CSRF-Token": "csrf-4"}
+LEAKED_QUERY = {"access_token": "query-tok-5"}
+LEAKED_BODY = {"refresh_token": "refresh-6", "client_secret": "client-secret-7"}
+
+
+def leaky_logging_app() -> App:
+    app = App(access_log=False)
+
+    @app.post("/login")
+    def login(request: Request) -> str:
+        body = request.json()
+        app.app_logger.info("login", extra={
+            "headers": dict(request.headers),                      # a flat dict
+            "header_list": request.headers.multi_items(),          # [(name, value), ...]
+            "query": dict(request.query),
+            "raw_query": "&".join(f"{k}={v}" for k, v in request.query.multi_items()),
+            "body": body,
+            "deep": {"attempts": [({"form": body},), {"grant": [("Refresh-Token", "x")]}]},
+        })
+        return "ok"
+
+    return app
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_leaked_names_are_redacted_by_pattern_at_any_depth(fmt: str, logs: io.StringIO) -> None:
+    client = TestClient(leaky_logging_app(), format=fmt)
+    response = client.post("/login", headers={**LEAKED_HEADERS, "User-Agent": "ua/1"},
+                           query={**LEAKED_QUERY, "page": "2"}, json={**LEAKED_BODY, "user": "ada"})
+    assert response.status_code == 200
+    output = logs.getvalue()
+    for secret in (*LEAKED_HEADERS.values(), *LEAKED_QUERY.values(), *LEAKED_BODY.values()):
+        assert secret not in output, secret
+    (line,) = [line for line in lines(logs) if line["message"] == "login"]
+    pairs = [[name.lower(), value] for name, value in line["header_list"]]
+    for name in LEAKED_HEADERS:
+        assert line["headers"][name.lower()] == REDACTED
+        assert [name.lower(), REDACTED] in pairs
+    assert line["headers"]["user-agent"] == "ua/1"
+    assert line["query"] == {"access_token": REDACTED, "page": "2"}
+    assert line["raw_query"] in ("access_token=[REDACTED]&page=2", "page=2&access_token=[REDACTED]")
+    assert line["body"] == {"refresh_token": REDACTED, "client_secret": REDACTED, "user": "ada"}
+    form = line["deep"]["attempts"][0][0]["form"]
+    assert form == {"refresh_token": REDACTED, "client_secret": REDACTED, "user": "ada"}
+    assert line["deep"]["attempts"][1] == {"grant": [["Refresh-Token", REDACTED]]}
+
+
+@pytest.mark.parametrize("name", [
+    "X-Auth-Token", "x_auth_token", "XAUTHTOKEN", "X-Amzn-Oidc-Accesstoken", "x-amzn-oidc-data",
+    "X-Amzn-Oidc-Identity", "X-CSRF-Token", "access_token", "refresh_token", "Client-Secret",
+    "clientSecret", "password", "new_password", "PASSWD", "Authorization", "Proxy-Authorization",
+    "Cookie", "Set-Cookie", "cookies", "sessionId", "SESSION", "api-key", "api_key", "apikey",
+    "X-Api-Key", "ApiKey", "aws_credentials", "Credential", "X-Amz-Signature", "signature",
+    "X-Amz-Security-Token", "private_key",
+])
+def test_sensitive_names_in_any_case_and_separator(name: str) -> None:
+    assert redact({name: "s3cr3t"}) == {name: REDACTED}
+    assert redact({"a": [{"b": ({name: "s3cr3t"},)}]}) == {"a": [{"b": [{name: REDACTED}]}]}
+    assert redact({"pairs": [(name, "s3cr3t")]}) == {"pairs": [[name, REDACTED]]}
+    assert redact({"q": f"x=1&{name}=s3cr3t"}) == {"q": f"x=1&{name}={REDACTED}"}
+
+
+@pytest.mark.parametrize("name", ["user-agent", "content-type", "x-request-id", "route", "page",
+                                  "monkey", "x-amzn-trace-id", "host", "accept"])
+def test_ordinary_names_are_kept(name: str) -> None:
+    assert redact({name: "v", "q": f"{name}=v"}) == {name: "v", "q": f"{name}=v"}
+
+
+def test_redaction_of_query_strings_and_bytes() -> None:
+    text = "/cb?code=1&access%5Ftoken=abc&id_token=def; session=ghi"
+    assert redact({"url": text}) == {
+        "url": "/cb?code=1&access%5Ftoken=[REDACTED]&id_token=[REDACTED]; session=[REDACTED]"}
+    assert redact({"body": b"grant_type=refresh&refresh_token=abc"}) == {
+        "body": "grant_type=refresh&refresh_token=[REDACTED]"}
+    assert redact({"body": b"\x00a=1"}) == {"body": b"\x00a=1"}  # nothing to hide: unchanged
+
+
+def test_redaction_decisions_are_cached_within_a_bound() -> None:
+    from lamroute import logs as logs_module
+
+    for i in range(3 * logs_module._MAX_DECISIONS):
+        assert logs_module.is_sensitive(f"x-custom-{i}") is False
+    assert len(logs_module._DECISIONS) <= logs_module._MAX_DECISIONS
+    long_name = "x" * 10_000 + "token"
+    assert logs_module.is_sensitive(long_name) is True
+    assert long_name not in logs_module._DECISIONS  # long names are decided, not kept
+    assert logs_module.is_sensitive("X-Auth-Token") and "X-Auth-Token" in logs_module._DECISIONS
+
+
+def test_a_cyclic_or_too_deep_extra_is_redacted_not_raised(logs: io.StringIO) -> None:
+    deep: list[Any] = []
+    tail = deep
+    for _ in range(5000):
+        tail.append([])
+        tail = tail[0]
+    tail.append("password=hunter2")
+    cycle: dict[str, Any] = {"token": "t"}
+    cycle["self"] = cycle
+    logging.getLogger("lamroute.app").info("odd", extra={"deep": deep, "cycle": cycle, "n": 1})
+    (line,) = lines(logs)
+    assert (line["deep"], line["cycle"], line["n"]) == (REDACTED, REDACTED, 1)
+    assert "hunter2" not in logs.getvalue()
+
+
+# -- the local gateway's access line -----------------------------------------------------------
+
+
+@pytest.fixture
+def local_lines() -> Iterator[Callable[[], list[str]]]:
+    """The messages of the ``lamroute.local`` logger (plain text, for a terminal), DEBUG on."""
+    from fixtures import Records
+
+    logger = logging.getLogger("lamroute.local")
+    handler, level = Records(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def send_raw(app: App, request_line: bytes) -> None:
+    """One raw HTTP/1.1 request to a local gateway for ``app`` (bytes no client library sends)."""
+    import socket
+
+    from lamroute.local import LocalGateway
+
+    with LocalGateway(app, api="http", port=0) as server, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request_line + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+        while sock.recv(65536):
+            pass
+
+
+def test_local_access_line_redacts_the_query_and_escapes_control_characters(
+        local_lines: Callable[[], list[str]]) -> None:
+    app = App(access_log=False)
+    app.get("/{rest+}")(lambda rest: "ok")
+    target = "/a\x1b]0;owned\x07\x9b2J?access_token=abc&Client-Secret=def&q=1"
+    send_raw(app, f"GET {target} HTTP/1.1".encode("latin-1"))
+    (line,) = [m for m in local_lines() if '" 200 ' in m]
+    assert r'"GET /a\x1b]0;owned\x07\x9b2J?access_token=[REDACTED]&Client-Secret=[REDACTED]&q=1"' \
+        in line
+    assert line.isprintable() and "abc" not in line and "def" not in line
+
+
+def test_local_server_debug_lines_escape_a_hostile_request_line(
+        local_lines: Callable[[], list[str]]) -> None:
+    send_raw(App(access_log=False), b"GET\x1b]0;owned\x07 / HTTP/1.1")  # http.server: 501
+    messages = local_lines()
+    assert any(r"GET\x1b]0;owned\x07" in message for message in messages), messages
+    assert all(message.isprintable() for message in messages)

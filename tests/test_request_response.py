@@ -375,3 +375,178 @@ def test_base64_round_trip_of_large_binary() -> None:
     response = TestClient(app, format="http").get("/blob")
     assert response.content == data
     assert base64.b64decode(response.raw["body"]) == data
+
+
+# -- cookies: encoded values, checked names and attributes ------------------------------------
+
+
+def set_cookie_lines(fmt: str, raw: dict[str, Any]) -> list[str]:
+    """The ``Set-Cookie`` lines of a proxy answer, from where each format must carry them."""
+    headers, multi = raw.get("headers") or {}, raw.get("multiValueHeaders") or {}
+    if fmt in ("http", "url"):  # payload 2.0: the `cookies` list, never a header
+        assert not any(k.lower() == "set-cookie" for k in (*headers, *multi))
+        return list(raw.get("cookies", []))
+    assert "cookies" not in raw
+    if fmt == "alb-multi":
+        assert "headers" not in raw
+        return list(multi.get("Set-Cookie", []))
+    if fmt == "alb":
+        assert "multiValueHeaders" not in raw
+        return [headers["Set-Cookie"]] if "Set-Cookie" in headers else []
+    # 1.0: a single cookie in `headers`, several in `multiValueHeaders` (never both)
+    assert not ("Set-Cookie" in headers and "Set-Cookie" in multi)
+    return [headers["Set-Cookie"]] if "Set-Cookie" in headers else list(multi.get("Set-Cookie", []))
+
+
+def browser_view(line: str) -> tuple[str, str, dict[str, str]]:
+    """(name, value, attributes) as a user agent parses a Set-Cookie line (RFC 6265 5.2)."""
+    pair, *attributes = line.split(";")
+    name, _, value = pair.partition("=")
+    parsed = {}
+    for attribute in attributes:
+        key, _, content = attribute.strip().partition("=")
+        parsed[key.lower()] = content
+    return name.strip(), value.strip(), parsed
+
+
+def cookie_app(**cookie: Any) -> App:
+    app = App(access_log=False)
+
+    @app.get("/set/{value}")
+    def set_value(value: str) -> Response:
+        response = Response("ok")
+        response.set_cookie("lang", value, **cookie)
+        return response
+
+    @app.get("/read")
+    def read(request: Request) -> dict[str, str]:
+        return request.cookies
+
+    return app
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_set_cookie_value_cannot_inject_a_domain_attribute(fmt: str) -> None:
+    client = client_for(cookie_app(), fmt)
+    response = client.get("/set/x;%20Domain=evil.example")
+    (line,) = set_cookie_lines(fmt, response.raw)
+    name, value, attributes = browser_view(line)
+    assert (name, value) == ("lang", "x%3B%20Domain=evil.example")
+    assert attributes == {"path": "/", "secure": "", "samesite": "Lax"}  # no Domain
+    # The browser sends the value back as it got it; request.cookies decodes it.
+    assert client.get("/read", cookies={"lang": value}).json() == {
+        "lang": "x; Domain=evil.example"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("payload", [
+    "a,b", "a b", "a\tb", 'a"b', "a\\b", "a\r\nSet-Cookie: evil=1", "a\x00b", "a\x7fb", "é→✓",
+    "100%", "%3B", "a=b=c", "", "; Secure; HttpOnly", "a\u2028b",
+])
+def test_set_cookie_values_are_percent_encoded_and_round_trip(fmt: str, payload: str) -> None:
+    app = App(access_log=False)
+
+    @app.get("/set")
+    def set_value() -> Response:
+        response = Response("ok")
+        response.set_cookie("c", payload, secure=False, same_site=None, path="")
+        return response
+
+    app.get("/read")(lambda request: request.cookies)
+    client = client_for(app, fmt)
+    (line,) = set_cookie_lines(fmt, client.get("/set").raw)
+    name, value, attributes = browser_view(line)
+    assert name == "c" and attributes == {}
+    # RFC 6265 cookie-octets only (and "%" only as an escape)
+    assert all(ch not in value for ch in ' ",;\\\t\r\n\x00\x7f') and value.isascii()
+    assert client.get("/read", cookies={"c": value}).json() == {"c": payload}
+
+
+@pytest.mark.parametrize("name", ["", "a b", "a;b", "a=b", "a,b", 'a"b', "é", "a\r\nb", "a/b",
+                                  "(a)", "a\tb"])
+def test_set_cookie_refuses_a_name_that_is_not_a_token(name: str) -> None:
+    with pytest.raises(ValueError, match="not an RFC 6265 token"):
+        Response().set_cookie(name, "v")
+
+
+@pytest.mark.parametrize("options", [
+    {"path": "/; Domain=evil.example"}, {"path": "/a\r\nb"}, {"path": "relative"},
+    {"path": "/é"}, {"domain": "example.com; HttpOnly"}, {"domain": "evil example"},
+    {"domain": "example.com\r\n"}, {"domain": "a..b"}, {"same_site": "Lax; Domain=evil.example"},
+    {"same_site": "sometimes"}, {"same_site": "None", "secure": False},
+    {"max_age": "60; Domain=evil.example"}, {"max_age": 1.5}, {"max_age": True},
+    {"expires": "Thu, 01 Jan 1970 00:00:00 GMT; Domain=evil.example"},
+])
+def test_set_cookie_attributes_cannot_inject(options: dict[str, Any]) -> None:
+    response = Response()
+    with pytest.raises((ValueError, TypeError), match="Cookie 'lang'"):
+        response.set_cookie("lang", "v", **options)
+    assert response.cookies == []
+
+
+def test_set_cookie_attribute_forms() -> None:
+    response = Response()
+    response.set_cookie("a", "1", domain=".example.com", path="/app", same_site="strict",
+                        http_only=True, max_age=-1)
+    response.set_cookie("b", "2", same_site="none")
+    assert response.cookies == [
+        "a=1; Max-Age=-1; Path=/app; Domain=.example.com; Secure; HttpOnly; SameSite=Strict",
+        "b=2; Path=/; Secure; SameSite=None"]
+
+
+@pytest.mark.parametrize(("name", "options"), [
+    ("__Host-sid", {"domain": "example.com"}), ("__Host-sid", {"path": "/app"}),
+    ("__Host-sid", {"secure": False}), ("__Secure-sid", {"secure": False}),
+])
+def test_set_cookie_refuses_prefixed_cookies_browsers_would_drop(name: str,
+                                                                 options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=name):
+        Response().set_cookie(name, "v", **options)
+
+
+def test_set_cookie_expires_is_an_imf_fixdate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setattr(time, "time", lambda: 1_445_412_480.0)  # Wed, 21 Oct 2015 07:28:00 GMT
+    response = Response()
+    response.set_cookie("a", "1", expires=3600, secure=False, same_site=None)
+    response.set_cookie("b", "1", expires=90.5, secure=False, same_site=None)
+    paris = datetime.timezone(datetime.timedelta(hours=2))
+    response.set_cookie("c", "1", expires=datetime.datetime(2030, 1, 2, 5, 4, 5, tzinfo=paris),
+                        secure=False, same_site=None)
+    response.set_cookie("d", "1", expires=datetime.datetime(2030, 1, 2, 3, 4, 5),  # naive: UTC
+                        secure=False, same_site=None)
+    assert response.cookies == [
+        "a=1; Expires=Wed, 21 Oct 2015 08:28:00 GMT; Path=/",
+        "b=1; Expires=Wed, 21 Oct 2015 07:29:30 GMT; Path=/",
+        "c=1; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Path=/",
+        "d=1; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Path=/"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_delete_cookie_in_every_format(fmt: str) -> None:
+    app = App(access_log=False)
+
+    @app.get("/logout")
+    def logout() -> Response:
+        response = Response("bye")
+        response.delete_cookie("session", path="/app", domain="example.com")
+        response.delete_cookie("theme")
+        return response
+
+    lines = set_cookie_lines(fmt, client_for(app, fmt).get("/logout").raw)
+    expected = [
+        "session=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/app; "
+        "Domain=example.com; Secure; SameSite=Lax",
+        "theme=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure; SameSite=Lax",
+    ]
+    # ALB without multi-value headers carries one value per header: only the last cookie.
+    assert lines == (expected[-1:] if fmt == "alb" else expected)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_request_cookies_are_percent_decoded(fmt: str) -> None:
+    client = client_for(cookie_app(), fmt)
+    response = client.get("/read", cookies={"a": "x%3B%20y", "b": "%E2%9C%93", "c": "50%",
+                                            "d": "plain"})
+    assert response.json() == {"a": "x; y", "b": "✓", "c": "50%", "d": "plain"}

@@ -2,6 +2,10 @@
 
     lamroute serve examples.http_api.app:app --api http
     curl -i http://127.0.0.1:3000/hello/ada
+
+The name comes from the URL, so it is the client's text: ``set_cookie`` percent-encodes it
+(``/hello/x;%20Domain=evil.example`` cannot add a ``Domain`` to the cookie) and
+``request.cookies`` decodes it back.
 """
 
 from __future__ import annotations
@@ -22,3 +26,10 @@ def hello(name: str) -> Response:
 def again(request: Request) -> dict[str, str]:
     name = request.cookies.get("last_name", "stranger")
     return {"greeting": f"Hello again, {name}!"}
+
+
+@app.get("/forget")
+def forget() -> Response:
+    response = Response.json({"greeting": "Goodbye!"})
+    response.delete_cookie("last_name")
+    return response

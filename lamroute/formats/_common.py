@@ -121,13 +121,17 @@ def decode_body(event: Mapping[str, Any]) -> bytes:
 
 
 def parse_cookie_header(values: list[str]) -> dict[str, str]:
-    """Cookies from ``Cookie`` header values (``a=1; b=2``); the first occurrence of a name wins."""
+    """Cookies from ``Cookie`` header values (``a=1; b=2``); the first occurrence of a name wins.
+
+    Values are percent-decoded, as ``Response.set_cookie`` encodes them.
+    """
     cookies: dict[str, str] = {}
     for value in values:
         for part in value.split(";"):
             name, sep, content = part.strip().partition("=")
             if sep and name and name not in cookies:
-                cookies[name] = content.strip().strip('"')
+                content = content.strip().strip('"')
+                cookies[name] = unquote(content, errors="replace") if "%" in content else content
     return cookies
 
 

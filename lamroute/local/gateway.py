@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..logs import printable, redact_text
 from ..testing.client import FakeContext
 from ..testing.events import make_event
 from .answers import HttpAnswer, gateway_error, is_text_type, matches_media_types, to_http_answer
@@ -143,7 +144,7 @@ class Gateway:
         if raw_path == prefix or raw_path.startswith(prefix + "/"):
             return raw_path[len(prefix):] or "/"
         logger.warning("%s is outside the stage: URLs of this %s API start with %s/",
-                       raw_path, self.config.api, prefix)
+                       printable(raw_path), self.config.api, prefix)
         if self.config.api == "rest":
             return gateway_error(403, "Forbidden")
         return gateway_error(404, "Not Found")
@@ -224,7 +225,7 @@ class Gateway:
 
     def answer(self, outcome: Outcome, request: HttpRequest, event: dict[str, Any]) -> HttpAnswer:
         """Turn the invocation's outcome into the gateway's HTTP answer, loudly on failure."""
-        what = f"{request.method} {request.target}"
+        what = loggable(request)
         if outcome.timed_out:
             logger.error("!!! 504 %s: no answer within the %ss integration timeout; API Gateway "
                          "answers 504 Endpoint request timed out", what, self.config.timeout)
@@ -270,6 +271,21 @@ def forwarded_headers(headers: list[tuple[str, str]], peer: str) -> list[tuple[s
 
 
 def access_line(request: HttpRequest, answer: HttpAnswer, seconds: float) -> str:
-    """One access log line: ``127.0.0.1 "GET /prod/notes" 200 123B 4.1ms``."""
-    return (f'{request.client_ip} "{request.method} {request.target}" {answer.status} '
+    """One access log line: ``127.0.0.1 "GET /prod/notes?token=[REDACTED]" 200 123B 4.1ms``.
+
+    The request line is the client's: see :func:`loggable`.
+    """
+    return (f'{printable(request.client_ip)} "{loggable(request)}" {answer.status} '
             f"{len(answer.body)}B {seconds * 1000:.1f}ms")
+
+
+def loggable(request: HttpRequest) -> str:
+    r"""``METHOD target`` for a terminal: secrets in the query string redacted as in the app's
+    JSON logs, control characters escaped (a path may carry ESC sequences that would drive
+    the developer's terminal).
+
+    >>> loggable(HttpRequest("GET", "/prod/a\x1b[2J?access_token=abc&q=1"))
+    'GET /prod/a\\x1b[2J?access_token=[REDACTED]&q=1'
+    """
+    path, mark, query = request.target.partition("?")
+    return printable(f"{request.method} {path}{mark}{redact_text(query)}")

@@ -19,8 +19,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from ..logs import printable
 from .answers import HttpAnswer, gateway_error
-from .gateway import DEFAULT_TIMEOUT, Gateway, GatewayConfig, HttpRequest, access_line, logger
+from .gateway import (
+    DEFAULT_TIMEOUT,
+    Gateway,
+    GatewayConfig,
+    HttpRequest,
+    access_line,
+    loggable,
+    logger,
+)
 
 HOST = "127.0.0.1"
 # API Gateway's payload quota for a request: 10 MB.
@@ -75,7 +84,7 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 answer = self.server.gateway.handle(request)
             except Exception:  # a local gateway bug must not look like an app failure
-                logger.exception("the local gateway failed on %s %s", self.command, self.path)
+                logger.exception("the local gateway failed on %s", loggable(request))
                 answer = gateway_error(500, "Internal server error")
         self._reply(answer, head=self.command == "HEAD")
         logger.info("%s", access_line(request, answer, time.perf_counter() - started))
@@ -139,7 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(answer.body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.debug(format, *args)  # our own access line replaces http.server's
+        # Our own access line replaces http.server's; this one (a bad request line, say) may
+        # hold the client's bytes: escaped before the terminal.
+        logger.debug("%s", printable(format % args if args else format))
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 

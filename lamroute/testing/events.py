@@ -79,6 +79,7 @@ def make_event(
 
     ``path`` is the URL path the client requested (percent-encoding allowed), without stage or
     ``base_path`` (a custom domain's base path mapping, REST and HTTP API 1.0).
+    ``source_ip`` is the address the gateway saw; an ALB appends it to ``X-Forwarded-For``.
     """
     header_pairs = pairs(headers)
     if not any(k.lower() == "user-agent" for k, _ in header_pairs):
@@ -226,7 +227,10 @@ def _alb_event(c: _Common, *, multi: bool) -> dict[str, Any]:
         "body": c.body or "",
         "isBase64Encoded": c.is_base64,
     }
-    headers.setdefault("x-forwarded-for", [c.source_ip])
+    # In its default `append` mode the ALB adds its peer's address at the end of the client's
+    # X-Forwarded-For (or creates the header with it):
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/x-forwarded-headers.html
+    headers["x-forwarded-for"] = [", ".join([*headers.pop("x-forwarded-for", []), c.source_ip])]
     trace = uuid.uuid5(uuid.NAMESPACE_URL, c.request_id).hex
     headers.setdefault("x-amzn-trace-id", [f"Root=1-{trace[:8]}-{trace[8:]}"])
     if multi:
