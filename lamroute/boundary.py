@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from .errors import HTTPError, ResponseError
+from .errors import HTTPError, ResponseError, plain_status
 from .formats import PayloadFormat
 from .formats.rest import REST
 from .problems import (
@@ -192,6 +192,7 @@ def _head(response: Response, request: Request | None) -> Response:
 
 
 def _is_status(status: Any) -> bool:
+    status = plain_status(status)
     return type(status) is int and 100 <= status <= 599
 
 

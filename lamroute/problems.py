@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import HTTPError, status_phrase
+from .errors import HTTPError, plain_status, status_phrase
 from .response import PROBLEM_TYPE, Response, _json_response, dump_json
 
 if TYPE_CHECKING:
@@ -39,6 +39,9 @@ class Problem:
     request_id: str | None = None
     headers: list[tuple[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.status = plain_status(self.status)  # HTTPStatus.NOT_FOUND is sent as 404
 
     @classmethod
     def from_http_error(cls, error: HTTPError, request: Request | None) -> Problem:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import ResponseError
+from .errors import ResponseError, plain_status
 from .multidict import Headers
 
 JSON_TYPE = "application/json"
@@ -28,7 +28,8 @@ class Response:
 
     ``body`` may be given as ``str`` (encoded as UTF-8; ``text/plain`` unless a media type is
     given) or ``bytes``; ``media_type`` sets the ``Content-Type`` unless ``headers`` already
-    carries one. A body without a textual ``Content-Type`` is sent base64-encoded.
+    carries one. A body without a textual ``Content-Type`` is sent base64-encoded. ``status``
+    may be an ``int`` subclass such as ``HTTPStatus.CREATED`` (kept as the plain ``int``).
 
     >>> r = Response("<p>hi</p>", media_type="text/html")
     >>> r.set_cookie("session", "abc", http_only=True)
@@ -47,7 +48,7 @@ class Response:
         media_type: str | None = None,
         cookies: Iterable[str] = (),
     ) -> None:
-        self.status = status
+        self.status = status if type(status) is int else plain_status(status)
         if headers is None:
             self.headers = Headers()
         else:

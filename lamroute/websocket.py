@@ -22,7 +22,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from .errors import NotFound, ResponseError, RouteDefinitionError
+from .errors import NotFound, ResponseError, RouteDefinitionError, plain_status
 from .request import EventReader, Request
 from .response import Response, to_response
 
@@ -151,7 +151,7 @@ def check_route(route_key: str, options: Mapping[str, Any]) -> None:
             f"WebSocket route key {route_key!r}: only $connect, $disconnect and $default may "
             "start with '$'."
         )
-    status = options.get("status_code", 200)
+    status = plain_status(options.get("status_code", 200))
     if type(status) is not int or not 100 <= status <= 599:
         raise RouteDefinitionError(f"Route {route_key!r}: status_code {status!r} is not 100-599.")
 
@@ -170,7 +170,7 @@ class CompiledWebSocketRoute:
         self.extractors = extractors
         self.binder = binder
         self.guard = guard
-        self.status = route.options.get("status_code", 200)
+        self.status = plain_status(route.options.get("status_code", 200))
 
     def __call__(self, request: WebSocketRequest) -> Response:
         if self.guard is not None:

@@ -492,3 +492,83 @@ def test_a_huge_path_or_request_id_is_clipped_in_the_error_body(fmt: str) -> Non
     body = json.loads(answer["body"])
     assert body["instance"].endswith("…") and len(body["instance"]) <= 1025
     assert "aaaa" in body["detail"] and len(body["detail"]) < 1100
+
+
+# -- HTTPStatus values ---------------------------------------------------------------------------
+
+
+def _status_app() -> App:
+    app = App(access_log=False)
+    app.get("/response")(lambda: Response("created", HTTPStatus.CREATED))
+    app.get("/json")(lambda: Response.json({"ok": True}, HTTPStatus.ACCEPTED))
+    app.get("/redirect")(lambda: Response.redirect("/json", HTTPStatus.FOUND))
+    app.post("/decorator", status_code=HTTPStatus.CREATED)(lambda: {"made": True})
+
+    @app.get("/raise")
+    def missing() -> None:
+        raise HTTPError(HTTPStatus.NOT_FOUND, "gone")
+
+    class Teapot(HTTPError):
+        STATUS = HTTPStatus.IM_A_TEAPOT
+
+    @app.get("/subclass")
+    def teapot() -> None:
+        raise Teapot()
+
+    @app.get("/assigned")
+    def assigned() -> Response:
+        response = Response("accepted")
+        response.status = HTTPStatus.ACCEPTED
+        return response
+
+    @app.exception_handler(KeyError)
+    def key_error(request: Request, exc: KeyError) -> Response:
+        return Response("conflict", HTTPStatus.CONFLICT)
+
+    @app.get("/handled")
+    def handled() -> None:
+        raise KeyError("k")
+
+    @app.websocket("ping", status_code=HTTPStatus.ACCEPTED)
+    def ping() -> str:
+        return "pong"
+
+    return app
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_http_status_values_are_accepted_wherever_a_status_is_taken(fmt: str) -> None:
+    client = client_for(_status_app(), fmt)
+    expected = {"/response": 201, "/json": 202, "/redirect": 302, "/raise": 404,
+                "/subclass": 418, "/assigned": 202, "/handled": 409}
+    for path, status in expected.items():
+        response = client.get(path)
+        assert response.status_code == status, path
+        assert type(response.raw["statusCode"]) is int  # a plain int reaches the gateway
+        if "statusDescription" in response.raw:  # ALB: "201 Created", not "HTTPStatus.CREATED"
+            assert response.raw["statusDescription"].startswith(f"{status} ")
+    problem = client.get("/raise").json()
+    assert problem["status"] == 404 and problem["title"] == "Not Found"
+    assert '"status":404' in client.get("/raise").text
+    created = client.post("/decorator")
+    assert (created.status_code, created.json()) == (201, {"made": True})
+
+
+def test_http_status_values_are_plain_ints_once_registered() -> None:
+    app = _status_app()
+    route = next(r for r in app.routes if r.path == "/decorator")
+    assert type(route.status_code) is int and route.status_code == 201
+    assert type(HTTPError(HTTPStatus.NOT_FOUND).status) is int
+    assert type(Response("x", HTTPStatus.CREATED).status) is int
+    assert type(Problem(HTTPStatus.NOT_FOUND, "Not Found").status) is int
+    with TestClient(app, format="http").websocket_connect() as session:
+        assert session.send_json({"action": "ping"}).status_code == 202
+
+
+@pytest.mark.parametrize("bad", [True, False, 200.0, "201", 600])
+def test_a_bool_or_other_non_int_status_code_is_still_refused_at_registration(bad: Any) -> None:
+    app = App(access_log=False)
+    with pytest.raises(RouteDefinitionError):
+        app.get("/x", status_code=bad)(lambda: "x")
+    with pytest.raises(RouteDefinitionError):
+        app.websocket("x", status_code=bad)(lambda: "x")
