@@ -157,7 +157,9 @@ class PayloadLimit:
             return rendered
         self.logger.error("the error answer is too large too; sending the minimal problem")
         request_id = request.request_id if request is not None else None
-        return self.boundary.render(fmt, minimal_problem(500, request_id), request, event)
+        instance = request.url_path if request is not None else None
+        return self.boundary.render(fmt, minimal_problem(500, request_id, instance=instance),
+                                    request, event)
 
     def _gzipped(self, fmt: PayloadFormat | None, response: Response,
                  request: Request | None) -> Response | None:

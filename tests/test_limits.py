@@ -20,6 +20,7 @@ from lamroute.limits import (
     rough_bound,
     serialised_size,
 )
+from lamroute.problems import SERVER_ERROR_DETAIL
 from lamroute.testing import FORMATS, TestClient, rules
 
 API_FORMATS = [f for f in FORMATS if not f.startswith("alb")]
@@ -117,7 +118,9 @@ def test_a_too_large_custom_error_answer_falls_back_to_the_minimal_problem() -> 
     response = TestClient(app, format="http").get("/text/7000000")
     assert response.status_code == 500
     assert response.json() == {"type": "about:blank", "title": "Internal Server Error",
-                               "status": 500, "request_id": response.json()["request_id"]}
+                               "status": 500, "detail": SERVER_ERROR_DETAIL,
+                               "instance": "/text/7000000",
+                               "request_id": response.json()["request_id"]}
 
 
 def test_the_error_answer_is_customisable() -> None:
