@@ -191,7 +191,8 @@ class App(WebSocketApp, Router):
         from .middleware import build_chain, check_middleware
 
         self.app_middleware.append(check_middleware(func))
-        self._handle = build_chain(self.app_middleware, self.dispatch, self.boundary.handle)
+        chain = build_chain(self.app_middleware, self.dispatch, self.boundary.handle)
+        self._handle = self.safeguards.cover(chain)  # the deadline covers app middleware too
         return func
 
     def openapi(self, *, servers: Sequence[str] = ()) -> dict[str, Any]:

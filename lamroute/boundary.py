@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from .errors import HTTPError, ResponseError
+from .errors import HTTPError, ResponseError, plain_status
 from .formats import PayloadFormat
 from .formats.rest import REST
 from .problems import (
     FALLBACK_PROXY_RESPONSE,
+    SERVER_ERROR_DETAIL,
     ErrorFormatter,
     Problem,
     client_error_response,
@@ -98,21 +99,27 @@ class Boundary:
             problem = Problem.from_http_error(exc, request)
             if problem.status >= 500:
                 self.logger.error("server error %s", problem.status, exc_info=user_frames(exc))
-            if problem.status == 500 and not self.debug:
-                problem.detail = None  # a 500's detail is for the logs, like any exception text
+                if (problem.status == 500 and not self.debug) or problem.detail is None:
+                    # a 500's own detail is for the logs, like any exception text
+                    problem.detail = SERVER_ERROR_DETAIL
         else:
             if isinstance(exc, ResponseError):
                 self.logger.error("invalid handler result: %s", exc, exc_info=exc)
             else:
                 self.logger.error("unhandled exception", exc_info=user_frames(exc))
-            problem = Problem(500, "Internal Server Error")
-            if request is not None:
-                problem.instance = echo(request.url_path)
-                problem.request_id = echo(request.request_id)
+            problem = self.server_problem(request)
             if self.debug:
                 problem.detail = f"{type(exc).__name__}: {_describe(exc)}"
                 problem.extra["traceback"] = traceback.format_exception(exc)
         return self.format(problem, request)
+
+    def server_problem(self, request: Request | None) -> Problem:
+        """The 500 problem for ``request``: generic ``detail``, ``instance``, ``request_id``."""
+        problem = Problem(500, "Internal Server Error", SERVER_ERROR_DETAIL)
+        if request is not None:
+            problem.instance = echo(request.url_path)
+            problem.request_id = echo(request.request_id)
+        return problem
 
     def format(self, problem: Problem, request: Request | None) -> Response:
         """Apply the app's error formatter; fall back to the minimal problem if it fails."""
@@ -128,13 +135,20 @@ class Boundary:
         except BaseException as failure:
             reraise_fatal(failure)
             self.logger.error("error formatter failed", exc_info=failure)
-            return self._safe_minimal(problem.status, request, problem.headers)
+            return self._safe_minimal(problem.status, request, problem.headers, problem.detail)
 
     def _safe_minimal(
-        self, status: int, request: Request | None, headers: Iterable[tuple[str, str]] = ()
+        self, status: int, request: Request | None, headers: Iterable[tuple[str, str]] = (),
+        detail: Any = None,
     ) -> Response:
         request_id = getattr(request, "request_id", None)
-        response = minimal_problem(status if _is_status(status) else 500, request_id)
+        try:
+            instance = request.url_path if request is not None else None
+        except Exception:  # a request whose parts are broken keeps the rest of the answer
+            instance = None
+        valid = _is_status(status)
+        response = minimal_problem(plain_status(status) if valid else 500, request_id,
+                                   instance=instance, detail=detail if valid else None)
         try:
             for name, value in headers:
                 if isinstance(name, str) and isinstance(value, str):
@@ -161,10 +175,8 @@ class Boundary:
         except BaseException as exc:
             reraise_fatal(exc)
             self.logger.error("response cannot be rendered: %s", exc, exc_info=exc)
-        problem = Problem(500, "Internal Server Error",
-                          request_id=request.request_id if request is not None else None)
         builders: tuple[Callable[[], Response], ...] = (
-            lambda: self.format(problem, request),
+            lambda: self.format(self.server_problem(request), request),
             lambda: self._safe_minimal(500, request),
         )
         for build in builders:
@@ -192,6 +204,7 @@ def _head(response: Response, request: Request | None) -> Response:
 
 
 def _is_status(status: Any) -> bool:
+    status = plain_status(status)
     return type(status) is int and 100 <= status <= 599
 
 

@@ -9,6 +9,8 @@ the same whichever path produced it.
 (42, [])
 >>> fast_converter(int)("4_2", ("query", "n"), errors) is INVALID, errors[0]["type"]
 (True, 'int_parsing')
+>>> fast_converter(float)("nan", ("query", "x"), errors) is INVALID, errors[1]["type"]
+(True, 'finite_number')
 """
 
 from __future__ import annotations
@@ -28,10 +30,38 @@ def _int(value: str) -> int:
     raise ValueError(value)
 
 
+class NotFinite(ValueError):
+    """A number that parses but is NaN or infinite (``nan``, ``inf``, ``1e999``)."""
+
+
 def _float(value: str) -> float:
     if value.isascii() and "_" not in value:
-        return float(value)
+        number = float(value)
+        if number - number == 0:  # false for NaN and both infinities
+            return number
+        raise NotFinite(value)
     raise ValueError(value)
+
+
+def check_text(value: Any, loc: tuple[str | int, ...]) -> Any:
+    """``value`` (a str or a list of them) when it is valid Unicode; else a 400.
+
+    A lone surrogate (``"\\ud800"`` in the event's JSON) cannot be encoded as UTF-8: echoed
+    back, it would make the answer fail. Non-ASCII values only are checked.
+
+    >>> check_text("é", ("query", "q"))
+    'é'
+    """
+    for text in (value,) if isinstance(value, str) else value:
+        if isinstance(text, str) and not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                from .errors import BadRequest
+
+                raise BadRequest(f"The {loc[0]} parameter {loc[-1]!r} is not valid Unicode "
+                                 "(it holds a lone surrogate).") from None
+    return value
 
 
 _TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
@@ -105,6 +135,9 @@ def fast_converter(tp: Any) -> Converter | None:
     def convert(value: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
         try:
             return func(value)
+        except NotFinite:  # pydantic's wording for a float field that refuses inf and NaN
+            errors.append(error(loc, "Input should be a finite number", "finite_number"))
+            return INVALID
         except (ValueError, TypeError, AttributeError, KeyError):
             errors.append(error(loc, msg, kind))
             return INVALID

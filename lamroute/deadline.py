@@ -11,6 +11,12 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.htm
 is raised where the handler is, its ``finally`` blocks and context managers run, and the
 client gets a formatted 504 problem (:class:`HandlerTimeout`).
 
+One timer covers the whole chain: with app middleware it is armed before the first one (the
+app's budget, counted from there), so app and router middleware, route middleware, the guard,
+dependencies and the handler all run under it; a route with its own ``timeout`` re-aims the same
+timer once it is routed (``timeout=None`` stops it). A middleware's ``call_next`` that meets the
+interrupt returns the 504 answer, which the middleware may decorate.
+
 Where no interruption is possible (another thread, no ``SIGALRM``, or a ``SIGALRM`` timer
 already running), the handler runs to its end; a late answer is still replaced by the 504, and
 the log says once per container that handlers cannot be interrupted.
@@ -43,6 +49,8 @@ _SIGALRM = int(getattr(_signal, "SIGALRM", 14))
 _ITIMER_REAL = int(getattr(_signal, "ITIMER_REAL", 0))
 _SIG_DFL = int(_signal.SIG_DFL)
 _MAIN_THREAD = threading.main_thread().ident
+_get_ident = threading.get_ident
+_perf_counter = time.perf_counter
 _warned: set[str] = set()  # reasons already logged in this container
 
 
@@ -68,15 +76,34 @@ class Timeout:
 
     def budget(self, remaining_ms: float) -> float:
         """Seconds the handler may run, given the Lambda time left (never below 0)."""
+        # Runs on every request: comparisons rather than min()/max() calls.
         available = remaining_ms / 1000
-        if self.integration_s is not None:
-            available = min(available, self.integration_s)
-        return max(0.0, round(available - self.margin_s, 6))
+        integration = self.integration_s
+        if integration is not None and integration < available:
+            available = integration
+        available -= self.margin_s
+        return available if available > 0 else 0.0
 
 
 class DeadlineInterrupt(BaseException):
     """Raised inside a handler when its time is up; not an ``Exception``, so
     ``except Exception`` blocks let it through while ``finally`` blocks still run."""
+
+    def __init__(self, message: str, alarm: _Alarm | None = None) -> None:
+        super().__init__(message)
+        self.alarm = alarm
+
+    def answer(self, request: Request, on_error: Callable[[BaseException, Request], Response],
+               ) -> Response:
+        """The 504 answer, for a middleware's ``call_next`` that catches the interrupt: the
+        middleware sees (and may decorate) the answer the client gets."""
+        alarm = self.alarm
+        if alarm is None:  # raised by hand, not by a deadline
+            return on_error(self, request)
+        timeout = alarm.deadline._timed_out(request, alarm, "handler interrupted")
+        timeout.__cause__ = self
+        alarm.answer = on_error(timeout, request)
+        return alarm.answer
 
 
 class HandlerTimeout(GatewayTimeout):
@@ -90,32 +117,53 @@ class HandlerTimeout(GatewayTimeout):
 
 
 class _Alarm:
-    """One invocation's SIGALRM handler: raises once, then stays inert until restored."""
+    """One invocation's deadline: when it started, the Lambda time left then, its budget (which
+    a route's own timeout may replace), and the SIGALRM handler state. Raises once, then stays
+    inert until restored."""
 
-    __slots__ = ("armed", "fired")
+    __slots__ = ("answer", "armed", "budget", "deadline", "fired", "remaining_ms", "reported",
+                 "started", "thread")
 
-    def __init__(self) -> None:
-        self.armed = True
+    def __init__(self, deadline: Deadline, started: float, remaining_ms: float,
+                 budget: float | None, thread: int) -> None:
+        self.deadline = deadline
+        self.started = started
+        self.remaining_ms = remaining_ms
+        self.budget = budget
+        self.thread = thread
+        self.armed = False  # True while a SIGALRM timer runs for it
         self.fired = False
+        self.reported = False
+        self.answer: Response | None = None
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         if self.armed:
             self.armed = False
             self.fired = True
-            raise DeadlineInterrupt("handler interrupted: deadline reached")
+            raise DeadlineInterrupt("handler interrupted: deadline reached", self)
 
 
 class Deadline:
-    """Runs a handler call within its :class:`Timeout` budget (one per route)."""
+    """Runs a call within its :class:`Timeout` budget: the app's covers its whole middleware
+    chain, a route's own replaces the app's budget once the route is known.
+
+    ``timeout=None`` on a route lifts the app's deadline for the rest of the request.
+    """
 
     __slots__ = ("logger", "timeout")
 
-    def __init__(self, timeout: Timeout, logger: logging.Logger) -> None:
+    def __init__(self, timeout: Timeout | None, logger: logging.Logger) -> None:
         self.timeout = timeout
         self.logger = logger
 
     def run(self, call: Callable[[Request], Response], request: Request) -> Response:
         """``call(request)``, interrupted or replaced by :class:`HandlerTimeout` when late."""
+        thread = _get_ident()
+        outer = _Current.alarm if thread == _MAIN_THREAD else getattr(_late, "alarm", None)
+        if outer is not None and outer.thread == thread:  # a deadline already runs: adjust it
+            return self._within(outer, call, request)
+        if self.timeout is None:
+            return call(request)
         remaining = getattr(request.context, "get_remaining_time_in_millis", None)
         if remaining is None:
             return call(request)
@@ -124,84 +172,125 @@ class Deadline:
         except Exception:  # a context that is not Lambda's: no deadline to keep
             return call(request)
         budget = self.timeout.budget(remaining_ms)
-        started = time.perf_counter()
+        alarm = _Alarm(self, _perf_counter(), remaining_ms, budget, thread)
         if budget <= 0:
-            raise self._timed_out(request, started, budget, "no time left to start the handler")
+            raise self._timed_out(request, alarm, "no time left to start the handler")
         if not _CAN_INTERRUPT:
-            return self._run_late(call, request, budget, started, "no SIGALRM on this platform")
-        if threading.get_ident() != _MAIN_THREAD:
-            return self._run_late(call, request, budget, started, "not in the main thread")
-        return self._run_interruptible(call, request, budget, started)
+            return self._run_late(call, request, alarm, "no SIGALRM on this platform")
+        if thread != _MAIN_THREAD:
+            return self._run_late(call, request, alarm, "not in the main thread")
+        return self._run_interruptible(call, request, alarm)
+
+    def _within(self, outer: _Alarm, call: Callable[[Request], Response],
+                request: Request) -> Response:
+        """``call(request)`` under a deadline that already runs (the app's, armed before its
+        middleware): the same timer, re-aimed when this route has its own timeout."""
+        if outer.deadline is self or outer.fired:
+            return call(request)
+        outer.deadline = self
+        if self.timeout is None:  # this route lifts the deadline
+            outer.budget = None
+            if outer.armed:
+                outer.armed = False
+                _signal.setitimer(_ITIMER_REAL, 0)
+            return call(request)
+        # The budget counts from the start of the invocation, as the gateway's timeout does.
+        outer.budget = self.timeout.budget(outer.remaining_ms)
+        left = outer.budget - (time.perf_counter() - outer.started)
+        if left <= 0:
+            raise self._timed_out(request, outer, "no time left to start the handler")
+        if outer.armed:
+            _signal.setitimer(_ITIMER_REAL, left)
+        return call(request)
 
     def _run_interruptible(self, call: Callable[[Request], Response], request: Request,
-                           budget: float, started: float) -> Response:
+                           alarm: _Alarm) -> Response:
         previous = _signal.getsignal(_SIGALRM)
         if previous is None:  # a handler installed outside Python: it cannot be put back
-            return self._run_late(call, request, budget, started,
-                                  "SIGALRM is handled outside Python")
+            return self._run_late(call, request, alarm, "SIGALRM is handled outside Python")
         # Installing a handler costs two sigaction calls per request, so with the default
         # disposition our (inert between invocations) dispatcher stays; anyone else's handler is
         # put back after every invocation.
         install = previous is not _dispatch
         restore = install and previous != _SIG_DFL
-        alarm = _Alarm()
         try:
             try:
                 if install:
                     _signal.signal(_SIGALRM, _dispatch)
-                outer = _signal.setitimer(_ITIMER_REAL, budget)
+                alarm.armed = True
+                outer = _signal.setitimer(_ITIMER_REAL, alarm.budget)
                 if outer[0] > 0:  # someone else's timer (a test runner's...): leave it be
                     alarm.armed = False
                     _signal.setitimer(_ITIMER_REAL, *outer)
                     if install:
                         _signal.signal(_SIGALRM, previous)
-                    return self._run_late(call, request, budget, started,
+                    return self._run_late(call, request, alarm,
                                           "a SIGALRM timer is already running")
                 _Current.alarm = alarm
                 response = call(request)
             finally:
                 # Disarm first: a signal arriving from here on finds the alarm inert.
-                if alarm.armed or alarm.fired:
+                if _Current.alarm is alarm:
                     alarm.armed = False
                     _disarm(previous if restore else None)
         except DeadlineInterrupt as exc:
             # The interrupt may have cut the `finally` above short.
             alarm.armed = False
             _disarm(previous if restore else None)
-            raise self._timed_out(request, started, budget, "handler interrupted") from exc
+            raise self._timed_out(request, alarm, "handler interrupted") from exc
         except BaseException as exc:
             if alarm.fired and not isinstance(exc, (SystemExit, KeyboardInterrupt)):
-                raise self._timed_out(request, started, budget, "handler interrupted") from exc
+                raise self._timed_out(request, alarm, "handler interrupted") from exc
             raise
-        if alarm.fired:  # the handler caught the interrupt and carried on
-            raise self._timed_out(request, started, budget, "handler swallowed the interrupt")
+        if alarm.fired:
+            if response is alarm.answer:  # a middleware answered the interrupt with the 504
+                return response
+            raise self._timed_out(request, alarm, "handler swallowed the interrupt")
         return response
 
-    def _run_late(self, call: Callable[[Request], Response], request: Request, budget: float,
-                  started: float, reason: str) -> Response:
+    def _run_late(self, call: Callable[[Request], Response], request: Request, alarm: _Alarm,
+                  reason: str) -> Response:
         if reason not in _warned:
             _warned.add(reason)
             self.logger.warning("handlers cannot be interrupted at their deadline: %s; a late "
                                  "answer becomes a 504 only once the handler returns", reason)
-        response = call(request)
-        if time.perf_counter() - started > budget:
-            raise self._timed_out(request, started, budget, "handler returned after its deadline")
+        main = alarm.thread == _MAIN_THREAD
+        if main:
+            _Current.alarm = alarm  # inert (never armed): lets a route's own timeout adjust it
+        else:
+            _late.alarm = alarm
+        try:
+            response = call(request)
+        finally:
+            if main:
+                _Current.alarm = None
+            else:
+                _late.alarm = None
+        if alarm.budget is not None and time.perf_counter() - alarm.started > alarm.budget:
+            raise self._timed_out(request, alarm, "handler returned after its deadline")
         return response
 
-    def _timed_out(self, request: Request, started: float, budget: float,
-                   what: str) -> HandlerTimeout:
-        elapsed = time.perf_counter() - started
-        self.logger.error("deadline reached: %s", what, extra={
-            "route": request.route, "elapsed_ms": round(elapsed * 1000, 3),
-            "budget_ms": round(budget * 1000, 3)})
+    def _timed_out(self, request: Request, alarm: _Alarm, what: str) -> HandlerTimeout:
+        elapsed = time.perf_counter() - alarm.started
+        budget = alarm.budget if alarm.budget is not None else elapsed
+        if not alarm.reported:  # one line per invocation, whoever answers the interrupt
+            alarm.reported = True
+            self.logger.error("deadline reached: %s", what, extra={
+                "route": request.route, "elapsed_ms": round(elapsed * 1000, 3),
+                "budget_ms": round(budget * 1000, 3)})
         return HandlerTimeout(elapsed, budget)
 
 
 class _Current:
-    """The alarm of the invocation running in the main thread (signals are process-wide and
+    """The deadline of the invocation running in the main thread (signals are process-wide and
     one invocation runs at a time); ``None`` between invocations."""
 
     alarm: _Alarm | None = None
+
+
+_late = threading.local()
+"""``alarm``: the deadline of the invocation running in this (non-main) thread, which cannot be
+interrupted; ``None`` or unset between invocations."""
 
 
 def _dispatch(signum: int, frame: FrameType | None) -> None:

@@ -47,7 +47,9 @@ class HTTPError(LamrouteError):
         type: str = "about:blank",
         extra: Mapping[str, Any] | None = None,
     ) -> None:
-        self.status = self.STATUS if status is None else status
+        status = self.STATUS if status is None else status
+        # (`type` is the problem type here, not the builtin)
+        self.status = status if status.__class__ is int else plain_status(status)
         self.detail = detail
         self.headers: list[tuple[str, str]] = (
             [] if headers is None
@@ -149,6 +151,20 @@ class InvalidEvent(BadRequest):
 
 class ResponseError(LamrouteError):
     """A handler's return value cannot be rendered as a proxy response (a server bug: 500)."""
+
+
+def plain_status(status: Any) -> Any:
+    """``status`` as a plain ``int`` when it is an ``int`` subclass (``HTTPStatus.CREATED``),
+    so renderers and JSON see ``201``; anything else (``bool`` included) is returned unchanged,
+    for the caller's own check to refuse.
+
+    >>> from http import HTTPStatus
+    >>> type(plain_status(HTTPStatus.CREATED)), plain_status(True)
+    (<class 'int'>, True)
+    """
+    if type(status) is int or not isinstance(status, int) or isinstance(status, bool):
+        return status
+    return int(status)
 
 
 def status_phrase(status: int) -> str:

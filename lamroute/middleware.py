@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .boundary import reraise_fatal
+from .deadline import DeadlineInterrupt
 from .errors import RouteDefinitionError
 from .request import Request
 from .response import Response, to_response
@@ -72,6 +73,8 @@ def _answering(inner: Handler, on_error: ErrorHandler) -> Handler:
             return inner(request)
         except BaseException as exc:
             reraise_fatal(exc)
+            if type(exc) is DeadlineInterrupt:  # time is up: the middleware gets the 504
+                return exc.answer(request, on_error)
             return on_error(exc, request)
 
     return call_next

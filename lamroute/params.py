@@ -18,7 +18,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from .converters import IDENTITY, Converter, each, fast_converter, list_item
+from .converters import IDENTITY, Converter, check_text, each, fast_converter, list_item
 from .markers import Body, Param
 from .request import Request
 from .router import Route
@@ -104,20 +104,25 @@ def build_binder(
     return Binder(dependant, extractors, compiler.needs_cache, tuple(flat))
 
 
-def _scalar_converter(spec: ParamSpec, where: str) -> tuple[Converter, bool]:
-    """``(convert, is_list)`` for a path/query/header/cookie parameter."""
+def _scalar_converter(spec: ParamSpec, where: str) -> tuple[Converter, bool, bool]:
+    """``(convert, is_list, keeps_text)`` for a path/query/header/cookie parameter.
+
+    ``keeps_text``: the raw text may reach the handler (``str``, or through pydantic), so a lone
+    surrogate must be refused first; the other fast converters refuse it themselves.
+    """
     _, inner = is_optional(spec.annotation)
     item = list_item(inner)
     plain = not spec.metadata and not (spec.marker is not None and spec.marker.constraints)
     if plain:
         fast = fast_converter(inner if item is None else item)
         if fast is not None and item is None:
-            return fast, False
+            return fast, False, fast is IDENTITY
         if fast is not None:
             kind = typing.get_origin(inner) or inner
-            return each(fast, kind if kind in (set, frozenset, tuple) else list), True
+            return (each(fast, kind if kind in (set, frozenset, tuple) else list), True,
+                    fast is IDENTITY)
     target = constrained(spec.annotation, spec.marker, spec.metadata)
-    return validator(build_adapter(target, where)), item is not None
+    return validator(build_adapter(target, where)), item is not None, True
 
 
 # -- compiling specs into extractors ---------------------------------------------------------
@@ -186,10 +191,12 @@ class _Compiler:
         embed = self.embed_all or (isinstance(spec.marker, Body) and spec.marker.embed)
         loc: tuple[str | int, ...] = ("body", spec.alias) if embed else ("body",)
         alias, required, default = spec.alias, spec.required, _default_getter(spec)
-        convert = _body_converter(spec, where)
+        convert, typed = _body_converter(spec, where)
 
         def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
-            data = read_json_body(request)
+            # A typed body's validator refuses NaN and infinities field by field (or accepts
+            # them where the type allows them); an untyped one has request.json() refuse them.
+            data = read_json_body(request, allow_non_finite=typed)
             if embed and data is not _ABSENT:
                 if not isinstance(data, dict):
                     if not any(e["loc"] == ["body"] for e in errors):
@@ -207,13 +214,13 @@ class _Compiler:
 
 
 def _scalar(spec: ParamSpec, where: str) -> Extractor:
-    convert, is_list = _scalar_converter(spec, where)
+    convert, is_list, keeps_text = _scalar_converter(spec, where)
     loc: tuple[str | int, ...] = (spec.source, spec.alias)
     alias, required, default = spec.alias, spec.required, _default_getter(spec)
-    if spec.source == "path":
-        return lambda request, errors, cache: convert(request.path_params[alias], loc, errors)
-    fetch = _fetcher(spec.source, alias, is_list)
     plain = convert is IDENTITY
+    if spec.source == "path":
+        return _path(alias, convert, loc, keeps_text)
+    fetch = _fetcher(spec.source, alias, is_list)
 
     def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
         found = fetch(request)
@@ -222,9 +229,25 @@ def _scalar(spec: ParamSpec, where: str) -> Extractor:
                 errors.append(missing(loc))
                 return INVALID
             return default()
-        return found if plain else convert(found, loc, errors)
+        if plain:  # a str (or list of str) handed over as is: valid Unicode only
+            return found if type(found) is str and found.isascii() else check_text(found, loc)
+        return convert(check_text(found, loc) if keeps_text else found, loc, errors)
 
     return extract
+
+
+def _path(alias: str, convert: Converter, loc: tuple[str | int, ...],
+          keeps_text: bool) -> Extractor:
+    if convert is IDENTITY:
+        def text(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
+            value = request.path_params[alias]
+            return value if value.isascii() else check_text(value, loc)
+
+        return text
+    if keeps_text:
+        return lambda request, errors, cache: convert(
+            check_text(request.path_params[alias], loc), loc, errors)
+    return lambda request, errors, cache: convert(request.path_params[alias], loc, errors)
 
 
 def _fetcher(source: str, alias: str, is_list: bool) -> Callable[[Any], Any]:
@@ -247,11 +270,12 @@ def _fetcher(source: str, alias: str, is_list: bool) -> Callable[[Any], Any]:
     return lambda request: getattr(request, "cookies", {}).get(alias)
 
 
-def _body_converter(spec: ParamSpec, where: str) -> Converter:
+def _body_converter(spec: ParamSpec, where: str) -> tuple[Converter, bool]:
+    """``(convert, typed)``: ``typed`` when pydantic validates the body."""
     tp = spec.annotation
     plain = not spec.metadata and not (spec.marker is not None and spec.marker.constraints)
     if plain and tp in (Any, None, object):
-        return lambda value, loc, errors: value
+        return (lambda value, loc, errors: value), False
     if plain and tp in (dict, list):
         kind = "dict_type" if tp is dict else "list_type"
         msg = "Input should be a valid dictionary" if tp is dict else "Input should be a valid list"
@@ -262,8 +286,8 @@ def _body_converter(spec: ParamSpec, where: str) -> Converter:
             errors.append(error(loc, msg, kind))
             return INVALID
 
-        return check
-    return validator(build_adapter(constrained(tp, spec.marker, spec.metadata), where))
+        return check, False
+    return validator(build_adapter(constrained(tp, spec.marker, spec.metadata), where)), True
 
 
 def _query_model(spec: ParamSpec, where: str) -> Extractor:
@@ -293,11 +317,12 @@ class _Absent:
 _ABSENT: Any = _Absent()
 
 
-def read_json_body(request: Any) -> Any:
+def read_json_body(request: Any, *, allow_non_finite: bool = False) -> Any:
     """The parsed JSON body, or ``_ABSENT`` when there is none.
 
-    A ``Content-Type`` that is not JSON is a 415; malformed JSON a 400 (from ``request.json()``).
-    A missing ``Content-Type`` is read as JSON, as most HTTP clients expect.
+    A ``Content-Type`` that is not JSON is a 415; malformed JSON a 400 and NaN or infinite
+    numbers a 422 unless ``allow_non_finite`` (from ``request.json()``). A missing
+    ``Content-Type`` is read as JSON, as most HTTP clients expect.
     """
     if isinstance(request, Request):
         media = request.content_type  # finds the one header without parsing them all
@@ -313,7 +338,9 @@ def read_json_body(request: Any) -> Any:
     raw = getattr(request, "body", None)
     if raw is not None and len(raw) == 0:
         return _ABSENT
-    return request.json()
+    if isinstance(request, Request):
+        return request.json(allow_non_finite=allow_non_finite)
+    return request.json()  # a request-like object's own reading
 
 
 def build_response_model(route: Route) -> ResponseModel | None:

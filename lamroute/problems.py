@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import HTTPError, status_phrase
+from .errors import HTTPError, plain_status, status_phrase
 from .response import PROBLEM_TYPE, Response, _json_response, dump_json
 
 if TYPE_CHECKING:
@@ -39,6 +39,9 @@ class Problem:
     request_id: str | None = None
     headers: list[tuple[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.status = plain_status(self.status)  # HTTPStatus.NOT_FOUND is sent as 404
 
     @classmethod
     def from_http_error(cls, error: HTTPError, request: Request | None) -> Problem:
@@ -102,21 +105,43 @@ def client_error_response(error: HTTPError, request: Request | None) -> Response
     return _json_response(dump_json(body), error.status, PROBLEM_TYPE)
 
 
-def minimal_problem(status: int, request_id: str | None = None) -> Response:
-    """A problem response built from constants only: the fallback that cannot fail."""
+def minimal_problem(
+    status: int, request_id: str | None = None, *, instance: str | None = None,
+    detail: str | None = None,
+) -> Response:
+    """A problem response built from constants and plain strings only: the fallback that cannot
+    fail. A server error without a ``detail`` gets :data:`SERVER_ERROR_DETAIL`.
+
+    >>> minimal_problem(500, "r-1", instance="/prod/x").text  # doctest: +ELLIPSIS
+    '{"type": "about:blank", "title": "Internal Server Error", "status": 500, "detail": ...}'
+    """
     body: dict[str, Any] = {"type": "about:blank", "title": status_phrase(status), "status": status}
+    if isinstance(detail, str):
+        body["detail"] = echo(detail)
+    elif status >= 500:
+        body["detail"] = SERVER_ERROR_DETAIL
+    if isinstance(instance, str):
+        body["instance"] = echo(instance)
     if isinstance(request_id, str):
         body["request_id"] = echo(request_id)
     return Response(json.dumps(body), status, media_type=PROBLEM_TYPE)
 
 
+SERVER_ERROR_DETAIL = (
+    "The server could not complete the request; quote its request_id when reporting it."
+)
+"""The ``detail`` of every 5xx problem that has no detail of its own to show: a 500's own text
+(an exception message, an ``InternalServerError`` detail) is for the logs unless
+``App(debug=True)``."""
+
 FALLBACK_PROXY_RESPONSE: dict[str, Any] = {
     "statusCode": 500,
     "headers": {"Content-Type": PROBLEM_TYPE},
-    "body": '{"type":"about:blank","title":"Internal Server Error","status":500}',
+    "body": json.dumps({"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                        "detail": SERVER_ERROR_DETAIL}),
     "isBase64Encoded": False,
 }
 """Returned when even the minimal problem cannot be rendered in the event's format.
 
 Its keys are the ones every proxy format accepts (REST is the strictest: any other key is a
-malformed response)."""
+malformed response). Built from constants, it has no ``instance`` or ``request_id``."""

@@ -13,11 +13,13 @@ format's :class:`EventReader`, and cached. The event is never copied.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import BadRequest
+from .errors import BadRequest, UnprocessableEntity
 from .multidict import Headers, QueryParams
 
 if TYPE_CHECKING:
@@ -168,16 +170,28 @@ class Request:
         """The body as text (UTF-8, undecodable bytes replaced)."""
         return self.body.decode("utf-8", errors="replace")
 
-    def json(self) -> Any:
-        """The body parsed as JSON; malformed JSON raises a 400 :class:`BadRequest`."""
-        if self._json is _UNSET:
-            if not self.body:
-                raise BadRequest("The request body is empty; JSON was expected.")
-            try:
-                self._json = json.loads(self.body)
-            except (ValueError, RecursionError) as exc:
-                raise BadRequest(f"The request body is not valid JSON: {_short(exc)}") from None
-        return self._json
+    def json(self, *, allow_non_finite: bool = False) -> Any:
+        """The body parsed as JSON.
+
+        Malformed JSON, invalid UTF-8 and lone surrogates (``"\\ud800"``) are a 400
+        :class:`BadRequest`: no answer could carry such a string back. ``NaN``, ``Infinity`` and
+        numbers too large for a float (``1e999``) are a 422 listing where they are, unless
+        ``allow_non_finite=True`` (then they are ``float("nan")``/``float("inf")``).
+        """
+        value = self._json
+        if value is _UNSET:
+            value = self._json = _parse_json(self.body, allow_non_finite)
+        kind = type(value)
+        if kind is _Unchecked:  # parsed for a caller that takes any number
+            if allow_non_finite:
+                return value.value
+            value = self._json = value.checked()
+            kind = type(value)
+        if kind is _NonFiniteJSON:
+            if not allow_non_finite:
+                raise value.problem()
+            return value.value
+        return value
 
     @property
     def content_type(self) -> str | None:
@@ -250,6 +264,117 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path} ({self.format})>"
+
+
+class _NonFinite(Exception):
+    """Raised by the decoder's hooks at the first NaN, infinity or out-of-range number."""
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if number - number == 0:  # false for NaN and both infinities (1e999 is one)
+        return number
+    raise _NonFinite
+
+
+def _no_constant(name: str) -> Any:  # NaN, Infinity, -Infinity: not JSON, but Python reads them
+    raise _NonFinite
+
+
+# Built once (json.loads with options builds a decoder per call). The hooks cost a call per
+# float literal; a body without NaN or huge numbers decodes in one pass.
+_FINITE = json.JSONDecoder(parse_float=_finite_float, parse_constant=_no_constant)
+_ANY_NUMBER = json.JSONDecoder()
+_MAX_REPORTED = 20
+
+
+class _Unchecked:
+    """A body parsed without looking for NaN and infinities (its caller takes any number, and a
+    typed body's validator checks them field by field); looked at if a strict caller comes."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def checked(self) -> Any:
+        return _NonFiniteJSON(self.value) if _non_finite_paths(self.value) else self.value
+
+
+class _NonFiniteJSON:
+    """A parsed body holding NaN or infinities: handed out only on request."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def problem(self) -> UnprocessableEntity:
+        errors = [{"loc": ["body", *path], "msg": "Input should be a finite number",
+                   "type": "finite_number"} for path in _non_finite_paths(self.value)]
+        return UnprocessableEntity(
+            "The request body holds numbers JSON cannot carry (NaN, Infinity or out of range).",
+            extra={"errors": errors})
+
+
+def _parse_json(body: bytes, any_number: bool) -> Any:
+    if not body:
+        raise BadRequest("The request body is empty; JSON was expected.")
+    try:
+        text = body.decode(json.detect_encoding(body))  # strict: surrogate bytes fail here
+        if any_number:
+            value: Any = _Unchecked(_ANY_NUMBER.decode(text))
+        else:
+            try:
+                value = _FINITE.decode(text)
+            except _NonFinite:
+                value = _NonFiniteJSON(_ANY_NUMBER.decode(text))
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"The request body is not valid JSON: {_short(exc)}") from None
+    if "\\" in text and _surrogate_escape().search(text) and _has_lone_surrogate(value):
+        raise BadRequest("The request body is not valid JSON: it holds a lone surrogate "
+                         "(an unpaired \\ud800-\\udfff escape).")
+    return value
+
+
+@functools.cache
+def _surrogate_escape() -> re.Pattern[str]:
+    """A \\uD800-\\uDFFF escape: compiled on first use (import stays light)."""
+    return re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a string (key or value) anywhere in ``value`` cannot be encoded as UTF-8."""
+    stack = [value.value if type(value) in (_NonFiniteJSON, _Unchecked) else value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            stack.extend(item)
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+        elif type(item) is str and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
+def _non_finite_paths(value: Any) -> list[list[str | int]]:
+    """Where the NaN and infinite floats are in ``value`` (the first few)."""
+    found: list[list[str | int]] = []
+    stack: list[tuple[list[str | int], Any]] = [([], value)]
+    while stack and len(found) < _MAX_REPORTED:
+        path, item = stack.pop()
+        if type(item) is float and item - item != 0:
+            found.append(path)
+        elif type(item) is dict:
+            stack.extend(([*path, key], child) for key, child in reversed(item.items()))
+        elif type(item) is list:
+            stack.extend(([*path, index], child)
+                         for index, child in reversed(list(enumerate(item))))
+    return found
 
 
 def _short(exc: Exception) -> str:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import ResponseError
+from .errors import ResponseError, plain_status
 from .multidict import Headers
 
 if TYPE_CHECKING:
@@ -31,7 +31,8 @@ class Response:
 
     ``body`` may be given as ``str`` (encoded as UTF-8; ``text/plain`` unless a media type is
     given) or ``bytes``; ``media_type`` sets the ``Content-Type`` unless ``headers`` already
-    carries one. A body without a textual ``Content-Type`` is sent base64-encoded.
+    carries one. A body without a textual ``Content-Type`` is sent base64-encoded. ``status``
+    may be an ``int`` subclass such as ``HTTPStatus.CREATED`` (kept as the plain ``int``).
 
     >>> r = Response("<p>hi</p>", media_type="text/html")
     >>> r.set_cookie("session", "abc", http_only=True)
@@ -50,7 +51,7 @@ class Response:
         media_type: str | None = None,
         cookies: Iterable[str] = (),
     ) -> None:
-        self.status = status
+        self.status = status if type(status) is int else plain_status(status)
         if headers is None:
             self.headers = Headers()
         else:
@@ -173,13 +174,38 @@ _C_ENCODE: Any = _make_c_encoder and _make_c_encoder(
 
 
 def dump_json(data: Any) -> bytes:
-    """Compact JSON bytes; NaN, infinities and unknown types raise :class:`ResponseError`."""
+    """Compact JSON bytes; NaN, infinities and unknown types raise :class:`ResponseError`.
+
+    A pydantic model holding NaN or an infinity (its type allowed them) is written as pydantic
+    writes it to JSON (``null`` by default, see its ``ser_json_inf_nan``); a bare NaN in a dict
+    or list is a handler bug.
+    """
     try:
         if _C_ENCODE is not None:
             return "".join(_C_ENCODE(data, 0)).encode("utf-8")
         return _ENCODER.encode(data).encode("utf-8")
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise ResponseError(f"The return value cannot be serialised as JSON: {exc}") from exc
+    except ValueError as exc:
+        failure: BaseException = exc
+        try:  # (the rare path: models serialised by pydantic's JSON writer)
+            return _MODEL_JSON_ENCODER.encode(data).encode("utf-8")
+        except (TypeError, ValueError, RecursionError):
+            pass
+    except (TypeError, RecursionError) as exc:
+        failure = exc
+    raise ResponseError(f"The return value cannot be serialised as JSON: {failure}") from failure
+
+
+def _model_json(value: Any) -> Any:
+    """``json_default``, but models go through pydantic's JSON writer, which honours their
+    ``ser_json_inf_nan`` (``model_dump(mode="json")`` leaves NaN as a float)."""
+    if callable(getattr(value, "model_dump_json", None)) and hasattr(type(value), "model_fields"):
+        return json.loads(value.model_dump_json(by_alias=True))
+    return json_default(value)
+
+
+_MODEL_JSON_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_model_json
+)
 
 
 def to_response(result: Any, status: int) -> Response:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
-from .errors import RouteDefinitionError
+from .errors import RouteDefinitionError, plain_status
 from .routing import HTTP_METHODS, parse_template
 from .websocket import WebSocketOptions, WebSocketRoute, check_route, with_default_guard
 
@@ -94,7 +94,7 @@ class Route:
 
     @property
     def status_code(self) -> int:
-        return self.options.get("status_code", 200)
+        return plain_status(self.options.get("status_code", 200))  # type: ignore[no-any-return]
 
     @property
     def name(self) -> str:
@@ -180,9 +180,11 @@ class Router:
             )
         if not _ROUTE_OPTIONS.issuperset(options):
             check_options(f"Route {path!r}", options, _ROUTE_OPTIONS)
-        status = options.get("status_code", 200)
+        status = plain_status(options.get("status_code", 200))
         if type(status) is not int or not 100 <= status <= 599:
             raise RouteDefinitionError(f"Route {path!r}: status_code {status!r} is not 100-599.")
+        if "status_code" in options:  # HTTPStatus.CREATED is kept as 201
+            options["status_code"] = status
 
         def decorator(func: F) -> F:
             if not callable(func):

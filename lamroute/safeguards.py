@@ -28,6 +28,7 @@ from .limits import PayloadLimit, check_body_size
 if TYPE_CHECKING:
     from .boundary import Boundary
     from .formats import PayloadFormat
+    from .middleware import Handler
     from .request import Request
     from .response import Response
 
@@ -66,6 +67,7 @@ class Safeguards:
                  max_body_size: int | None, boundary: Boundary,
                  logger: logging.Logger) -> None:
         self.timeout = _check_timeout(timeout, "App")
+        self.deadline = Deadline(self.timeout, logger) if self.timeout is not None else None
         self.compression = _check_compression(compress, "App")
         self.max_body_size = _check_size(max_body_size, "App")
         self.logger = logger
@@ -79,10 +81,26 @@ class Safeguards:
         size = _check_size(options.get("max_body_size", self.max_body_size), where)
         option = options.get("compress", _UNSET)
         compression = self.compression if option is _UNSET else _check_compression(option, where)
-        if timeout is None and size is None and compression is None:
+        # The app's own deadline (already running under app middleware), or the route's, whose
+        # budget replaces the app's once routed (a route's None lifts it).
+        deadline = (self.deadline if timeout == self.timeout
+                    else Deadline(timeout, self.logger))
+        if deadline is None and size is None and compression is None:
             return None
-        deadline = Deadline(timeout, self.logger) if timeout is not None else None
         return RouteSafeguard(size, deadline, compression)
+
+    def cover(self, chain: Handler) -> Handler:
+        """``chain`` (the app middleware around routing) under the app's deadline, so one timer
+        runs from the first middleware to the handler; routes with the app's timeout find it
+        running and arm nothing more."""
+        deadline = self.deadline
+        if deadline is None:
+            return chain
+
+        def covered(request: Request) -> Response:
+            return deadline.run(chain, request)
+
+        return covered
 
     def fit(self, payload: dict[str, Any], fmt: PayloadFormat | None, response: Response,
             request: Request | None, event: Any = None) -> dict[str, Any]:

@@ -128,19 +128,93 @@ def build_adapter(tp: Any, where: str) -> Any:
 
 
 def validator(adapter: Any) -> Callable[[Any, Sequence[str | int], ErrorList], Any]:
-    """``validate(value, loc, errors)``: the validated value, or ``INVALID`` with errors added."""
+    """``validate(value, loc, errors)``: the validated value, or ``INVALID`` with errors added.
+
+    Request input is held to finite numbers: NaN and infinities (``nan``, ``"Infinity"``,
+    ``1e999``) fail as ``finite_number`` where the type does not say ``allow_inf_nan=True`` (on
+    the field, or in the config of the model holding it); pydantic's own default accepts them.
+    """
     from pydantic import ValidationError
 
-    def validate(value: Any, loc: Sequence[str | int], errors: ErrorList) -> Any:
+    try:
+        core = finite_validator(adapter)
+    except Exception:  # a deferred model (forward references): built at its first request
+        core = None
+    if core is not None:
+        validate_python = core.validate_python
+
+        def validate(value: Any, loc: Sequence[str | int], errors: ErrorList) -> Any:
+            try:
+                return validate_python(value)
+            except ValidationError as exc:
+                errors.extend(convert_errors(exc, loc))
+                return INVALID
+
+        return validate
+    built: list[Any] = []
+
+    def validate_deferred(value: Any, loc: Sequence[str | int], errors: ErrorList) -> Any:
         try:
-            # The adapter's core validator, read per call (a deferred adapter replaces it when it
-            # is rebuilt): what ``adapter.validate_python(value)`` does, without its Python frame.
-            return adapter.validator.validate_python(value)
+            if not built:
+                built.append(finite_validator(adapter))
+            return built[0].validate_python(value)
         except ValidationError as exc:
             errors.extend(convert_errors(exc, loc))
             return INVALID
 
-    return validate
+    return validate_deferred
+
+
+_NUMBERS = ("float", "decimal")  # the core schemas that take allow_inf_nan
+_CONTAINERS = ("model", "dataclass", "typed-dict")  # the ones with a config of their own
+
+
+def finite_validator(adapter: Any) -> Any:
+    """A pydantic-core validator for the adapter's type that refuses NaN and infinities where
+    the type does not allow them explicitly (see :func:`finite_schema`); built once.
+
+    pydantic-core reuses a complete model's own validator when it meets the model in a schema;
+    the models are marked incomplete while this one is built, so it validates with the copied
+    schema. The objects it returns are the models' own classes.
+    """
+    from pydantic_core import SchemaValidator
+
+    classes: set[type] = set()
+    schema = finite_schema(adapter.core_schema, classes=classes)
+    flipped = [cls for cls in classes if cls.__dict__.get("__pydantic_complete__") is True]
+    try:
+        for cls in flipped:
+            cls.__pydantic_complete__ = False  # type: ignore[attr-defined]
+        return SchemaValidator(schema)
+    finally:
+        for cls in flipped:
+            cls.__pydantic_complete__ = True  # type: ignore[attr-defined]
+
+
+def finite_schema(schema: Any, allowed: bool = False, *, classes: set[type] | None = None) -> Any:
+    """A copy of a pydantic core schema whose floats and decimals refuse NaN and infinities
+    unless allowed explicitly, by the field (``Field(allow_inf_nan=True)``) or by the model,
+    dataclass or typed dict holding it (``ConfigDict(allow_inf_nan=True)``). ``classes``
+    collects the model classes met.
+
+    >>> finite_schema({"type": "list", "items_schema": {"type": "float"}})
+    {'type': 'list', 'items_schema': {'type': 'float', 'allow_inf_nan': False}}
+    """
+    if isinstance(schema, list):
+        return [finite_schema(item, allowed, classes=classes) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    kind = schema.get("type")
+    if kind in _CONTAINERS:
+        config = schema.get("config")
+        allowed = isinstance(config, dict) and config.get("allow_inf_nan") is True
+        if classes is not None and isinstance(schema.get("cls"), type):
+            classes.add(schema["cls"])
+    copied = {key: finite_schema(value, allowed, classes=classes) if key != "metadata" else value
+              for key, value in schema.items()}
+    if kind in _NUMBERS and "allow_inf_nan" not in schema and not allowed:
+        copied["allow_inf_nan"] = False
+    return copied
 
 
 class _Invalid:
@@ -187,7 +261,17 @@ class ResponseModel:
             data = adapter.serializer.to_python(value, mode="json", by_alias=True)
         except self.error as exc:
             raise ResponseValidationError(self.where, convert_errors(exc, ())) from None
-        return _json_response(dump_json(data), self.status)
+        try:
+            body = dump_json(data)
+        except ResponseError:
+            # NaN or an infinity the model allowed: pydantic's JSON writer follows the model's
+            # ser_json_inf_nan (null by default), where to_python(mode="json") kept the float.
+            try:
+                body = adapter.serializer.to_json(value, by_alias=True)
+            except Exception as exc:
+                raise ResponseError(f"{self.where} returned a value that cannot be serialised "
+                                    f"as JSON: {exc}") from exc
+        return _json_response(body, self.status)
 
 
 def build_response_model(

@@ -22,7 +22,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from .errors import HTTPError, NotFound, ResponseError, RouteDefinitionError
+from .errors import HTTPError, NotFound, ResponseError, RouteDefinitionError, plain_status
 from .request import EventReader, Request
 from .response import Response, to_response
 
@@ -157,7 +157,7 @@ def check_route(route_key: str, options: Mapping[str, Any]) -> None:
             "WebSocket route '$disconnect' cannot be guarded: the gateway runs it once the "
             "connection is gone (best effort), so refusing it only skips the clean-up."
         )
-    status = options.get("status_code", 200)
+    status = plain_status(options.get("status_code", 200))
     if type(status) is not int or not 100 <= status <= 599:
         raise RouteDefinitionError(f"Route {route_key!r}: status_code {status!r} is not 100-599.")
 
@@ -186,7 +186,7 @@ class CompiledWebSocketRoute:
         self.extractors = extractors
         self.binder = binder
         self.guard = guard
-        self.status = route.options.get("status_code", 200)
+        self.status = plain_status(route.options.get("status_code", 200))
 
     def __call__(self, request: WebSocketRequest) -> Response:
         if self.guard is not None:

@@ -326,3 +326,166 @@ def test_between_invocations_a_stray_sigalrm_is_harmless() -> None:
         assert TestClient(app).get("/").text == "ok"
     finally:
         signal.signal(signal.SIGALRM, previous)
+
+
+# -- one timer for the whole chain ---------------------------------------------------------------
+
+LAYERS = ["app middleware before call_next", "app middleware after call_next",
+          "router middleware", "route middleware", "guard", "dependency", "handler"]
+
+
+def chain_app(slow: str, *, timeout: Timeout | None = FAST, seconds: float = 5.0) -> App:
+    """An app with every layer of the chain; the layer named ``slow`` sleeps ``seconds``."""
+    from typing import Annotated
+
+    from lamroute import Depends, Router
+
+    def nap(layer: str) -> None:
+        if layer == slow:
+            time.sleep(seconds)
+
+    def app_wide(request: Request, call_next: Any) -> Any:
+        nap("app middleware before call_next")
+        response = call_next(request)
+        nap("app middleware after call_next")
+        return response
+
+    def router_wide(request: Request, call_next: Any) -> Any:
+        nap("router middleware")
+        return call_next(request)
+
+    def route_level(request: Request, call_next: Any) -> Any:
+        nap("route middleware")
+        return call_next(request)
+
+    def guard(identity: Any) -> bool:
+        nap("guard")
+        return True
+
+    def dependency() -> int:
+        nap("dependency")
+        return 1
+
+    app = App(timeout=timeout, middleware=[app_wide])
+    router = Router(middleware=[router_wide])
+
+    @router.get("/chain", middleware=[route_level], auth=guard)
+    def handler(value: Annotated[int, Depends(dependency)]) -> dict[str, int]:
+        nap("handler")
+        return {"value": value}
+
+    app.include_router(router)
+    return app
+
+
+@pytest.mark.parametrize("slow", LAYERS)
+def test_the_deadline_covers_every_layer_of_the_chain(slow: str, logs: Records) -> None:
+    client = TestClient(chain_app(slow), format="http", timeout_ms=300,
+                        identity={"principal_id": "u1"})
+    started = time.perf_counter()
+    response = client.get("/chain")
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 504, response.text
+    assert elapsed < 1.0  # answered at the deadline, not after the 5 s sleep
+    assert len([m for m in logs.messages() if m.startswith("deadline reached")]) == 1
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_slow_app_middleware_is_interrupted_at_the_deadline(fmt: str) -> None:
+    """App middleware that sleeps past the deadline: the 504 comes at the deadline, before
+    Lambda would kill the function, in every payload format."""
+    identity = None if fmt.startswith("alb") else {"principal_id": "u1"}
+    app = chain_app("app middleware before call_next")
+    if identity is None:
+        app.get("/open")(lambda: "ok")
+    client = TestClient(app, format=fmt, timeout_ms=300, identity=identity)
+    started = time.perf_counter()
+    response = client.get("/chain" if identity is not None else "/open")
+    assert response.status_code == 504
+    assert response.json()["title"] == "Gateway Timeout"
+    assert time.perf_counter() - started < 1.0
+
+
+def test_the_budget_counts_from_the_first_middleware() -> None:
+    """The gateway's integration timeout runs from the request's arrival: time spent in app
+    middleware counts."""
+    app = chain_app("app middleware before call_next", seconds=0.2,
+                    timeout=Timeout(integration_s=1.0, margin_s=0.0))
+    seen: list[float] = []
+
+    @app.get("/timer")
+    def timer() -> str:
+        seen.append(signal.getitimer(signal.ITIMER_REAL)[0])
+        return "ok"
+
+    assert TestClient(app, timeout_ms=60_000).get("/timer").text == "ok"
+    assert 0.7 < seen[0] < 0.81  # 1 s of budget, 0.2 s of it spent in the middleware
+
+
+def test_one_setitimer_arm_and_disarm_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, ...]] = []
+    real = deadline._signal.setitimer
+
+    def counting(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(deadline._signal, "setitimer", counting)
+    client = TestClient(chain_app("nothing"), format="http", timeout_ms=3000,
+                        identity={"principal_id": "u1"})
+    assert client.get("/chain").status_code == 200
+    assert len(calls) == 2 and calls[-1][1] == 0  # arm, disarm
+    calls.clear()
+    assert client.get("/missing").status_code == 404  # app middleware runs for 404s too
+    assert len(calls) == 2
+
+
+def test_a_route_timeout_replaces_the_app_budget_under_app_middleware() -> None:
+    app = chain_app("nothing", timeout=Timeout(integration_s=0.1, margin_s=0.0))
+
+    @app.get("/longer", timeout=Timeout(integration_s=2.0, margin_s=0.0))
+    def longer() -> str:
+        time.sleep(0.3)  # over the app's 0.1 s, within the route's 2 s
+        return "done"
+
+    @app.get("/shorter", timeout=Timeout(integration_s=0.05, margin_s=0.0))
+    def shorter() -> str:
+        time.sleep(5)
+        return "never"
+
+    @app.get("/unlimited", timeout=None)
+    def unlimited() -> str:
+        time.sleep(0.3)
+        return "done"
+
+    client = TestClient(app, timeout_ms=60_000)
+    assert client.get("/longer").text == "done"
+    started = time.perf_counter()
+    assert client.get("/shorter").status_code == 504
+    assert time.perf_counter() - started < 1.0
+    assert client.get("/unlimited").text == "done"
+
+
+def test_in_another_thread_slow_app_middleware_still_becomes_504(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deadline, "_warned", set())
+    app = chain_app("app middleware after call_next", seconds=0.35,
+                    timeout=Timeout(integration_s=0.25, margin_s=0.0))
+
+    @app.get("/longer", timeout=Timeout(integration_s=5.0, margin_s=0.0))
+    def longer() -> str:
+        return "done"
+
+    answers: list[Any] = []
+
+    def work() -> None:
+        for path in ("/chain", "/longer"):
+            event = make_event("http", "GET", path, authorizer={"principalId": "u1"})
+            answers.append(app(event, FakeContext(timeout_ms=60_000)))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    # /chain: the middleware's 0.35 s is over the 0.25 s budget; /longer has 5 s of its own.
+    assert [a["statusCode"] for a in answers] == [504, 200]

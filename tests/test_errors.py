@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from http import HTTPStatus
 from typing import Any
 
 import pytest
 from fixtures import NAMES, load_event, rules_format
+from pydantic import BaseModel
 
 from lamroute import (
+    CORS,
     App,
     BadRequest,
     Conflict,
@@ -29,12 +32,14 @@ from lamroute import (
     Response,
     RouteDefinitionError,
     ServiceUnavailable,
+    Timeout,
     TooManyRequests,
     Unauthorized,
     UnprocessableEntity,
     UnsupportedMediaType,
 )
-from lamroute.problems import FALLBACK_PROXY_RESPONSE
+from lamroute.guards import requires
+from lamroute.problems import FALLBACK_PROXY_RESPONSE, SERVER_ERROR_DETAIL
 from lamroute.testing import FORMATS, FakeContext, TestClient, check_proxy_response, make_event
 
 SUBCLASSES = [
@@ -244,7 +249,7 @@ def test_error_formatter_applies_to_every_framework_error(fmt: str) -> None:
     assert (wrong.status_code, wrong.json()["error"]["code"]) == (405, 405)
     assert wrong.headers["allow"] == "GET, HEAD, OPTIONS"  # problem headers kept
     crash = client.get("/crash")
-    assert crash.json() == {"error": {"code": 500, "message": "Internal Server Error",
+    assert crash.json() == {"error": {"code": 500, "message": SERVER_ERROR_DETAIL,
                                       "path": "/crash"}}
     assert client.get("/http").json()["error"] == {"code": 409, "message": "taken",
                                                    "path": "/http"}
@@ -286,7 +291,10 @@ def test_failing_error_formatter_falls_back(fmt: str, failure: str) -> None:
     assert SECRET not in missing.text
     if failure != "bad-response":  # a formatter answer that fails at render time becomes a 500
         assert missing.json() == {"type": "about:blank", "title": "Not Found", "status": 404,
+                                  "detail": "No route matches /nope.",
+                                  "instance": missing.json()["instance"],
                                   "request_id": missing.json()["request_id"]}
+        assert missing.json()["instance"].endswith("/nope")
         wrong = client.put("/a")
         assert (wrong.status_code, wrong.headers["allow"]) == (405, "GET, HEAD, OPTIONS")
     else:
@@ -492,3 +500,232 @@ def test_a_huge_path_or_request_id_is_clipped_in_the_error_body(fmt: str) -> Non
     body = json.loads(answer["body"])
     assert body["instance"].endswith("…") and len(body["instance"]) <= 1025
     assert "aaaa" in body["detail"] and len(body["detail"]) < 1100
+
+
+# -- HTTPStatus values ---------------------------------------------------------------------------
+
+
+def _status_app() -> App:
+    app = App(access_log=False)
+    app.get("/response")(lambda: Response("created", HTTPStatus.CREATED))
+    app.get("/json")(lambda: Response.json({"ok": True}, HTTPStatus.ACCEPTED))
+    app.get("/redirect")(lambda: Response.redirect("/json", HTTPStatus.FOUND))
+    app.post("/decorator", status_code=HTTPStatus.CREATED)(lambda: {"made": True})
+
+    @app.get("/raise")
+    def missing() -> None:
+        raise HTTPError(HTTPStatus.NOT_FOUND, "gone")
+
+    class Teapot(HTTPError):
+        STATUS = HTTPStatus.IM_A_TEAPOT
+
+    @app.get("/subclass")
+    def teapot() -> None:
+        raise Teapot()
+
+    @app.get("/assigned")
+    def assigned() -> Response:
+        response = Response("accepted")
+        response.status = HTTPStatus.ACCEPTED
+        return response
+
+    @app.exception_handler(KeyError)
+    def key_error(request: Request, exc: KeyError) -> Response:
+        return Response("conflict", HTTPStatus.CONFLICT)
+
+    @app.get("/handled")
+    def handled() -> None:
+        raise KeyError("k")
+
+    @app.websocket("ping", status_code=HTTPStatus.ACCEPTED)
+    def ping() -> str:
+        return "pong"
+
+    return app
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_http_status_values_are_accepted_wherever_a_status_is_taken(fmt: str) -> None:
+    client = client_for(_status_app(), fmt)
+    expected = {"/response": 201, "/json": 202, "/redirect": 302, "/raise": 404,
+                "/subclass": 418, "/assigned": 202, "/handled": 409}
+    for path, status in expected.items():
+        response = client.get(path)
+        assert response.status_code == status, path
+        assert type(response.raw["statusCode"]) is int  # a plain int reaches the gateway
+        if "statusDescription" in response.raw:  # ALB: "201 Created", not "HTTPStatus.CREATED"
+            assert response.raw["statusDescription"].startswith(f"{status} ")
+    problem = client.get("/raise").json()
+    assert problem["status"] == 404 and problem["title"] == "Not Found"
+    assert '"status":404' in client.get("/raise").text
+    created = client.post("/decorator")
+    assert (created.status_code, created.json()) == (201, {"made": True})
+
+
+def test_http_status_values_are_plain_ints_once_registered() -> None:
+    app = _status_app()
+    route = next(r for r in app.routes if r.path == "/decorator")
+    assert type(route.status_code) is int and route.status_code == 201
+    assert type(HTTPError(HTTPStatus.NOT_FOUND).status) is int
+    assert type(Response("x", HTTPStatus.CREATED).status) is int
+    assert type(Problem(HTTPStatus.NOT_FOUND, "Not Found").status) is int
+    with TestClient(app, format="http").websocket_connect() as session:
+        assert session.send_json({"action": "ping"}).status_code == 202
+
+
+@pytest.mark.parametrize("bad", [True, False, 200.0, "201", 600])
+def test_a_bool_or_other_non_int_status_code_is_still_refused_at_registration(bad: Any) -> None:
+    app = App(access_log=False)
+    with pytest.raises(RouteDefinitionError):
+        app.get("/x", status_code=bad)(lambda: "x")
+    with pytest.raises(RouteDefinitionError):
+        app.websocket("x", status_code=bad)(lambda: "x")
+
+
+# -- every problem carries the six members ------------------------------------------------------
+
+
+def _every_problem_app() -> App:
+    """One route per way lamroute answers with a problem (the boundary, limits, deadline,
+    safeguards, guards, CORS, middleware, fallbacks)."""
+    app = App(access_log=False, cors=CORS(allow_origins=["https://ok.example"]))
+    app.get("/crash")(lambda: 1 / 0)
+    app.get("/internal")(lambda: (_ for _ in ()).throw(InternalServerError(SECRET)))
+    app.get("/http-500")(lambda: (_ for _ in ()).throw(HTTPError(500, SECRET)))
+    app.get("/unavailable")(lambda: (_ for _ in ()).throw(ServiceUnavailable()))
+    app.get("/object")(lambda: object())
+    app.get("/bad-status")(lambda: Response("x", 999))
+    app.get("/bad-header")(lambda: Response("x", headers={"X-Split": "a\nb"}))
+    app.get("/huge")(lambda: "x" * 7_000_000)
+    app.get("/slow", timeout=Timeout(integration_s=0.05, margin_s=0.0))(
+        lambda: time.sleep(5))
+    app.post("/model")(create_item)
+    app.post("/small", max_body_size=2)(lambda request: "ok")
+    app.get("/guarded", auth=requires(scopes=["admin"]))(lambda: "ok")
+
+    @app.get("/handler-fails")
+    def handler_fails() -> None:
+        raise AppError(SECRET)
+
+    @app.exception_handler(AppError)
+    def broken_handler(request: Request, exc: AppError) -> None:
+        raise RuntimeError(SECRET)
+
+    def failing_middleware(request: Request, call_next: Any) -> Response:
+        if request.path == "/middleware":
+            raise RuntimeError(SECRET)
+        return call_next(request)
+
+    app.middleware(failing_middleware)
+    return app
+
+
+class Item(BaseModel):
+    name: str
+
+
+def create_item(item: Item) -> dict[str, str]:
+    return {"ok": "yes"}
+
+
+EVERY_PROBLEM: list[tuple[str, str, str, dict[str, Any], int]] = [
+    # (label, method, path, request options, status)
+    ("no route", "GET", "/nope", {}, 404),
+    ("wrong method", "DELETE", "/crash", {}, 405),
+    ("malformed JSON", "POST", "/model", {"body": "{", "headers": {"content-type":
+                                                                  "application/json"}}, 400),
+    ("not JSON", "POST", "/model", {"body": "a", "headers": {"content-type": "text/plain"}}, 415),
+    ("validation", "POST", "/model", {"json": {"name": 5}}, 422),
+    ("body too large", "POST", "/small", {"body": "12345"}, 413),
+    ("guard", "GET", "/guarded", {"identity": {"scopes": ["user"]}}, 403),
+    ("CORS preflight refused", "OPTIONS", "/crash",
+     {"headers": {"origin": "https://evil.example", "access-control-request-method": "GET"}}, 403),
+    ("exception", "GET", "/crash", {}, 500),
+    ("InternalServerError", "GET", "/internal", {}, 500),
+    ("HTTPError 500", "GET", "/http-500", {}, 500),
+    ("503 without detail", "GET", "/unavailable", {}, 503),
+    ("unrenderable result", "GET", "/object", {}, 500),
+    ("bad status", "GET", "/bad-status", {}, 500),
+    ("bad header", "GET", "/bad-header", {}, 500),
+    ("response too large", "GET", "/huge", {}, 500),
+    ("deadline", "GET", "/slow", {}, 504),
+    ("exception handler fails", "GET", "/handler-fails", {}, 500),
+    ("middleware raises", "GET", "/middleware", {}, 500),
+]
+
+
+def _check_problem(response: Any, path: str, status: int) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert {"type", "title", "status", "detail", "instance", "request_id"} <= set(problem)
+    assert problem["status"] == status and problem["type"] == "about:blank"
+    assert isinstance(problem["detail"], str) and problem["detail"]
+    assert problem["instance"].endswith(path)
+    assert isinstance(problem["request_id"], str) and problem["request_id"]
+    if status >= 500:
+        assert SECRET not in response.text
+    if status == 500:
+        assert problem["detail"] == SERVER_ERROR_DETAIL
+
+
+@pytest.mark.parametrize("fmt", [f for f in FORMATS if not f.startswith("alb")])
+@pytest.mark.parametrize(("label", "method", "path", "options", "status"), EVERY_PROBLEM,
+                         ids=[case[0] for case in EVERY_PROBLEM])
+def test_every_problem_has_type_title_status_detail_instance_and_request_id(
+    fmt: str, label: str, method: str, path: str, options: dict[str, Any], status: int
+) -> None:
+    client = TestClient(_every_problem_app(), format=fmt, timeout_ms=60_000,
+                        stage="prod" if fmt in ("rest", "http-v1") else None)
+    _check_problem(client.request(method, path, **options), path, status)
+
+
+@pytest.mark.parametrize("fmt", ["alb", "alb-multi"])
+def test_every_alb_problem_has_the_six_members(fmt: str) -> None:
+    client = TestClient(_every_problem_app(), format=fmt, timeout_ms=60_000)
+    for label, method, path, options, status in EVERY_PROBLEM:
+        if label in ("guard", "response too large"):
+            continue  # ALB events carry no identity; ALB's 1 MB limit is tested in test_limits
+        _check_problem(client.request(method, path, **options), path, status)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_fallback_problems_keep_detail_instance_and_request_id(fmt: str) -> None:
+    """The minimal problem (a failing formatter, an error answer itself too large) still says
+    where and which request."""
+    def fails_on_errors(problem: Problem, request: Request | None) -> Any:
+        raise ValueError(SECRET)
+
+    app = App(access_log=False, error_formatter=fails_on_errors)
+    app.get("/crash")(lambda: 1 / 0)
+    app.get("/bad-status")(lambda: Response("x", 999))
+    client = client_for(app, fmt)
+    _check_problem(client.get("/crash"), "/crash", 500)
+    _check_problem(client.get("/bad-status"), "/bad-status", 500)
+    _check_problem(client.get("/nope"), "/nope", 404)
+
+    huge = App(access_log=False)
+    huge.get("/text")(lambda: "x" * 7_000_000)
+    huge.exception_handler(Exception)(lambda request, exc: "y" * 7_000_000)
+    _check_problem(client_for(huge, fmt).get("/text"), "/text", 500)
+
+
+def test_the_last_resort_answer_has_a_detail() -> None:
+    body = json.loads(FALLBACK_PROXY_RESPONSE["body"])
+    assert body["detail"] == SERVER_ERROR_DETAIL and body["status"] == 500
+
+
+@pytest.mark.parametrize("exc", [RuntimeError(SECRET), InternalServerError(SECRET)])
+def test_debug_still_shows_the_500_detail(exc: Exception) -> None:
+    problem = TestClient(raising(exc, debug=True)).get("/boom").json()
+    assert SECRET in problem["detail"] and problem["instance"] == "/prod/boom"
+
+
+def test_websocket_problems_have_the_six_members() -> None:
+    app = App(access_log=False)
+    app.websocket("crash")(lambda: 1 / 0)
+    with TestClient(app).websocket_connect() as session:
+        for action, status in (("crash", 500), ("nope", 404)):
+            problem = session.send_json({"action": action}).json()
+            assert problem["status"] == status
+            assert {"type", "title", "status", "detail", "instance", "request_id"} <= set(problem)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sys
 from typing import Any
 
 import pytest
@@ -16,10 +17,13 @@ from lamroute import App, Request, Response, RouteDefinitionError
 from lamroute.limits import (
     ALB_RESPONSE_LIMIT,
     LAMBDA_RESPONSE_LIMIT,
+    UTF8_BYTES_PER_CHAR,
     ResponseTooLarge,
     rough_bound,
+    runtime_escapes_non_ascii,
     serialised_size,
 )
+from lamroute.problems import SERVER_ERROR_DETAIL
 from lamroute.testing import FORMATS, TestClient, rules
 
 API_FORMATS = [f for f in FORMATS if not f.startswith("alb")]
@@ -117,7 +121,9 @@ def test_a_too_large_custom_error_answer_falls_back_to_the_minimal_problem() -> 
     response = TestClient(app, format="http").get("/text/7000000")
     assert response.status_code == 500
     assert response.json() == {"type": "about:blank", "title": "Internal Server Error",
-                               "status": 500, "request_id": response.json()["request_id"]}
+                               "status": 500, "detail": SERVER_ERROR_DETAIL,
+                               "instance": "/text/7000000",
+                               "request_id": response.json()["request_id"]}
 
 
 def test_the_error_answer_is_customisable() -> None:
@@ -176,12 +182,78 @@ _payloads = st.fixed_dictionaries({
 @settings(max_examples=300)
 @given(_payloads)
 def test_the_quick_bound_is_never_below_the_real_size(payload: dict[str, Any]) -> None:
-    assert rough_bound(payload) >= serialised_size(payload)
-    assert serialised_size(payload) >= len(
+    assert rough_bound(payload) >= serialised_size(payload, escaped=True)
+    assert rough_bound(payload, UTF8_BYTES_PER_CHAR) >= serialised_size(payload, escaped=False)
+    assert serialised_size(payload, escaped=True) >= serialised_size(payload, escaped=False)
+    assert serialised_size(payload, escaped=False) >= len(
         json.dumps(payload, ensure_ascii=False).encode("utf-8", errors="surrogatepass")
     )
 
 
-def test_the_size_is_the_escaped_serialisation() -> None:
+def test_the_size_is_the_serialisation_of_the_runtime_in_use() -> None:
     payload = {"body": "é" * 10}
-    assert serialised_size(payload) == len('{"body": "' + "\\u00e9" * 10 + '"}')
+    assert serialised_size(payload, escaped=True) == len('{"body": "' + "\\u00e9" * 10 + '"}')
+    assert serialised_size(payload, escaped=False) == len('{"body": ""}') + 20
+    # simplejson (the runtime interface client) escapes U+2028/U+2029 even in UTF-8 mode.
+    assert serialised_size({"body": "\u2028"}, escaped=False) == len('{"body": "\\u2028"}')
+    assert serialised_size({"body": "😀"}, escaped=False) == len('{"body": ""}') + 4
+
+
+RUNTIMES = [("AWS_Lambda_python3.9", True), ("AWS_Lambda_python3.11", True),
+            ("AWS_Lambda_python3.12", False), ("AWS_Lambda_python3.13", False),
+            ("AWS_Lambda_python3.14", False), ("AWS_Lambda_nodejs20.x", True), ("", None)]
+
+
+@pytest.mark.parametrize(("runtime", "escapes"), RUNTIMES)
+def test_the_runtime_is_read_from_aws_execution_env(runtime: str, escapes: bool | None) -> None:
+    expected = sys.version_info < (3, 12) if escapes is None else escapes  # unset: this Python
+    assert runtime_escapes_non_ascii({"AWS_EXECUTION_ENV": runtime}) is expected
+    assert runtime_escapes_non_ascii({}) is (sys.version_info < (3, 12))
+
+
+# (body, runtime, answered): the Python 3.12+ runtimes send UTF-8, older ones escape.
+UNICODE_BODIES = [
+    ("é" * 2_900_000, "AWS_Lambda_python3.12", 200),   # 5.8 MB as UTF-8, 17.4 MB escaped
+    ("é" * 2_900_000, "AWS_Lambda_python3.11", 500),
+    ("😀" * 1_500_000, "AWS_Lambda_python3.13", 200),  # 6.0 MB as UTF-8, 18 MB escaped
+    ("😀" * 1_600_000, "AWS_Lambda_python3.13", 500),  # 6.4 MB as UTF-8
+    ("\u2028" * 1_100_000, "AWS_Lambda_python3.12", 500),  # 3.3 MB raw, escaped to 6.6 MB
+    ("é" * 1_000_000 + "x" * 4_000_000, "AWS_Lambda_python3.12", 200),
+]
+
+
+@pytest.mark.parametrize("fmt", API_FORMATS)
+@pytest.mark.parametrize(("body", "runtime", "status"), UNICODE_BODIES,
+                         ids=[f"{len(b)}x{b[0]!r}-{r[-4:]}" for b, r, _ in UNICODE_BODIES])
+def test_the_6_mb_rule_counts_the_bytes_the_runtime_sends(
+    fmt: str, body: str, runtime: str, status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_EXECUTION_ENV", runtime)
+    app = App(access_log=False)
+    app.get("/unicode")(lambda: body)
+    response = TestClient(app, format=fmt).get("/unicode")  # the client checks the real size
+    assert response.status_code == status
+    if status == 200:
+        assert response.text == body
+    else:
+        assert response.json()["title"] == "Response Too Large"
+
+
+def test_the_alb_limit_counts_utf8_bytes_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12")
+    app = App(access_log=False)
+    app.get("/unicode")(lambda: "é" * 500_000)  # 1 MB as UTF-8, 3 MB escaped
+    assert TestClient(app, format="alb").get("/unicode").status_code == 200
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.11")
+    app = App(access_log=False)
+    app.get("/unicode")(lambda: "é" * 500_000)
+    assert TestClient(app, format="alb").get("/unicode").status_code == 500
+
+
+def test_the_testing_rules_measure_like_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = {"statusCode": 200, "headers": {}, "body": "é" * 2_900_000,
+              "isBase64Encoded": False}
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12")
+    assert rules.check_proxy_response("http", answer) == []
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.11")
+    assert "over the" in rules.check_proxy_response("http", answer)[0]

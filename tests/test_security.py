@@ -15,6 +15,7 @@ from lamroute import App, Request, Response
 from lamroute.guards import requires
 from lamroute.logs import LOGGER_NAME
 from lamroute.middleware import Handler
+from lamroute.problems import SERVER_ERROR_DETAIL
 from lamroute.testing import TestClient
 
 FORMATS = ["rest", "http-v1", "http", "url", "alb", "alb-multi"]
@@ -65,10 +66,11 @@ def test_no_exception_text_or_traceback_in_answers(format: str, path: str) -> No
     client = TestClient(leaky_app(), format=format, identity={} if format[:3] != "alb" else None)
     response = client.get(path)
     assert response.status_code == 500
-    assert response.json() == {"type": "about:blank", "title": "Internal Server Error",
-                               "status": 500, "instance": response.json().get("instance"),
-                               **({"request_id": response.json()["request_id"]}
-                                  if "request_id" in response.json() else {})}
+    problem = response.json()
+    assert problem == {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                       "detail": SERVER_ERROR_DETAIL, "instance": problem["instance"],
+                       "request_id": problem["request_id"]}
+    assert problem["instance"].endswith(path) and problem["request_id"]
     for leak in (SECRET, "Traceback", "RuntimeError", "ZeroDivisionError", "KeyError", ".py"):
         assert leak not in response.text
 

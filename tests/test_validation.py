@@ -212,3 +212,223 @@ def test_plain_functions_still_return_models() -> None:
     route = next(r for r in app.routes if r.path == "/notes/{note_id}")
     assert route.handler(3) == NoteOut(note_id=3, text="hi")
     assert json.loads(TestClient(app).get("/notes/3").text)["noteId"] == 3
+
+
+# -- numbers JSON cannot carry, and strings UTF-8 cannot ---------------------------------------
+
+ALL_FORMATS = ["rest", "http-v1", "http", "url", "alb", "alb-multi"]
+NON_FINITE = ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", "-1e400"]
+
+
+class Reading(BaseModel):
+    value: float
+    extra: dict[str, float] = {}
+
+
+class Tolerant(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=True)
+    value: float
+
+
+class HalfTolerant(BaseModel):
+    loose: Annotated[float, Field(allow_inf_nan=True)] = 0.0
+    strict: float = 0.0
+
+
+class Nested(BaseModel):
+    reading: Reading
+
+
+def echo_app() -> App:
+    app = App(access_log=False)
+
+    @app.get("/float")
+    def float_param(v: float) -> dict[str, float]:
+        return {"v": v}
+
+    @app.get("/floats")
+    def float_list(v: list[float]) -> dict[str, list[float]]:
+        return {"v": v}
+
+    @app.get("/bounded")
+    def bounded(v: Annotated[float, Query(ge=0)]) -> dict[str, float]:
+        return {"v": v}
+
+    @app.post("/reading")
+    def reading(body: Reading) -> Reading:
+        return body
+
+    @app.post("/reading-plain")
+    def reading_plain(body: Reading) -> dict[str, float]:
+        return {"value": body.value}  # a float taken out of the model
+
+    @app.post("/nested")
+    def nested(body: Nested) -> Nested:
+        return body
+
+    @app.post("/tolerant")
+    def tolerant(body: Tolerant) -> Tolerant:
+        return body
+
+    @app.post("/tolerant-unannotated")
+    def tolerant_unannotated(body: Tolerant):  # type: ignore[no-untyped-def]
+        return body
+
+    @app.post("/half")
+    def half(body: HalfTolerant) -> HalfTolerant:
+        return body
+
+    @app.post("/dict")
+    def plain_dict(body: dict) -> dict:  # type: ignore[type-arg]
+        return body
+
+    @app.post("/raw")
+    def raw(request: Request) -> Any:
+        return request.json()
+
+    return app
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+@pytest.mark.parametrize("value", NON_FINITE)
+def test_a_non_finite_float_parameter_is_a_422_not_a_500(fmt: str, value: str) -> None:
+    client = TestClient(echo_app(), format=fmt)
+    for path in (f"/float?v={value}", f"/floats?v=1&v={value}", f"/bounded?v={value}"):
+        response = client.get(path)
+        assert response.status_code == 422, (path, response.text)
+        error = response.json()["errors"][0]
+        assert error["type"] == "finite_number" and error["loc"][:2] == ["query", "v"]
+    assert client.get("/float?v=1.5").json() == {"v": 1.5}
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+@pytest.mark.parametrize(("body", "loc"), [
+    ('{"value": NaN}', ["body", "value"]),
+    ('{"value": Infinity}', ["body", "value"]),
+    ('{"value": -Infinity}', ["body", "value"]),
+    ('{"value": 1e999}', ["body", "value"]),
+    ('{"value": "NaN"}', ["body", "value"]),          # pydantic reads such strings as floats
+    ('{"value": "1e999"}', ["body", "value"]),
+    ('{"value": 1, "extra": {"x": NaN}}', ["body", "extra", "x"]),
+])
+def test_a_non_finite_number_in_a_model_body_is_a_422(fmt: str, body: str, loc: list[Any]) -> None:
+    client = TestClient(echo_app(), format=fmt)
+    for path in ("/reading", "/reading-plain"):
+        response = client.post(path, body=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["errors"][0] == {
+            "loc": loc, "msg": "Input should be a finite number", "type": "finite_number"}
+    nested = client.post("/nested", body=f'{{"reading": {body}}}',
+                         headers={"content-type": "application/json"})
+    assert nested.status_code == 422
+    assert nested.json()["errors"][0]["loc"] == ["body", "reading", *loc[1:]]
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+@pytest.mark.parametrize("body", ['{"v": NaN}', '{"v": [1, Infinity]}', '{"v": {"w": -1e999}}'])
+def test_a_non_finite_number_in_an_untyped_body_is_a_422(fmt: str, body: str) -> None:
+    client = TestClient(echo_app(), format=fmt)
+    for path in ("/dict", "/raw"):
+        response = client.post(path, body=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422, (path, response.text)
+        error = response.json()["errors"][0]
+        assert error["type"] == "finite_number" and error["loc"][:2] == ["body", "v"]
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_a_model_that_allows_non_finite_numbers_gets_them_and_answers_json(fmt: str) -> None:
+    """allow_inf_nan=True is respected; the answer is what pydantic writes to JSON (null)."""
+    client = TestClient(echo_app(), format=fmt)
+    for path in ("/tolerant", "/tolerant-unannotated"):
+        for body in ('{"value": NaN}', '{"value": 1e999}', '{"value": "-Infinity"}'):
+            response = client.post(path, body=body, headers={"content-type": "application/json"})
+            assert (response.status_code, response.json()) == (200, {"value": None}), path
+    half = client.post("/half", body='{"loose": Infinity}',
+                       headers={"content-type": "application/json"})
+    assert (half.status_code, half.json()) == (200, {"loose": None, "strict": 0.0})
+    refused = client.post("/half", body='{"loose": 1, "strict": Infinity}',
+                          headers={"content-type": "application/json"})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["loc"] == ["body", "strict"]
+
+
+def test_the_field_setting_wins_for_parameters() -> None:
+    app = App(access_log=False)
+
+    @app.get("/loose")
+    def loose(v: Annotated[float, Field(allow_inf_nan=True)]) -> dict[str, str]:
+        return {"v": repr(v)}
+
+    assert TestClient(app).get("/loose?v=inf").json() == {"v": "inf"}
+
+
+def test_a_handler_returning_nan_itself_is_a_logged_500(caplog: pytest.LogCaptureFixture) -> None:
+    app = App(access_log=False)
+    app.get("/nan")(lambda: {"ratio": float("nan")})
+    with caplog.at_level(logging.ERROR, logger="lamroute"):
+        response = TestClient(app).get("/nan")
+    assert response.status_code == 500
+    assert any(r.getMessage().startswith("invalid handler result") and
+               "Out of range float" in r.getMessage() for r in caplog.records)
+
+
+def _with_text(event: Any, text: str) -> Any:
+    """``event`` with PLACEHOLDER replaced everywhere: a gateway delivering ``\\ud800``."""
+    if isinstance(event, dict):
+        return {_with_text(k, text): _with_text(v, text) for k, v in event.items()}
+    if isinstance(event, list):
+        return [_with_text(v, text) for v in event]
+    return event.replace("PLACEHOLDER", text) if isinstance(event, str) else event
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_a_lone_surrogate_in_a_json_body_is_a_400(fmt: str) -> None:
+    client = TestClient(echo_app(), format=fmt)
+    for body in ('{"v": "\\ud800"}', '{"\\udfff": 1}', '["a\\ud83d"]'):
+        for path in ("/raw", "/dict"):
+            response = client.post(path, body=body, headers={"content-type": "application/json"})
+            assert response.status_code == 400, (path, body, response.text)
+            assert "lone surrogate" in response.json()["detail"]
+    paired = client.post("/raw", body='{"v": "\\ud83d\\ude00", "w": "\\\\ud800"}',
+                         headers={"content-type": "application/json"})
+    assert paired.json() == {"v": "😀", "w": "\\ud800"}  # a pair, and an escaped backslash
+    raw_bytes = client.post("/raw", body=b'{"v": "\xed\xa0\x80"}',  # a surrogate as UTF-8 bytes
+                            headers={"content-type": "application/json"})
+    assert raw_bytes.status_code == 400
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_a_lone_surrogate_in_a_parameter_is_a_400(fmt: str) -> None:
+    from lamroute import Cookie, Header
+    from lamroute.testing import make_event
+
+    app = App(access_log=False)
+
+    @app.get("/q")
+    def query(q: str, many: list[str] = []) -> dict[str, Any]:  # noqa: B006
+        return {"q": q, "many": many}
+
+    @app.get("/p/{name}")
+    def path(name: str) -> dict[str, str]:
+        return {"name": name}
+
+    @app.get("/h")
+    def header(x_name: Annotated[str, Header()],
+               session: Annotated[str | None, Cookie()] = None) -> dict[str, str]:
+        return {"h": x_name}
+
+    @app.get("/c")
+    def bounded(q: Annotated[str, Query(max_length=10)]) -> dict[str, str]:
+        return {"q": q}
+
+    cases = [("/q", {"query": {"q": "PLACEHOLDER"}}),
+             ("/q", {"query": {"q": "ok", "many": "PLACEHOLDER"}}),
+             ("/p/PLACEHOLDER", {}), ("/h", {"headers": {"X-Name": "PLACEHOLDER"}}),
+             ("/h", {"headers": {"X-Name": "ok"}, "cookies": {"session": "PLACEHOLDER"}}),
+             ("/c", {"query": {"q": "PLACEHOLDER"}})]
+    for path_, options in cases:
+        lone = app(_with_text(make_event(fmt, "GET", path_, **options), "a\ud800"), None)
+        assert lone["statusCode"] == 400, (path_, options, lone)
+        assert "lone surrogate" in json.loads(lone["body"])["detail"]
+        fine = app(_with_text(make_event(fmt, "GET", path_, **options), "é😀"), None)
+        assert fine["statusCode"] == 200, (path_, options, fine)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from ..errors import InvalidEvent, ResponseError
+from ..errors import InvalidEvent, ResponseError, plain_status
 from ..multidict import Headers
 from ..response import Response
 
@@ -231,6 +231,8 @@ def strip_stage(prefix: str, path: str, stage: str | None) -> tuple[str, str]:
 
 
 def check_status(status: Any) -> int:
+    # An `HTTPStatus` assigned to `response.status` after construction: sent as the plain int.
+    status = status if type(status) is int else plain_status(status)
     if type(status) is not int or not 100 <= status <= 599:
         raise ResponseError(f"Status {status!r} is not an int between 100 and 599.")
     return status

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -104,13 +106,29 @@ def _alb_problems(format: str, payload: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def runtime_size(payload: Mapping[str, Any]) -> int:
+    """The bytes the Lambda runtime sends for ``payload``: non-ASCII escaped before Python 3.12,
+    UTF-8 from 3.12 on (U+2028/U+2029 still escaped), per ``AWS_EXECUTION_ENV`` or, unset, the
+    running interpreter
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html#python-response-format).
+    """
+    runtime = os.environ.get("AWS_EXECUTION_ENV") or f"AWS_Lambda_python3.{sys.version_info[1]}"
+    major, _, minor = runtime.removeprefix("AWS_Lambda_python").partition(".")
+    utf8 = major == "3" and minor.isdigit() and int(minor) >= 12
+    if not utf8:
+        return len(json.dumps(payload).encode("utf-8"))
+    text = json.dumps(payload, ensure_ascii=False)
+    escaped_separators = text.count("\u2028") + text.count("\u2029")
+    return len(text.encode("utf-8", errors="surrogatepass")) + 3 * escaped_separators
+
+
 def _size_problems(format: str, payload: Mapping[str, Any]) -> list[str]:
     body = payload.get("body")
     if format == "websocket" and isinstance(body, str) and len(body.encode()) > 128 * 1024:
         return ["a WebSocket route response is over the 128 KB message quota"]
     limit = ALB_RESPONSE_LIMIT if format.startswith("alb") else LAMBDA_RESPONSE_LIMIT
     try:
-        size = len(json.dumps(payload).encode("utf-8"))
+        size = runtime_size(payload)
     except (TypeError, ValueError):
         return ["the response is not JSON-serialisable"]
     if size > limit:
