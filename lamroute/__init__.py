@@ -33,11 +33,11 @@ from .errors import (
     UnprocessableEntity,
     UnsupportedMediaType,
 )
+from .http.multidict import Headers, QueryParams
+from .http.request import Request
+from .http.response import Response
 from .markers import Body, Cookie, Depends, Header, LambdaContext, Path, Query
-from .multidict import Headers, QueryParams
 from .problems import Problem
-from .request import Request
-from .response import Response
 from .router import Route, Router
 from .validation import RequestValidationError
 
@@ -86,12 +86,12 @@ __all__ = [
 __version__ = "0.1.0"
 
 # Loaded on first use: an app without auth or CORS never pays for these modules at cold start.
-_LAZY = {"CORS": "cors", "Identity": "auth", "requires": "guards"}
+_LAZY = {"CORS": "cors", "Identity": "http.identity", "requires": "guards"}
 
 if _typing.TYPE_CHECKING:
-    from .auth import Identity
     from .cors import CORS
     from .guards import requires
+    from .http.identity import Identity
 
 
 def __getattr__(name: str) -> _typing.Any:

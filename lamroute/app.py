@@ -24,11 +24,11 @@ from .deadline import Timeout
 from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect
 from .formats.alb import ALB, AlbFormat
+from .http.request import Request
+from .http.response import Response, _json_response, dump_json, to_response
 from .logs import ACCESS_MESSAGE, _request_fields, configure, set_request_field
 from .params import Binder, build_binder, build_response_model
 from .problems import ErrorFormatter, echo, problem_response
-from .request import Request
-from .response import Response, _json_response, dump_json, to_response
 from .router import Route, Router
 from .routing import RouteTable, parse_template, strip_segments
 from .safeguards import RouteSafeguard, Safeguards

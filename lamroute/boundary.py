@@ -17,6 +17,8 @@ from typing import Any
 from .errors import HTTPError, ResponseError, plain_status
 from .formats import PayloadFormat
 from .formats.rest import REST
+from .http.request import Request
+from .http.response import Response, to_response
 from .problems import (
     FALLBACK_PROXY_RESPONSE,
     SERVER_ERROR_DETAIL,
@@ -27,8 +29,6 @@ from .problems import (
     minimal_problem,
     problem_response,
 )
-from .request import Request
-from .response import Response, to_response
 
 ExceptionHandler = Callable[[Any, Any], Any]
 # Only Ctrl-C goes through (the local server must stop). A handler calling sys.exit() is answered

@@ -11,7 +11,7 @@ REST APIs pass a base64 body on as binary only for media types listed in the API
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html
 HTTP APIs, Function URLs and ALB always decode it.
 
->>> from lamroute.response import Response
+>>> from lamroute.http import Response
 >>> accepts_gzip("br;q=1.0, gzip;q=0.5"), accepts_gzip("gzip;q=0"), accepts_gzip("*")
 (True, False, True)
 >>> r = compress(Response("x" * 2000, media_type="text/plain"), "gzip", Compression())
@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .response import Response
+from .http.response import Response
 
 # Media types whose content is already compressed: gzip would only cost CPU and bytes.
 INCOMPRESSIBLE_PREFIXES = ("image/", "video/", "audio/", "font/woff")

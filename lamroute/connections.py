@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .errors import LamrouteError
-from .response import dump_json
+from .http.response import dump_json
 
 if TYPE_CHECKING:
     from .websocket import WebSocketRequest

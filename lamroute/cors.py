@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import Forbidden, NotFound, RouteDefinitionError
+from .http.response import Response
 from .problems import echo
-from .response import Response
 
 if TYPE_CHECKING:
-    from .request import Request
+    from .http.request import Request
     from .routing import RouteTable
 
 _SAFE_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})

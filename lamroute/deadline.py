@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 from .errors import GatewayTimeout
 
 if TYPE_CHECKING:
-    from .request import Request
-    from .response import Response
+    from .http.request import Request
+    from .http.response import Response
 
 # Only the C module: `signal.getsignal`/`signal.signal` convert to and from enums, which costs
 # microseconds per request, and importing `signal` builds those enums (~1 ms of cold start).

@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 from .errors import RouteDefinitionError
-from .request import Request
-from .response import Response, dump_json
+from .http.request import Request
+from .http.response import Response, dump_json
 
 URL_PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/": kept as they are
 SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"

@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
-from .auth import Identity
 from .errors import Forbidden, HTTPError, RouteDefinitionError, Unauthorized
-from .request import Request
+from .http.identity import Identity
+from .http.request import Request
 
 if TYPE_CHECKING:
     from .router import Route, RouteOptions

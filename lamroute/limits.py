@@ -38,13 +38,13 @@ from typing import TYPE_CHECKING, Any
 from .boundary import reraise_fatal
 from .compression import Compression, accepts_gzip, compress
 from .errors import InternalServerError, PayloadTooLarge
+from .http.response import Response
 from .problems import FALLBACK_PROXY_RESPONSE, minimal_problem
-from .response import Response
 
 if TYPE_CHECKING:
     from .boundary import Boundary
     from .formats import PayloadFormat
-    from .request import Request
+    from .http.request import Request
 
 # The Lambda error reads "exceeded maximum allowed payload size (6291556 bytes)"; we keep to
 # the documented 6 MiB, a hundred bytes below it (and the limit lamroute.testing checks): the

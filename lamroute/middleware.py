@@ -33,8 +33,8 @@ from typing import Any
 from .boundary import reraise_fatal
 from .deadline import DeadlineInterrupt
 from .errors import RouteDefinitionError
-from .request import Request
-from .response import Response, to_response
+from .http.request import Request
+from .http.response import Response, to_response
 
 Handler = Callable[[Request], Response]
 Middleware = Callable[[Request, Handler], Any]

@@ -27,9 +27,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .guards import route_security, security_schemes
+from .http.response import Response, dump_json
 from .params import Binder, build_binder, return_annotation
 from .problems import problem_response
-from .response import Response, dump_json
 from .router import Route
 from .routing import parse_template
 from .signature import ParamSpec

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .converters import IDENTITY, Converter, check_text, each, fast_converter, list_item
+from .http.request import Request
 from .markers import Body, Param
-from .request import Request
 from .router import Route
 from .signature import Dependant, ParamSpec, analyse, describe
 from .validation import (

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import HTTPError, plain_status, status_phrase
-from .response import PROBLEM_TYPE, Response, _json_response, dump_json
+from .http.response import PROBLEM_TYPE, Response, _json_response, dump_json
 
 if TYPE_CHECKING:
-    from .request import Request
+    from .http.request import Request
 
 
 @dataclass

@@ -28,9 +28,9 @@ from .limits import PayloadLimit, check_body_size
 if TYPE_CHECKING:
     from .boundary import Boundary
     from .formats import PayloadFormat
+    from .http.request import Request
+    from .http.response import Response
     from .middleware import Handler
-    from .request import Request
-    from .response import Response
 
 _UNSET: Any = object()
 

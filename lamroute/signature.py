@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import RouteDefinitionError
+from .http.request import Request
 from .markers import Body, Cookie, Depends, Header, LambdaContext, Param, Path, Query
-from .request import Request
 from .validation import is_model, is_optional
 
 EMPTY: Any = inspect.Parameter.empty

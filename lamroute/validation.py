@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import ResponseError, RouteDefinitionError, UnprocessableEntity
+from .http.response import Response, _json_response, dump_json
 from .markers import Param
-from .response import Response, _json_response, dump_json
 
 ErrorList = list[dict[str, Any]]
 

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from .errors import HTTPError, NotFound, ResponseError, RouteDefinitionError, plain_status
-from .request import EventReader, Request
-from .response import Response, to_response
+from .http.request import EventReader, Request
+from .http.response import Response, to_response
 
 if TYPE_CHECKING:
     from .connections import Connections

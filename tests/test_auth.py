@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from lamroute import App, Request
-from lamroute.auth import AuthSources, Identity, identity_from, split_list
+from lamroute.formats.identity import AuthSources, identity_from, split_list
 from lamroute.guards import requires
+from lamroute.http.identity import Identity
 from lamroute.testing import (
     FakeContext,
     TestClient,

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import pytest
 
 from lamroute import App, Request, RouteDefinitionError, Router
-from lamroute.auth import Identity
 from lamroute.guards import (
     Guard,
     authenticated,
@@ -17,6 +16,7 @@ from lamroute.guards import (
     route_security,
     security_schemes,
 )
+from lamroute.http.identity import Identity
 from lamroute.problems import Problem
 from lamroute.testing import FakeContext, TestClient, make_event, make_websocket_event
 

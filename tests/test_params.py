@@ -346,7 +346,7 @@ class WsRequest:
     """A request-like object such as a WebSocket message (no body/cookies attributes)."""
 
     def __init__(self, data: Any) -> None:
-        from lamroute.multidict import Headers, QueryParams
+        from lamroute.http.multidict import Headers, QueryParams
 
         self.path_params: dict[str, str] = {"room": "7"}
         self.query = QueryParams([("v", "2")])

@@ -16,8 +16,8 @@ from pydantic import BaseModel
 
 from lamroute import App, Headers, QueryParams, Request, Response, ResponseError
 from lamroute.formats import parse_event
-from lamroute.request import EventReader
-from lamroute.response import dump_json, to_response
+from lamroute.http.request import EventReader
+from lamroute.http.response import dump_json, to_response
 from lamroute.testing import FORMATS, FakeContext, TestClient
 
 STAGED = {"rest": "prod", "http-v1": "prod", "http": "prod"}

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..errors import InvalidEvent
-from ..request import EventReader, Request
-from ..response import Response
+from ..http.request import EventReader, Request
+from ..http.response import Response
 from .alb import ALB
 from .http import HTTP, URL
 from .rest import HTTP_V1, REST

@@ -9,12 +9,15 @@ import base64
 import binascii
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from ..errors import InvalidEvent, ResponseError, plain_status
-from ..multidict import Headers
-from ..response import Response
+from ..http.multidict import Headers
+from ..http.response import Response
+
+if TYPE_CHECKING:
+    from ..http.identity import Identity
 
 # Media types sent as UTF-8 text; anything else (or a Content-Encoding) goes base64-encoded.
 _TEXT_MARKERS = ("json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "csv")
@@ -345,3 +348,12 @@ class ProxyReader:
     def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]:
         value = request_context(event).get("authorizer")
         return dict(value) if isinstance(value, Mapping) else {}
+
+    def identity(self, event: Mapping[str, Any]) -> Identity:
+        """``request.auth``: the caller read from what ``auth_sources(event)`` finds (formats
+        without authorizers have no ``auth_sources``: anonymous)."""
+        from ..http.identity import ANONYMOUS  # only apps that read request.auth load these
+        from .identity import identity_from
+
+        read = getattr(self, "auth_sources", None)
+        return identity_from(read(event)) if read is not None else ANONYMOUS

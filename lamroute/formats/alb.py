@@ -10,9 +10,9 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from ..errors import status_phrase
-from ..multidict import Headers, QueryParams
-from ..request import Request
-from ..response import Response
+from ..http.multidict import Headers, QueryParams
+from ..http.request import Request
+from ..http.response import Response
 from . import _common as c
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..errors import InvalidEvent
-from ..multidict import Headers, QueryParams
+from ..http.multidict import Headers, QueryParams
 from . import _common as c
 
 _ARN = re.compile(r"arn:(?P<partition>[\w-]+):execute-api:(?P<region>[\w-]+):(?P<account>\d+):"

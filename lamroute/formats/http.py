@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from ..errors import InvalidEvent
-from ..multidict import Headers, QueryParams
-from ..request import Request
-from ..response import Response
+from ..http.multidict import Headers, QueryParams
+from ..http.request import Request
+from ..http.response import Response
 from . import _common as c
 
 if TYPE_CHECKING:
-    from ..auth import AuthSources
+    from .identity import AuthSources
 
 
 class V2Format(c.ProxyReader):
@@ -99,7 +99,7 @@ class V2Format(c.ProxyReader):
 
     def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
         """Authorizer output (``jwt``, ``lambda``, ``iam``) and the mTLS client certificate."""
-        from ..auth import AuthSources  # only apps that read request.auth load it
+        from .identity import AuthSources  # only apps that read request.auth load it
 
         authentication = c.request_context(event).get("authentication")
         cert = authentication.get("clientCert") if isinstance(authentication, Mapping) else None

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..multidict import Headers, QueryParams
-from ..request import Request
-from ..response import Response
+from ..http.multidict import Headers, QueryParams
+from ..http.request import Request
+from ..http.response import Response
 from . import _common as c
 
 if TYPE_CHECKING:
-    from ..auth import AuthSources
+    from .identity import AuthSources
 
 
 class V1Format(c.ProxyReader):
@@ -128,7 +128,7 @@ class V1Format(c.ProxyReader):
 
     def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
         """Authorizer output, the caller ``identity`` (IAM, API key) and its mTLS certificate."""
-        from ..auth import AuthSources  # only apps that read request.auth load it
+        from .identity import AuthSources  # only apps that read request.auth load it
 
         context_ = c.request_context(event)
         identity = context_.get("identity")

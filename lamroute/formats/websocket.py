@@ -19,14 +19,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidEvent
-from ..multidict import Headers, QueryParams
-from ..request import Request
-from ..response import Response
+from ..http.multidict import Headers, QueryParams
+from ..http.request import Request
+from ..http.response import Response
 from ..websocket import CONNECT, EVENT_TYPES, WebSocketRequest, route_response_body
 from . import _common as c
 
 if TYPE_CHECKING:
-    from ..auth import AuthSources
+    from .identity import AuthSources
 
 
 class WebSocketFormat(c.ProxyReader):
@@ -95,7 +95,7 @@ class WebSocketFormat(c.ProxyReader):
         as in REST APIs) and the caller ``identity`` (IAM), for ``request.auth``.
         https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
         """
-        from ..auth import AuthSources  # only apps that read request.auth load it
+        from .identity import AuthSources  # only apps that read request.auth load it
 
         identity = c.request_context(event).get("identity")
         return AuthSources(authorizer=self.authorizer(event),

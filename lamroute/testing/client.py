@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..multidict import Headers
+from ..http.multidict import Headers
 from .events import FORMATS, PairsInit, make_event, pairs
 from .gateway_auth import AuthorizerCallable, GatewayAuthorizer, as_gateway_authorizer
 from .identity import IdentityInit, with_identity
@@ -129,7 +129,7 @@ class TestClient:
                 identity: IdentityInit | None = None, **event_options: Any) -> TestResponse:
         """Send one request; ``path`` may carry a query string (``/a?b=c``).
 
-        ``identity`` (an :class:`~lamroute.auth.Identity` or a dict such as
+        ``identity`` (an :class:`~lamroute.http.identity.Identity` or a dict such as
         ``{"scopes": ["admin"]}``) puts a caller into the event in the authorizer shape of the
         client's format; ``authorizer`` sets the raw authorizer object instead.
         """

@@ -5,7 +5,7 @@
 >>> event["requestContext"]["authorizer"]["jwt"]["scopes"]
 ['admin']
 
-``identity`` is an :class:`~lamroute.auth.Identity` or a dict of its fields (``kind``,
+``identity`` is an :class:`~lamroute.http.identity.Identity` or a dict of its fields (``kind``,
 ``principal_id``, ``claims``, ``scopes``, ``groups``, ``context``, ``api_key``,
 ``client_cert``). Without ``kind``, a token identity is made: ``cognito`` for REST events,
 ``jwt`` for HTTP API (1.0 and 2.0) and Function URL events, as HTTP APIs only have JWT
@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..auth import Identity
+from ..http.identity import Identity
 
 IdentityInit = Identity | Mapping[str, Any]
 _V1 = ("rest", "http-v1")

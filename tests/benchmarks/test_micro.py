@@ -14,7 +14,7 @@ import pytest
 from lamroute import App
 from lamroute.formats import detect
 from lamroute.formats.rest import REST
-from lamroute.response import to_response
+from lamroute.http.response import to_response
 from lamroute.routing import RouteTable
 from lamroute.testing import FakeContext
 

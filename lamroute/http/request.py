@@ -19,11 +19,11 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import BadRequest, UnprocessableEntity
+from ..errors import BadRequest, UnprocessableEntity
 from .multidict import Headers, QueryParams
 
 if TYPE_CHECKING:
-    from .auth import Identity
+    from .identity import Identity
 
 _UNSET: Any = object()
 
@@ -233,16 +233,19 @@ class Request:
 
     @property
     def auth(self) -> Identity:
-        """Who is calling (:class:`~lamroute.auth.Identity`), read from the event on first use.
+        """Who is calling (:class:`~lamroute.http.identity.Identity`), read on first use.
 
-        Formats that know authorizers provide ``auth_sources(event)``; others give an anonymous
+        Formats that know authorizers provide ``identity(event)``; others give an anonymous
         identity. Tests and middleware may assign ``request.auth`` directly.
         """
         if self._auth is None:
-            from .auth import ANONYMOUS, identity_from
+            read = getattr(self._reader, "identity", None)
+            if read is not None:
+                self._auth = read(self.event)
+            else:
+                from .identity import ANONYMOUS
 
-            read = getattr(self._reader, "auth_sources", None)
-            self._auth = identity_from(read(self.event)) if read is not None else ANONYMOUS
+                self._auth = ANONYMOUS
         return self._auth
 
     @auth.setter

@@ -1,8 +1,9 @@
-"""Who is calling: one typed view of the caller, whatever authorizer the gateway ran.
+"""Who is calling, read from the authorizer shapes of an event into one typed :class:`Identity`.
 
 A payload format hands over the raw pieces (:class:`AuthSources`: the ``authorizer`` object, the
 REST ``identity`` object, the mTLS client certificate); :func:`identity_from` reads them into an
-:class:`Identity`. ``request.auth`` builds it lazily, once per request.
+:class:`~lamroute.http.identity.Identity`. ``request.auth`` asks its format for it lazily, once
+per request (``ProxyReader.identity``); apps that never read it never load this module.
 
 >>> sources = AuthSources(authorizer={"jwt": {"claims": {"sub": "u1"}, "scopes": ["notes:read"]}})
 >>> who = identity_from(sources)
@@ -29,9 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-Kind = Literal["cognito", "jwt", "lambda", "iam", "api_key", "none"]
+from ..http.identity import ANONYMOUS, Identity, Kind
 
 # Keys API Gateway adds next to a REST Lambda authorizer's own context.
 _GATEWAY_KEYS = frozenset({"principalId", "integrationLatency", "usageIdentifierKey"})
@@ -47,48 +48,6 @@ class AuthSources:
     client_cert: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class Identity:
-    """The caller: who (``principal_id``), with what rights (``scopes``, ``groups``), how.
-
-    ``claims`` are the token's claims (Cognito/JWT), ``context`` the values a Lambda authorizer
-    returned, ``raw`` the authorizer object as it arrived. ``api_key`` and ``raw`` are left out
-    of ``repr`` so that logging an identity never writes a secret.
-
-    >>> Identity(kind="lambda", principal_id="u1", groups=frozenset({"admin"})).in_group("admin")
-    True
-    """
-
-    kind: Kind = "none"
-    principal_id: str | None = None
-    claims: Mapping[str, Any] = field(default_factory=dict)
-    scopes: frozenset[str] = frozenset()
-    groups: frozenset[str] = frozenset()
-    context: Mapping[str, Any] = field(default_factory=dict)
-    client_cert: Mapping[str, Any] | None = None
-    api_key: str | None = field(default=None, repr=False)
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def authenticated(self) -> bool:
-        """True when the gateway established who calls (an mTLS certificate counts).
-
-        An API key alone does not: it identifies a client application for usage plans, not a
-        caller (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html);
-        ``requires(api_key=True)`` asks for one explicitly.
-        """
-        return self.kind not in ("none", "api_key") or self.client_cert is not None
-
-    def has_scopes(self, *scopes: str) -> bool:
-        """True when every one of ``scopes`` was granted."""
-        return self.scopes.issuperset(scopes)
-
-    def in_group(self, *groups: str) -> bool:
-        """True when the caller belongs to at least one of ``groups``."""
-        return not self.groups.isdisjoint(groups)
-
-
-ANONYMOUS = Identity()
 
 
 def split_list(value: Any, *, separators: str = ", ") -> frozenset[str]:

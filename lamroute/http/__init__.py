@@ -1,0 +1,14 @@
+"""The payload-agnostic HTTP layer: what a handler receives and returns, whatever the event.
+
+``request.py`` (:class:`Request`, read lazily from the event through its format), ``response.py``
+(:class:`Response` and the rules that turn a handler's return value into one), ``multidict.py``
+(``Headers``, ``QueryParams``), ``cookies.py`` (``Set-Cookie`` lines), ``identity.py`` (the
+:class:`~lamroute.http.identity.Identity` behind ``request.auth``). Nothing here reads an event
+key: the payload formats (:mod:`lamroute.formats`) do, and build these objects.
+"""
+
+from .multidict import Headers, QueryParams
+from .request import Request
+from .response import Response
+
+__all__ = ["Headers", "QueryParams", "Request", "Response"]
