@@ -13,7 +13,8 @@ import typing as _typing
 from .app import App
 from .compression import Compression
 from .deadline import Timeout
-from .errors import (
+from .errors import Problem
+from .exceptions import (
     BadRequest,
     Conflict,
     Forbidden,
@@ -37,7 +38,6 @@ from .http.multidict import Headers, QueryParams
 from .http.request import Request
 from .http.response import Response
 from .markers import Body, Cookie, Depends, Header, LambdaContext, Path, Query
-from .problems import Problem
 from .router import Route, Router
 from .validation import RequestValidationError
 

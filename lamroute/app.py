@@ -18,17 +18,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .boundary import FATAL, Boundary
 from .compression import Compression
 from .deadline import Timeout
-from .errors import MethodNotAllowed, NotFound, RouteDefinitionError
-from .formats import PayloadFormat, detect
+from .errors import ErrorFormatter, echo, problem_response
+from .errors.boundary import Boundary
+from .exceptions import FATAL, MethodNotAllowed, NotFound, RouteDefinitionError
+from .formats import PayloadFormat, detect, render_safely
 from .formats.alb import ALB, AlbFormat
 from .http.request import Request
 from .http.response import Response, _json_response, dump_json, to_response
 from .logs import ACCESS_MESSAGE, _request_fields, configure, set_request_field
 from .params import Binder, build_binder, build_response_model
-from .problems import ErrorFormatter, echo, problem_response
 from .router import Route, Router
 from .routing import RouteTable, parse_template, strip_segments
 from .safeguards import RouteSafeguard, Safeguards
@@ -257,7 +257,7 @@ class App(WebSocketApp, Router):
                     if isinstance(exc, FATAL):
                         raise
             if payload is None:
-                payload = self.boundary.render(fmt, response, request, event)
+                payload = render_safely(fmt, response, request, event, self.boundary)
             payload = self.safeguards.fit(payload, fmt, response, request, event)
         finally:
             _request_fields.reset(token)

@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from .errors import LamrouteError
+from .exceptions import LamrouteError
 from .http.response import dump_json
 
 if TYPE_CHECKING:

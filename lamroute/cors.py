@@ -28,9 +28,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import Forbidden, NotFound, RouteDefinitionError
+from .errors import echo
+from .exceptions import Forbidden, NotFound, RouteDefinitionError
 from .http.response import Response
-from .problems import echo
 
 if TYPE_CHECKING:
     from .http.request import Request

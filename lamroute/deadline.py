@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from .errors import GatewayTimeout
+from .exceptions import GatewayTimeout
 
 if TYPE_CHECKING:
     from .http.request import Request

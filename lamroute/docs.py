@@ -19,7 +19,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from .errors import RouteDefinitionError
+from .exceptions import RouteDefinitionError
 from .http.request import Request
 from .http.response import Response, dump_json
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
-from .errors import Forbidden, HTTPError, RouteDefinitionError, Unauthorized
+from .exceptions import Forbidden, HTTPError, RouteDefinitionError, Unauthorized
 from .http.identity import Identity
 from .http.request import Request
 

@@ -35,14 +35,14 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .boundary import reraise_fatal
 from .compression import Compression, accepts_gzip, compress
-from .errors import InternalServerError, PayloadTooLarge
+from .errors import minimal_problem
+from .exceptions import InternalServerError, PayloadTooLarge, reraise_fatal
+from .formats import FALLBACK_PROXY_RESPONSE, render_safely
 from .http.response import Response
-from .problems import FALLBACK_PROXY_RESPONSE, minimal_problem
 
 if TYPE_CHECKING:
-    from .boundary import Boundary
+    from .errors.boundary import Boundary
     from .formats import PayloadFormat
     from .http.request import Request
 
@@ -196,7 +196,7 @@ class PayloadLimit:
                 response: Response, request: Request | None, event: Any) -> dict[str, Any]:
         packed = self._gzipped(fmt, response, request)
         if packed is not None:
-            rendered = self.boundary.render(fmt, packed, request, event)
+            rendered = render_safely(fmt, packed, request, event, self.boundary)
             packed_size = serialised_size(rendered, escaped=self.escaped)
             if packed_size <= limit:
                 self.logger.warning("response gzipped to fit the gateway limit", extra={
@@ -207,14 +207,14 @@ class PayloadLimit:
             "size": size, "limit": limit, "status": payload.get("statusCode"),
             "route": request.route if request is not None else None})
         error = self.boundary.handle(ResponseTooLarge(size, limit), request)
-        rendered = self.boundary.render(fmt, error, request, event)
+        rendered = render_safely(fmt, error, request, event, self.boundary)
         if serialised_size(rendered, escaped=self.escaped) <= limit:
             return rendered
         self.logger.error("the error answer is too large too; sending the minimal problem")
         request_id = request.request_id if request is not None else None
         instance = request.url_path if request is not None else None
-        return self.boundary.render(fmt, minimal_problem(500, request_id, instance=instance),
-                                    request, event)
+        return render_safely(fmt, minimal_problem(500, request_id, instance=instance), request,
+                             event, self.boundary)
 
     def _gzipped(self, fmt: PayloadFormat | None, response: Response,
                  request: Request | None) -> Response | None:

@@ -30,9 +30,8 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .boundary import reraise_fatal
 from .deadline import DeadlineInterrupt
-from .errors import RouteDefinitionError
+from .exceptions import RouteDefinitionError, reraise_fatal
 from .http.request import Request
 from .http.response import Response, to_response
 

@@ -26,10 +26,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .errors import problem_response
 from .guards import route_security, security_schemes
 from .http.response import Response, dump_json
 from .params import Binder, build_binder, return_annotation
-from .problems import problem_response
 from .router import Route
 from .routing import parse_template
 from .signature import ParamSpec

@@ -330,7 +330,7 @@ def read_json_body(request: Any, *, allow_non_finite: bool = False) -> Any:
         value = request.headers.get("content-type")
         media = value.split(";", 1)[0].strip().lower() if value else None
     if media is not None and media != "application/json" and not media.endswith("+json"):
-        from .errors import UnsupportedMediaType
+        from .exceptions import UnsupportedMediaType
 
         raise UnsupportedMediaType(
             f"The body must be JSON (application/json), not {media or 'empty'}."

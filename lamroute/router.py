@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
-from .errors import RouteDefinitionError, plain_status
+from .exceptions import RouteDefinitionError, plain_status
 from .routing import HTTP_METHODS, parse_template
 from .websocket import WebSocketOptions, WebSocketRoute, check_route, with_default_guard
 

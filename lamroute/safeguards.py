@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from .compression import Compression, compress, resolve
 from .deadline import Deadline, Timeout
-from .errors import RouteDefinitionError
+from .exceptions import RouteDefinitionError
 from .limits import PayloadLimit, check_body_size
 
 if TYPE_CHECKING:
-    from .boundary import Boundary
+    from .errors.boundary import Boundary
     from .formats import PayloadFormat
     from .http.request import Request
     from .http.response import Response

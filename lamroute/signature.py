@@ -17,7 +17,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from .errors import RouteDefinitionError
+from .exceptions import RouteDefinitionError
 from .http.request import Request
 from .markers import Body, Cookie, Depends, Header, LambdaContext, Param, Path, Query
 from .validation import is_model, is_optional

@@ -17,7 +17,7 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .errors import ResponseError, RouteDefinitionError, UnprocessableEntity
+from .exceptions import ResponseError, RouteDefinitionError, UnprocessableEntity
 from .http.response import Response, _json_response, dump_json
 from .markers import Param
 

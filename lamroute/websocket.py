@@ -22,7 +22,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from .errors import HTTPError, NotFound, ResponseError, RouteDefinitionError, plain_status
+from .exceptions import HTTPError, NotFound, ResponseError, RouteDefinitionError, plain_status
 from .http.request import EventReader, Request
 from .http.response import Response, to_response
 

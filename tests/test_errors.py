@@ -38,8 +38,9 @@ from lamroute import (
     UnprocessableEntity,
     UnsupportedMediaType,
 )
+from lamroute.errors import SERVER_ERROR_DETAIL
+from lamroute.formats import FALLBACK_PROXY_RESPONSE
 from lamroute.guards import requires
-from lamroute.problems import FALLBACK_PROXY_RESPONSE, SERVER_ERROR_DETAIL
 from lamroute.testing import FORMATS, FakeContext, TestClient, check_proxy_response, make_event
 
 SUBCLASSES = [

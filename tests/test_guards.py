@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import pytest
 
 from lamroute import App, Request, RouteDefinitionError, Router
+from lamroute.errors import Problem
 from lamroute.guards import (
     Guard,
     authenticated,
@@ -17,7 +18,6 @@ from lamroute.guards import (
     security_schemes,
 )
 from lamroute.http.identity import Identity
-from lamroute.problems import Problem
 from lamroute.testing import FakeContext, TestClient, make_event, make_websocket_event
 
 FORMATS = ["rest", "http-v1", "http", "url"]

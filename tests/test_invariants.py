@@ -19,10 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lamroute import App, HTTPError, InvalidEvent, NotFound, Problem, Request, Response
-from lamroute.errors import ResponseError
+from lamroute.errors import ResponseError, problem_response
 from lamroute.formats import detect
 from lamroute.logs import LOGGER_NAME, RequestFieldsFilter, configure
-from lamroute.problems import problem_response
 from lamroute.testing import FORMATS, FakeContext, check_proxy_response, make_event
 
 SETTINGS = settings(max_examples=300, deadline=None,

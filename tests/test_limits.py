@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lamroute import App, Request, Response, RouteDefinitionError
+from lamroute.errors import SERVER_ERROR_DETAIL
 from lamroute.limits import (
     ALB_RESPONSE_LIMIT,
     LAMBDA_RESPONSE_LIMIT,
@@ -23,7 +24,6 @@ from lamroute.limits import (
     runtime_escapes_non_ascii,
     serialised_size,
 )
-from lamroute.problems import SERVER_ERROR_DETAIL
 from lamroute.testing import FORMATS, TestClient, rules
 
 API_FORMATS = [f for f in FORMATS if not f.startswith("alb")]

@@ -12,7 +12,7 @@ import sqlite3
 from typing import Annotated
 
 from lamroute import App, Path, Query, Request, Response, UnprocessableEntity
-from lamroute.problems import Problem, problem_response
+from lamroute.errors import Problem, problem_response
 
 from .models import Note, NoteIn, NotePage, NotePatch
 from .store import NoteNotFound, NoteStore

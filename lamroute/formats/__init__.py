@@ -1,5 +1,13 @@
 """Payload formats: each module detects, parses and renders one kind of Lambda proxy event.
 
+Only this package reads or writes event keys: ``rest.py`` (payload 1.0: REST APIs, HTTP APIs
+``version: "1.0"``), ``http.py`` (payload 2.0 and Function URLs), ``alb.py``, ``websocket.py``
+(WebSocket API events and their :class:`~lamroute.formats.websocket.WebSocketRequest`),
+``authorizer.py`` (Lambda authorizer events) and ``identity.py`` (the caller, from the
+authorizer shapes); ``_common.py`` holds what they share. This module picks the format of an
+event (:func:`detect`) and renders an answer so that rendering cannot fail
+(:func:`render_safely`).
+
 >>> from lamroute.testing import make_event
 >>> detect(make_event("http", "GET", "/")).name
 'http'
@@ -7,12 +15,15 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ..errors import InvalidEvent
+from ..exceptions import SERVER_ERROR_DETAIL, InvalidEvent, reraise_fatal
 from ..http.request import EventReader, Request
-from ..http.response import Response
+from ..http.response import PROBLEM_TYPE, Response
 from .alb import ALB
 from .http import HTTP, URL
 from .rest import HTTP_V1, REST
@@ -75,3 +86,69 @@ def detect(event: Any) -> PayloadFormat:
 def parse_event(event: Any, context: Any) -> Request:
     """Detect the format of ``event`` and build its :class:`Request`."""
     return detect(event).parse(event, context)
+
+
+FALLBACK_PROXY_RESPONSE: dict[str, Any] = {
+    "statusCode": 500,
+    "headers": {"Content-Type": PROBLEM_TYPE},
+    "body": json.dumps({"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                        "detail": SERVER_ERROR_DETAIL}),
+    "isBase64Encoded": False,
+}
+"""Returned when even the minimal problem cannot be rendered in the event's format.
+
+Its keys are the ones every proxy format accepts (REST is the strictest: any other key is a
+malformed response). Built from constants, it has no ``instance`` or ``request_id``."""
+
+
+class ErrorAnswers(Protocol):
+    """The fallback answers :func:`render_safely` tries (the app's error boundary)."""
+
+    logger: logging.Logger
+
+    def server_error(self, request: Request | None) -> Response: ...
+    def minimal(self, request: Request | None) -> Response: ...
+
+
+def render_safely(
+    fmt: PayloadFormat | None, response: Response, request: Request | None, event: Any,
+    answers: ErrorAnswers,
+) -> dict[str, Any]:
+    """Render ``response`` in ``fmt`` (REST's shape for an unknown event); never raises.
+
+    When it cannot be rendered, the formatted 500 then the minimal one are tried, and finally
+    :data:`FALLBACK_PROXY_RESPONSE`. When the event was recognised but could not be parsed, the
+    format still sees it (ALB picks its header mode from it) through a bare request carrying
+    only the event.
+    """
+    target = fmt or REST
+    shell = request if request is not None else _shell(fmt, event)
+    try:
+        if request is not None and request.method == "HEAD":
+            response = _head(response, request)
+        return target.render(response, shell)
+    except BaseException as exc:
+        reraise_fatal(exc)
+        answers.logger.error("response cannot be rendered: %s", exc, exc_info=exc)
+    for build in (answers.server_error, answers.minimal):
+        try:
+            return target.render(_head(build(request), request), shell)
+        except BaseException as exc:
+            reraise_fatal(exc)
+            answers.logger.error("fallback response cannot be rendered", exc_info=exc)
+    return dict(FALLBACK_PROXY_RESPONSE, headers=dict(FALLBACK_PROXY_RESPONSE["headers"]))
+
+
+def _shell(fmt: PayloadFormat | None, event: Any) -> Request | None:
+    if fmt is None or not isinstance(event, Mapping):
+        return None
+    return Request(method="", path="/", root_path="", format=fmt.name, stage=None,
+                   request_id=None, event=event, context=None, reader=fmt)
+
+
+def _head(response: Response, request: Request | None) -> Response:
+    """HEAD answers never carry a body, error answers and fallbacks included."""
+    if request is not None and request.method == "HEAD" and isinstance(response, Response):
+        response = copy.copy(response)  # a handler may return the same object every time
+        response.body = b""
+    return response

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from ..errors import InvalidEvent, ResponseError, plain_status
+from ..exceptions import InvalidEvent, ResponseError, plain_status
 from ..http.multidict import Headers
 from ..http.response import Response
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from ..errors import status_phrase
+from ..exceptions import status_phrase
 from ..http.multidict import Headers, QueryParams
 from ..http.request import Request
 from ..http.response import Response

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..errors import InvalidEvent
+from ..exceptions import InvalidEvent
 from ..http.multidict import Headers, QueryParams
 from . import _common as c
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from ..errors import InvalidEvent
+from ..exceptions import InvalidEvent
 from ..http.multidict import Headers, QueryParams
 from ..http.request import Request
 from ..http.response import Response

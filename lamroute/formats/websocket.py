@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidEvent
+from ..exceptions import InvalidEvent
 from ..http.multidict import Headers, QueryParams
 from ..http.request import Request
 from ..http.response import Response

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import BadRequest, UnprocessableEntity
+from ..exceptions import BadRequest, UnprocessableEntity
 from .multidict import Headers, QueryParams
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ResponseError, plain_status
+from ..exceptions import ResponseError, plain_status
 from .multidict import Headers
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lamroute import App, Response, Timeout, deadline
-from lamroute.problems import problem_response
+from lamroute.errors import problem_response
 from lamroute.testing import FORMATS, FakeContext, make_event
 
 from .strategies import (

@@ -1,4 +1,10 @@
-"""RFC 9457 problem details: the body of every error answer lamroute produces.
+"""Error answers: the exception hierarchy, RFC 9457 problem documents and the boundary.
+
+The hierarchy is defined in :mod:`lamroute.exceptions`, below ``http/`` (whose request and
+response raise ``BadRequest`` and ``ResponseError``), and re-exported here, so
+``from lamroute.errors import NotFound, Problem`` finds both. This module holds the problem
+documents: the body of every error answer lamroute produces. ``boundary.py`` turns exceptions
+into them and never raises; it knows no payload format (the format renders what it decides).
 
 An app replaces the body shape with one ``error_formatter(problem, request)`` function that
 returns a :class:`Response` (or a JSON-able value sent with ``problem.status``)::
@@ -16,11 +22,68 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import HTTPError, plain_status, status_phrase
-from .http.response import PROBLEM_TYPE, Response, _json_response, dump_json
+from ..exceptions import (
+    FATAL,
+    SERVER_ERROR_DETAIL,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    GatewayTimeout,
+    HTTPError,
+    InternalServerError,
+    InvalidEvent,
+    LamrouteError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ResponseError,
+    RouteDefinitionError,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    UnprocessableEntity,
+    UnsupportedMediaType,
+    plain_status,
+    reraise_fatal,
+    status_phrase,
+)
+from ..http.response import PROBLEM_TYPE, Response, _json_response, dump_json
 
 if TYPE_CHECKING:
-    from .http.request import Request
+    from ..http.request import Request
+
+__all__ = [
+    "ECHO_LIMIT",
+    "FATAL",
+    "SERVER_ERROR_DETAIL",
+    "BadRequest",
+    "Conflict",
+    "ErrorFormatter",
+    "Forbidden",
+    "GatewayTimeout",
+    "HTTPError",
+    "InternalServerError",
+    "InvalidEvent",
+    "LamrouteError",
+    "MethodNotAllowed",
+    "NotFound",
+    "PayloadTooLarge",
+    "Problem",
+    "ResponseError",
+    "RouteDefinitionError",
+    "ServiceUnavailable",
+    "TooManyRequests",
+    "Unauthorized",
+    "UnprocessableEntity",
+    "UnsupportedMediaType",
+    "client_error_response",
+    "echo",
+    "minimal_problem",
+    "plain_status",
+    "problem_response",
+    "reraise_fatal",
+    "status_phrase",
+]
 
 
 @dataclass
@@ -125,23 +188,3 @@ def minimal_problem(
     if isinstance(request_id, str):
         body["request_id"] = echo(request_id)
     return Response(json.dumps(body), status, media_type=PROBLEM_TYPE)
-
-
-SERVER_ERROR_DETAIL = (
-    "The server could not complete the request; quote its request_id when reporting it."
-)
-"""The ``detail`` of every 5xx problem that has no detail of its own to show: a 500's own text
-(an exception message, an ``InternalServerError`` detail) is for the logs unless
-``App(debug=True)``."""
-
-FALLBACK_PROXY_RESPONSE: dict[str, Any] = {
-    "statusCode": 500,
-    "headers": {"Content-Type": PROBLEM_TYPE},
-    "body": json.dumps({"type": "about:blank", "title": "Internal Server Error", "status": 500,
-                        "detail": SERVER_ERROR_DETAIL}),
-    "isBase64Encoded": False,
-}
-"""Returned when even the minimal problem cannot be rendered in the event's format.
-
-Its keys are the ones every proxy format accepts (REST is the strictest: any other key is a
-malformed response). Built from constants, it has no ``instance`` or ``request_id``."""

@@ -8,6 +8,9 @@ status; the app turns it into an RFC 9457 problem response::
     @app.get("/notes/{note_id}")
     def get_note(note_id: str) -> dict[str, str]:
         raise NotFound(f"note {note_id} does not exist")
+
+It sits at the bottom of the package (``http/`` raises ``BadRequest`` and ``ResponseError``);
+:mod:`lamroute.errors` re-exports it beside the problem documents and the boundary.
 """
 
 from __future__ import annotations
@@ -151,6 +154,24 @@ class InvalidEvent(BadRequest):
 
 class ResponseError(LamrouteError):
     """A handler's return value cannot be rendered as a proxy response (a server bug: 500)."""
+
+
+SERVER_ERROR_DETAIL = (
+    "The server could not complete the request; quote its request_id when reporting it."
+)
+"""The ``detail`` of every 5xx problem that has no detail of its own to show: a 500's own text
+(an exception message, an ``InternalServerError`` detail) is for the logs unless
+``App(debug=True)``."""
+
+# Only Ctrl-C goes through (the local server must stop). A handler calling sys.exit() is answered
+# with a 500: letting SystemExit escape would crash the runtime and the gateway would say 502.
+FATAL = (KeyboardInterrupt,)
+
+
+def reraise_fatal(exc: BaseException) -> None:
+    """Let Ctrl-C through; everything else is the boundary's to answer."""
+    if isinstance(exc, FATAL):
+        raise exc
 
 
 def plain_status(status: Any) -> Any:

@@ -1,27 +1,29 @@
-"""The error boundary: exceptions become formatted answers, and rendering cannot fail.
+"""The error boundary: exceptions become formatted answers, and no step of it can fail.
 
 Every step has a fallback that depends on less than the step before: the app's exception
-handler, then the app's error formatter, then a problem built from constants, and finally a
-fixed proxy dict that every payload format accepts.
+handler, then the app's error formatter, then a problem built from constants. The boundary
+knows no payload format: the format renders what it decides, with the same fallbacks and a
+fixed proxy dict as the last one (:func:`lamroute.formats.render_safely`).
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import HTTPError, ResponseError, plain_status
-from .formats import PayloadFormat
-from .formats.rest import REST
-from .http.request import Request
-from .http.response import Response, to_response
-from .problems import (
-    FALLBACK_PROXY_RESPONSE,
+from ..exceptions import (
     SERVER_ERROR_DETAIL,
+    HTTPError,
+    ResponseError,
+    RouteDefinitionError,
+    plain_status,
+    reraise_fatal,
+)
+from ..http.response import Response, to_response
+from . import (
     ErrorFormatter,
     Problem,
     client_error_response,
@@ -30,20 +32,16 @@ from .problems import (
     problem_response,
 )
 
+if TYPE_CHECKING:
+    from ..http.request import Request
+
 ExceptionHandler = Callable[[Any, Any], Any]
-# Only Ctrl-C goes through (the local server must stop). A handler calling sys.exit() is answered
-# with a 500: letting SystemExit escape would crash the runtime and the gateway would say 502.
-FATAL = (KeyboardInterrupt,)
-
-
-def reraise_fatal(exc: BaseException) -> None:
-    """Let Ctrl-C through; everything else is the boundary's to answer."""
-    if isinstance(exc, FATAL):
-        raise exc
 
 
 class Boundary:
-    """Turns exceptions into responses and responses into proxy dicts, never raising."""
+    """Turns exceptions into responses, never raising; the formats render them
+    (:func:`lamroute.formats.render_safely` falls back on :meth:`server_error` and
+    :meth:`minimal`)."""
 
     def __init__(self, *, logger: logging.Logger, formatter: ErrorFormatter, debug: bool) -> None:
         self.logger = logger
@@ -53,8 +51,6 @@ class Boundary:
 
     def add_handler(self, exc_type: type[BaseException], handler: ExceptionHandler) -> None:
         if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
-            from .errors import RouteDefinitionError
-
             raise RouteDefinitionError(f"{exc_type!r} is not an exception class.")
         self.handlers[exc_type] = handler
 
@@ -157,50 +153,14 @@ class Boundary:
             pass
         return response
 
-    def render(
-        self, fmt: PayloadFormat | None, response: Response, request: Request | None,
-        event: Any = None,
-    ) -> dict[str, Any]:
-        """Render ``response`` in ``fmt`` (REST's shape for an unknown event); never raises.
+    def server_error(self, request: Request | None) -> Response:
+        """The formatted 500 answer for ``request`` (a fallback when an answer cannot be
+        rendered)."""
+        return self.format(self.server_problem(request), request)
 
-        When the event was recognised but could not be parsed, the format still sees it (ALB
-        picks its header mode from it) through a bare request carrying only the event.
-        """
-        target = fmt or REST
-        shell = request if request is not None else _shell(fmt, event)
-        try:
-            if request is not None and request.method == "HEAD":
-                response = _head(response, request)
-            return target.render(response, shell)
-        except BaseException as exc:
-            reraise_fatal(exc)
-            self.logger.error("response cannot be rendered: %s", exc, exc_info=exc)
-        builders: tuple[Callable[[], Response], ...] = (
-            lambda: self.format(self.server_problem(request), request),
-            lambda: self._safe_minimal(500, request),
-        )
-        for build in builders:
-            try:
-                return target.render(_head(build(), request), shell)
-            except BaseException as exc:
-                reraise_fatal(exc)
-                self.logger.error("fallback response cannot be rendered", exc_info=exc)
-        return dict(FALLBACK_PROXY_RESPONSE, headers=dict(FALLBACK_PROXY_RESPONSE["headers"]))
-
-
-def _shell(fmt: PayloadFormat | None, event: Any) -> Request | None:
-    if fmt is None or not isinstance(event, Mapping):
-        return None
-    return Request(method="", path="/", root_path="", format=fmt.name, stage=None,
-                   request_id=None, event=event, context=None, reader=fmt)
-
-
-def _head(response: Response, request: Request | None) -> Response:
-    """HEAD answers never carry a body, error answers and fallbacks included."""
-    if request is not None and request.method == "HEAD" and isinstance(response, Response):
-        response = copy.copy(response)  # a handler may return the same object every time
-        response.body = b""
-    return response
+    def minimal(self, request: Request | None) -> Response:
+        """The minimal 500 problem, built from constants: the fallback that cannot fail."""
+        return self._safe_minimal(500, request)
 
 
 def _is_status(status: Any) -> bool:
