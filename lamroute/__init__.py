@@ -11,8 +11,6 @@ import importlib
 import typing as _typing
 
 from .app import App
-from .compression import Compression
-from .deadline import Timeout
 from .errors import Problem
 from .exceptions import (
     BadRequest,
@@ -37,9 +35,10 @@ from .exceptions import (
 from .http.multidict import Headers, QueryParams
 from .http.request import Request
 from .http.response import Response
-from .markers import Body, Cookie, Depends, Header, LambdaContext, Path, Query
-from .router import Route, Router
-from .validation import RequestValidationError
+from .params.markers import Body, Cookie, Depends, Header, LambdaContext, Path, Query
+from .params.validation import RequestValidationError
+from .routing import Router
+from .routing.routes import Compression, Route, Timeout
 
 __all__ = [
     "CORS",
@@ -86,12 +85,12 @@ __all__ = [
 __version__ = "0.1.0"
 
 # Loaded on first use: an app without auth or CORS never pays for these modules at cold start.
-_LAZY = {"CORS": "cors", "Identity": "http.identity", "requires": "guards"}
+_LAZY = {"CORS": "security.cors", "Identity": "http.identity", "requires": "security.guards"}
 
 if _typing.TYPE_CHECKING:
-    from .cors import CORS
-    from .guards import requires
     from .http.identity import Identity
+    from .security.cors import CORS
+    from .security.guards import requires
 
 
 def __getattr__(name: str) -> _typing.Any:

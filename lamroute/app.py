@@ -14,33 +14,42 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .compression import Compression
-from .deadline import Timeout
 from .errors import ErrorFormatter, echo, problem_response
 from .errors.boundary import Boundary
 from .exceptions import FATAL, MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect, render_safely
 from .formats.alb import ALB, AlbFormat
+from .formats.websocket import WEBSOCKET, WebSocketRequest
 from .http.request import Request
 from .http.response import Response, _json_response, dump_json, to_response
-from .logs import ACCESS_MESSAGE, _request_fields, configure, set_request_field
+from .logs import _request_fields, configure, log_access, set_request_field
 from .params import Binder, build_binder, build_response_model
-from .router import Route, Router
-from .routing import RouteTable, parse_template, strip_segments
+from .routing import RouteDecorators, Router
+from .routing.routes import (
+    DISCONNECT,
+    AuthOption,
+    Compression,
+    Handler,
+    Middleware,
+    Route,
+    Timeout,
+    WebSocketRoute,
+    check_middleware,
+)
+from .routing.table import RouteTable, parse_template, strip_segments
 from .safeguards import RouteSafeguard, Safeguards
-from .websocket import WebSocketApp, WebSocketRequest
 
 if TYPE_CHECKING:
-    from .cors import CORS
-    from .guards import AuthOption, Guard
-    from .middleware import Handler, Middleware
+    from .security.cors import CORS
+    from .security.guards import Guard
+    from .websocket.connections import Connections
+    from .websocket.routes import WebSocketRoutes
 
 E = TypeVar("E", bound=Callable[..., Any])
-_ACCESS_REQUEST_FIELDS = ("method", "path", "route", "request_id", "source_ip", "user_agent")
 
 
 class CompiledRoute:
@@ -91,7 +100,7 @@ class CompiledRoute:
         return to_response(result, self.status)
 
 
-class App(WebSocketApp, Router):
+class App(RouteDecorators):
     """A lamroute application; the instance is the Lambda handler (``Handler: module.app``).
 
     Options are keyword-only: ``debug`` shows exception details in error answers,
@@ -108,6 +117,12 @@ class App(WebSocketApp, Router):
     ``X-Forwarded-For`` entry behind an ALB is the client: the number of proxies in front of
     the ALB (``1`` for CloudFront), or their networks (``["130.176.0.0/16", ...]``); the default
     ``0`` takes the address the ALB appended itself.
+
+    The app composes its parts: ``router`` (a :class:`~lamroute.routing.Router` that holds the
+    routes, ``include_router`` and the default guard; the decorators hand it each route, and it
+    hands each back to the app to compile before recording it), ``table`` (the compiled routes),
+    ``websockets`` (the compiled WebSocket routes, built on first use), ``safeguards``
+    (deadline, body and response size, compression) and ``boundary`` (errors to answers).
     """
 
     def __init__(
@@ -131,7 +146,10 @@ class App(WebSocketApp, Router):
         max_body_size: int | None = None,
         trusted_proxies: int | Iterable[str] = 0,
     ) -> None:
-        super().__init__(auth=auth)
+        self.router = Router(auth=auth, on_route=self._compile_route,
+                             on_websocket_route=self._compile_websocket_route)
+        self._websockets: WebSocketRoutes | None = None
+        self._connections: Connections | None = None
         self.title = title
         self.version = version
         self.debug = debug
@@ -155,17 +173,84 @@ class App(WebSocketApp, Router):
         for func in middleware:
             self.middleware(func)
         if openapi_url or docs_url:
-            from .docs import install_docs
+            from .openapi.docs import install_docs
 
             install_docs(self, openapi_url=openapi_url, docs_url=docs_url)
 
     # -- registration -------------------------------------------------------------------------
 
+    @property
+    def routes(self) -> list[Route]:
+        """Every HTTP route, as compiled (the default guard resolved into ``auth``)."""
+        return self.router.routes
+
+    @property
+    def websocket_routes(self) -> list[WebSocketRoute]:
+        return self.router.websocket_routes
+
+    @property
+    def auth(self) -> AuthOption | None:
+        """The default guard of every route (``App(auth=...)``)."""
+        return self.router.auth
+
     def add_route(self, route: Route) -> None:
+        """Compile and register a :class:`~lamroute.Route` (the decorators build them)."""
+        self.router.add_route(route)
+
+    def add_websocket_route(self, route: WebSocketRoute) -> None:
+        """Compile and register a WebSocket route (``@app.websocket`` builds them)."""
+        self.router.add_websocket_route(route)
+
+    def include_router(
+        self, router: Router, *, prefix: str = "", tags: Iterable[str] = ()
+    ) -> None:
+        """Add every route of ``router`` under ``prefix``, with ``tags`` before their own;
+        routes ``router`` gets later are added too (see :meth:`Router.include_router`)."""
+        self.router.include_router(router, prefix=prefix, tags=tags)
+
+    @property
+    def websockets(self) -> WebSocketRoutes:
+        """The compiled WebSocket routes (the module loads for apps that have some)."""
+        if self._websockets is None:
+            from .websocket.routes import WebSocketRoutes
+
+            self._websockets = WebSocketRoutes(default_auth=self.auth)
+        return self._websockets
+
+    @property
+    def connections(self) -> Connections:
+        """How handlers reach WebSocket clients (``app.connections = Connections(...)``); the
+        default takes each event's endpoint. Built on first use: an HTTP-only app never imports
+        the connections code."""
+        if self._connections is None:
+            from .websocket.connections import Connections
+
+            self._connections = Connections()
+        return self._connections
+
+    @connections.setter
+    def connections(self, value: Connections) -> None:
+        self._connections = value
+
+    def _compile_websocket_route(self, route: WebSocketRoute) -> WebSocketRoute:
+        """Compile ``route`` now (bad handlers fail at import).
+
+        The app's default guard (``App(auth=...)``) covers every route but ``$disconnect``:
+        ``$connect``, where API Gateway authorizes the connection, and each message route, whose
+        events carry the authorizer context of the connection (``$context.authorizer.*``:
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html).
+        ``$disconnect`` runs once the connection is gone: refusing it would only skip clean-up.
+        """
+        default = self.auth if route.route_key != DISCONNECT else None
+        self.websockets.add(route, default_auth=default)
+        return route
+
+    def _compile_route(self, route: Route) -> Route:
+        """Compile ``route`` into the table; the record to keep (its guard resolved)."""
         template = parse_template(route.path, strict_slashes=self.table.strict_slashes)
         guard = None
         if self.auth is not None or "auth" in route.options or "public" in route.options:
-            from .guards import effective_guard  # only apps that use auth load it
+            from .security.guards import effective_guard  # only apps that use auth load it
 
             guard = effective_guard(route.options, self.auth, f"Route {route.path!r}")
         if guard is not None and route.options.get("auth") is not guard:
@@ -173,22 +258,22 @@ class App(WebSocketApp, Router):
         compiled = CompiledRoute(route, build_binder(route.handler, template.params),
                                  build_response_model(route), guard,
                                  safeguard=self.safeguards.for_route(route.options))
-        guards = sys.modules.get("lamroute.guards")  # no guard exists before it is imported
+        guards = sys.modules.get("lamroute.security.guards")  # no guard exists before it loads
         if guards is not None:
             gates = guards.route_gates(guard, compiled.binder.dependant.calls())
             if gates:
                 self.gates[compiled] = gates
         if route.options.get("middleware"):
-            from .middleware import build_chain, check_middleware
+            from .middleware import build_chain
 
             middleware = [check_middleware(m) for m in route.options["middleware"]]
             compiled.chain = build_chain(middleware, compiled.endpoint, self.boundary.handle)
         self.table.add(route.path, route.methods, compiled, template=template)
-        self.routes.append(route)
+        return route
 
     def middleware(self, func: E) -> E:
         """Wrap every request in ``func(request, call_next)`` (404s included); returns ``func``."""
-        from .middleware import build_chain, check_middleware
+        from .middleware import build_chain
 
         self.app_middleware.append(check_middleware(func))
         chain = build_chain(self.app_middleware, self.dispatch, self.boundary.handle)
@@ -196,11 +281,11 @@ class App(WebSocketApp, Router):
         return func
 
     def openapi(self, *, servers: Sequence[str] = ()) -> dict[str, Any]:
-        """The OpenAPI 3.1 document of the app's routes (see :mod:`lamroute.openapi`).
+        """The OpenAPI 3.1 document of the app's routes (see :mod:`lamroute.openapi.document`).
 
         ``servers`` lists base URLs for the paths: ``app.openapi(servers=["/prod"])``.
         """
-        from .openapi import build_openapi
+        from .openapi.document import build_openapi
 
         return build_openapi(self, servers=servers)
 
@@ -236,6 +321,8 @@ class App(WebSocketApp, Router):
                 if fmt is ALB and self._alb is not None:
                     fmt = self._alb
                 request = fmt.parse(event, context)
+                if fmt is WEBSOCKET:  # handlers (and middleware) reach clients through it
+                    request._connections_config = self.connections  # type: ignore[attr-defined]
                 fields["request_id"] = request.request_id
                 if self.strip_prefixes:
                     self._strip_prefixes(request)
@@ -262,7 +349,7 @@ class App(WebSocketApp, Router):
         finally:
             _request_fields.reset(token)
         if self.access_log:
-            self._log_access(request, payload, started, cold, context)
+            log_access(self.logger, request, payload, started, cold, context)
         return payload
 
     def dispatch(self, request: Request) -> Response:
@@ -281,7 +368,7 @@ class App(WebSocketApp, Router):
         if match.target is None:
             allowed = match.allowed
             if self.gates:  # a caller is only told of the methods it may call
-                from .guards import allowed_methods
+                from .security.guards import allowed_methods
 
                 allowed = allowed_methods(request, self.table.methods_at(request.path),
                                           self.gates)
@@ -313,41 +400,3 @@ class App(WebSocketApp, Router):
                 request.root_path += prefix
                 request.path = request.path[len(prefix):] or "/"
                 return
-
-    def _log_access(
-        self, request: Request | None, payload: Mapping[str, Any], started: float, cold: bool,
-        context: Any,
-    ) -> None:
-        duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        aws_request_id = getattr(context, "aws_request_id", None)
-        status = payload.get("statusCode")
-        fields: dict[str, Any] | None = None
-        if request is not None:
-            try:  # every line: one try, no closure per field, the dict built once
-                fields = {
-                    "method": request.method, "path": request.path, "route": request.route,
-                    "status": status, "duration_ms": duration_ms,
-                    "request_id": request.request_id, "aws_request_id": aws_request_id,
-                    "cold_start": cold, "source_ip": request.source_ip,
-                    "user_agent": request.user_agent,
-                }
-            except Exception:
-                fields = None
-        if fields is None:
-            fields = {
-                "method": None, "path": None, "route": None, "status": status,
-                "duration_ms": duration_ms, "request_id": None, "aws_request_id": aws_request_id,
-                "cold_start": cold, "source_ip": None, "user_agent": None,
-            }
-            if request is not None:
-                # Each field read on its own: a malformed part (headers of the wrong type, say)
-                # costs that field, never the line.
-                for name in _ACCESS_REQUEST_FIELDS:
-                    try:
-                        fields[name] = getattr(request, name)
-                    except Exception:
-                        fields[name] = None
-        # The context is the caller's object: an aws_request_id that is not a plain string goes
-        # through the filter's full redaction like any other line.
-        plain = type(fields["aws_request_id"]) in (str, type(None))
-        self.logger.info(ACCESS_MESSAGE if plain else "request", extra=fields)

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -59,6 +60,7 @@ class AccessMessage(str):
 
 
 ACCESS_MESSAGE = AccessMessage("request")
+ACCESS_REQUEST_FIELDS = ("method", "path", "route", "request_id", "source_ip", "user_agent")
 
 
 class RequestFieldsFilter(logging.Filter):
@@ -243,3 +245,44 @@ def request_fields(fields: Mapping[str, Any]) -> Iterator[None]:
         yield
     finally:
         _request_fields.reset(token)
+
+
+def log_access(
+    logger: logging.Logger, request: Any, payload: Mapping[str, Any], started: float, cold: bool,
+    context: Any,
+) -> None:
+    """Write the access line of one invocation: ``request`` (a :class:`~lamroute.Request`, or
+    ``None`` when the event could not be parsed), the rendered ``payload``, the start time."""
+    duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    aws_request_id = getattr(context, "aws_request_id", None)
+    status = payload.get("statusCode")
+    fields: dict[str, Any] | None = None
+    if request is not None:
+        try:  # every line: one try, no closure per field, the dict built once
+            fields = {
+                "method": request.method, "path": request.path, "route": request.route,
+                "status": status, "duration_ms": duration_ms,
+                "request_id": request.request_id, "aws_request_id": aws_request_id,
+                "cold_start": cold, "source_ip": request.source_ip,
+                "user_agent": request.user_agent,
+            }
+        except Exception:
+            fields = None
+    if fields is None:
+        fields = {
+            "method": None, "path": None, "route": None, "status": status,
+            "duration_ms": duration_ms, "request_id": None, "aws_request_id": aws_request_id,
+            "cold_start": cold, "source_ip": None, "user_agent": None,
+        }
+        if request is not None:
+            # Each field read on its own: a malformed part (headers of the wrong type, say)
+            # costs that field, never the line.
+            for name in ACCESS_REQUEST_FIELDS:
+                try:
+                    fields[name] = getattr(request, name)
+                except Exception:
+                    fields[name] = None
+    # The context is the caller's object: an aws_request_id that is not a plain string goes
+    # through the filter's full redaction like any other line.
+    plain = type(fields["aws_request_id"]) in (str, type(None))
+    logger.info(ACCESS_MESSAGE if plain else "request", extra=fields)

@@ -26,34 +26,15 @@ the same way. Chains are built at registration; a request only walks them.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
-from typing import Any
 
-from .deadline import DeadlineInterrupt
-from .exceptions import RouteDefinitionError, reraise_fatal
+from .exceptions import reraise_fatal
 from .http.request import Request
 from .http.response import Response, to_response
+from .routing.routes import Handler, Middleware
+from .safeguards.deadline import DeadlineInterrupt
 
-Handler = Callable[[Request], Response]
-Middleware = Callable[[Request, Handler], Any]
 ErrorHandler = Callable[[BaseException, "Request | None"], Response]
-
-
-def check_middleware(func: Any) -> Middleware:
-    """Reject at registration what cannot be called as ``func(request, call_next)``."""
-    if not callable(func):
-        raise RouteDefinitionError(f"Middleware {func!r} is not callable.")
-    try:
-        inspect.signature(func).bind(None, None)
-    except TypeError:
-        raise RouteDefinitionError(
-            f"Middleware {getattr(func, '__qualname__', func)!s} must accept "
-            "(request, call_next)."
-        ) from None
-    except ValueError:  # builtins without a signature: trust them
-        pass
-    return func  # type: ignore[no-any-return]
 
 
 def build_chain(

@@ -10,8 +10,8 @@ import pytest
 
 from lamroute import App, Request
 from lamroute.formats.identity import AuthSources, identity_from, split_list
-from lamroute.guards import requires
 from lamroute.http.identity import Identity
+from lamroute.security.guards import requires
 from lamroute.testing import (
     FakeContext,
     TestClient,

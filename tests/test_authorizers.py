@@ -20,7 +20,7 @@ from lamroute.authorizers import (
     http_authorizer,
     rest_authorizer,
 )
-from lamroute.guards import requires
+from lamroute.security.guards import requires
 from lamroute.testing import (
     TestClient,
     http_authorizer_event,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from lamroute import App, Compression, Response, RouteDefinitionError
-from lamroute.compression import accepts_gzip
+from lamroute.safeguards.compression import accepts_gzip
 from lamroute.testing import FORMATS, TestClient
 
 TEXT = "lamroute " * 500  # 4500 bytes, compresses well

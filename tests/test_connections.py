@@ -12,14 +12,14 @@ import pytest
 from botocore.stub import Stubber
 
 from lamroute import App
-from lamroute.connections import (
+from lamroute.formats.websocket import WebSocketRequest
+from lamroute.testing import FakeContext, MemoryBackend, TestClient, make_websocket_event
+from lamroute.websocket.connections import (
     ConnectionGone,
     Connections,
     ConnectionsError,
     endpoint_for,
 )
-from lamroute.testing import FakeContext, MemoryBackend, TestClient, make_websocket_event
-from lamroute.websocket import WebSocketRequest
 
 ENDPOINT = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
 
@@ -218,4 +218,4 @@ def test_http_only_apps_do_not_import_the_connections_code() -> None:
     code = ("import sys, json, lamroute; app = lamroute.App();"
             "print(json.dumps(sorted(m for m in sys.modules)))")
     loaded = set(json.loads(subprocess.check_output([sys.executable, "-c", code], text=True)))
-    assert not {"lamroute.connections", "boto3", "botocore", "websockets"} & loaded
+    assert not {"lamroute.websocket.connections", "boto3", "botocore", "websockets"} & loaded

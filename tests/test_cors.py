@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from lamroute import App, Response, RouteDefinitionError
-from lamroute.cors import CORS
-from lamroute.guards import requires
+from lamroute.security.cors import CORS
+from lamroute.security.guards import requires
 from lamroute.testing import TestClient
 
 FORMATS = ["rest", "http-v1", "http", "url", "alb", "alb-multi"]

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from fixtures import Records
 
-from lamroute import App, GatewayTimeout, Request, RouteDefinitionError, Timeout, deadline
-from lamroute.deadline import HandlerTimeout
+from lamroute import App, GatewayTimeout, Request, RouteDefinitionError, Timeout
+from lamroute.safeguards import deadline
+from lamroute.safeguards.deadline import HandlerTimeout
 from lamroute.testing import FORMATS, FakeContext, TestClient, make_event
 from lamroute.testing.rules import check_proxy_response
 

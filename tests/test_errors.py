@@ -40,7 +40,7 @@ from lamroute import (
 )
 from lamroute.errors import SERVER_ERROR_DETAIL
 from lamroute.formats import FALLBACK_PROXY_RESPONSE
-from lamroute.guards import requires
+from lamroute.security.guards import requires
 from lamroute.testing import FORMATS, FakeContext, TestClient, check_proxy_response, make_event
 
 SUBCLASSES = [

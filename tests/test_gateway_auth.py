@@ -15,7 +15,7 @@ from lamroute.authorizers import (
     http_authorizer,
     rest_authorizer,
 )
-from lamroute.guards import requires
+from lamroute.security.guards import requires
 from lamroute.testing import GatewayAuthorizer, TestClient, make_event
 from lamroute.testing.gateway_auth import policy_effect
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from lamroute import App, RouteDefinitionError, Router
-from lamroute.guards import requires
+from lamroute.security.guards import requires
 from lamroute.testing import TestClient, make_websocket_event
 from lamroute.testing.websocket import WebSocketRejected
 
@@ -150,7 +150,7 @@ def test_guarded_websocket_session_through_the_test_client() -> None:
 
 
 def test_a_guard_on_disconnect_is_refused_at_registration() -> None:
-    from lamroute.websocket import WebSocketRoute
+    from lamroute.routing.routes import WebSocketRoute
 
     app = App(access_log=False)
     with pytest.raises(RouteDefinitionError, match=r"\$disconnect"):
@@ -229,7 +229,7 @@ def test_guards_used_as_dependencies_hide_methods_too() -> None:
     from typing import Annotated
 
     from lamroute import Depends, Identity
-    from lamroute.guards import current_identity
+    from lamroute.security.guards import current_identity
 
     writer = requires(scopes=["write"])
     app = App(access_log=False)
@@ -251,7 +251,7 @@ def test_guards_used_as_dependencies_hide_methods_too() -> None:
 
 
 def test_cors_preflights_answer_from_the_cors_policy_without_credentials() -> None:
-    from lamroute.cors import CORS
+    from lamroute.security.cors import CORS
 
     app = admin_app(cors=CORS(allow_origins=["https://app.example.com"],
                               allow_methods=["GET"]))

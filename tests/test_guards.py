@@ -8,7 +8,8 @@ import pytest
 
 from lamroute import App, Request, RouteDefinitionError, Router
 from lamroute.errors import Problem
-from lamroute.guards import (
+from lamroute.http.identity import Identity
+from lamroute.security.guards import (
     Guard,
     authenticated,
     current_identity,
@@ -17,7 +18,6 @@ from lamroute.guards import (
     route_security,
     security_schemes,
 )
-from lamroute.http.identity import Identity
 from lamroute.testing import FakeContext, TestClient, make_event, make_websocket_event
 
 FORMATS = ["rest", "http-v1", "http", "url"]

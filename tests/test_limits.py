@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from lamroute import App, Request, Response, RouteDefinitionError
 from lamroute.errors import SERVER_ERROR_DETAIL
-from lamroute.limits import (
+from lamroute.safeguards.limits import (
     ALB_RESPONSE_LIMIT,
     LAMBDA_RESPONSE_LIMIT,
     UTF8_BYTES_PER_CHAR,

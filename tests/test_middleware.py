@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from lamroute import App, NotFound, Request, Response, RouteDefinitionError, Router
-from lamroute.guards import requires
-from lamroute.middleware import Handler
+from lamroute.routing.routes import Handler
+from lamroute.security.guards import requires
 from lamroute.testing import TestClient
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from lamroute import App, Body, Cookie, Depends, Header, Query, Request, Response, Router
 from lamroute.cli import main
-from lamroute.openapi import openapi_path
+from lamroute.openapi.document import openapi_path
 from lamroute.testing import TestClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate
 
 from lamroute import App
-from lamroute.openapi import openapi_path
+from lamroute.openapi.document import openapi_path
 from lamroute.testing import TestClient, TestResponse
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -124,8 +124,8 @@ def test_examples_readme_commands_work_as_written(name: str, block: str,
 
     from lamroute.cli import load_app
     from lamroute.commands import serve
-    from lamroute.connections import ENDPOINT_ENV
     from lamroute.local.websocket import start
+    from lamroute.websocket.connections import ENDPOINT_ENV
 
     ports: dict[str, int] = {}
     running: list[Any] = []

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lamroute import App, Request, Response, RouteDefinitionError, Router
-from lamroute.routing import RouteTable, parse_template
+from lamroute.routing.table import RouteTable, parse_template
 from lamroute.testing import FORMATS, TestClient
 
 ALL_FORMATS = list(FORMATS)

@@ -13,9 +13,9 @@ from fixtures import load_event
 
 from lamroute import App, Request, Response
 from lamroute.errors import SERVER_ERROR_DETAIL
-from lamroute.guards import requires
 from lamroute.logs import LOGGER_NAME
-from lamroute.middleware import Handler
+from lamroute.routing.routes import Handler
+from lamroute.security.guards import requires
 from lamroute.testing import TestClient
 
 FORMATS = ["rest", "http-v1", "http", "url", "alb", "alb-multi"]

@@ -26,7 +26,7 @@ PROJECT = textwrap.dedent('''
     from lamroute import App, Request
     from lamroute.authorizers import Allow, AuthorizerRequest, Deny
     from lamroute.authorizers import http_authorizer, rest_authorizer
-    from lamroute.guards import requires
+    from lamroute.security.guards import requires
 
     app = App(access_log=False, auth=requires(scopes=["notes/read"]))
 

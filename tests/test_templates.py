@@ -13,7 +13,7 @@ from cfnlint.api import lint
 from cfnlint.decode import cfn_yaml
 from samtranslator.translator.transform import transform
 
-from lamroute.sam import handler_for, sam_template, to_yaml
+from lamroute.deploy.sam import handler_for, sam_template, to_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_TEMPLATES = sorted(ROOT.glob("examples/*/template.yaml"))

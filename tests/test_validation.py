@@ -194,7 +194,7 @@ def test_result_failing_its_model_is_a_logged_500(
 
 def test_annotations_that_need_no_validation_cost_nothing() -> None:
     from lamroute.params import build_response_model
-    from lamroute.router import Route
+    from lamroute.routing.routes import Route
 
     def plain() -> dict[str, Any]: ...
     def text() -> str: ...

@@ -31,9 +31,10 @@ from lamroute import (
     Unauthorized,
 )
 from lamroute.formats import detect
+from lamroute.formats.websocket import WebSocketRequest
 from lamroute.testing import FakeContext, TestClient, make_event, make_websocket_event
 from lamroute.testing.rules import check_proxy_response
-from lamroute.websocket import WebSocketRequest, select_route
+from lamroute.websocket.routes import select_route
 
 CONNECT_EVENT: dict[str, Any] = {
     "headers": {

@@ -14,9 +14,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from lamroute import App, Forbidden, Response, Unauthorized
-from lamroute.connections import ConnectionGone
+from lamroute.formats.websocket import WebSocketRequest
 from lamroute.local.websocket import LocalWebSocketServer, start
-from lamroute.websocket import WebSocketRequest
+from lamroute.websocket.connections import ConnectionGone
 
 TIMEOUT = 10
 
@@ -367,8 +367,8 @@ def test_management_endpoint_of_serve_host_is_reachable_unsigned(host: str, expe
     """Behind ``--host``, the app still reaches @connections without AWS credentials."""
     from botocore import UNSIGNED
 
-    from lamroute.connections import _make_client
     from lamroute.local.websocket_management import ManagementServer
+    from lamroute.websocket.connections import _make_client
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from lamroute import App, Unauthorized
-from lamroute.connections import Connections
+from lamroute.formats.websocket import WebSocketRequest
 from lamroute.testing import TestClient, WebSocketRejected
-from lamroute.websocket import WebSocketRequest
+from lamroute.websocket.connections import Connections
 
 
 def room_app() -> tuple[App, list[tuple[str, Any]]]:

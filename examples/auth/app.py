@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from lamroute import App, Depends, Identity, NotFound, Request, Response
-from lamroute.cors import CORS
-from lamroute.guards import current_identity, requires
-from lamroute.middleware import Handler
+from lamroute.routing.routes import Handler
+from lamroute.security.cors import CORS
+from lamroute.security.guards import current_identity, requires
 
 app = App(
     title="Notes with authorizers",

@@ -21,8 +21,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from lamroute import App, BadRequest
-from lamroute.connections import ConnectionGone, Connections
-from lamroute.websocket import WebSocketRequest
+from lamroute.formats.websocket import WebSocketRequest
+from lamroute.websocket.connections import ConnectionGone, Connections
 
 app = App(title="Chat", version="1.0.0")
 

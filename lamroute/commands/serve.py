@@ -169,8 +169,8 @@ def _start_websocket(app: Any, args: argparse.Namespace) -> Any:
             return None
         port = 3001 if args.port else 0
     try:
-        from ..connections import ENDPOINT_ENV
         from ..local.websocket import start
+        from ..websocket.connections import ENDPOINT_ENV
     except ImportError as exc:
         raise UsageError(
             f"WebSocket routes need {exc.name}: pip install 'lamroute[websocket]'") from None

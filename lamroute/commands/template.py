@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..sam import handler_for, sam_template, to_yaml
+    from ..deploy.sam import handler_for, sam_template, to_yaml
 
     app = load_app(args.app)
     title = getattr(app, "title", None)

@@ -8,6 +8,11 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocke
 ``identity.sourceIp``; ``$disconnect`` adds ``disconnectStatusCode`` and ``disconnectReason``.
 Headers and query parameters are only sent with ``$connect``. There is no ``httpMethod``.
 
+The request a WebSocket handler sees, :class:`WebSocketRequest`, is defined here with the format
+that builds it (``lamroute.websocket`` re-exports it). The route keys are plain strings here:
+routing (:mod:`lamroute.routing.routes`) has its own ``CONNECT``/``DISCONNECT``/``DEFAULT``, and the
+formats know no routing.
+
 >>> from lamroute.testing import make_websocket_event
 >>> WEBSOCKET.detect(make_websocket_event("$connect"))
 True
@@ -16,17 +21,137 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..exceptions import InvalidEvent
+from ..exceptions import InvalidEvent, ResponseError
 from ..http.multidict import Headers, QueryParams
-from ..http.request import Request
+from ..http.request import EventReader, Request
 from ..http.response import Response
-from ..websocket import CONNECT, EVENT_TYPES, WebSocketRequest, route_response_body
 from . import _common as c
 
 if TYPE_CHECKING:
     from .identity import AuthSources
+
+CONNECT = "$connect"
+# eventType -> routeKey of the events API Gateway sends for a connection's open and close.
+EVENT_TYPES = {"CONNECT": CONNECT, "DISCONNECT": "$disconnect"}
+
+
+class ConnectionsClient(Protocol):
+    """What ``request.connections`` offers: :class:`lamroute.websocket.connections.Connections`
+    (the formats know no WebSocket feature, only this shape)."""
+
+    endpoint: str | None
+
+    def send(self, connection_id: str, data: str | bytes | Any) -> None: ...
+    def close(self, connection_id: str) -> None: ...
+    def info(self, connection_id: str) -> Any: ...
+
+
+class ConnectionsSource(Protocol):
+    """The app's connections setting: gives the client for one request's API and stage."""
+
+    def for_request(self, request: WebSocketRequest) -> ConnectionsClient: ...
+
+
+class WebSocketRequest(Request):
+    """One WebSocket API event: a connect, a message or a disconnect.
+
+    ``method`` is the event type (``CONNECT``, ``MESSAGE``, ``DISCONNECT``) and ``path`` the
+    route key, so logs and problem bodies name them. ``headers`` and ``query`` are only
+    sent by API Gateway on ``$connect``; ``body``, ``text`` and ``json()`` carry the message.
+    """
+
+    __slots__ = (
+        "_connections",
+        "_connections_config",
+        "api_id",
+        "connected_at",
+        "connection_id",
+        "disconnect_reason",
+        "disconnect_status_code",
+        "domain_name",
+        "event_type",
+        "message_id",
+        "route_key",
+    )
+
+    def __init__(
+        self,
+        *,
+        connection_id: str,
+        route_key: str,
+        event_type: str,
+        domain_name: str | None,
+        api_id: str | None,
+        stage: str | None,
+        request_id: str | None,
+        connected_at: int | None,
+        message_id: str | None,
+        disconnect_status_code: int | None,
+        disconnect_reason: str | None,
+        event: Mapping[str, Any],
+        context: Any,
+        reader: EventReader,
+    ) -> None:
+        super().__init__(method=event_type, path=route_key, root_path="", format="websocket",
+                         stage=stage, request_id=request_id, event=event, context=context,
+                         reader=reader)
+        self.connection_id = connection_id
+        self.route_key = route_key
+        self.event_type = event_type
+        self.domain_name = domain_name
+        self.api_id = api_id
+        self.connected_at = connected_at
+        self.message_id = message_id
+        self.disconnect_status_code = disconnect_status_code
+        self.disconnect_reason = disconnect_reason
+        self._connections: ConnectionsClient | None = None
+        # The app's connections setting: set by the App that parsed the event.
+        self._connections_config: ConnectionsSource | None = None
+
+    @property
+    def connections(self) -> ConnectionsClient:
+        """The app's :class:`~lamroute.websocket.connections.Connections`, with this event's
+        endpoint unless one is configured (built on first use)."""
+        if self._connections is None:
+            config = self._connections_config
+            if config is None:
+                raise LookupError(
+                    "request.connections comes from the App that received the event; outside "
+                    "one, use lamroute.websocket.connections.Connections(...).for_request(request)."
+                )
+            self._connections = config.for_request(self)
+        return self._connections
+
+    def send(self, data: str | bytes | Any) -> None:
+        """Send ``data`` back to this request's own connection."""
+        self.connections.send(self.connection_id, data)
+
+    def __repr__(self) -> str:
+        return f"<WebSocketRequest {self.route_key} {self.connection_id}>"
+
+
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+MAX_MESSAGE = 128 * 1024
+
+
+def route_response_body(response: Response) -> str:
+    """A WebSocket route response body is text of at most 128 KB (the message size quota)."""
+    body = response.body
+    if not isinstance(body, (bytes, bytearray)):
+        raise ResponseError("Response.body must be bytes.")
+    if len(body) > MAX_MESSAGE:
+        raise ResponseError(
+            f"A WebSocket route response of {len(body)} bytes is over the 128 KB message quota."
+        )
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ResponseError(
+            "A WebSocket route response must be text (UTF-8); send binary frames with "
+            "connections.send(connection_id, data)."
+        ) from None
 
 
 class WebSocketFormat(c.ProxyReader):

@@ -33,10 +33,12 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from ..connections import ENDPOINT_ENV, Connections, use_connections
+from ..formats.websocket import MAX_MESSAGE
+from ..routing.routes import CONNECT, DEFAULT, DISCONNECT
 from ..testing.client import FakeContext
 from ..testing.websocket import ROUTE_SELECTION, make_websocket_event, new_id
-from ..websocket import CONNECT, DEFAULT, DISCONNECT, MAX_MESSAGE, select_route
+from ..websocket.connections import ENDPOINT_ENV, Connections, use_connections
+from ..websocket.routes import select_route
 from .gateway import forwarded_headers
 from .websocket_management import ManagementServer, iso
 

@@ -27,8 +27,9 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..connections import ConnectionGone, ConnectionInfo, Connections, use_connections
-from ..websocket import CONNECT, DEFAULT, DISCONNECT, select_route
+from ..routing.routes import CONNECT, DEFAULT, DISCONNECT
+from ..websocket.connections import ConnectionGone, ConnectionInfo, Connections, use_connections
+from ..websocket.routes import select_route
 from .events import API_ID, REGION, PairsInit, _group, pairs
 from .rules import assert_valid_proxy_response
 

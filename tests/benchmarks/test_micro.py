@@ -15,7 +15,7 @@ from lamroute import App
 from lamroute.formats import detect
 from lamroute.formats.rest import REST
 from lamroute.http.response import to_response
-from lamroute.routing import RouteTable
+from lamroute.routing.table import RouteTable
 from lamroute.testing import FakeContext
 
 from .apps import build, filler_paths

@@ -10,8 +10,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lamroute import App, Response, Timeout, deadline
+from lamroute import App, Response, Timeout
 from lamroute.errors import problem_response
+from lamroute.safeguards import deadline
 from lamroute.testing import FORMATS, FakeContext, make_event
 
 from .strategies import (

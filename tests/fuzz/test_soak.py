@@ -20,7 +20,7 @@ import pytest
 
 from lamroute import App, HTTPError, Request, Response, Timeout
 from lamroute import logs as lamroute_logs
-from lamroute.compression import _accepts_gzip_cached
+from lamroute.safeguards.compression import _accepts_gzip_cached
 from lamroute.testing import FORMATS, FakeContext, make_event
 from lamroute.testing.rules import check_proxy_response
 

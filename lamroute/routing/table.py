@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Generic, TypeVar
 from urllib.parse import unquote
 
-from .exceptions import RouteDefinitionError
+from ..exceptions import RouteDefinitionError
 
 T = TypeVar("T")
 

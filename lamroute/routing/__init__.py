@@ -1,4 +1,10 @@
-"""Route registration: decorators by HTTP method, collected on a :class:`Router`.
+"""Routing: registration by decorators, the records they make and the table that matches them.
+
+This module holds the :class:`Router` (decorators by HTTP method, live ``include_router``);
+``routes.py`` what a route is (:class:`Route`, :class:`WebSocketRoute`, their options and the
+option value types), ``table.py`` the templates (API Gateway syntax) and the route table (one dict
+lookup for static paths, a segment trie for the rest). Routing knows no event shape: it matches
+a method and a path, whatever format they arrived in.
 
 >>> router = Router()
 >>> @router.get("/users/{user_id}")
@@ -10,164 +16,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .exceptions import RouteDefinitionError, plain_status
-from .routing import HTTP_METHODS, parse_template
-from .websocket import WebSocketOptions, WebSocketRoute, check_route, with_default_guard
+from ..exceptions import RouteDefinitionError, plain_status
+from .routes import (
+    ROUTE_OPTIONS,
+    WEBSOCKET_OPTIONS,
+    AuthOption,
+    Middleware,
+    Route,
+    RouteOptions,
+    WebSocketOptions,
+    WebSocketRoute,
+    check_middleware,
+    check_options,
+    check_route,
+    with_default_guard,
+)
+from .table import HTTP_METHODS, parse_template
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .compression import Compression
-    from .deadline import Timeout
-    from .guards import AuthOption
-    from .middleware import Middleware
+__all__ = ["Route", "RouteDecorators", "RouteOptions", "Router", "WebSocketOptions",
+           "WebSocketRoute"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=Callable[..., Any])
 
 
-class RouteOptions(TypedDict, total=False):
-    """Keyword options every route decorator accepts."""
-
-    status_code: int
-    name: str
-    summary: str
-    description: str
-    tags: list[str]
-    deprecated: bool
-    include_in_schema: bool
-    response_model: Any
-    responses: dict[int | str, Any]
-    openapi_extra: dict[str, Any]
-    auth: AuthOption
-    public: bool
-    middleware: list[Middleware]
-    timeout: Timeout | None
-    max_body_size: int | None
-    compress: bool | Compression
-
-
-_ROUTE_OPTIONS = frozenset(RouteOptions.__annotations__)
-_WEBSOCKET_OPTIONS = frozenset(WebSocketOptions.__annotations__)
-
-
-class UnknownRouteOption(RouteDefinitionError, TypeError):
-    """A decorator got a keyword option it does not know (a typo such as ``statuscode``): a
-    :class:`RouteDefinitionError`, and a ``TypeError`` as for any unexpected keyword."""
-
-
-def check_options(what: str, options: Mapping[str, Any], valid: frozenset[str]) -> None:
-    """Raise :class:`UnknownRouteOption` naming the closest valid option for each unknown one.
-
-    >>> try:
-    ...     check_options("Route '/x'", {"statuscode": 201}, _ROUTE_OPTIONS)
-    ... except TypeError as exc:
-    ...     print(exc)
-    Route '/x': unknown option 'statuscode' (did you mean 'status_code'?).
-    """
-    unknown = [name for name in options if name not in valid]
-    if not unknown:
-        return
-    import difflib  # the error path only
-
-    parts = []
-    for name in unknown:
-        close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.6)
-        parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else
-                     f"{name!r} (options: {', '.join(sorted(valid))})")
-    plural = "s" if len(parts) > 1 else ""
-    raise UnknownRouteOption(f"{what}: unknown option{plural} {', '.join(parts)}.")
-
-
-@dataclass(frozen=True)
-class Route:
-    """One registered handler: methods, template, function and its options."""
-
-    path: str
-    methods: tuple[str, ...]
-    handler: Callable[..., Any]
-    options: RouteOptions = field(default_factory=lambda: RouteOptions())
-
-    @property
-    def status_code(self) -> int:
-        return plain_status(self.options.get("status_code", 200))  # type: ignore[no-any-return]
-
-    @property
-    def name(self) -> str:
-        return self.options.get("name") or str(getattr(self.handler, "__name__", "handler"))
-
-
-class Router:
-    """A group of routes; include it in an app with ``app.include_router(router, prefix=...)``.
-
-    ``prefix`` (``"/users"``) goes in front of each of its paths and ``tags`` (OpenAPI) before
-    each route's own, as routes are registered (included routers' routes too). ``auth`` is the
-    default guard of its routes, WebSocket routes but ``$disconnect`` included (``public=True``
-    opts one out); ``middleware`` (and ``@router.middleware``) wraps each of its routes; both
-    apply at ``include_router``.
-    Inclusion is live: a route added after ``include_router`` reaches every app or router it
-    was included in.
-
-    >>> users = Router(prefix="/users", tags=["users"])
-    >>> @users.get("/{user_id}")
-    ... def get_user(user_id: str) -> str:
-    ...     return user_id
-    >>> users.routes[0].path, users.routes[0].options["tags"]
-    ('/users/{user_id}', ['users'])
-    """
-
-    def __init__(
-        self, *, prefix: str = "", tags: Iterable[str] = (), auth: AuthOption | None = None,
-        middleware: Iterable[Middleware] = (),
-    ) -> None:
-        self.prefix = _check_prefix(prefix)
-        self.tags = _check_tags(tags)
-        self.routes: list[Route] = []
-        self.websocket_routes: list[WebSocketRoute] = []
-        self.auth = auth
-        # (parent, prefix, tags) of every include_router this router went through.
-        self._included_in: list[tuple[Router, str, tuple[str, ...]]] = []
-        self.middleware_list: list[Middleware] = list(middleware)
-        if self.middleware_list:  # the middleware module loads only for an app that uses it
-            from .middleware import check_middleware
-
-            self.middleware_list = [check_middleware(m) for m in self.middleware_list]
-
-    def middleware(self, func: M) -> M:
-        """Wrap every route of this router in ``func(request, call_next)``; returns ``func``."""
-        from .middleware import check_middleware
-
-        if self._included_in:  # its routes are compiled already, without it
-            raise RouteDefinitionError(
-                f"Middleware {getattr(func, '__name__', func)!r} is added to a router that is "
-                "already included; add it before include_router (or pass Router(middleware=...))."
-            )
-        self.middleware_list.append(check_middleware(func))
-        return func
-
-    def _route_options(self, options: RouteOptions) -> RouteOptions:
-        """``options`` with this router's default guard and middleware added."""
-        merged = options.copy()
-        if self.auth is not None and merged.get("auth") is None and not merged.get("public"):
-            merged["auth"] = self.auth
-        if self.middleware_list:
-            merged["middleware"] = [*self.middleware_list, *merged.get("middleware", ())]
-        return merged
+class RouteDecorators:
+    """The registration decorators, shared by :class:`Router` and :class:`~lamroute.App`: each
+    builds a record and hands it to ``add_route`` or ``add_websocket_route``."""
 
     def add_route(self, route: Route) -> None:
-        """Register a :class:`Route` (subclasses compile it at once), and pass it on to every
-        app or router this one is already included in."""
-        if self.prefix or self.tags:
-            route = replace(route, path=_prefixed(self.prefix, route.path),
-                            options=_tagged(self.tags, route.options))
-        parse_template(route.path)  # a malformed template fails here, not at include time
-        self.routes.append(route)
-        for parent, prefix, tags in self._included_in:
-            parent._include_route(self, route, prefix, tags)
+        raise NotImplementedError
+
+    def add_websocket_route(self, route: WebSocketRoute) -> None:
+        raise NotImplementedError
 
     def route(
         self, path: str, *, methods: Iterable[str], **options: Unpack[RouteOptions]
@@ -178,8 +66,8 @@ class Router:
             raise RouteDefinitionError(
                 f"Route {path!r}: methods must be a list drawn from {sorted(HTTP_METHODS)}."
             )
-        if not _ROUTE_OPTIONS.issuperset(options):
-            check_options(f"Route {path!r}", options, _ROUTE_OPTIONS)
+        if not ROUTE_OPTIONS.issuperset(options):
+            check_options(f"Route {path!r}", options, ROUTE_OPTIONS)
         status = plain_status(options.get("status_code", 200))
         if type(status) is not int or not 100 <= status <= 599:
             raise RouteDefinitionError(f"Route {path!r}: status_code {status!r} is not 100-599.")
@@ -226,8 +114,8 @@ class Router:
         self, route_key: str, **options: Unpack[WebSocketOptions]
     ) -> Callable[[F], F]:
         """Register a WebSocket API handler for ``route_key`` (``"$connect"``, ``"join"``)."""
-        if not _WEBSOCKET_OPTIONS.issuperset(options):
-            check_options(f"WebSocket route {route_key!r}", options, _WEBSOCKET_OPTIONS)
+        if not WEBSOCKET_OPTIONS.issuperset(options):
+            check_options(f"WebSocket route {route_key!r}", options, WEBSOCKET_OPTIONS)
         check_route(route_key, options)
 
         def decorator(func: F) -> F:
@@ -238,9 +126,82 @@ class Router:
 
         return decorator
 
+
+class Router(RouteDecorators):
+    """A group of routes; include it in an app with ``app.include_router(router, prefix=...)``.
+
+    ``prefix`` (``"/users"``) goes in front of each of its paths and ``tags`` (OpenAPI) before
+    each route's own, as routes are registered (included routers' routes too). ``auth`` is the
+    default guard of its routes, WebSocket routes but ``$disconnect`` included (``public=True``
+    opts one out); ``middleware`` (and ``@router.middleware``) wraps each of its routes; both
+    apply at ``include_router``.
+    Inclusion is live: a route added after ``include_router`` reaches every app or router it
+    was included in. ``on_route`` and ``on_websocket_route`` see each route before it is
+    recorded (the :class:`~lamroute.App` that owns a router compiles it there; a failure
+    leaves it unrecorded) and return the record to keep.
+
+    >>> users = Router(prefix="/users", tags=["users"])
+    >>> @users.get("/{user_id}")
+    ... def get_user(user_id: str) -> str:
+    ...     return user_id
+    >>> users.routes[0].path, users.routes[0].options["tags"]
+    ('/users/{user_id}', ['users'])
+    """
+
+    def __init__(
+        self, *, prefix: str = "", tags: Iterable[str] = (), auth: AuthOption | None = None,
+        middleware: Iterable[Middleware] = (),
+        on_route: Callable[[Route], Route] | None = None,
+        on_websocket_route: Callable[[WebSocketRoute], WebSocketRoute] | None = None,
+    ) -> None:
+        self.prefix = _check_prefix(prefix)
+        self.tags = _check_tags(tags)
+        self.routes: list[Route] = []
+        self.websocket_routes: list[WebSocketRoute] = []
+        self.auth = auth
+        # (parent, prefix, tags) of every include_router this router went through.
+        self._included_in: list[tuple[Router, str, tuple[str, ...]]] = []
+        self.middleware_list: list[Middleware] = [check_middleware(m) for m in middleware]
+        self.on_route = on_route
+        self.on_websocket_route = on_websocket_route
+
+    def middleware(self, func: M) -> M:
+        """Wrap every route of this router in ``func(request, call_next)``; returns ``func``."""
+        if self._included_in:  # its routes are compiled already, without it
+            raise RouteDefinitionError(
+                f"Middleware {getattr(func, '__name__', func)!r} is added to a router that is "
+                "already included; add it before include_router (or pass Router(middleware=...))."
+            )
+        self.middleware_list.append(check_middleware(func))
+        return func
+
+    def _route_options(self, options: RouteOptions) -> RouteOptions:
+        """``options`` with this router's default guard and middleware added."""
+        merged = options.copy()
+        if self.auth is not None and merged.get("auth") is None and not merged.get("public"):
+            merged["auth"] = self.auth
+        if self.middleware_list:
+            merged["middleware"] = [*self.middleware_list, *merged.get("middleware", ())]
+        return merged
+
+    def add_route(self, route: Route) -> None:
+        """Register a :class:`Route` (its app compiles it at once), and pass it on to every app
+        or router this one is already included in."""
+        if self.prefix or self.tags:
+            route = replace(route, path=_prefixed(self.prefix, route.path),
+                            options=_tagged(self.tags, route.options))
+        parse_template(route.path)  # a malformed template fails here, not at include time
+        if self.on_route is not None:
+            route = self.on_route(route)
+        self.routes.append(route)
+        for parent, prefix, tags in self._included_in:
+            parent._include_route(self, route, prefix, tags)
+
     def add_websocket_route(self, route: WebSocketRoute) -> None:
-        """Register a :class:`~lamroute.websocket.WebSocketRoute` (the app compiles it), and
-        pass it on to every app or router this one is already included in."""
+        """Register a :class:`WebSocketRoute` (its app compiles it at once), and pass it on to
+        every app or router this one is already included in."""
+        if self.on_websocket_route is not None:
+            route = self.on_websocket_route(route)
         self.websocket_routes.append(route)
         for parent, _, _ in self._included_in:
             parent._include_websocket_route(self, route)

@@ -21,10 +21,10 @@ HTTP APIs, Function URLs and ALB always decode it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
-from .http.response import Response
+from ..http.response import Response
+from ..routing.routes import Compression
 
 # Media types whose content is already compressed: gzip would only cost CPU and bytes.
 INCOMPRESSIBLE_PREFIXES = ("image/", "video/", "audio/", "font/woff")
@@ -39,24 +39,6 @@ INCOMPRESSIBLE_TYPES = frozenset({
 })
 # Image formats that are text and compress well.
 COMPRESSIBLE_IMAGES = frozenset({"image/svg+xml", "image/x-icon", "image/bmp"})
-
-
-@dataclass(frozen=True)
-class Compression:
-    """When and how to gzip: ``min_size`` in bytes (smaller bodies gain nothing), zlib ``level``.
-
-    >>> Compression(min_size=512, level=9).level
-    9
-    """
-
-    min_size: int = 1024
-    level: int = 6
-
-    def __post_init__(self) -> None:
-        if type(self.min_size) is not int or self.min_size < 0:
-            raise ValueError(f"Compression.min_size must be an int >= 0, not {self.min_size!r}.")
-        if type(self.level) is not int or not 1 <= self.level <= 9:
-            raise ValueError(f"Compression.level must be an int 1-9, not {self.level!r}.")
 
 
 def resolve(option: bool | Compression | None) -> Compression | None:

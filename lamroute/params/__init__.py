@@ -1,4 +1,10 @@
-"""Turns a request into a handler's arguments, from a signature analysed once at registration.
+"""Parameters: turns a request into a handler's arguments, from a signature analysed once.
+
+This module holds the binder (:func:`build_binder`, :class:`Binder`); ``signature.py`` reads a
+signature into parameter specs, ``markers.py`` holds ``Query``, ``Header``, ``Body``,
+``Depends``..., ``converters.py`` the conversions that need no pydantic and ``validation.py`` the
+pydantic bridge, validation errors and response models (pydantic is imported only when a route
+uses a model or a constrained type).
 
 Path parameters are bound by name, everything else by annotation and marker: ``int``/``float``/
 ``bool``/``str``/``UUID``/``Enum`` are converted without pydantic, other types (``date``,
@@ -15,13 +21,12 @@ from __future__ import annotations
 
 import copy
 import typing
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
+from ..http.request import Request
 from .converters import IDENTITY, Converter, check_text, each, fast_converter, list_item
-from .http.request import Request
 from .markers import Body, Param
-from .router import Route
 from .signature import Dependant, ParamSpec, analyse, describe
 from .validation import (
     INVALID,
@@ -330,7 +335,7 @@ def read_json_body(request: Any, *, allow_non_finite: bool = False) -> Any:
         value = request.headers.get("content-type")
         media = value.split(";", 1)[0].strip().lower() if value else None
     if media is not None and media != "application/json" and not media.endswith("+json"):
-        from .exceptions import UnsupportedMediaType
+        from ..exceptions import UnsupportedMediaType
 
         raise UnsupportedMediaType(
             f"The body must be JSON (application/json), not {media or 'empty'}."
@@ -343,7 +348,18 @@ def read_json_body(request: Any, *, allow_non_finite: bool = False) -> Any:
     return request.json()  # a request-like object's own reading
 
 
-def build_response_model(route: Route) -> ResponseModel | None:
+class RouteLike(Protocol):
+    """What :func:`build_response_model` reads of a route (a :class:`lamroute.Route`)."""
+
+    @property
+    def handler(self) -> Callable[..., Any]: ...
+    @property
+    def options(self) -> Mapping[str, Any]: ...
+    @property
+    def status_code(self) -> int: ...
+
+
+def build_response_model(route: RouteLike) -> ResponseModel | None:
     """The serialiser for ``route``'s result: ``response_model=`` or the return annotation.
 
     Only types that mention a pydantic model are validated (or any explicit ``response_model``);

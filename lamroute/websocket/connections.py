@@ -22,11 +22,11 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from .exceptions import LamrouteError
-from .http.response import dump_json
+from ..exceptions import LamrouteError
+from ..http.response import dump_json
 
 if TYPE_CHECKING:
-    from .websocket import WebSocketRequest
+    from ..formats.websocket import WebSocketRequest
 
 ENDPOINT_ENV = "LAMROUTE_CONNECTIONS_ENDPOINT"
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")

@@ -1,11 +1,16 @@
-"""The app's safety net around a handler call: body size, deadline, compression, payload size.
+"""Safeguards: the app's safety net around a handler call.
 
-Resolved once per route at registration (route options override the app's); a route with
-nothing to do gets no safeguard at all, so an app without these features pays nothing.
+This module holds the chain (:class:`Safeguards`, :class:`RouteSafeguard`): body size, deadline,
+compression and the response size, resolved once per route at registration (route options
+override the app's); a route with nothing to do gets no safeguard at all, so an app without these
+features pays nothing. ``deadline.py`` answers 504 before Lambda or the gateway gives up,
+``limits.py`` keeps requests and answers within the services' size limits, ``compression.py``
+gzips (loaded only by apps that compress). Their option values (``Timeout``, ``Compression``)
+are declared in :mod:`lamroute.routing.routes`.
 
 >>> import logging
->>> from lamroute.boundary import Boundary
->>> from lamroute.problems import problem_response
+>>> from lamroute.errors import problem_response
+>>> from lamroute.errors.boundary import Boundary
 >>> log = logging.getLogger("doc")
 >>> guards = Safeguards(timeout=None, compress=False, max_body_size=None,
 ...                     boundary=Boundary(logger=log, formatter=problem_response, debug=False),
@@ -20,17 +25,17 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .compression import Compression, compress, resolve
-from .deadline import Deadline, Timeout
-from .exceptions import RouteDefinitionError
+from ..exceptions import RouteDefinitionError
+from ..routing.routes import Compression, Timeout
+from .deadline import Deadline
 from .limits import PayloadLimit, check_body_size
 
 if TYPE_CHECKING:
-    from .errors.boundary import Boundary
-    from .formats import PayloadFormat
-    from .http.request import Request
-    from .http.response import Response
-    from .middleware import Handler
+    from ..errors.boundary import Boundary
+    from ..formats import PayloadFormat
+    from ..http.request import Request
+    from ..http.response import Response
+    from ..routing.routes import Handler
 
 _UNSET: Any = object()
 
@@ -41,13 +46,14 @@ class RouteSafeguard:
     A slotted class, not a dataclass: generating dataclass methods costs cold start.
     """
 
-    __slots__ = ("compression", "deadline", "max_body_size")
+    __slots__ = ("compression", "deadline", "gzip", "max_body_size")
 
     def __init__(self, max_body_size: int | None, deadline: Deadline | None,
                  compression: Compression | None) -> None:
         self.max_body_size = max_body_size
         self.deadline = deadline
         self.compression = compression
+        self.gzip = _gzip_function() if compression is not None else _never
 
     def run(self, call: Callable[[Request], Response], request: Request) -> Response:
         """``call(request)`` inside the route's limits."""
@@ -55,8 +61,8 @@ class RouteSafeguard:
             check_body_size(request, self.max_body_size)
         response = call(request) if self.deadline is None else self.deadline.run(call, request)
         if self.compression is not None:
-            response = compress(response, request.headers.get("accept-encoding"),
-                                self.compression)
+            response = self.gzip(response, request.headers.get("accept-encoding"),
+                                 self.compression)
         return response
 
 
@@ -114,7 +120,21 @@ def _check_timeout(value: Any, where: str) -> Timeout | None:
     raise RouteDefinitionError(f"{where}: timeout must be a Timeout or None, not {value!r}.")
 
 
+def _gzip_function() -> Callable[[Response, str | None, Compression], Response]:
+    from .compression import compress  # only apps that compress load it
+
+    return compress
+
+
+def _never(response: Response, accept_encoding: str | None, config: Compression) -> Response:
+    raise AssertionError("a route without compression compressed")  # pragma: no cover
+
+
 def _check_compression(value: Any, where: str) -> Compression | None:
+    if value is None or value is False:  # off: the compression module is not needed
+        return None
+    from .compression import resolve
+
     try:
         return resolve(value)
     except TypeError as exc:

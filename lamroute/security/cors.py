@@ -28,13 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import echo
-from .exceptions import Forbidden, NotFound, RouteDefinitionError
-from .http.response import Response
+from ..errors import echo
+from ..exceptions import Forbidden, NotFound, RouteDefinitionError
+from ..http.response import Response
 
 if TYPE_CHECKING:
-    from .http.request import Request
-    from .routing import RouteTable
+    from ..http.request import Request
+    from ..routing.table import RouteTable
 
 _SAFE_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})
 

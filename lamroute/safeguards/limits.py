@@ -35,16 +35,16 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .compression import Compression, accepts_gzip, compress
-from .errors import minimal_problem
-from .exceptions import InternalServerError, PayloadTooLarge, reraise_fatal
-from .formats import FALLBACK_PROXY_RESPONSE, render_safely
-from .http.response import Response
+from ..errors import minimal_problem
+from ..exceptions import InternalServerError, PayloadTooLarge, reraise_fatal
+from ..formats import FALLBACK_PROXY_RESPONSE, render_safely
+from ..http.response import Response
+from ..routing.routes import Compression
 
 if TYPE_CHECKING:
-    from .errors.boundary import Boundary
-    from .formats import PayloadFormat
-    from .http.request import Request
+    from ..errors.boundary import Boundary
+    from ..formats import PayloadFormat
+    from ..http.request import Request
 
 # The Lambda error reads "exceeded maximum allowed payload size (6291556 bytes)"; we keep to
 # the documented 6 MiB, a hundred bytes below it (and the limit lamroute.testing checks): the
@@ -222,6 +222,8 @@ class PayloadLimit:
         # the app opted into compression (and so configured them).
         if request is None or (getattr(fmt, "name", "rest") == "rest" and not self.compression):
             return None
+        from .compression import accepts_gzip, compress  # an oversized answer: rare
+
         try:
             if not accepts_gzip(request.headers.get("accept-encoding")):
                 return None

@@ -32,15 +32,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import GatewayTimeout
+from ..exceptions import GatewayTimeout
+from ..routing.routes import Timeout
 
 if TYPE_CHECKING:
-    from .http.request import Request
-    from .http.response import Response
+    from ..http.request import Request
+    from ..http.response import Response
 
 # Only the C module: `signal.getsignal`/`signal.signal` convert to and from enums, which costs
 # microseconds per request, and importing `signal` builds those enums (~1 ms of cold start).
@@ -52,37 +52,6 @@ _MAIN_THREAD = threading.main_thread().ident
 _get_ident = threading.get_ident
 _perf_counter = time.perf_counter
 _warned: set[str] = set()  # reasons already logged in this container
-
-
-@dataclass(frozen=True)
-class Timeout:
-    """The time budget of a handler.
-
-    ``integration_s``: the gateway's integration timeout (``None`` when only Lambda's deadline
-    counts, as for Function URLs and ALB); ``margin_s``: how long before the earlier deadline
-    the handler is interrupted, the time left for cleanup and the 504 answer.
-    """
-
-    integration_s: float | None = 29.0
-    margin_s: float = 0.5
-
-    def __post_init__(self) -> None:
-        for name in ("integration_s", "margin_s"):
-            value = getattr(self, name)
-            if value is None and name == "integration_s":
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise ValueError(f"Timeout.{name} must be a number >= 0, not {value!r}.")
-
-    def budget(self, remaining_ms: float) -> float:
-        """Seconds the handler may run, given the Lambda time left (never below 0)."""
-        # Runs on every request: comparisons rather than min()/max() calls.
-        available = remaining_ms / 1000
-        integration = self.integration_s
-        if integration is not None and integration < available:
-            available = integration
-        available -= self.margin_s
-        return available if available > 0 else 0.0
 
 
 class DeadlineInterrupt(BaseException):

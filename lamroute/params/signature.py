@@ -17,8 +17,8 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from .exceptions import RouteDefinitionError
-from .http.request import Request
+from ..exceptions import RouteDefinitionError
+from ..http.request import Request
 from .markers import Body, Cookie, Depends, Header, LambdaContext, Param, Path, Query
 from .validation import is_model, is_optional
 
@@ -183,7 +183,7 @@ def _caller_locals() -> dict[str, Any]:
     import sys
 
     frame = sys._getframe(1)
-    package = __name__.rpartition(".")[0] + "."
+    package = __name__.partition(".")[0] + "."  # the lamroute package, every subpackage
     while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
         frame = frame.f_back  # type: ignore[assignment]
     return dict(frame.f_locals) if frame is not None else {}

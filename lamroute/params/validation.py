@@ -17,8 +17,8 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .exceptions import ResponseError, RouteDefinitionError, UnprocessableEntity
-from .http.response import Response, _json_response, dump_json
+from ..exceptions import ResponseError, RouteDefinitionError, UnprocessableEntity
+from ..http.response import Response, _json_response, dump_json
 from .markers import Param
 
 ErrorList = list[dict[str, Any]]

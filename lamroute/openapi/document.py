@@ -26,14 +26,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .errors import problem_response
-from .guards import route_security, security_schemes
-from .http.response import Response, dump_json
-from .params import Binder, build_binder, return_annotation
-from .router import Route
-from .routing import parse_template
-from .signature import ParamSpec
-from .validation import build_response_model, constrained, is_optional
+from ..errors import problem_response
+from ..http.response import Response, dump_json
+from ..params import Binder, build_binder, return_annotation
+from ..params.signature import ParamSpec
+from ..params.validation import build_response_model, constrained, is_optional
+from ..routing.routes import Route
+from ..routing.table import parse_template
+from ..security.guards import route_security, security_schemes
 
 REF = "#/components/schemas/{model}"
 PROBLEM_SCHEMA: dict[str, Any] = {

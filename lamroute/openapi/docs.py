@@ -19,9 +19,9 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from .exceptions import RouteDefinitionError
-from .http.request import Request
-from .http.response import Response, dump_json
+from ..exceptions import RouteDefinitionError
+from ..http.request import Request
+from ..http.response import Response, dump_json
 
 URL_PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/": kept as they are
 SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"

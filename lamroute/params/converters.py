@@ -57,7 +57,7 @@ def check_text(value: Any, loc: tuple[str | int, ...]) -> Any:
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:
-                from .exceptions import BadRequest
+                from ..exceptions import BadRequest
 
                 raise BadRequest(f"The {loc[0]} parameter {loc[-1]!r} is not valid Unicode "
                                  "(it holds a lone surrogate).") from None

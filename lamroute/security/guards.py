@@ -24,17 +24,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
-from .exceptions import Forbidden, HTTPError, RouteDefinitionError, Unauthorized
-from .http.identity import Identity
-from .http.request import Request
+from ..exceptions import Forbidden, HTTPError, RouteDefinitionError, Unauthorized
+from ..http.identity import Identity
+from ..http.request import Request
+from ..routing.routes import AuthOption, Predicate
 
 if TYPE_CHECKING:
-    from .router import Route, RouteOptions
+    from ..routing.routes import Route, RouteOptions
 
-Predicate = Callable[[Identity], bool]
-AuthOption = Union["Guard", Predicate]
 
 DEFAULT_SCHEME = "bearerAuth"
 BEARER_SCHEME: Mapping[str, Any] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -1,0 +1,2 @@
+"""Deployment: ``sam.py`` writes the SAM template of one function behind an API Gateway proxy
+resource (``lamroute template``)."""

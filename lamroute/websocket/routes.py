@@ -1,0 +1,234 @@
+"""WebSocket routes compiled and dispatched by route key, and the gateway's route selection.
+
+A handler is analysed once (:func:`compile_route`): WebSocket names (``connection_id``,
+``connections``, ``body``) here, everything else by the HTTP binder. :class:`WebSocketRoutes` is
+what ``app.websockets`` holds; :func:`select_route` is what API Gateway's route selection
+expression picks (the local gateway and the test client use it).
+
+>>> select_route("$request.body.action", '{"action": "join"}', {"join"})
+'join'
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import HTTPError, NotFound, RouteDefinitionError, plain_status
+from ..formats.websocket import ConnectionsClient, WebSocketRequest
+from ..http.response import Response, to_response
+from ..params import Binder, build_binder
+from ..routing.routes import CONNECT, DEFAULT, DISCONNECT, WebSocketRoute, check_route
+
+if TYPE_CHECKING:
+    from ..security.guards import Guard
+    from .connections import Connections
+
+Extractor = Callable[[WebSocketRequest], Any]
+
+
+class CompiledWebSocketRoute:
+    """A WebSocket route with its guard and argument binding built at registration."""
+
+    __slots__ = ("binder", "extractors", "guard", "route", "status")
+
+    def __init__(self, route: WebSocketRoute, extractors: tuple[tuple[str, Extractor], ...],
+                 binder: Binder | None, guard: Guard | None = None) -> None:
+        self.route = route
+        self.extractors = extractors
+        self.binder = binder
+        self.guard = guard
+        self.status = plain_status(route.options.get("status_code", 200))
+
+    def __call__(self, request: WebSocketRequest) -> Response:
+        if self.guard is not None:
+            self.guard.check(request)  # 401/403: on $connect, the connection is refused
+        kwargs = self.binder.bind(request) if self.binder is not None else {}
+        for name, extract in self.extractors:
+            kwargs[name] = extract(request)
+        result = self.route.handler(**kwargs)
+        # `None` is an empty answer with the route's status: a 204 would be a surprise on
+        # `$connect`, where any 2xx accepts the connection.
+        if result is None:
+            return Response(None, self.status)
+        return to_response(result, self.status)
+
+
+class WebSocketRoutes:
+    """The routes of an app by route key; ``dispatch`` picks one for a request.
+
+    ``default_auth`` is the app's default guard. Without a ``$connect`` handler, the implicit
+    ``$connect`` admits the callers who may call at least one message route (anyone when one
+    of them is unguarded); with no message route at all, those the default guard admits.
+    """
+
+    def __init__(self, *, default_auth: Any = None) -> None:
+        self.routes: dict[str, CompiledWebSocketRoute] = {}
+        self.default_guard: Guard | None = None
+        if default_auth is not None:
+            from ..security.guards import as_guard
+
+            self.default_guard = as_guard(default_auth, "App(auth=...)")
+        # The guards of the implicit $connect (the caller must pass one), None when it is open.
+        self.connect_guards: tuple[Guard, ...] | None = self._connect_guards()
+
+    def add(self, route: WebSocketRoute, *, default_auth: Any = None) -> None:
+        check_route(route.route_key, route.options)  # also for routes built by hand
+        if route.route_key in self.routes:
+            raise RouteDefinitionError(f"WebSocket route {route.route_key!r} is defined twice.")
+        self.routes[route.route_key] = compile_route(route, default_auth)
+        self.connect_guards = self._connect_guards()
+
+    def _connect_guards(self) -> tuple[Guard, ...] | None:
+        messages = [c for key, c in self.routes.items() if key not in (CONNECT, DISCONNECT)]
+        if not messages:
+            return None if self.default_guard is None else (self.default_guard,)
+        guards: dict[int, Guard] = {}
+        for compiled in messages:
+            if compiled.guard is None:
+                return None
+            guards.setdefault(id(compiled.guard), compiled.guard)
+        return tuple(guards.values())
+
+    def _admit(self, request: WebSocketRequest, guards: tuple[Guard, ...]) -> None:
+        """The implicit ``$connect``: admitted by one of ``guards``, else the first refusal."""
+        refusal: HTTPError | None = None
+        for guard in guards:
+            try:
+                guard.check(request)
+                return
+            except HTTPError as exc:
+                refusal = refusal or exc
+        if refusal is not None:
+            raise refusal
+
+    def __contains__(self, route_key: object) -> bool:
+        return route_key in self.routes
+
+    def dispatch(self, request: WebSocketRequest, connections: Connections) -> Response:
+        """Call the handler for the request's route key.
+
+        A message whose route key has no handler goes to ``$default``; without one it is a 404
+        problem. ``$connect`` and ``$disconnect`` without a handler are accepted (200), as
+        when the API has no such route, once the implicit ``$connect`` admits the caller.
+        """
+        request._connections_config = connections
+        compiled = self.routes.get(request.route_key)
+        if compiled is None and request.route_key not in (CONNECT, DISCONNECT):
+            compiled = self.routes.get(DEFAULT)
+        if compiled is None:
+            if request.route_key in (CONNECT, DISCONNECT):
+                if request.route_key == CONNECT and self.connect_guards is not None:
+                    self._admit(request, self.connect_guards)
+                return Response(None, 200)
+            raise NotFound(f"No WebSocket route for route key {request.route_key!r}.")
+        request.route = compiled.route.route_key
+        return compiled(request)
+
+
+def compile_route(route: WebSocketRoute, default_auth: Any = None) -> CompiledWebSocketRoute:
+    """Analyse the handler once: WebSocket names here, everything else by the HTTP binder.
+
+    ``connection_id``, ``connections`` (or a parameter annotated ``Connections``) and an
+    unannotated ``body`` (the parsed JSON message) are WebSocket's own. The other parameters
+    go through :func:`lamroute.params.build_binder` like an HTTP handler's: ``request``
+    (``WebSocketRequest`` is a ``Request``), ``context``, a pydantic model or ``dict`` (the
+    validated JSON message, 422 when it does not match), ``Depends(...)``, and query or header
+    parameters (sent with ``$connect`` only).
+    """
+    func = route.handler
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        raise RouteDefinitionError(
+            f"WebSocket route {route.route_key!r}: cannot inspect handler: {exc}") from exc
+    own: list[tuple[str, Extractor]] = []
+    delegated: list[inspect.Parameter] = []
+    for name, parameter in signature.parameters.items():
+        extract = _own_extractor(name, parameter)
+        if extract is not None:
+            own.append((name, extract))
+        else:
+            delegated.append(parameter)
+    binder = _http_binder(func, signature.replace(parameters=delegated)) if delegated else None
+    guard = None
+    if default_auth is not None or "auth" in route.options or "public" in route.options:
+        from ..security.guards import effective_guard
+
+        guard = effective_guard(route.options, default_auth,  # type: ignore[arg-type]
+                                f"WebSocket route {route.route_key!r}")
+    return CompiledWebSocketRoute(route, tuple(own), binder, guard)
+
+
+def _own_extractor(name: str, parameter: inspect.Parameter) -> Extractor | None:
+    annotation = parameter.annotation
+    annotation_name = (annotation.rsplit(".", 1)[-1] if isinstance(annotation, str)
+                       else getattr(annotation, "__name__", None))
+    if name == "connections" or annotation_name == "Connections":
+        return _connections
+    if name == "connection_id":
+        return _connection_id
+    if name == "body" and annotation is parameter.empty:
+        return _body
+    return None
+
+
+def _http_binder(func: Callable[..., Any], signature: inspect.Signature) -> Binder:
+    """The HTTP binder for the parameters WebSocket leaves, through a stand-in function with
+    only those parameters (annotations still resolved in the handler's own module)."""
+    target = inspect.unwrap(func)
+    stand_in = types.FunctionType(_stand_in.__code__, getattr(target, "__globals__", {}),
+                                  getattr(func, "__name__", "handler"))
+    stand_in.__qualname__ = getattr(func, "__qualname__", stand_in.__name__)
+    stand_in.__module__ = getattr(func, "__module__", None)  # type: ignore[assignment]
+    annotations = getattr(target, "__annotations__", {})
+    stand_in.__annotations__ = {p: annotations[p] for p in signature.parameters
+                                if p in annotations}
+    stand_in.__signature__ = signature  # type: ignore[attr-defined]
+    return build_binder(stand_in, ())
+
+
+def _stand_in(**kwargs: Any) -> None:
+    return None
+
+
+def _connections(request: WebSocketRequest) -> ConnectionsClient:
+    return request.connections
+
+
+def _connection_id(request: WebSocketRequest) -> str:
+    return request.connection_id
+
+
+def _body(request: WebSocketRequest) -> Any:
+    return request.json()
+
+
+def select_route(expression: str, message: bytes | str, route_keys: Any) -> str:
+    """The route key API Gateway's route selection expression picks for ``message``.
+
+    Only ``$request.body.<path>`` expressions read the message (a JSON object); a value that
+    is not a string, or names no route in ``route_keys``, selects ``$default``.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html
+
+    >>> select_route("$request.body.action", '{"action": "join"}', {"join"})
+    'join'
+    >>> select_route("$request.body.action", "not json", {"join"})
+    '$default'
+    """
+    expr = expression.strip()
+    if expr.startswith("${") and expr.endswith("}"):
+        expr = "$" + expr[2:-1]
+    if not expr.startswith("$request.body."):
+        return expr if expr in route_keys else DEFAULT
+    import json
+
+    try:
+        value: Any = json.loads(message)
+    except (ValueError, RecursionError):
+        return DEFAULT
+    for part in expr[len("$request.body."):].split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value if isinstance(value, str) and value in route_keys else DEFAULT
