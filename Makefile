@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint typecheck pytest run bench bench-micro fuzz clean
+.PHONY: setup test lint typecheck imports pytest run bench bench-micro fuzz clean
 
 setup: $(STAMP)
 
@@ -20,10 +20,14 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy --strict lamroute
 
+# The layers and acyclic contracts of .importlinter (type-only imports count too).
+imports: setup
+	$(BIN)/lint-imports
+
 pytest: setup
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck imports pytest
 
 run: setup
 	$(BIN)/lamroute serve examples.notes.app:app --port 3000

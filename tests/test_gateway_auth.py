@@ -233,7 +233,7 @@ def test_local_server_answers_a_raw_authorizer_sys_exit_as_the_gateway(
     import logging
 
     from lamroute.local import LocalGateway
-    from lamroute.testing.gateway_auth import local_gateway_hook
+    from lamroute.local.gateway import local_gateway_hook
 
     with caplog.at_level(logging.ERROR, logger="lamroute.local"), \
             LocalGateway(make_app(), api=api, port=0) as server:

@@ -10,8 +10,7 @@ import pytest
 
 from lamroute import App, RouteDefinitionError, Router
 from lamroute.security.guards import requires
-from lamroute.testing import TestClient, make_websocket_event
-from lamroute.testing.websocket import WebSocketRejected
+from lamroute.testing import TestClient, WebSocketRejected, make_websocket_event
 
 FORMATS = ["rest", "http-v1", "http", "url"]
 ADMIN = {"principalId": "u-1", "scope": "admin"}      # a $connect Lambda authorizer's answer

@@ -87,7 +87,8 @@ def _server_argv(args: argparse.Namespace) -> list[str]:
 
 def install_authorizer(gateway: Any, args: argparse.Namespace) -> None:
     """Put ``--authorizer`` in front of ``gateway``'s invocations (see lamroute.testing)."""
-    from ..testing.gateway_auth import GatewayAuthorizer, local_gateway_hook
+    from ..local.gateway import local_gateway_hook
+    from ..testing.gateway_auth import GatewayAuthorizer
 
     handler = load_app(args.authorizer)
     if not callable(handler):

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl
 from ..logs import printable, redact_text
 from ..testing.client import FakeContext
 from ..testing.events import make_event
+from ..testing.gateway_auth import GatewayAuthorizer
 from .answers import HttpAnswer, gateway_error, is_text_type, matches_media_types, to_http_answer
 
 logger = logging.getLogger("lamroute.local")
@@ -289,3 +290,22 @@ def loggable(request: HttpRequest) -> str:
     """
     path, mark, query = request.target.partition("?")
     return printable(f"{request.method} {path}{mark}{redact_text(query)}")
+
+
+def local_gateway_hook(gate: GatewayAuthorizer, format: str) -> RequestHook:
+    """A ``Gateway.request_hooks`` entry for ``lamroute serve --authorizer``: runs ``gate``
+    between the event and the invocation, answers refusals itself and says why in the log."""
+    def hook(request: Any, event: dict[str, Any]) -> HttpAnswer | None:
+        outcome = gate.authorize(event, format)
+        if outcome.allowed:
+            return None
+        if outcome.status == 500:
+            logger.error("!!! 500: the Lambda authorizer's invocation or answer is unusable (%s); "
+                         "API Gateway answers 500", outcome.reason)
+        elif outcome.cached:
+            logger.warning("%s from the authorizer cache: %s", outcome.status, outcome.reason)
+        answer = outcome.proxy_answer()
+        return HttpAnswer(outcome.status, list(answer["headers"].items()),
+                          answer["body"].encode())
+
+    return hook

@@ -7,12 +7,12 @@
 """
 
 from .authorizer_events import http_authorizer_event, method_arn, request_event, token_event
-from .client import FakeContext, TestClient, TestResponse
+from .client import FakeContext, TestClient, TestResponse, WebSocketRejected, WebSocketSession
 from .events import FORMATS, make_event
 from .gateway_auth import AuthorizerOutcome, GatewayAuthorizer
 from .identity import with_identity
 from .rules import MalformedResponse, assert_valid_proxy_response, check_proxy_response
-from .websocket import MemoryBackend, WebSocketRejected, WebSocketSession, make_websocket_event
+from .websocket import MemoryBackend, make_websocket_event
 
 __all__ = [
     "FORMATS",

@@ -16,17 +16,22 @@ import json as jsonlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..http.multidict import Headers
+from ..routing.routes import CONNECT, DISCONNECT
+from ..websocket.connections import Connections, use_connections
+from ..websocket.routes import select_route
 from .events import FORMATS, PairsInit, make_event, pairs
 from .gateway_auth import AuthorizerCallable, GatewayAuthorizer, as_gateway_authorizer
 from .identity import IdentityInit, with_identity
 from .rules import assert_valid_proxy_response
-from .websocket import MemoryBackend
-
-if TYPE_CHECKING:
-    from .websocket import WebSocketSession
+from .websocket import (
+    ROUTE_SELECTION,
+    MemoryBackend,
+    make_websocket_event,
+    new_id,
+)
 
 
 class FakeContext:
@@ -163,8 +168,6 @@ class TestClient:
 
         See :class:`lamroute.testing.websocket.WebSocketSession`.
         """
-        from .websocket import WebSocketSession
-
         return WebSocketSession(self, **options).connect()
 
     def get(self, path: str, **kwargs: Any) -> TestResponse:
@@ -188,3 +191,113 @@ class TestClient:
     def options(self, path: str, **kwargs: Any) -> TestResponse:
         return self.request("OPTIONS", path, **kwargs)
 
+
+class WebSocketRejected(AssertionError):
+    """``$connect`` answered with a non-2xx status: the gateway refused the connection."""
+
+    def __init__(self, response: TestResponse) -> None:
+        self.response = response
+        super().__init__(f"$connect refused the connection with {response.status_code}: "
+                         f"{response.text[:200]}")
+
+
+class WebSocketSession:
+    """One client connection through ``app(event, context)``; use ``TestClient.websocket_connect``.
+
+    ``send``/``send_json`` invoke the route the route selection expression picks and return the
+    route's answer; ``receive*`` pop what handlers sent to this connection through
+    ``connections.send`` (an in-memory backend shared by the client's sessions).
+    """
+
+    __test__ = False
+
+    def __init__(self, client: TestClient, *, headers: PairsInit = None, query: PairsInit = None,
+                 authorizer: Mapping[str, Any] | None = None, stage: str | None = None,
+                 route_selection: str = ROUTE_SELECTION, source_ip: str = "203.0.113.7",
+                 connection_id: str | None = None) -> None:
+        self.client = client
+        self.backend: MemoryBackend = client.connections
+        self.connection_id = connection_id or new_id()
+        self.headers, self.query, self.authorizer = headers, query, authorizer or client.authorizer
+        self.stage = stage or client.stage or "prod"
+        self.route_selection = route_selection
+        self.source_ip = source_ip
+        self.connected_at = int(time.time() * 1000)
+        self.handshake: TestResponse | None = None
+        self.closed = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def connect(self) -> WebSocketSession:
+        """Run ``$connect``; raise :class:`WebSocketRejected` unless it answers 2xx."""
+        self.backend.open(self.connection_id, source_ip=self.source_ip)
+        response = self._invoke(CONNECT, headers=self.headers, query=self.query)
+        self.handshake = response
+        if not 200 <= response.status_code < 300:
+            self.backend.forget(self.connection_id)
+            self.closed = True
+            raise WebSocketRejected(response)
+        return self
+
+    def close(self, code: int = 1000, reason: str = "") -> TestResponse | None:
+        """Disconnect (runs ``$disconnect`` with the close ``code`` and ``reason``)."""
+        if self.closed:
+            return None
+        self.closed = True
+        self.backend.forget(self.connection_id)
+        return self._invoke(DISCONNECT, disconnect_status_code=code, disconnect_reason=reason)
+
+    def __enter__(self) -> WebSocketSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def send(self, data: str | bytes) -> TestResponse:
+        """Send one frame (text or binary); returns the route's answer."""
+        if self.closed:
+            raise AssertionError(f"Connection {self.connection_id} is closed.")
+        routes = getattr(getattr(self.client.app, "websockets", None), "routes", {})
+        route_key = select_route(self.route_selection, data, routes)
+        response = self._invoke(route_key, body=data)
+        if self.connection_id in self.backend.closed and not self.closed:
+            # The app closed this connection (DeleteConnection): the gateway runs $disconnect.
+            self.closed = True
+            self._invoke(DISCONNECT, disconnect_status_code=1000, disconnect_reason="")
+        return response
+
+    def send_json(self, data: Any) -> TestResponse:
+        return self.send(jsonlib.dumps(data))
+
+    @property
+    def messages(self) -> list[bytes]:
+        """What was sent to this connection and not received yet."""
+        return list(self.backend.messages.get(self.connection_id, ()))
+
+    def receive(self) -> bytes:
+        """The oldest message sent to this connection; ``AssertionError`` when there is none."""
+        queue = self.backend.messages.get(self.connection_id)
+        if not queue:
+            raise AssertionError(f"No message was sent to connection {self.connection_id}.")
+        return queue.pop(0)
+
+    def receive_text(self) -> str:
+        return self.receive().decode("utf-8")
+
+    def receive_json(self) -> Any:
+        return jsonlib.loads(self.receive())
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _invoke(self, route_key: str, **options: Any) -> TestResponse:
+        event = make_websocket_event(
+            route_key, connection_id=self.connection_id, stage=self.stage,
+            authorizer=self.authorizer, source_ip=self.source_ip,
+            connected_at=self.connected_at, **options,
+        )
+        with use_connections(Connections(backend=self.backend)):
+            raw = self.client.app(event, FakeContext(timeout_ms=self.client.timeout_ms))
+        assert_valid_proxy_response("websocket", raw)
+        return TestResponse(raw)

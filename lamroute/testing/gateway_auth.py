@@ -24,7 +24,6 @@ each later request's method ARN without calling the function; a cached simple an
 from __future__ import annotations
 
 import json
-import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -41,7 +40,6 @@ _V1 = ("rest", "http-v1")
 # value is 3600". https://docs.aws.amazon.com/apigateway/latest/api/API_Authorizer.html
 DEFAULT_TTL = 300
 MAX_TTL = 3600
-logger = logging.getLogger("lamroute.local")
 
 
 @dataclass(frozen=True)
@@ -315,25 +313,3 @@ def policy_effect(document: Any, arn: str) -> str | None:
 def as_gateway_authorizer(value: GatewayAuthorizer | AuthorizerCallable) -> GatewayAuthorizer:
     """A handler alone runs as a REQUEST authorizer on the ``Authorization`` header."""
     return value if isinstance(value, GatewayAuthorizer) else GatewayAuthorizer(value)
-
-
-def local_gateway_hook(gate: GatewayAuthorizer, format: str) -> Callable[[Any, dict[str, Any]],
-                                                                        Any]:
-    """A ``Gateway.request_hooks`` entry for ``lamroute serve --authorizer``: runs ``gate``
-    between the event and the invocation, answers refusals itself and says why in the log."""
-    from ..local.answers import HttpAnswer
-
-    def hook(request: Any, event: dict[str, Any]) -> HttpAnswer | None:
-        outcome = gate.authorize(event, format)
-        if outcome.allowed:
-            return None
-        if outcome.status == 500:
-            logger.error("!!! 500: the Lambda authorizer's invocation or answer is unusable (%s); "
-                         "API Gateway answers 500", outcome.reason)
-        elif outcome.cached:
-            logger.warning("%s from the authorizer cache: %s", outcome.status, outcome.reason)
-        answer = outcome.proxy_answer()
-        return HttpAnswer(outcome.status, list(answer["headers"].items()),
-                          answer["body"].encode())
-
-    return hook
