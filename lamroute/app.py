@@ -70,7 +70,7 @@ class CompiledRoute:
         self.serialize = serialize
         self.guard = guard
         self.chain = chain  # sets handle: the chain, or the endpoint when there is no middleware
-        # body size, deadline, compression around the whole chain (safeguards.py)
+        # body size, deadline, compression around the whole chain (lamroute.safeguards)
         self.safeguard = safeguard
         self.handler = route.handler
         self.status = route.status_code
@@ -110,7 +110,7 @@ class App(RouteDecorators):
     the access line off. ``openapi_url="/openapi.json"`` and ``docs_url="/docs"`` serve the
     OpenAPI document and a documentation page from the same Lambda (both off by default).
     ``auth`` is the default guard of every route (``public=True`` opts one out), ``cors`` a
-    :class:`~lamroute.cors.CORS`, ``middleware`` app-wide middleware.
+    :class:`~lamroute.security.cors.CORS`, ``middleware`` app-wide middleware.
     ``timeout`` (a :class:`Timeout`, ``None`` for none) answers 504 before the Lambda or
     gateway deadline, ``compress`` gzips accepted answers, ``max_body_size`` answers 413 to
     larger request bodies; routes override all three. ``trusted_proxies`` says which

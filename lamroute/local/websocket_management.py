@@ -3,7 +3,7 @@
 ``POST /{stage}/@connections/{id}`` sends the request body to the client, ``GET`` describes the
 connection and ``DELETE`` closes it; a connection that is not open answers ``410`` with
 ``x-amzn-ErrorType: GoneException``, as API Gateway does, so boto3 raises the same errors and
-``lamroute.connections.Connections`` works unchanged against it.
+``lamroute.websocket.connections.Connections`` works unchanged against it.
 https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
 """
 

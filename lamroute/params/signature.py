@@ -2,7 +2,8 @@
 
 Each parameter gets a ``source``: ``path``, ``query``, ``header``, ``cookie``, ``body``,
 ``query-model`` (a model for a group of query parameters), ``request``, ``context`` or
-``depends``. ``params.py`` compiles the specs into extractors; ``openapi.py`` documents them.
+``depends``. The binder (:mod:`lamroute.params`) compiles the specs into extractors;
+:mod:`lamroute.openapi.document` documents them.
 
 >>> def search(q: str, page: int = 1) -> None: ...
 >>> [(p.name, p.source, p.required) for p in analyse(search, ()).params]

@@ -1,7 +1,7 @@
 """Validation errors, the pydantic bridge and response models.
 
 pydantic is imported here lazily, by the functions that need it, and only when a route uses a
-model or a constrained type; ``import lamroute.validation`` alone stays light.
+model or a constrained type; ``import lamroute.params.validation`` alone stays light.
 
 >>> error = RequestValidationError([{"loc": ["query", "limit"], "msg": "Field required",
 ...                                  "type": "missing"}])

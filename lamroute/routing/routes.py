@@ -186,7 +186,7 @@ class WebSocketOptions(TypedDict, total=False):
     status_code: int
     summary: str
     description: str
-    auth: Any  # a lamroute.guards Guard (``requires(...)``) or a predicate on the Identity
+    auth: Any  # a lamroute.security.guards Guard (``requires(...)``) or a predicate on the Identity
     public: bool
 
 

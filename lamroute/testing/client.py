@@ -166,7 +166,7 @@ class TestClient:
     def websocket_connect(self, **options: Any) -> WebSocketSession:
         """Open a WebSocket session: runs ``$connect`` (``headers=``, ``query=``, ...).
 
-        See :class:`lamroute.testing.websocket.WebSocketSession`.
+        See :class:`WebSocketSession`.
         """
         return WebSocketSession(self, **options).connect()
 
