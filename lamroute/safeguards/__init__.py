@@ -53,16 +53,16 @@ class RouteSafeguard:
         self.max_body_size = max_body_size
         self.deadline = deadline
         self.compression = compression
-        self.gzip = _gzip_function() if compression is not None else _never
+        # gzip bound to this route's settings; the module loads only for routes that compress
+        self.gzip = _gzip(compression) if compression is not None else None
 
     def run(self, call: Callable[[Request], Response], request: Request) -> Response:
         """``call(request)`` inside the route's limits."""
         if self.max_body_size is not None:
             check_body_size(request, self.max_body_size)
         response = call(request) if self.deadline is None else self.deadline.run(call, request)
-        if self.compression is not None:
-            response = self.gzip(response, request.headers.get("accept-encoding"),
-                                 self.compression)
+        if self.gzip is not None:
+            response = self.gzip(response, request.headers.get("accept-encoding"))
         return response
 
 
@@ -120,14 +120,13 @@ def _check_timeout(value: Any, where: str) -> Timeout | None:
     raise RouteDefinitionError(f"{where}: timeout must be a Timeout or None, not {value!r}.")
 
 
-def _gzip_function() -> Callable[[Response, str | None, Compression], Response]:
-    from .compression import compress  # only apps that compress load it
+def _gzip(config: Compression) -> Callable[[Response, str | None], Response]:
+    """``compress(response, accept_encoding)`` with ``config``."""
+    from functools import partial
 
-    return compress
+    from .compression import compress
 
-
-def _never(response: Response, accept_encoding: str | None, config: Compression) -> Response:
-    raise AssertionError("a route without compression compressed")  # pragma: no cover
+    return partial(compress, config=config)
 
 
 def _check_compression(value: Any, where: str) -> Compression | None:
