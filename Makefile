@@ -24,10 +24,14 @@ typecheck: setup
 imports: setup
 	$(BIN)/lint-imports
 
+# The examples in lamroute's docstrings are checked too.
+doctest: setup
+	$(BIN)/pytest --doctest-modules lamroute
+
 pytest: setup
 	$(BIN)/pytest
 
-test: lint typecheck imports pytest
+test: lint typecheck imports doctest pytest
 
 run: setup
 	$(BIN)/lamroute serve examples.notes.app:app --port 3000

@@ -6,7 +6,7 @@ dynamic ones walk a segment trie, static children before parameters before a gre
 cost depends on the depth of the path, not on the number of routes.
 
 >>> table = RouteTable()
->>> table.add("/users/{user_id}", ["GET"], "get_user")
+>>> _ = table.add("/users/{user_id}", ["GET"], "get_user")
 >>> found = table.match("GET", "/users/42")
 >>> found.target, found.params
 ('get_user', {'user_id': '42'})
