@@ -201,7 +201,7 @@ class AuthorizerHandler:
         if decision.scopes:
             context.setdefault("scope", " ".join(_strings(decision.scopes, "scopes")))
         if decision.groups:
-            context.setdefault("groups", json.dumps(_strings(decision.groups, "groups")))
+            context.setdefault("groups", json.dumps(_group_names(decision.groups)))
         if self.http:
             # HTTP APIs pass only the context on (under `lambda`): keep the principal in it.
             context.setdefault("principalId", decision.principal_id)
@@ -229,11 +229,23 @@ class AuthorizerHandler:
 
 
 def _strings(values: Iterable[str], what: str) -> list[str]:
+    # Scopes are joined with spaces: a scope token holds none (RFC 6749, section 3.3).
     if isinstance(values, str):
         raise TypeError(f"Allow({what}=...) takes a list, not a string")
     items = [str(v) for v in values]
     if any(not v or "," in v or " " in v for v in items):
         raise TypeError(f"Allow({what}=...) values may not be empty or hold spaces or commas")
+    return items
+
+
+def _group_names(values: Iterable[str]) -> list[str]:
+    # Groups travel as a JSON array string, which keeps each name whole: any non-empty string
+    # is a name ("Domain Admins", "R&D, Europe"), as Okta or Entra ID issue them.
+    if isinstance(values, str):
+        raise TypeError("Allow(groups=...) takes a list, not a string")
+    items = list(values)
+    if any(not isinstance(v, str) or not v for v in items):
+        raise TypeError("Allow(groups=...) values must be non-empty strings")
     return items
 
 

@@ -248,3 +248,63 @@ def test_local_server_answers_a_raw_authorizer_sys_exit_as_the_gateway(
         assert response.getheader("x-amzn-ErrorType") == error_type
         connection.close()
     assert "SystemExit" in caplog.text
+
+
+def directory_groups(request: AuthorizerRequest) -> Allow:
+    """Group names as Okta or Entra ID issue them: spaces and commas are part of the name."""
+    return Allow("user-1", groups=["Domain Admins", "R&D, Europe"], resources="whole_api")
+
+
+@pytest.mark.parametrize(("format", "gate"), [
+    ("rest", GatewayAuthorizer(rest_authorizer(directory_groups))),
+    ("http-v1", GatewayAuthorizer(http_authorizer(directory_groups))),
+    ("http", GatewayAuthorizer(http_authorizer(directory_groups))),
+    ("http", GatewayAuthorizer(http_authorizer(simple=False)(directory_groups))),
+])
+def test_authorizer_carries_group_names_with_spaces_and_commas(
+        format: str, gate: GatewayAuthorizer) -> None:
+    """Groups travel as a JSON array string, so `Allow(groups=["Domain Admins"])` is not refused
+    (which denied every such caller); each name stays whole and satisfies only itself."""
+    app = App(access_log=False)
+
+    @app.get("/admins", auth=requires(groups=["Domain Admins"]))
+    def admins(request: Request) -> dict[str, Any]:
+        return {"groups": sorted(request.auth.groups)}
+
+    @app.get("/europe", auth=requires(groups=["R&D, Europe"]))
+    def europe() -> dict[str, Any]:
+        return {}
+
+    @app.get("/plain", auth=requires(groups=["Admins"]))
+    def plain() -> dict[str, Any]:
+        return {}
+
+    client = TestClient(app, format=format, lambda_authorizer=gate)
+    token = {"Authorization": "Bearer t"}
+    admitted = client.get("/admins", headers=token)
+    assert admitted.status_code == 200
+    assert admitted.json() == {"groups": ["Domain Admins", "R&D, Europe"]}
+    assert client.get("/europe", headers=token).status_code == 200
+    assert client.get("/plain", headers=token).status_code == 403
+
+
+@pytest.mark.parametrize("allow", [
+    pytest.param(lambda: Allow("u", groups=[""]), id="empty-group"),
+    pytest.param(lambda: Allow("u", groups=[3]), id="non-string-group"),
+    pytest.param(lambda: Allow("u", groups="Domain Admins"), id="string-not-list"),
+    # A scope token holds no space (RFC 6749, section 3.3): scopes are joined with spaces.
+    pytest.param(lambda: Allow("u", scopes=["notes read"]), id="spaced-scope"),
+])
+def test_authorizer_still_refuses_empty_or_non_string_groups_and_spaced_scopes(
+        allow: Any) -> None:
+    app = App(access_log=False)
+
+    @app.get("/x")
+    def x() -> dict[str, Any]:
+        return {}
+
+    for format in ("rest", "http"):
+        wrap = rest_authorizer if format == "rest" else http_authorizer
+        client = TestClient(app, format=format,
+                            lambda_authorizer=GatewayAuthorizer(wrap(lambda r: allow()), ttl=0))
+        assert client.get("/x", headers={"Authorization": "t"}).status_code == 403
