@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from fixtures import Records
 
 from lamroute import App, Request, Response
 from lamroute.local import LocalGateway
@@ -299,12 +300,11 @@ def test_head_has_headers_but_no_body_and_chunked_uploads_are_read() -> None:
         connection.close()
 
 
-def test_access_log_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="lamroute.local"), \
-            serving(make_app(), api="rest") as server:
+def test_access_log_line_per_request(logs: Records) -> None:
+    with serving(make_app(), api="rest") as server:
         request(server, "GET", "/echo?q=1")
         request(server, "GET", "/missing")
-    lines = [r.getMessage() for r in caplog.records if r.name == "lamroute.local"]
+    lines = [r.getMessage() for r in logs.records if r.name == "lamroute.local"]
     assert any('"GET /prod/echo?q=1" 200' in line for line in lines)
     assert any('"GET /prod/missing" 404' in line for line in lines)
 
@@ -412,6 +412,23 @@ def test_request_smuggling_framings_are_refused_with_400(head: list[bytes], body
         status, answer = raw_exchange(server, head, body)
     assert status == 400, answer
     assert "message" in json.loads(answer)
+
+
+@pytest.mark.parametrize(("head", "body"), [
+    pytest.param([b"Transfer-Encoding: gzip"], b"hello", id="te-gzip"),
+    pytest.param([b"Content-Length: 0_5"], b"hello", id="length-underscore"),
+    pytest.param([b"Content-Length: 5", b"Transfer-Encoding: chunked"],
+                 b"5\r\nhello\r\n0\r\n\r\n", id="length-and-te"),
+    pytest.param([b"Transfer-Encoding: chunked"], b"zz\r\nhello\r\n0\r\n\r\n", id="bad-chunk"),
+])
+def test_framing_refusals_write_an_access_line(head: list[bytes], body: bytes,
+                                               logs: Records) -> None:
+    """A request refused before the app (400 for its framing) is a request too: one line."""
+    with serving(make_app(), api="rest") as server:
+        assert raw_exchange(server, head, body)[0] == 400
+    lines = [r.getMessage() for r in logs.records if r.name == "lamroute.local"]
+    (line,) = [line for line in lines if '"POST /prod/upload"' in line]
+    assert line.startswith('127.0.0.1 "POST /prod/upload" 400 '), line
 
 
 @pytest.mark.parametrize(("head", "body"), [

@@ -68,26 +68,32 @@ class _Handler(BaseHTTPRequestHandler):
             if hook(self):  # the hook answered (e.g. took over a WebSocket upgrade)
                 return
         started = time.perf_counter()
+        request, answer = self._answer()
+        self._reply(answer, head=self.command == "HEAD")
+        logger.info("%s", access_line(request, answer, time.perf_counter() - started))
+
+    def _answer(self) -> tuple[HttpRequest, HttpAnswer]:
+        """Read the body and invoke; a body refused (400 bad framing, 413 too long) gets the
+        gateway's answer, the connection closed, and the same one access line."""
         try:
             body = self._read_body()
         except ValueError as exc:  # a FramingError: its message holds no client data
-            self._reply(gateway_error(400, str(exc)), head=False)
-            self.close_connection = True
-            return
-        if body is None:
-            answer = gateway_error(413, "Request Too Long")
-            request = HttpRequest(self.command, self.path, client_ip=self.client_address[0])
-            self.close_connection = True
+            refusal = gateway_error(400, str(exc))
         else:
-            request = HttpRequest(self.command, self.path, list(self.headers.items()), body,
-                                  self.client_address[0])
-            try:
-                answer = self.server.gateway.handle(request)
-            except Exception:  # a local gateway bug must not look like an app failure
-                logger.exception("the local gateway failed on %s", loggable(request))
-                answer = gateway_error(500, "Internal server error")
-        self._reply(answer, head=self.command == "HEAD")
-        logger.info("%s", access_line(request, answer, time.perf_counter() - started))
+            if body is not None:
+                request = HttpRequest(self.command, self.path, list(self.headers.items()), body,
+                                      self.client_address[0])
+                return request, self._invoke(request)
+            refusal = gateway_error(413, "Request Too Long")
+        self.close_connection = True
+        return HttpRequest(self.command, self.path, client_ip=self.client_address[0]), refusal
+
+    def _invoke(self, request: HttpRequest) -> HttpAnswer:
+        try:
+            return self.server.gateway.handle(request)
+        except Exception:  # a local gateway bug must not look like an app failure
+            logger.exception("the local gateway failed on %s", loggable(request))
+            return gateway_error(500, "Internal server error")
 
     def _read_body(self) -> bytes | None:
         """The body, ``None`` past :data:`MAX_BODY`; :class:`FramingError` unless one framing
