@@ -414,6 +414,18 @@ def test_request_smuggling_framings_are_refused_with_400(head: list[bytes], body
     assert "message" in json.loads(answer)
 
 
+@pytest.mark.parametrize("size_line", [b"5 ", b"5\t", b"5 \t"])
+def test_chunk_size_with_trailing_whitespace_is_refused(size_line: bytes) -> None:
+    """RFC 9112 §7.1: ``chunk-size [chunk-ext] CRLF``; whitespace (BWS) is allowed only before
+    the ``;`` of an extension, so ``"5 "`` is not a chunk size a strict reader agrees on."""
+    chunked = [b"Transfer-Encoding: chunked"]
+    with serving(make_app(), api="rest") as server:
+        refused = raw_exchange(server, chunked, size_line + b"\r\nhello\r\n0\r\n\r\n")
+        extended = raw_exchange(server, chunked, size_line + b";ext=1\r\nhello\r\n0\r\n\r\n")
+    assert refused[0] == 400
+    assert extended == (200, b"hello")
+
+
 @pytest.mark.parametrize(("head", "body"), [
     pytest.param([b"Transfer-Encoding: gzip"], b"hello", id="te-gzip"),
     pytest.param([b"Content-Length: 0_5"], b"hello", id="length-underscore"),

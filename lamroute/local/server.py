@@ -232,8 +232,13 @@ class LocalGateway:
 
 
 def _chunk_size(line: bytes) -> int:
-    """``chunk-size [BWS ; chunk-ext]`` → the size; hex digits only (RFC 9112 §7.1)."""
-    digits = line.partition(b";")[0].rstrip(b" \t")
+    """``chunk-size [BWS ; chunk-ext]`` → the size; hex digits only (RFC 9112 §7.1).
+
+    Whitespace may only precede the ``;`` of an extension (BWS, §7.1.1): ``"5 "`` is refused.
+    """
+    digits, semicolon, _ = line.partition(b";")
+    if semicolon:
+        digits = digits.rstrip(b" \t")
     if not _HEX.fullmatch(digits):
         raise FramingError("Invalid chunk size")
     return int(digits, 16)
