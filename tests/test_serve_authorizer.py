@@ -75,6 +75,9 @@ PROJECT = textwrap.dedent('''
     path_http_simple = http_authorizer(by_path)
     wide_rest = rest_authorizer(by_path_wide)
     wide_http = http_authorizer(simple=False)(by_path_wide)
+
+    def interrupted(event, context):
+        raise KeyboardInterrupt  # raw (not lamroute-wrapped): nothing turns it into a deny
 ''')
 
 
@@ -269,3 +272,28 @@ def test_ttl_0_calls_the_authorizer_for_every_request(project: Path, api: str, t
 def test_an_impossible_ttl_is_a_usage_error(project: Path, ttl: str) -> None:
     with pytest.raises(UsageError, match="ttl"):
         gateway("rest", "--authorizer", "authproj:path_rest", "--authorizer-ttl", ttl)
+
+
+@pytest.mark.parametrize(("api", "prefix", "body"), [
+    ("rest", "/prod", {"message": None}),
+    ("http", "", {"message": "Internal Server Error"}),
+])
+def test_keyboard_interrupt_in_authorizer_request_thread_is_a_500(
+        project: Path, api: str, prefix: str, body: dict[str, object]) -> None:
+    """In a request thread a KeyboardInterrupt is no Ctrl-C (signals reach the main thread
+    only): the raw authorizer failed, which AWS answers with a 500, not a closed connection."""
+    from lamroute.cli import load_app
+    from lamroute.local import LocalGateway
+
+    server = LocalGateway(load_app("authproj:app"), api=api, port=0)
+    serve.install_authorizer(server.gateway, parse("--api", api,
+                                                   "--authorizer", "authproj:interrupted"))
+    with server:
+        status, answer = fetch(f"{server.url}/me", {"Authorization": "Bearer good"},
+                               time.monotonic() + 10)
+        assert (status, json.loads(answer)) == (500, body)
+        # The server survived it: the next request is answered too.
+        assert fetch(f"{server.url}/me", {}, time.monotonic() + 10)[0] == 401
+    # In the main thread (TestClient, a REPL) it is Ctrl-C, and stops the caller.
+    with pytest.raises(KeyboardInterrupt):
+        call(gateway(api, "--authorizer", "authproj:interrupted"), f"{prefix}/me", "good")

@@ -144,8 +144,13 @@ class GatewayAuthorizer:
                 return _decide(kept, arn, event, format, cached=True)
         try:
             raw = self.handler(auth_event, None)
-        except KeyboardInterrupt:
-            raise
+        except KeyboardInterrupt as exc:
+            # Ctrl-C reaches the main thread only (Python runs signal handlers there:
+            # https://docs.python.org/3/library/signal.html#signals-and-threads); raised in a
+            # request thread of the local gateway, it is the authorizer failing.
+            if threading.current_thread() is threading.main_thread():
+                raise
+            return _failure(rest, f"the authorizer failed with {type(exc).__name__}")
         except BaseException as exc:  # a failed invocation, sys.exit() included
             if isinstance(exc, Exception) and _text(exc) == "Unauthorized":
                 return _unauthorized(rest)  # the documented way to ask for a 401
