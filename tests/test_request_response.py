@@ -504,6 +504,22 @@ def test_set_cookie_refuses_prefixed_cookies_browsers_would_drop(name: str,
         Response().set_cookie(name, "v", **options)
 
 
+@pytest.mark.parametrize(("name", "options"), [
+    ("__host-id", {"path": "/a"}), ("__HOST-id", {"domain": "example.com"}),
+    ("__hOsT-id", {"secure": False}), ("__secure-id", {"secure": False}),
+    ("__SECURE-id", {"secure": False}),
+])
+def test_set_cookie_prefix_checks_are_case_insensitive(name: str,
+                                                       options: dict[str, Any]) -> None:
+    """Browsers match ``__Host-``/``__Secure-`` case-insensitively (RFC 6265bis storage model),
+    so ``__host-id`` with ``Path=/a`` is dropped like ``__Host-id`` would be."""
+    with pytest.raises(ValueError, match=r"a __(Host|Secure)- cookie needs"):
+        Response().set_cookie(name, "x", **options)
+    if "secure" not in options:  # deleting one must meet the same rules to reach the browser
+        with pytest.raises(ValueError, match="a __Host- cookie needs"):
+            Response().delete_cookie(name, **options)
+
+
 def test_set_cookie_expires_is_an_imf_fixdate(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 

@@ -114,9 +114,12 @@ def http_date(when: Any, name: str = "") -> str:
 
 def _check_prefix(name: str, *, secure: bool, path: str, domain: str | None) -> None:
     """Browsers drop ``__Secure-`` cookies without ``Secure``, and ``__Host-`` ones unless
-    ``Secure``, ``Path=/`` and no ``Domain`` (RFC 6265bis section 4.1.3)."""
-    if name.startswith("__Host-") and not (secure and path == "/" and not domain):
+    ``Secure``, ``Path=/`` and no ``Domain`` (RFC 6265bis section 4.1.3). They match the
+    prefixes case-insensitively (the storage model, section 5.7: ``__host-`` is ``__Host-``):
+    https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-5.7"""
+    folded = name[:9].lower()
+    if folded.startswith("__host-") and not (secure and path == "/" and not domain):
         raise ValueError(f"Cookie {name!r}: a __Host- cookie needs secure=True, path='/' and "
                          "no domain.")
-    if name.startswith("__Secure-") and not secure:
+    if folded.startswith("__secure-") and not secure:
         raise ValueError(f"Cookie {name!r}: a __Secure- cookie needs secure=True.")
