@@ -639,6 +639,23 @@ def test_unknown_route_options_raise_naming_the_closest(method: str) -> None:
         assert owner.routes == []
 
 
+def test_route_method_option_suggests_methods() -> None:
+    """``method="GET"`` is a typo of the ``methods`` argument, not a wish for another option:
+    the error says so instead of listing every option."""
+    for owner in (App(), Router()):
+        messages = []
+        with pytest.raises(RouteDefinitionError) as raised:
+            owner.route("/x", methods=["GET"], method="GET")  # type: ignore[call-arg]
+        messages.append(str(raised.value))
+        with pytest.raises(RouteDefinitionError) as raised:
+            owner.post("/x", method="POST")  # type: ignore[call-arg]
+        messages.append(str(raised.value))
+        for message in messages:
+            assert "'method' (did you mean 'methods'?)" in message
+            assert "options:" not in message
+        assert owner.routes == []
+
+
 def test_unknown_route_option_registers_nothing() -> None:
     app = App(access_log=False)
     with pytest.raises(TypeError):

@@ -45,6 +45,8 @@ __all__ = ["Route", "RouteDecorators", "RouteOptions", "Router", "WebSocketOptio
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=Callable[..., Any])
+# `route`'s own parameter, offered when an unknown option is close to it (`method=` for `methods=`).
+_ARGUMENTS = frozenset({"methods"})
 
 
 class RouteDecorators:
@@ -67,7 +69,7 @@ class RouteDecorators:
                 f"Route {path!r}: methods must be a list drawn from {sorted(HTTP_METHODS)}."
             )
         if not ROUTE_OPTIONS.issuperset(options):
-            check_options(f"Route {path!r}", options, ROUTE_OPTIONS)
+            check_options(f"Route {path!r}", options, ROUTE_OPTIONS, arguments=_ARGUMENTS)
         status = plain_status(options.get("status_code", 200))
         if type(status) is not int or not 100 <= status <= 599:
             raise RouteDefinitionError(f"Route {path!r}: status_code {status!r} is not 100-599.")

@@ -138,14 +138,17 @@ class UnknownRouteOption(RouteDefinitionError, TypeError):
     :class:`RouteDefinitionError`, and a ``TypeError`` as for any unexpected keyword."""
 
 
-def check_options(what: str, options: Mapping[str, Any], valid: frozenset[str]) -> None:
-    """Raise :class:`UnknownRouteOption` naming the closest valid option for each unknown one.
+def check_options(what: str, options: Mapping[str, Any], valid: frozenset[str], *,
+                  arguments: frozenset[str] = frozenset()) -> None:
+    """Raise :class:`UnknownRouteOption` naming the closest valid option for each unknown one;
+    ``arguments`` (the decorator's own parameters, ``methods``) may be the closest too.
 
     >>> try:
-    ...     check_options("Route '/x'", {"statuscode": 201}, ROUTE_OPTIONS)
+    ...     check_options("Route '/x'", {"method": "GET"}, ROUTE_OPTIONS,
+    ...                   arguments=frozenset({"methods"}))
     ... except TypeError as exc:
     ...     print(exc)
-    Route '/x': unknown option 'statuscode' (did you mean 'status_code'?).
+    Route '/x': unknown option 'method' (did you mean 'methods'?).
     """
     unknown = [name for name in options if name not in valid]
     if not unknown:
@@ -154,7 +157,7 @@ def check_options(what: str, options: Mapping[str, Any], valid: frozenset[str]) 
 
     parts = []
     for name in unknown:
-        close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(str(name), valid | arguments, n=1, cutoff=0.6)
         parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else
                      f"{name!r} (options: {', '.join(sorted(valid))})")
     plural = "s" if len(parts) > 1 else ""
