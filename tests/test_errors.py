@@ -334,6 +334,49 @@ def test_debug_shows_exception_and_traceback(fmt: str) -> None:
     assert internal.get("/boom").json()["detail"] == SECRET
 
 
+def unrenderable_app(*, debug: bool) -> App:
+    app = App(access_log=False, debug=debug)
+
+    @app.get("/status")
+    def status() -> Response:
+        return Response("x", 999)
+
+    @app.get("/header")
+    def header() -> Response:
+        return Response("x", headers={"X-Secret": f"{SECRET}\r\nSet-Cookie: a=b"})
+
+    return app
+
+
+RENDER_FAILURES = [("/status", "Status 999 is not an int between 100 and 599."),
+                   ("/header", "Header 'X-Secret' contains a forbidden character")]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(("path", "reason"), RENDER_FAILURES)
+def test_debug_shows_render_time_failures(fmt: str, path: str, reason: str) -> None:
+    """A result that fails only when the format renders it shows its error and traceback under
+    debug, as a handler's exception does (it used to get the generic 500 detail)."""
+    response = client_for(unrenderable_app(debug=True), fmt).get(path)
+    problem = response.json()
+    assert response.status_code == 500
+    assert problem["detail"].startswith(f"ResponseError: {reason}")
+    assert "Traceback" in "".join(problem["traceback"])
+    assert any("render" in line for line in problem["traceback"])
+    assert problem["instance"].endswith(path) and problem["request_id"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(("path", "reason"), RENDER_FAILURES)
+def test_render_time_failures_stay_generic_without_debug(fmt: str, path: str,
+                                                         reason: str) -> None:
+    response = client_for(unrenderable_app(debug=False), fmt).get(path)
+    assert response.status_code == 500
+    assert response.json()["detail"] == SERVER_ERROR_DETAIL
+    assert "traceback" not in response.json()
+    assert reason not in response.text and SECRET not in response.text
+
+
 # -- return values that cannot be rendered -------------------------------------------------------
 
 BAD_RESULTS: list[tuple[str, Any]] = [

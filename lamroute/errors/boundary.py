@@ -103,18 +103,20 @@ class Boundary:
                 self.logger.error("invalid handler result: %s", exc, exc_info=exc)
             else:
                 self.logger.error("unhandled exception", exc_info=user_frames(exc))
-            problem = self.server_problem(request)
-            if self.debug:
-                problem.detail = f"{type(exc).__name__}: {_describe(exc)}"
-                problem.extra["traceback"] = traceback.format_exception(exc)
+            problem = self.server_problem(request, exc)
         return self.format(problem, request)
 
-    def server_problem(self, request: Request | None) -> Problem:
-        """The 500 problem for ``request``: generic ``detail``, ``instance``, ``request_id``."""
+    def server_problem(self, request: Request | None,
+                       failure: BaseException | None = None) -> Problem:
+        """The 500 problem for ``request``: generic ``detail``, ``instance``, ``request_id``;
+        with ``debug``, the ``failure`` and its traceback instead of the generic detail."""
         problem = Problem(500, "Internal Server Error", SERVER_ERROR_DETAIL)
         if request is not None:
             problem.instance = echo(request.url_path)
             problem.request_id = echo(request.request_id)
+        if self.debug and failure is not None:
+            problem.detail = f"{type(failure).__name__}: {_describe(failure)}"
+            problem.extra["traceback"] = traceback.format_exception(failure)
         return problem
 
     def format(self, problem: Problem, request: Request | None) -> Response:
@@ -153,10 +155,11 @@ class Boundary:
             pass
         return response
 
-    def server_error(self, request: Request | None) -> Response:
+    def server_error(self, request: Request | None,
+                     failure: BaseException | None = None) -> Response:
         """The formatted 500 answer for ``request`` (a fallback when an answer cannot be
-        rendered)."""
-        return self.format(self.server_problem(request), request)
+        rendered: ``failure`` says why, shown with ``debug`` as a handler's exception is)."""
+        return self.format(self.server_problem(request, failure), request)
 
     def minimal(self, request: Request | None) -> Response:
         """The minimal 500 problem, built from constants: the fallback that cannot fail."""

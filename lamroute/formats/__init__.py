@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from ..exceptions import SERVER_ERROR_DETAIL, InvalidEvent, reraise_fatal
@@ -106,7 +106,8 @@ class ErrorAnswers(Protocol):
 
     logger: logging.Logger
 
-    def server_error(self, request: Request | None) -> Response: ...
+    def server_error(self, request: Request | None,
+                     failure: BaseException | None = None) -> Response: ...
     def minimal(self, request: Request | None) -> Response: ...
 
 
@@ -116,10 +117,10 @@ def render_safely(
 ) -> dict[str, Any]:
     """Render ``response`` in ``fmt`` (REST's shape for an unknown event); never raises.
 
-    When it cannot be rendered, the formatted 500 then the minimal one are tried, and finally
-    :data:`FALLBACK_PROXY_RESPONSE`. When the event was recognised but could not be parsed, the
-    format still sees it (ALB picks its header mode from it) through a bare request carrying
-    only the event.
+    When it cannot be rendered, the formatted 500 (told why, which ``debug`` shows) then the
+    minimal one are tried, and finally :data:`FALLBACK_PROXY_RESPONSE`. When the event was
+    recognised but could not be parsed, the format still sees it (ALB picks its header mode
+    from it) through a bare request carrying only the event.
     """
     target = fmt or REST
     shell = request if request is not None else _shell(fmt, event)
@@ -130,9 +131,12 @@ def render_safely(
     except BaseException as exc:
         reraise_fatal(exc)
         answers.logger.error("response cannot be rendered: %s", exc, exc_info=exc)
-    for build in (answers.server_error, answers.minimal):
+        failure = exc
+    fallbacks: tuple[Callable[[], Response], ...] = (
+        lambda: answers.server_error(request, failure), lambda: answers.minimal(request))
+    for build in fallbacks:
         try:
-            return target.render(_head(build(request), request), shell)
+            return target.render(_head(build(), request), shell)
         except BaseException as exc:
             reraise_fatal(exc)
             answers.logger.error("fallback response cannot be rendered", exc_info=exc)
