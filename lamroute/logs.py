@@ -19,6 +19,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any
@@ -41,6 +42,11 @@ _MAX_DECISIONS = 2048
 _MAX_CACHED_NAME = 128
 # `name=value` in a query string, a form body or a cookie header (also in free text).
 _PAIR = re.compile(r"([^\s=&;?#]+)=([^\s&;#]*)")
+
+# How an object that is no str, number, dict, list or tuple is walked, by its type.
+_AS_IS, _SET, _DATACLASS, _MODEL = range(4)
+_WALKS: dict[type, int] = {}
+_MAX_WALKS = 256
 
 _request_fields: ContextVar[Mapping[str, Any] | None] = ContextVar("lamroute_request_fields",
                                                                    default=None)
@@ -121,7 +127,8 @@ def is_sensitive(name: Any) -> bool:
 
 def redact(values: Mapping[Any, Any]) -> dict[Any, Any]:
     """A copy of ``values`` with sensitive names redacted at any depth: mappings, lists,
-    tuples, ``(name, value)`` pairs (header lists) and ``name=value`` text (query strings).
+    tuples, sets, ``(name, value)`` pairs (header lists), ``name=value`` text (query strings),
+    dataclass instances and pydantic models (their fields, as dicts).
 
     >>> redact({"headers": {"X-Auth-Token": "t"}, "items": [{"apiKey": "k"}],
     ...         "pairs": [("Authorization", "Bearer x")], "query": "access_token=abc&q=1"})
@@ -185,12 +192,53 @@ def _redact_value(value: Any) -> Any:
         return [_redact_value(item) for item in value]
     if isinstance(value, str):
         return redact_text(value)
-    if isinstance(value, (bytes, bytearray)) and b"=" in value:
+    if isinstance(value, (bytes, bytearray)):
+        if b"=" not in value:
+            return value
         # The JSON formatter would write base64: redacted, the text is logged instead.
         text = bytes(value).decode("utf-8", errors="replace")
         redacted = redact_text(text)
         return redacted if redacted != text else value
-    return value
+    return _redact_object(value, kind)
+
+
+def _redact_object(value: Any, kind: type) -> Any:
+    """Sets like lists (unordered: no pairs), dataclass instances and pydantic models (anything
+    with ``model_dump``) like the dicts of their fields; other objects as they are."""
+    walk = _WALKS.get(kind)
+    if walk is None:
+        walk = _walk_for(kind)
+    if walk == _AS_IS:
+        return value
+    try:
+        if walk == _SET:
+            return [_redact_value(item) for item in value]
+        if walk == _DATACLASS:
+            from dataclasses import fields  # loaded already: lamroute's records are dataclasses
+
+            return redact({f.name: getattr(value, f.name) for f in fields(value)})
+        return _redact_value(value.model_dump())
+    except RecursionError:
+        raise
+    except Exception:  # its items cannot be read: its repr might still show them
+        return REDACTED
+
+
+def _walk_for(kind: type) -> int:
+    """How objects of ``kind`` are walked, decided once per type (a datetime, a UUID then cost
+    one dict lookup per line)."""
+    if issubclass(kind, AbstractSet):
+        walk = _SET
+    elif getattr(kind, "__dataclass_fields__", None) is not None:
+        walk = _DATACLASS
+    elif callable(getattr(kind, "model_dump", None)):
+        walk = _MODEL
+    else:
+        walk = _AS_IS
+    if len(_WALKS) >= _MAX_WALKS:
+        _WALKS.clear()
+    _WALKS[kind] = walk
+    return walk
 
 
 def configure(level: str | None = None) -> logging.Logger:

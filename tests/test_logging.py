@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import io
 import json
 import logging
@@ -12,6 +14,7 @@ from typing import Any
 
 import pytest
 from fixtures import load_event
+from pydantic import BaseModel
 
 from lamroute import App, Request
 from lamroute.logs import LOGGER_NAME, REDACTED, RequestFieldsFilter, configure, redact
@@ -296,6 +299,65 @@ def test_leaked_names_are_redacted_by_pattern_at_any_depth(fmt: str, logs: io.St
     form = line["deep"]["attempts"][0][0]["form"]
     assert form == {"refresh_token": REDACTED, "client_secret": REDACTED, "user": "ada"}
     assert line["deep"]["attempts"][1] == {"grant": [["Refresh-Token", REDACTED]]}
+
+
+@dataclasses.dataclass
+class Login:
+    user: str
+    password: str
+    nested: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Credentials(BaseModel):
+    user: str
+    api_key: str
+    extra: dict[str, str] = {}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_sets_dataclasses_and_models_are_redacted_not_logged_in_clear(
+        fmt: str, logs: io.StringIO) -> None:
+    """A frozenset of pairs, a dataclass with a ``password`` field and a pydantic model used to
+    reach the log in clear (their repr, or the formatter's own dict of the fields)."""
+    app = App(access_log=False)
+    when = datetime.datetime(2030, 1, 2, tzinfo=datetime.timezone.utc)
+
+    @app.get("/log")
+    def log() -> str:
+        app.app_logger.info("objects", extra={
+            "frozen": frozenset({("secret", "set-secret-1")}),
+            "tags": {"a"},
+            "login": Login("ada", "dc-password-2", {"session": "dc-session-3"}),
+            "deep": [{"creds": Credentials(user="ada", api_key="model-key-4",
+                                           extra={"token": "model-token-5"})}],
+            "when": when,
+        })
+        return "ok"
+
+    assert TestClient(app, format=fmt).get("/log").status_code == 200
+    output = logs.getvalue()
+    for secret in ("set-secret-1", "dc-password-2", "dc-session-3", "model-key-4",
+                   "model-token-5"):
+        assert secret not in output, secret
+    (line,) = [line for line in lines(logs) if line["message"] == "objects"]
+    assert line["frozen"] == [["secret", REDACTED]]
+    assert line["tags"] == ["a"]
+    assert line["login"] == {"user": "ada", "password": REDACTED, "nested": {"session": REDACTED}}
+    assert line["deep"] == [{"creds": {"user": "ada", "api_key": REDACTED,
+                                       "extra": {"token": REDACTED}}}]
+    assert line["when"] == when.isoformat()  # other objects as the formatter writes them
+
+
+def test_an_object_whose_fields_cannot_be_read_is_redacted_whole(logs: io.StringIO) -> None:
+    class Broken(BaseModel):
+        password: str
+
+        def model_dump(self, **options: Any) -> dict[str, Any]:
+            raise RuntimeError("no")
+
+    logging.getLogger("lamroute.app").info("odd", extra={"who": Broken(password="hunter2")})
+    (line,) = lines(logs)
+    assert line["who"] == REDACTED and "hunter2" not in logs.getvalue()
 
 
 @pytest.mark.parametrize("name", [
