@@ -37,6 +37,20 @@ def malformed(event, context):
 '''
 
 
+@pytest.fixture(autouse=True)
+def local_logger_untouched() -> Iterator[None]:
+    """`serve` run in-process configures the local gateway's logger (its own stderr handler,
+    no propagation): undone after each test, so later tests see the logger as they expect."""
+    import logging
+
+    logger = logging.getLogger("lamroute.local")
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    try:
+        yield
+    finally:
+        logger.handlers[:], logger.propagate, logger.level = saved
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A folder holding user modules, as the current directory; imports are forgotten after."""

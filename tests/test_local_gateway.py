@@ -8,6 +8,7 @@ import http.client
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -62,6 +63,21 @@ def make_app() -> App:
         return response
 
     return app
+
+
+@pytest.fixture
+def local_log() -> Iterator[Records]:
+    """The records of the local gateway's logger (``lamroute.local``), whatever an earlier
+    ``configure_logging()`` did to its propagation."""
+    logger = logging.getLogger("lamroute.local")
+    handler, level = Records(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @contextmanager
@@ -300,11 +316,11 @@ def test_head_has_headers_but_no_body_and_chunked_uploads_are_read() -> None:
         connection.close()
 
 
-def test_access_log_line_per_request(logs: Records) -> None:
+def test_access_log_line_per_request(local_log: Records) -> None:
     with serving(make_app(), api="rest") as server:
         request(server, "GET", "/echo?q=1")
         request(server, "GET", "/missing")
-    lines = [r.getMessage() for r in logs.records if r.name == "lamroute.local"]
+    lines = local_log.messages()
     assert any('"GET /prod/echo?q=1" 200' in line for line in lines)
     assert any('"GET /prod/missing" 404' in line for line in lines)
 
@@ -434,11 +450,11 @@ def test_chunk_size_with_trailing_whitespace_is_refused(size_line: bytes) -> Non
     pytest.param([b"Transfer-Encoding: chunked"], b"zz\r\nhello\r\n0\r\n\r\n", id="bad-chunk"),
 ])
 def test_framing_refusals_write_an_access_line(head: list[bytes], body: bytes,
-                                               logs: Records) -> None:
+                                               local_log: Records) -> None:
     """A request refused before the app (400 for its framing) is a request too: one line."""
     with serving(make_app(), api="rest") as server:
         assert raw_exchange(server, head, body)[0] == 400
-    lines = [r.getMessage() for r in logs.records if r.name == "lamroute.local"]
+    lines = local_log.messages()
     (line,) = [line for line in lines if '"POST /prod/upload"' in line]
     assert line.startswith('127.0.0.1 "POST /prod/upload" 400 '), line
 
@@ -469,3 +485,63 @@ def test_client_x_forwarded_for_gets_the_peer_appended(options: dict[str, Any], 
     assert seen["xff"] == ["6.6.6.6, 127.0.0.1"]
     assert seen["source_ip"] == "127.0.0.1"
     assert json.loads(plain[2])["xff"] == ["127.0.0.1"]
+
+
+class SlowRecords(Records):
+    """A log handler that takes its time: the access line lands after the client has read its
+    whole answer, as a busy terminal or a slow log sink makes it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        time.sleep(0.3)
+        super().emit(record)
+
+
+def test_stop_waits_for_request_threads_before_the_log_is_taken_away() -> None:
+    """A request thread wrote its access line after ``stop()`` returned, into a log stream its
+    test had closed meanwhile ("--- Logging error --- I/O operation on closed file")."""
+    logger = logging.getLogger("lamroute.local")
+    slow, level = SlowRecords(), logger.level
+    logger.addHandler(slow)
+    logger.setLevel(logging.INFO)
+    try:
+        with serving(make_app(), api="rest") as server:
+            assert request(server, "GET", "/missing")[0] == 404  # the answer is read whole
+        lines = slow.messages()  # stop() has returned: nothing may log after this point
+    finally:
+        logger.removeHandler(slow)
+        logger.setLevel(level)
+    assert any('"GET /prod/missing" 404' in line for line in lines), lines
+
+
+@pytest.fixture
+def local_logger_restored() -> Iterator[logging.Logger]:
+    logger = logging.getLogger("lamroute.local")
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    logger.handlers.clear()
+    try:
+        yield logger
+    finally:
+        logger.handlers[:], logger.propagate, logger.level = saved
+
+
+def test_local_log_lines_never_go_to_a_closed_stderr(
+        local_logger_restored: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``configure_logging()`` under a harness that swaps stderr (pytest's capsys, in test_cli)
+    kept the stream of that moment: once it was closed, every later access line of every
+    local gateway failed with "--- Logging error ---". Lines follow the current stderr."""
+    import io
+
+    from lamroute.local import configure_logging
+
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging()
+    local_logger_restored.info("while configured")
+    first.close()  # the harness is done with it
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    with serving(make_app(), api="rest") as server:
+        assert request(server, "GET", "/missing")[0] == 404
+    written = second.getvalue()
+    assert '"GET /prod/missing" 404' in written
+    assert "Logging error" not in written and "closed file" not in written

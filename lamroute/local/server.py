@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +43,7 @@ _DECIMAL = re.compile(r"[0-9]+")  # not int(): it takes "+5", " 5", "0_5" and no
 _HEX = re.compile(rb"[0-9A-Fa-f]+")  # not int(x, 16): it takes "-1", "0x5", "+5" and "5_0"
 MAX_LINE = 4096  # one chunk-size or trailer line
 MAX_TRAILERS = 64
+STOP_WAIT = 5.0  # seconds stop() waits for requests still being answered
 
 
 class FramingError(ValueError):
@@ -51,11 +53,37 @@ class FramingError(ValueError):
 ConnectionHook = Callable[[BaseHTTPRequestHandler], bool]
 
 
+class _InFlight:
+    """The requests being answered, so that :meth:`LocalGateway.stop` can wait for them: a
+    request thread (a daemon, which ``server_close`` does not join) must not write its access
+    line after the server was stopped, into a log its owner may have closed since."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._idle:
+            self._count -= 1
+            if not self._count:
+                self._idle.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until no request is being answered (at most ``timeout`` seconds)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._count, timeout)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # concurrent clients wait in the backlog, not refused
     gateway: Gateway
     connection_hooks: list[ConnectionHook]
+    in_flight: _InFlight
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -67,10 +95,11 @@ class _Handler(BaseHTTPRequestHandler):
         for hook in self.server.connection_hooks:
             if hook(self):  # the hook answered (e.g. took over a WebSocket upgrade)
                 return
-        started = time.perf_counter()
-        request, answer = self._answer()
-        self._reply(answer, head=self.command == "HEAD")
-        logger.info("%s", access_line(request, answer, time.perf_counter() - started))
+        with self.server.in_flight:
+            started = time.perf_counter()
+            request, answer = self._answer()
+            self._reply(answer, head=self.command == "HEAD")
+            logger.info("%s", access_line(request, answer, time.perf_counter() - started))
 
     def _answer(self) -> tuple[HttpRequest, HttpAnswer]:
         """Read the body and invoke; a body refused (400 bad framing, 413 too long) gets the
@@ -185,6 +214,7 @@ class LocalGateway:
         self._server = _Server((host, port), _Handler, bind_and_activate=True)
         self._server.gateway = self.gateway
         self._server.connection_hooks = self.connection_hooks = []
+        self._server.in_flight = _InFlight()
         self._thread: threading.Thread | None = None
 
     @property
@@ -216,12 +246,14 @@ class LocalGateway:
             self._server.server_close()
 
     def stop(self) -> None:
-        """Stop serving and close the socket; waits for the serving thread."""
+        """Stop serving and close the socket; waits for the serving thread and (up to
+        :data:`STOP_WAIT` seconds) for the requests being answered, access lines included."""
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join()
             self._thread = None
         self._server.server_close()
+        self._server.in_flight.wait(STOP_WAIT)
 
     def __enter__(self) -> LocalGateway:
         return self.start()
@@ -244,10 +276,23 @@ def _chunk_size(line: bytes) -> int:
     return int(digits, 16)
 
 
+class _Stderr(logging.Handler):
+    """Writes to ``sys.stderr`` as it is at each line, not as it was when configured (a test
+    harness swaps and closes it; a line must not go to a closed stream)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stream = sys.stderr
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except Exception:
+            self.handleError(record)
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Plain-text local log lines on stderr (the app's own JSON lines stay on stdout)."""
     if not logger.handlers:
-        handler = logging.StreamHandler()
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("%(asctime)s lamroute %(levelname)s %(message)s",
                                                "%H:%M:%S"))
         logger.addHandler(handler)
