@@ -62,6 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--one-way", action="store_true",
                         help="do not send WebSocket route answers back (routes without a "
                              "route response)")
+    parser.add_argument("--log-format", choices=("pretty", "json"), default=None,
+                        help="pretty: one human line per request and readable tracebacks on "
+                             "stderr; json: the app's JSON lines as Lambda writes them, on "
+                             "stdout (default: pretty when stdout is a terminal)")
 
 
 def _server_argv(args: argparse.Namespace) -> list[str]:
@@ -82,7 +86,14 @@ def _server_argv(args: argparse.Namespace) -> list[str]:
             argv += [flag, str(value)]
     if args.one_way:
         argv.append("--one-way")
+    argv += ["--log-format", _log_format(args)]
     return argv
+
+
+def _log_format(args: argparse.Namespace) -> str:
+    from ..local.terminal import default_mode
+
+    return str(args.log_format or default_mode())
 
 
 def install_authorizer(gateway: Any, args: argparse.Namespace) -> None:
@@ -144,6 +155,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"lamroute: authorizer {args.authorizer} runs first; "
               + (f"its answers are cached {ttl}s per identity (--authorizer-ttl)" if ttl
                  else "no caching"), file=sys.stderr, flush=True)
+    from ..local.terminal import Terminal
+
+    Terminal(_log_format(args)).install()
     config = server.gateway.config
     payload = "1.0" if config.format in ("rest", "http-v1") else "2.0"
     print(f"lamroute: serving {args.app} as {KINDS[config.api]} (payload {payload}, stage "

@@ -26,6 +26,7 @@ from .gateway import (
     Gateway,
     GatewayConfig,
     HttpRequest,
+    access_fields,
     access_line,
     loggable,
     logger,
@@ -87,7 +88,9 @@ class _Handler(BaseHTTPRequestHandler):
                 logger.exception("the local gateway failed on %s", loggable(request))
                 answer = gateway_error(500, "Internal server error")
         self._reply(answer, head=self.command == "HEAD")
-        logger.info("%s", access_line(request, answer, time.perf_counter() - started))
+        seconds = time.perf_counter() - started
+        logger.info("%s", access_line(request, answer, seconds),
+                    extra=access_fields(request, answer, seconds))
 
     def _read_body(self) -> bytes | None:
         """The body, ``None`` past :data:`MAX_BODY`; :class:`FramingError` unless one framing
