@@ -24,13 +24,13 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from ..logs import printable, redact_text
 from ..testing.client import FakeContext
 from ..testing.events import make_event
-from ..testing.gateway_auth import GatewayAuthorizer
+from ..testing.gateway_auth import AuthorizerOutcome
 from .answers import HttpAnswer, gateway_error, is_text_type, matches_media_types, to_http_answer
 
 logger = logging.getLogger("lamroute.local")
@@ -307,18 +307,25 @@ def loggable(request: HttpRequest) -> str:
     return printable(f"{request.method} {path}{mark}{redact_text(query)}")
 
 
-def local_gateway_hook(gate: GatewayAuthorizer, format: str) -> RequestHook:
-    """A ``Gateway.request_hooks`` entry for ``lamroute serve --authorizer``: runs ``gate``
+class Authorizing(Protocol):
+    def authorize(self, event: dict[str, Any], format: str) -> AuthorizerOutcome | None: ...
+
+
+def local_gateway_hook(gate: Authorizing, format: str) -> RequestHook:
+    """A ``Gateway.request_hooks`` entry for ``lamroute serve --authorizer``/``--jwt-claims``:
+    runs ``gate`` (a ``GatewayAuthorizer``, or ``RouteAuthorizers`` that pick one per route)
     between the event and the invocation, answers refusals itself and says why in the log."""
     def hook(request: Any, event: dict[str, Any]) -> HttpAnswer | None:
         outcome = gate.authorize(event, format)
-        if outcome.allowed:
+        if outcome is None or outcome.allowed:
             return None
         if outcome.status == 500:
             logger.error("!!! 500: the Lambda authorizer's invocation or answer is unusable (%s); "
                          "API Gateway answers 500", outcome.reason)
         elif outcome.cached:
             logger.warning("%s from the authorizer cache: %s", outcome.status, outcome.reason)
+        elif outcome.www_authenticate is not None:
+            logger.warning("401 from the JWT authorizer: %s", outcome.reason)
         answer = outcome.proxy_answer()
         return HttpAnswer(outcome.status, list(answer["headers"].items()),
                           answer["body"].encode())
