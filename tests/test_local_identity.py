@@ -245,11 +245,13 @@ def test_serve_says_when_an_authorizer_covers_no_route(
     assert "--jwt-claims applies to no route" in capsys.readouterr().err
 
 
-def test_reload_passes_jwt_claims_on() -> None:
+def test_reload_passes_jwt_claims_and_the_log_format_on() -> None:
     parser = argparse.ArgumentParser()
     serve.add_arguments(parser)
-    argv = serve._server_argv(parser.parse_args(["m:app", "--jwt-claims", '{"sub": "u"}']))
+    argv = serve._server_argv(parser.parse_args(["m:app", "--jwt-claims", '{"sub": "u"}',
+                                                 "--log-format", "pretty"]))
     assert argv[argv.index("--jwt-claims") + 1] == '{"sub": "u"}'
+    assert argv[argv.index("--log-format") + 1] == "pretty"
 
 
 # -- WebSocket $connect through the authorizer --------------------------------------------
