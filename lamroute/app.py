@@ -107,7 +107,9 @@ class App(RouteDecorators):
     ``error_formatter`` replaces the problem body, ``strip_prefixes`` removes path prefixes the
     event cannot reveal (``["/api"]`` for a CloudFront behaviour in front of a Function URL),
     ``strict_slashes`` makes ``/a/`` and ``/a`` different routes, ``access_log=False`` turns
-    the access line off. ``openapi_url="/openapi.json"`` and ``docs_url="/docs"`` serve the
+    the access line off, ``log_root=True`` gives the app's own loggers
+    (``logging.getLogger(__name__)``) lamroute's handler, level and request fields.
+    ``openapi_url="/openapi.json"`` and ``docs_url="/docs"`` serve the
     OpenAPI document and a documentation page from the same Lambda (both off by default).
     ``auth`` is the default guard of every route (``public=True`` opts one out), ``cors`` a
     :class:`~lamroute.security.cors.CORS`, ``middleware`` app-wide middleware.
@@ -136,6 +138,7 @@ class App(RouteDecorators):
         strict_slashes: bool = False,
         access_log: bool = True,
         log_level: str | None = None,
+        log_root: bool = False,
         openapi_url: str | None = None,
         docs_url: str | None = None,
         auth: AuthOption | None = None,
@@ -158,7 +161,7 @@ class App(RouteDecorators):
         self.table: RouteTable[CompiledRoute] = RouteTable(strict_slashes=strict_slashes)
         # The guards of each guarded route, for the answers that list a path's methods.
         self.gates: dict[CompiledRoute, tuple[Guard, ...]] = {}
-        self.logger = configure(log_level)
+        self.logger = configure(log_level, root=log_root)
         self.app_logger = logging.getLogger("lamroute.app")
         self.boundary = Boundary(logger=self.logger, formatter=error_formatter, debug=debug)
         self.safeguards = Safeguards(timeout=timeout, compress=compress,

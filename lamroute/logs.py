@@ -1,10 +1,15 @@
-"""Structured JSON logs with python-json-logger, configured once per Lambda container.
+"""Structured JSON logs, configured once per Lambda container.
 
 Every line written through the ``lamroute`` loggers (``app.logger`` included) carries the fields
 of the request being handled (``request_id``, ``route``, ...). The level comes from ``LOG_LEVEL``
 (or Lambda's ``AWS_LAMBDA_LOG_LEVEL``). Secrets are never written: a value whose name contains
 ``token``, ``secret``, ``password``, ``cookie``, ``authorization``, ``session``, ... (any case,
 with or without ``-``/``_``), at any depth, is replaced by ``[REDACTED]`` (see :func:`redact`).
+
+Lambda's log format decides the shape (see :func:`configure`): in text mode lamroute writes its
+own python-json-logger lines (``timestamp``, ``level``, ``name``, ``message``, fields); under
+``AWS_LAMBDA_LOG_FORMAT=JSON`` its records go through the runtime's own JSON handler, with the
+runtime's field names (``timestamp``, ``level``, ``message``, ``logger``, ``requestId``).
 
 >>> logger = configure()
 >>> logger.name
@@ -13,11 +18,13 @@ with or without ``-``/``_``), at any depth, is replaced by ``[REDACTED]`` (see :
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import sys
 import time
+import traceback
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
@@ -70,9 +77,21 @@ ACCESS_REQUEST_FIELDS = ("method", "path", "route", "request_id", "source_ip", "
 
 
 class RequestFieldsFilter(logging.Filter):
-    """Adds the current request's fields to each record and redacts sensitive values."""
+    """Adds the current request's fields to each record and redacts sensitive values.
+
+    ``scope`` (a logger name) limits it to that logger's records and its children's: on the
+    Lambda runtime's root handler, lamroute touches only its own lines unless ``log_root``.
+    """
+
+    def __init__(self, scope: str | None = None) -> None:
+        super().__init__()
+        self.scope = scope
 
     def filter(self, record: logging.LogRecord) -> bool:
+        scope = self.scope
+        if scope is not None and record.name != scope and not record.name.startswith(
+                scope + "."):
+            return True
         fields = _request_fields.get()
         if not fields and type(record.msg) is AccessMessage:
             return True  # the access line: no request fields to add, nothing to redact
@@ -241,25 +260,158 @@ def _walk_for(kind: type) -> int:
     return walk
 
 
-def configure(level: str | None = None) -> logging.Logger:
-    """Set up the ``lamroute`` logger once (idempotent) and return it."""
-    logger = logging.getLogger(LOGGER_NAME)
-    if not any(isinstance(f, RequestFieldsFilter) for h in logger.handlers for f in h.filters):
-        from pythonjsonlogger.json import JsonFormatter
+class LamrouteHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler lamroute installs (on stdout, as Lambda captures it); its filter adds the
+    request fields and redacts."""
 
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(
-            JsonFormatter(
-                "%(levelname)s %(name)s %(message)s", rename_fields={"levelname": "level"}
-            )
-        )
-        handler.addFilter(RequestFieldsFilter())
-        logger.addHandler(handler)
-        # Lambda's runtime puts its own handler on the root logger: do not log twice.
+
+def utc_timestamp(created: float) -> str:
+    """``record.created`` as ISO 8601 UTC with milliseconds; the date part is computed once
+    per second.
+
+    >>> utc_timestamp(0.25)
+    '1970-01-01T00:00:00.250Z'
+    """
+    global _stamp
+    second = int(created)
+    stamp = _stamp
+    if stamp[0] != second:
+        stamp = _stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{stamp[1]}.{int((created - second) * 1000):03d}Z"
+
+
+_stamp: tuple[int, str] = (-1, "")
+
+
+def _text_formatter() -> logging.Formatter:
+    """python-json-logger's formatter, with a ``timestamp`` first (text mode's lines)."""
+    from pythonjsonlogger.json import JsonFormatter
+
+    class LineFormatter(JsonFormatter):
+        def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord,
+                       message_dict: dict[str, Any]) -> None:
+            log_data["timestamp"] = utc_timestamp(record.created)
+            super().add_fields(log_data, record, message_dict)
+
+    return LineFormatter("%(levelname)s %(name)s %(message)s",
+                         rename_fields={"levelname": "level"})
+
+
+class RuntimeJsonFormatter(logging.Formatter):
+    """The Lambda Python runtime's JSON log line, for when its own handler is not there.
+
+    Field names as the runtime interface client writes them under
+    ``AWS_LAMBDA_LOG_FORMAT=JSON`` (``timestamp``, ``level``, ``message``, ``logger``,
+    ``requestId``; ``errorType``, ``errorMessage``, ``stackTrace``, ``location`` for an
+    exception; then the record's own fields; ``null`` values left out):
+    https://github.com/aws/aws-lambda-python-runtime-interface-client/blob/main/awslambdaric/lambda_runtime_log_utils.py
+    """
+
+    _encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    _reserved = _RECORD_ATTRS | {"aws_request_id", "tenant_id", "_frame_type"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        exc = record.exc_info
+        message = record.msg if isinstance(record.msg, dict) and not record.args else (
+            record.getMessage())
+        line: dict[str, Any] = {
+            "timestamp": utc_timestamp(record.created), "level": record.levelname,
+            "message": message, "logger": record.name,
+            "stackTrace": traceback.format_tb(exc[2]) if exc else None,
+            "errorType": exc[0].__name__ if exc and exc[0] else None,
+            "errorMessage": str(exc[1]) if exc else None,
+            "requestId": getattr(record, "aws_request_id", None),
+            "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc else None,
+        }
+        for key, value in record.__dict__.items():
+            if key not in self._reserved and key not in line:
+                line[key] = value
+        return self._encode({k: v for k, v in line.items() if v is not None})
+
+
+def json_log_format() -> bool:
+    """Whether the function's log format is JSON (``AWS_LAMBDA_LOG_FORMAT``, as Lambda sets it)."""
+    return os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+
+
+def runtime_handlers() -> list[logging.Handler]:
+    """The handlers the Lambda runtime put on the root logger before importing the handler
+    module (``awslambdaric.bootstrap._setup_logging``: ``LambdaLoggerHandler``, or
+    ``LambdaLoggerHandlerWithFrameType`` for JSON or a log level)."""
+    return [h for h in logging.getLogger().handlers
+            if type(h).__name__.startswith("LambdaLoggerHandler")]
+
+
+def configure(level: str | None = None, *, root: bool = False) -> logging.Logger:
+    """Set up the ``lamroute`` logger once (idempotent) and return it.
+
+    Text mode: lamroute's own JSON lines on stdout, not propagated (the runtime's text handler
+    on the root logger would write each line again). Under ``AWS_LAMBDA_LOG_FORMAT=JSON`` the
+    runtime's JSON handler writes lamroute's records too (once, with its field names), the
+    request fields added by a filter on it; without that handler (not under the runtime),
+    lamroute writes the same shape itself. ``root=True`` (``App(log_root=True)``) gives every
+    logger the same handler, level and request fields; it stays on once set.
+    """
+    logger = logging.getLogger(LOGGER_NAME)
+    top = logging.getLogger()
+    rooted = root or _rooted(top)
+    runtime = runtime_handlers() if json_log_format() else []
+    if runtime or rooted:
+        for handler in _own(logger):
+            logger.removeHandler(handler)
+        logger.propagate = True
+    if runtime:
+        for handler in runtime:
+            found = _own_filter(handler)
+            if found is None:
+                handler.addFilter(RequestFieldsFilter(None if rooted else LOGGER_NAME))
+            elif rooted:
+                found.scope = None
+    elif rooted:
+        if not _own(top):
+            for handler in runtime_handlers():  # its text lines would repeat each of ours
+                top.removeHandler(handler)
+            top.addHandler(_new_handler())
+    elif not _own(logger):
+        logger.addHandler(_new_handler())
         logger.propagate = False
+    for handler in _own(top) + _own(logger):  # the log format may have changed since
+        if isinstance(handler.formatter, RuntimeJsonFormatter) != json_log_format():
+            handler.setFormatter(_formatter())
     chosen = level or os.environ.get("LOG_LEVEL") or os.environ.get("AWS_LAMBDA_LOG_LEVEL")
+    if str(chosen).upper() == "TRACE":  # Lambda's TRACE is the runtime's DEBUG
+        chosen = "DEBUG"
     logger.setLevel((chosen or "INFO").upper() if _valid_level(chosen) else logging.INFO)
+    if rooted:
+        top.setLevel(logger.level)
     return logger
+
+
+def _own(logger: logging.Logger) -> list[logging.Handler]:
+    return [h for h in logger.handlers if isinstance(h, LamrouteHandler)]
+
+
+def _own_filter(handler: logging.Handler) -> RequestFieldsFilter | None:
+    return next((f for f in handler.filters if isinstance(f, RequestFieldsFilter)), None)
+
+
+def _rooted(top: logging.Logger) -> bool:
+    """Whether ``log_root`` was switched on before (it stays on)."""
+    if _own(top):
+        return True
+    return any((found := _own_filter(h)) is not None and found.scope is None
+               for h in runtime_handlers())
+
+
+def _formatter() -> logging.Formatter:
+    return RuntimeJsonFormatter() if json_log_format() else _text_formatter()
+
+
+def _new_handler() -> LamrouteHandler:
+    handler = LamrouteHandler(sys.stdout)
+    handler.setFormatter(_formatter())
+    handler.addFilter(RequestFieldsFilter())
+    return handler
 
 
 def _valid_level(name: str | None) -> bool:
@@ -333,4 +485,9 @@ def log_access(
     # The context is the caller's object: an aws_request_id that is not a plain string goes
     # through the filter's full redaction like any other line.
     plain = type(fields["aws_request_id"]) in (str, type(None))
-    logger.info(ACCESS_MESSAGE if plain else "request", extra=fields)
+    if logger.isEnabledFor(logging.INFO):
+        # The record is made directly: the caller's frame (findCaller, a stack walk per
+        # line) is never written for the access line.
+        logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0,
+                                        ACCESS_MESSAGE if plain else "request", (), None,
+                                        extra=fields))

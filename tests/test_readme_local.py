@@ -145,8 +145,8 @@ def test_examples_readme_commands_work_as_written(name: str, block: str,
                 server = LocalGateway(app, api=args.api, stage=args.stage,
                                       payload_version=args.payload_version, port=0)
                 running.append(server)
-                if args.authorizer:
-                    serve.install_authorizer(server.gateway, args)
+                if args.authorizer or args.jwt_claims is not None:
+                    serve.install_authorizer(server.gateway, args, app)
                 server.start()
                 ports["3000"] = server.port
                 if getattr(app, "websocket_routes", None):

@@ -46,12 +46,14 @@ PROJECT = textwrap.dedent('''
     http = http_authorizer(decide)
     not_callable = 42
 
-    # Only the gateway's authorizer decides on these two: the app lets anyone in.
-    @app.get("/public", public=True)
+    # Only the gateway's authorizer decides on these two: the app lets any caller it let in.
+    let_in = requires(kinds=["lambda"])
+
+    @app.get("/public", auth=let_in)
     def public() -> dict:
         return {"area": "public"}
 
-    @app.get("/admin", public=True)
+    @app.get("/admin", auth=let_in)
     def admin() -> dict:
         return {"area": "admin"}
 

@@ -1,7 +1,8 @@
 """The notes API: one Lambda function behind an API Gateway proxy resource.
 
-Run it locally with ``make run`` (``lamroute serve examples.notes.app:app``), deploy it with
-``template.yaml``. Handlers are plain functions: ``get_note(1)`` works in a unit test.
+Run it locally with ``make run`` (``lamroute serve examples.notes.app:app``, notes in an
+embedded SQLite), deploy it with ``template.yaml`` (notes in DynamoDB: ``NOTES_TABLE``).
+Handlers are plain functions: ``get_note(1)`` works in a unit test.
 Parameters are typed: path ids are ints, the JSON body is a pydantic model, pagination comes
 from constrained query parameters; anything invalid is a 422 problem naming the field.
 """
@@ -15,10 +16,10 @@ from lamroute import App, Path, Query, Request, Response, UnprocessableEntity
 from lamroute.errors import Problem, problem_response
 
 from .models import Note, NoteIn, NotePage, NotePatch
-from .store import NoteNotFound, NoteStore
+from .store import NoteNotFound, StoreUnavailable, make_store
 
 app = App(title="Notes", version="1.0.0")
-store = NoteStore()
+store = make_store()  # DynamoDB when NOTES_TABLE is set, else the embedded SQLite
 MAX_ID = 2**63 - 1  # SQLite's largest INTEGER: a larger id would be a 500, not a 422
 NoteId = Annotated[int, Path(ge=1, le=MAX_ID)]  # ids start at 1
 
@@ -31,8 +32,9 @@ def note_not_found(request: Request | None, exc: NoteNotFound) -> Response:
     return problem_response(problem, request)
 
 
+@app.exception_handler(StoreUnavailable)
 @app.exception_handler(sqlite3.OperationalError)
-def store_unavailable(request: Request | None, exc: sqlite3.OperationalError) -> Response:
+def store_unavailable(request: Request | None, exc: Exception) -> Response:
     app.app_logger.error("note store failed: %s", exc)
     problem = Problem(503, "Service Unavailable", "The note store is unavailable; retry later.",
                       request_id=request.request_id if request else None)

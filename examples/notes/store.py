@@ -1,8 +1,9 @@
 """An embedded SQLite store for notes (stdlib ``sqlite3``, no server to run).
 
 ``NOTES_DB`` names the database file; by default it is in memory, and under Lambda in ``/tmp``
-(the only writable place; it lives as long as the container, so a real deployment would point
-this at a shared database).
+(the only writable place; it lives as long as the container). With ``NOTES_TABLE`` set the app
+uses a DynamoDB table instead (:mod:`examples.notes.dynamo_store`), shared by every container:
+:func:`make_store` picks one.
 
 >>> store = NoteStore(":memory:")
 >>> note = store.create(title="hi", body="", tags=[])
@@ -31,6 +32,10 @@ CREATE TABLE IF NOT EXISTS notes (
 """
 
 
+class StoreUnavailable(RuntimeError):
+    """The store cannot answer now (a locked database, a throttled or unreachable table)."""
+
+
 class NoteNotFound(LookupError):
     """No note with this id."""
 
@@ -43,6 +48,16 @@ def default_path() -> str:
     if "NOTES_DB" in os.environ:
         return os.environ["NOTES_DB"]
     return "/tmp/notes.sqlite3" if "AWS_LAMBDA_FUNCTION_NAME" in os.environ else ":memory:"
+
+
+def make_store() -> Any:
+    """The DynamoDB store when ``NOTES_TABLE`` names a table, else SQLite (``NOTES_DB``)."""
+    table = os.environ.get("NOTES_TABLE")
+    if table:
+        from .dynamo_store import DynamoNoteStore
+
+        return DynamoNoteStore(table)
+    return NoteStore()
 
 
 def _now() -> str:

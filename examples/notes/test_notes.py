@@ -1,5 +1,6 @@
 """The notes API through the real Lambda entry point (TestClient), over REST and HTTP API
-events, plus one run through the local gateway and the handlers as plain functions."""
+events, on both stores (embedded SQLite; DynamoDB against moto's server, see conftest.py), plus
+one run through the local gateway and the handlers as plain functions."""
 
 from __future__ import annotations
 
@@ -14,14 +15,13 @@ import pytest
 from lamroute.testing import TestClient
 
 from . import app as notes
-from .store import NoteNotFound, NoteStore
+from .store import NoteNotFound, NoteStore, StoreUnavailable
 
 
 @pytest.fixture(autouse=True)
-def fresh_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[NoteStore]:
-    store = NoteStore(":memory:")
-    monkeypatch.setattr(notes, "store", store)
-    yield store
+def fresh_store(any_store: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setattr(notes, "store", any_store)
+    yield any_store
 
 
 @pytest.fixture(params=["rest", "http"])
@@ -140,10 +140,12 @@ def test_bad_pagination_is_a_422(client: TestClient, query: str) -> None:
     assert ["query", name] in [error["loc"] for error in response.json()["errors"]]
 
 
-def test_store_failure_is_a_503_with_retry_after(client: TestClient,
+def test_store_failure_is_a_503_with_retry_after(client: TestClient, fresh_store: Any,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(note_id: int) -> dict[str, Any]:
-        raise sqlite3.OperationalError("database is locked")
+        if isinstance(fresh_store, NoteStore):
+            raise sqlite3.OperationalError("database is locked")
+        raise StoreUnavailable("DynamoDB get_item failed: database is locked (throttled)")
 
     monkeypatch.setattr(notes.store, "get", broken)
     response = client.get("/notes/1")
@@ -152,7 +154,7 @@ def test_store_failure_is_a_503_with_retry_after(client: TestClient,
     assert "locked" not in response.text
 
 
-def test_handlers_are_plain_functions(fresh_store: NoteStore) -> None:
+def test_handlers_are_plain_functions(fresh_store: Any) -> None:
     fresh_store.create(title="plain", body="", tags=[])
     assert notes.get_note(1).title == "plain"
     with pytest.raises(NoteNotFound):

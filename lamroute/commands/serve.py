@@ -10,9 +10,11 @@ default, ``--management-port``, ``--route-selection``, ``--one-way``; see
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -39,8 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--binary-media-type", action="append", dest="binary_media_types",
                         metavar="TYPE", help="REST API binary media type (default */*)")
     parser.add_argument("--authorizer", metavar="MODULE:FN", default=None,
-                        help="run this Lambda authorizer before each request, as the gateway "
-                             "does (401 without the identity header, 403 on deny)")
+                        help="a Lambda authorizer on the routes that require auth, as the "
+                             "gateway runs it (401 without the identity header, 403 on deny); "
+                             "WebSocket connections are authorized at $connect")
+    parser.add_argument("--jwt-claims", metavar="FILE|JSON", default=None,
+                        help="a JWT authorizer on the routes that require auth (HTTP API; a "
+                             "Cognito authorizer for --api rest): a request without a token "
+                             "gets 401, any other token stands for these claims (a JWT brings "
+                             "its own), placed in the event as API Gateway does")
     parser.add_argument("--authorizer-type", choices=("request", "token"), default="request",
                         help="REST API authorizer type (default request)")
     parser.add_argument("--identity-header", action="append", dest="identity_headers",
@@ -62,6 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--one-way", action="store_true",
                         help="do not send WebSocket route answers back (routes without a "
                              "route response)")
+    parser.add_argument("--log-format", choices=("pretty", "json"), default=None,
+                        help="pretty: one human line per request and readable tracebacks on "
+                             "stderr; json: the app's JSON lines as Lambda writes them, on "
+                             "stdout (default: pretty when stdout is a terminal)")
 
 
 def _server_argv(args: argparse.Namespace) -> list[str]:
@@ -76,30 +88,74 @@ def _server_argv(args: argparse.Namespace) -> list[str]:
                  "--authorizer-ttl", str(args.authorizer_ttl)]
         for name in args.identity_headers or ():
             argv += ["--identity-header", name]
+    if args.jwt_claims is not None:
+        argv += ["--jwt-claims", args.jwt_claims]
     for flag, value in (("--ws-port", args.ws_port), ("--management-port", args.management_port),
                         ("--route-selection", args.route_selection)):
         if value is not None:
             argv += [flag, str(value)]
     if args.one_way:
         argv.append("--one-way")
+    argv += ["--log-format", _log_format(args)]
     return argv
 
 
-def install_authorizer(gateway: Any, args: argparse.Namespace) -> None:
-    """Put ``--authorizer`` in front of ``gateway``'s invocations (see lamroute.testing)."""
+def _log_format(args: argparse.Namespace) -> str:
+    from ..local.terminal import default_mode
+
+    return str(args.log_format or default_mode())
+
+
+def install_authorizer(gateway: Any, args: argparse.Namespace, app: Any = None) -> Any:
+    """Put ``--authorizer`` and ``--jwt-claims`` in front of ``gateway``'s invocations, on the
+    routes of ``app`` that require auth (see :mod:`lamroute.testing.route_auth`); returns the
+    :class:`~lamroute.testing.route_auth.RouteAuthorizers` (the WebSocket server uses them)."""
     from ..local.gateway import local_gateway_hook
     from ..testing.gateway_auth import GatewayAuthorizer
+    from ..testing.jwt_authorizer import JwtAuthorizer
+    from ..testing.route_auth import RouteAuthorizers
 
-    handler = load_app(args.authorizer)
-    if not callable(handler):
-        raise UsageError(f"{args.authorizer} is a {type(handler).__name__}, not a handler")
-    sources = tuple(args.identity_headers or ("Authorization",))
+    gate = None
+    if args.authorizer:
+        handler = load_app(args.authorizer)
+        if not callable(handler):
+            raise UsageError(f"{args.authorizer} is a {type(handler).__name__}, not a handler")
+        sources = tuple(args.identity_headers or ("Authorization",))
+        try:
+            gate = GatewayAuthorizer(handler, type=args.authorizer_type,
+                                     identity_headers=sources, ttl=args.authorizer_ttl)
+        except ValueError as exc:
+            raise UsageError(f"--authorizer-ttl: {exc}") from None
+    jwt = None
+    if getattr(args, "jwt_claims", None) is not None:
+        if gateway.config.api == "url":
+            raise UsageError("--jwt-claims: Function URLs have no JWT authorizer (use --api "
+                             "http or rest)")
+        jwt = JwtAuthorizer(read_claims(args.jwt_claims))
+    authorizers = RouteAuthorizers(app if app is not None else gateway.app, gate, jwt)
+    gateway.request_hooks.append(local_gateway_hook(authorizers, gateway.config.format))
+    for name in authorizers.unused():
+        print(f"lamroute: warning: {name} applies to no route: no route of the app requires "
+              "auth (auth=..., App(auth=...)), as a route-level authorizer would be attached",
+              file=sys.stderr, flush=True)
+    return authorizers
+
+
+def read_claims(value: str) -> dict[str, Any]:
+    """``--jwt-claims``: a JSON object, inline or in a file."""
+    text = value
+    if not value.lstrip().startswith("{"):
+        try:
+            text = Path(value).read_text()
+        except OSError as exc:
+            raise UsageError(f"--jwt-claims: cannot read {value}: {exc.strerror}") from None
     try:
-        gate = GatewayAuthorizer(handler, type=args.authorizer_type, identity_headers=sources,
-                                 ttl=args.authorizer_ttl)
+        claims = json.loads(text)
     except ValueError as exc:
-        raise UsageError(f"--authorizer-ttl: {exc}") from None
-    gateway.request_hooks.append(local_gateway_hook(gate, gateway.config.format))
+        raise UsageError(f"--jwt-claims: not JSON ({exc})") from None
+    if not isinstance(claims, dict):
+        raise UsageError("--jwt-claims: the claims must be a JSON object")
+    return claims
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -134,22 +190,31 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
-    if args.authorizer:
+    authorizers = None
+    if args.authorizer or args.jwt_claims is not None:
         try:
-            install_authorizer(server.gateway, args)
+            authorizers = install_authorizer(server.gateway, args, app)
         except UsageError:
             server.stop()
             raise
+    if args.authorizer:
         ttl = args.authorizer_ttl
-        print(f"lamroute: authorizer {args.authorizer} runs first; "
-              + (f"its answers are cached {ttl}s per identity (--authorizer-ttl)" if ttl
-                 else "no caching"), file=sys.stderr, flush=True)
+        print(f"lamroute: authorizer {args.authorizer} runs first on the routes that require "
+              "auth; " + (f"its answers are cached {ttl}s per identity (--authorizer-ttl)"
+                          if ttl else "no caching"), file=sys.stderr, flush=True)
+    if args.jwt_claims is not None:
+        print("lamroute: a JWT authorizer runs first on the routes that require auth: send "
+              "'Authorization: Bearer <any token>' (a JWT brings its own claims)",
+              file=sys.stderr, flush=True)
+    from ..local.terminal import Terminal
+
+    Terminal(_log_format(args)).install()
     config = server.gateway.config
     payload = "1.0" if config.format in ("rest", "http-v1") else "2.0"
     print(f"lamroute: serving {args.app} as {KINDS[config.api]} (payload {payload}, stage "
           f"{config.stage_name}) on {server.url}/  (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
-        websocket = _start_websocket(app, args)
+        websocket = _start_websocket(app, args, authorizers)
     except UsageError:
         server.stop()
         raise
@@ -162,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_websocket(app: Any, args: argparse.Namespace) -> Any:
+def _start_websocket(app: Any, args: argparse.Namespace, authorizers: Any = None) -> Any:
     """Serve the app's WebSocket routes beside the HTTP ones (or on an explicit --ws-port)."""
     port = args.ws_port
     if port is None:
@@ -177,7 +242,7 @@ def _start_websocket(app: Any, args: argparse.Namespace) -> Any:
             f"WebSocket routes need {exc.name}: pip install 'lamroute[websocket]'") from None
     options: dict[str, Any] = {"host": args.host, "port": port,
                                "management_port": args.management_port,
-                               "two_way": not args.one_way}
+                               "two_way": not args.one_way, "authorizers": authorizers}
     if args.route_selection is not None:
         options["route_selection"] = args.route_selection
     try:

@@ -57,7 +57,14 @@ class MethodArn:
         return f"arn:{self.partition}:execute-api:{self.region}:{self.account}:{self.api_id}"
 
     def for_api(self, *, stage: str | None = None) -> str:
-        """Every method and path of the API in this stage (``stage="*"`` for all stages)."""
+        """Every method and path of the API in this stage (``stage="*"`` for all stages).
+
+        A WebSocket API's ARN names a route key, not a method and path
+        (``.../prod/$connect``): there every route of the stage is ``.../prod/*``.
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html
+        """
+        if self.method.startswith("$") and not self.resource:
+            return f"{self.prefix}/{stage or self.stage}/*"
         return f"{self.prefix}/{stage or self.stage}/*/*"
 
     def for_route(self, method: str, path: str) -> str:

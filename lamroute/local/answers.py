@@ -29,11 +29,13 @@ TEXT_TYPES = frozenset({"application/json", "application/javascript", "applicati
 
 @dataclass
 class HttpAnswer:
-    """What the local gateway writes back: status, header pairs (repeatable) and body bytes."""
+    """What the local gateway writes back: status, header pairs (repeatable) and body bytes;
+    ``cold`` when the invocation behind it was a cold start (the access line shows it)."""
 
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    cold: bool = False
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or ``None``."""

@@ -24,13 +24,13 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from ..logs import printable, redact_text
 from ..testing.client import FakeContext
 from ..testing.events import make_event
-from ..testing.gateway_auth import GatewayAuthorizer
+from ..testing.gateway_auth import AuthorizerOutcome
 from .answers import HttpAnswer, gateway_error, is_text_type, matches_media_types, to_http_answer
 
 logger = logging.getLogger("lamroute.local")
@@ -105,12 +105,14 @@ class HttpRequest:
 
 @dataclass
 class Outcome:
-    """How one invocation ended: a payload, an exception, or no answer within the timeout."""
+    """How one invocation ended: a payload, an exception, or no answer within the timeout;
+    ``cold`` when it was the container's first."""
 
     payload: Any = None
     error: BaseException | None = None
     trace: str = ""
     timed_out: bool = False
+    cold: bool = False
 
 
 class Gateway:
@@ -122,6 +124,7 @@ class Gateway:
         self.request_hooks: list[RequestHook] = []
         # One container handles one invocation at a time; other requests wait their turn.
         self._lock = threading.Lock()
+        self._cold = True  # the app was imported for this container: its first call is cold
 
     def handle(self, request: HttpRequest) -> HttpAnswer:
         """The whole pipeline for one request: stage, event, hooks, invocation, answer."""
@@ -135,7 +138,9 @@ class Gateway:
             if early is not None:
                 return early
         outcome = self.invoke(event)
-        return self.answer(outcome, request, event)
+        answer = self.answer(outcome, request, event)
+        answer.cold = outcome.cold
+        return answer
 
     def strip_stage(self, raw_path: str) -> str | HttpAnswer:
         """The path after the stage, or the gateway's answer for a URL outside the stage."""
@@ -203,6 +208,7 @@ class Gateway:
 
         def run() -> None:
             with self._lock:
+                outcome.cold, self._cold = self._cold, False
                 started.set()
                 begun = time.perf_counter()
                 try:
@@ -221,7 +227,7 @@ class Gateway:
         started.wait()
         if not done.wait(timeout):
             abandoned.set()
-            return Outcome(timed_out=True)
+            return Outcome(timed_out=True, cold=outcome.cold)
         return outcome
 
     def answer(self, outcome: Outcome, request: HttpRequest, event: dict[str, Any]) -> HttpAnswer:
@@ -272,12 +278,21 @@ def forwarded_headers(headers: list[tuple[str, str]], peer: str) -> list[tuple[s
 
 
 def access_line(request: HttpRequest, answer: HttpAnswer, seconds: float) -> str:
-    """One access log line: ``127.0.0.1 "GET /prod/notes?token=[REDACTED]" 200 123B 4.1ms``.
+    """One access log line: ``127.0.0.1 "GET /prod/notes?token=[REDACTED]" 200 123B 4.1ms``,
+    ``cold`` at the end for a cold start.
 
     The request line is the client's: see :func:`loggable`.
     """
     return (f'{printable(request.client_ip)} "{loggable(request)}" {answer.status} '
-            f"{len(answer.body)}B {seconds * 1000:.1f}ms")
+            f"{len(answer.body)}B {seconds * 1000:.1f}ms" + (" cold" if answer.cold else ""))
+
+
+def access_fields(request: HttpRequest, answer: HttpAnswer,
+                  seconds: float) -> dict[str, tuple[str, str, int, float, bool]]:
+    """The access record's ``extra``: what the pretty terminal line shows
+    (:func:`lamroute.local.terminal.render_access`)."""
+    method, _, target = loggable(request).partition(" ")
+    return {"http_access": (method, target, answer.status, seconds, answer.cold)}
 
 
 def loggable(request: HttpRequest) -> str:
@@ -292,18 +307,25 @@ def loggable(request: HttpRequest) -> str:
     return printable(f"{request.method} {path}{mark}{redact_text(query)}")
 
 
-def local_gateway_hook(gate: GatewayAuthorizer, format: str) -> RequestHook:
-    """A ``Gateway.request_hooks`` entry for ``lamroute serve --authorizer``: runs ``gate``
+class Authorizing(Protocol):
+    def authorize(self, event: dict[str, Any], format: str) -> AuthorizerOutcome | None: ...
+
+
+def local_gateway_hook(gate: Authorizing, format: str) -> RequestHook:
+    """A ``Gateway.request_hooks`` entry for ``lamroute serve --authorizer``/``--jwt-claims``:
+    runs ``gate`` (a ``GatewayAuthorizer``, or ``RouteAuthorizers`` that pick one per route)
     between the event and the invocation, answers refusals itself and says why in the log."""
     def hook(request: Any, event: dict[str, Any]) -> HttpAnswer | None:
         outcome = gate.authorize(event, format)
-        if outcome.allowed:
+        if outcome is None or outcome.allowed:
             return None
         if outcome.status == 500:
             logger.error("!!! 500: the Lambda authorizer's invocation or answer is unusable (%s); "
                          "API Gateway answers 500", outcome.reason)
         elif outcome.cached:
             logger.warning("%s from the authorizer cache: %s", outcome.status, outcome.reason)
+        elif outcome.www_authenticate is not None:
+            logger.warning("401 from the JWT authorizer: %s", outcome.reason)
         answer = outcome.proxy_answer()
         return HttpAnswer(outcome.status, list(answer["headers"].items()),
                           answer["body"].encode())

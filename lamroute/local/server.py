@@ -27,6 +27,7 @@ from .gateway import (
     Gateway,
     GatewayConfig,
     HttpRequest,
+    access_fields,
     access_line,
     loggable,
     logger,
@@ -99,7 +100,9 @@ class _Handler(BaseHTTPRequestHandler):
             started = time.perf_counter()
             request, answer = self._answer()
             self._reply(answer, head=self.command == "HEAD")
-            logger.info("%s", access_line(request, answer, time.perf_counter() - started))
+            seconds = time.perf_counter() - started
+            logger.info("%s", access_line(request, answer, seconds),
+                        extra=access_fields(request, answer, seconds))
 
     def _answer(self) -> tuple[HttpRequest, HttpAnswer]:
         """Read the body and invoke; a body refused (400 bad framing, 413 too long) gets the

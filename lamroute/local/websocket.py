@@ -39,7 +39,7 @@ from ..testing.client import FakeContext
 from ..testing.websocket import ROUTE_SELECTION, make_websocket_event, new_id
 from ..websocket.connections import ENDPOINT_ENV, Connections, use_connections
 from ..websocket.routes import select_route
-from .gateway import forwarded_headers
+from .gateway import forwarded_headers, logger
 from .websocket_management import ManagementServer, iso
 
 
@@ -51,9 +51,11 @@ class _AnyKey:
 
 
 class _Client:
-    def __init__(self, connection: ServerConnection, source_ip: str, user_agent: str) -> None:
+    def __init__(self, connection: ServerConnection, source_ip: str, user_agent: str,
+                 authorizer: dict[str, Any] | None = None) -> None:
         self.connection = connection
         self.source_ip, self.user_agent = source_ip, user_agent
+        self.authorizer = authorizer  # what the $connect authorizer returned
         self.connected_at = datetime.now(timezone.utc)
         self.last_active_at = self.connected_at
 
@@ -63,13 +65,16 @@ class LocalWebSocketServer:
 
     ``two_way=False`` drops route answers, as a route without a route response does; by
     default a non-empty answer is sent back to the client (a ``$default`` route response).
+    ``authorizers`` (:class:`~lamroute.testing.route_auth.RouteAuthorizers`) authorize each
+    connection at ``$connect`` as the gateway does (``lamroute serve --authorizer``).
     """
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 3001,
                  management_port: int | None = None, stage: str = "local",
                  route_selection: str = ROUTE_SELECTION, two_way: bool = True,
-                 route_keys: Collection[str] | None = None) -> None:
+                 route_keys: Collection[str] | None = None, authorizers: Any = None) -> None:
         self.app = app
+        self.authorizers = authorizers
         self.host, self.port, self.stage = host, port, stage
         self.route_selection, self.two_way = route_selection, two_way
         routes = getattr(getattr(app, "websockets", None), "routes", None)
@@ -148,11 +153,15 @@ class LocalWebSocketServer:
 
     # -- invoking the app ----------------------------------------------------------------------
 
-    async def _invoke(self, route_key: str, connection_id: str, **options: Any) -> dict[str, Any]:
-        event = make_websocket_event(route_key, connection_id=connection_id, stage=self.stage,
-                                     domain_name=f"{self.host}:{self.port}", api_id="local",
-                                     **options)
+    def _event(self, route_key: str, connection_id: str, **options: Any) -> dict[str, Any]:
+        return make_websocket_event(route_key, connection_id=connection_id, stage=self.stage,
+                                    domain_name=f"{self.host}:{self.port}", api_id="local",
+                                    **options)
 
+    async def _invoke(self, route_key: str, connection_id: str, **options: Any) -> dict[str, Any]:
+        return await self._call(self._event(route_key, connection_id, **options))
+
+    async def _call(self, event: dict[str, Any]) -> dict[str, Any]:
         def call() -> dict[str, Any]:
             with self._invoke_lock, use_connections(self.connections):
                 result = self.app(event, FakeContext())
@@ -165,17 +174,27 @@ class LocalWebSocketServer:
         connection.lamroute_id = connection_id  # type: ignore[attr-defined]
         source_ip = str(connection.remote_address[0])
         user_agent = request.headers.get("User-Agent", "")
-        answer = await self._invoke(
+        event = self._event(
             CONNECT, connection_id,
             headers=forwarded_headers(list(request.headers.raw_items()), source_ip),
             query=parse_qsl(urlsplit(request.path).query, keep_blank_values=True),
             source_ip=source_ip, user_agent=user_agent)
+        authorizer = None
+        if self.authorizers is not None:
+            # API Gateway authorizes a WebSocket connection at $connect, before the route.
+            outcome = await asyncio.to_thread(self.authorizers.authorize, event, "websocket")
+            if outcome is not None and not outcome.allowed:
+                logger.warning("$connect refused by the authorizer: %s %s", outcome.status,
+                               outcome.reason or outcome.message)
+                return connection.respond(outcome.status, outcome.proxy_answer()["body"])
+            authorizer = event["requestContext"].get("authorizer")
+        answer = await self._call(event)
         status = answer.get("statusCode")
         if not isinstance(status, int) or not 200 <= status < 300:
             return connection.respond(status if isinstance(status, int) else 502,
                                       str(answer.get("body") or ""))
         connection.lamroute_headers = answer.get("headers") or {}  # type: ignore[attr-defined]
-        self.clients[connection_id] = _Client(connection, source_ip, user_agent)
+        self.clients[connection_id] = _Client(connection, source_ip, user_agent, authorizer)
         return None
 
     def _handshake_headers(self, connection: ServerConnection, request: Request,
@@ -192,17 +211,17 @@ class LocalWebSocketServer:
         try:
             async for message in connection:
                 client.last_active_at = datetime.now(timezone.utc)
-                await self._message(connection, connection_id, message)
+                await self._message(connection, connection_id, message, client.authorizer)
         except ConnectionClosed:
             pass  # an abnormal close (1006, or 1009 for an oversized message)
         finally:
             self.clients.pop(connection_id, None)
             code, reason = _close_status(connection)
             await self._invoke(DISCONNECT, connection_id, disconnect_status_code=code,
-                               disconnect_reason=reason)
+                               disconnect_reason=reason, authorizer=client.authorizer)
 
     async def _message(self, connection: ServerConnection, connection_id: str,
-                       message: str | bytes) -> None:
+                       message: str | bytes, authorizer: dict[str, Any] | None = None) -> None:
         route_key = select_route(self.route_selection, message, self.route_keys)
         if route_key == DEFAULT and DEFAULT not in self.route_keys:
             # API Gateway's own answer when no route matches and there is no $default.
@@ -210,7 +229,8 @@ class LocalWebSocketServer:
                                               "connectionId": connection_id,
                                               "requestId": new_id()}))
             return
-        answer = await self._invoke(route_key, connection_id, body=message)
+        answer = await self._invoke(route_key, connection_id, body=message,
+                                    authorizer=authorizer)
         body = answer.get("body")
         if self.two_way and isinstance(body, str) and body:
             await connection.send(base64.b64decode(body) if answer.get("isBase64Encoded")

@@ -11,6 +11,7 @@ from .client import FakeContext, TestClient, TestResponse, WebSocketRejected, We
 from .events import FORMATS, make_event
 from .gateway_auth import AuthorizerOutcome, GatewayAuthorizer
 from .identity import with_identity
+from .jwt_authorizer import JwtAuthorizer, make_jwt
 from .rules import MalformedResponse, assert_valid_proxy_response, check_proxy_response
 from .websocket import MemoryBackend, make_websocket_event
 
@@ -19,6 +20,7 @@ __all__ = [
     "AuthorizerOutcome",
     "FakeContext",
     "GatewayAuthorizer",
+    "JwtAuthorizer",
     "MalformedResponse",
     "MemoryBackend",
     "TestClient",
@@ -29,6 +31,7 @@ __all__ = [
     "check_proxy_response",
     "http_authorizer_event",
     "make_event",
+    "make_jwt",
     "make_websocket_event",
     "method_arn",
     "request_event",

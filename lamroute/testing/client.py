@@ -25,6 +25,8 @@ from ..websocket.routes import select_route
 from .events import FORMATS, PairsInit, make_event, pairs
 from .gateway_auth import AuthorizerCallable, GatewayAuthorizer, as_gateway_authorizer
 from .identity import IdentityInit, with_identity
+from .jwt_authorizer import JwtAuthorizer
+from .route_auth import RouteAuthorizers
 from .rules import assert_valid_proxy_response
 from .websocket import (
     ROUTE_SELECTION,
@@ -102,6 +104,11 @@ class TestClient:
 
     Every answer is checked against the gateway's rules for the format; a malformed one fails
     the test with :class:`~lamroute.testing.rules.MalformedResponse`.
+
+    ``lambda_authorizer`` (a handler or a :class:`GatewayAuthorizer`) and ``jwt_claims`` (an
+    HTTP API JWT authorizer, a Cognito one for ``rest``, whose token stands for these claims,
+    see :mod:`lamroute.testing.jwt_authorizer`) run before the app on the routes that require
+    auth, as the gateway's authorizers would (:mod:`lamroute.testing.route_auth`).
     """
 
     __test__ = False
@@ -111,6 +118,7 @@ class TestClient:
                  authorizer: Mapping[str, Any] | None = None,
                  identity: IdentityInit | None = None,
                  lambda_authorizer: GatewayAuthorizer | AuthorizerCallable | None = None,
+                 jwt_claims: Mapping[str, Any] | None = None,
                  ) -> None:
         if format not in FORMATS:
             raise ValueError(f"Unknown format {format!r}; use one of {FORMATS}.")
@@ -124,6 +132,12 @@ class TestClient:
         self.lambda_authorizer = (
             as_gateway_authorizer(lambda_authorizer) if lambda_authorizer is not None else None
         )
+        if jwt_claims is not None and format not in ("rest", "http", "http-v1"):
+            raise ValueError(f"{format} has no JWT authorizer; jwt_claims needs rest, http or "
+                             "http-v1")
+        self.authorizers = RouteAuthorizers(
+            app, self.lambda_authorizer,
+            JwtAuthorizer(jwt_claims) if jwt_claims is not None else None)
         # What handlers send to WebSocket sessions' connections (see websocket_connect).
         self.connections = MemoryBackend()
 
@@ -151,9 +165,9 @@ class TestClient:
         identity = identity if identity is not None else self.identity
         if identity is not None:
             with_identity(event, self.format, identity)
-        if self.lambda_authorizer is not None:
-            outcome = self.lambda_authorizer.authorize(event, self.format)
-            if not outcome.allowed:
+        if self.authorizers.lambda_authorizer or self.authorizers.jwt:
+            outcome = self.authorizers.authorize(event, self.format)
+            if outcome is not None and not outcome.allowed:
                 return TestResponse(outcome.proxy_answer())
         return self.invoke(event)
 
@@ -231,6 +245,17 @@ class WebSocketSession:
     def connect(self) -> WebSocketSession:
         """Run ``$connect``; raise :class:`WebSocketRejected` unless it answers 2xx."""
         self.backend.open(self.connection_id, source_ip=self.source_ip)
+        authorizers = self.client.authorizers
+        if authorizers.lambda_authorizer is not None and authorizers.connect_guarded():
+            # API Gateway authorizes a WebSocket connection once, at $connect; what the
+            # authorizer returned is in every event of the connection.
+            event = self._event(CONNECT, headers=self.headers, query=self.query)
+            outcome = authorizers.authorize(event, "websocket")
+            if outcome is not None and not outcome.allowed:
+                self.backend.forget(self.connection_id)
+                self.closed = True
+                raise WebSocketRejected(TestResponse(outcome.proxy_answer()))
+            self.authorizer = event["requestContext"].get("authorizer")
         response = self._invoke(CONNECT, headers=self.headers, query=self.query)
         self.handshake = response
         if not 200 <= response.status_code < 300:
@@ -291,12 +316,15 @@ class WebSocketSession:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _invoke(self, route_key: str, **options: Any) -> TestResponse:
-        event = make_websocket_event(
+    def _event(self, route_key: str, **options: Any) -> dict[str, Any]:
+        return make_websocket_event(
             route_key, connection_id=self.connection_id, stage=self.stage,
             authorizer=self.authorizer, source_ip=self.source_ip,
             connected_at=self.connected_at, **options,
         )
+
+    def _invoke(self, route_key: str, **options: Any) -> TestResponse:
+        event = self._event(route_key, **options)
         with use_connections(Connections(backend=self.backend)):
             raw = self.client.app(event, FakeContext(timeout_ms=self.client.timeout_ms))
         assert_valid_proxy_response("websocket", raw)

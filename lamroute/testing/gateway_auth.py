@@ -46,8 +46,9 @@ MAX_TTL = 3600
 class AuthorizerOutcome:
     """What the gateway decided: ``status`` 200 lets the request through.
 
-    ``error_type`` is REST's ``x-amzn-ErrorType`` header; ``reason`` says why for log lines
-    (never a token); ``cached`` tells an answer judged from the authorizer cache.
+    ``error_type`` is REST's ``x-amzn-ErrorType`` header, ``www_authenticate`` an HTTP API JWT
+    authorizer's description of a refused token; ``reason`` says why for log lines (never a
+    token); ``cached`` tells an answer judged from the authorizer cache.
     """
 
     status: int
@@ -57,6 +58,7 @@ class AuthorizerOutcome:
     error_type: str | None = None
     reason: str = ""
     cached: bool = False
+    www_authenticate: str | None = None
 
     @property
     def allowed(self) -> bool:
@@ -67,6 +69,8 @@ class AuthorizerOutcome:
         headers = {"Content-Type": "application/json"}
         if self.error_type is not None:
             headers["x-amzn-ErrorType"] = self.error_type
+        if self.www_authenticate is not None:
+            headers["www-authenticate"] = self.www_authenticate
         return {"statusCode": self.status, "headers": headers,
                 "body": json.dumps({self.message_key: self.message}), "isBase64Encoded": False}
 
@@ -128,13 +132,14 @@ class GatewayAuthorizer:
             raise ValueError("authorizer caching needs at least one identity source")
 
     def authorize(self, event: dict[str, Any], format: str) -> AuthorizerOutcome:
-        """Decide for the proxy ``event`` of ``format``; on success, write into the event."""
+        """Decide for the proxy ``event`` of ``format`` (a ``websocket`` ``$connect`` event
+        too); on success, write into the event."""
         rest = format == "rest"
         request = parse_event(event, None)
         values = [request.headers.get(name) for name in self.identity_headers]
         if any(not value for value in values):
             return _unauthorized(rest)
-        stage = request.stage or ("prod" if rest else "$default")
+        stage = request.stage or ("prod" if format in ("rest", "websocket") else "$default")
         auth_event = self._event(request, format, stage, [str(v) for v in values])
         arn = str(auth_event.get("methodArn") or auth_event.get("routeArn"))
         key = (stage, *(str(v) for v in values))
@@ -167,6 +172,15 @@ class GatewayAuthorizer:
     def _event(self, request: Any, format: str, stage: str, values: list[str]) -> dict[str, Any]:
         headers = request.headers.multi_items()
         query = request.query.multi_items()
+        if format == "websocket":
+            # WebSocket APIs send a REQUEST event for $connect, and want a policy back.
+            # https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
+            auth_event = request_event("GET", "/", headers=headers, query=query, stage=stage)
+            auth_event["methodArn"] = auth_event["methodArn"].rsplit("/", 2)[0] + "/$connect"
+            for key in ("resource", "path", "httpMethod", "pathParameters"):
+                auth_event.pop(key)
+            auth_event["requestContext"] = dict(request.event.get("requestContext") or {})
+            return auth_event
         if format in _V1 and self.type == "token":
             return token_event(values[0], request.method, request.path, stage=stage)
         if format in _V1:
@@ -181,7 +195,7 @@ def _decide(answer: Any, arn: str, event: dict[str, Any], format: str, *,
     rest = format == "rest"
     if not isinstance(answer, Mapping):
         return _failure(rest, "the authorizer's answer is not a JSON object")
-    if "isAuthorized" in answer and format not in _V1:
+    if "isAuthorized" in answer and format not in (*_V1, "websocket"):
         return _decide_simple(answer, event, format, cached=cached)
     effect = _evaluate(answer.get("policyDocument"), arn)
     principal = answer.get("principalId")
@@ -276,7 +290,7 @@ def _text(exc: BaseException) -> str:
 def _write(event: dict[str, Any], format: str, principal: str | None,
            context: Mapping[str, Any] | None) -> None:
     target = event.setdefault("requestContext", {})
-    if format == "rest":
+    if format in ("rest", "websocket"):
         values = {k: str(v).lower() if isinstance(v, bool) else str(v)
                   for k, v in (context or {}).items()}
         target["authorizer"] = {**values, "principalId": principal, "integrationLatency": 0}
