@@ -171,9 +171,11 @@ class LocalGateway:
         self, app: Callable[[Any, Any], Any], *, api: str = "rest", stage: str | None = None,
         payload_version: str = "2.0", timeout: float = DEFAULT_TIMEOUT,
         binary_media_types: tuple[str, ...] = ("*/*",), port: int = 3000, host: str = HOST,
+        integration: str = "proxy",
     ) -> None:
         config = GatewayConfig(api=api, stage=stage, payload_version=payload_version,
-                               timeout=timeout, binary_media_types=binary_media_types)
+                               timeout=timeout, binary_media_types=binary_media_types,
+                               integration=integration)
         self.gateway = Gateway(app, config)
         self.host = host
         self._server = _Server((host, port), _Handler, bind_and_activate=True)
