@@ -104,7 +104,9 @@ class CustomFormat(V1Format):
         """The REST shape: a Lambda authorizer's context beside ``principalId``, Cognito user
         pool claims under ``claims``; values are strings, empty ones (not set) dropped."""
         context_ = c.request_context(event)
-        found = {k: v for k, v in _pairs(context_, "authorizer", "authorizer values") if v}
+        # (A walk of $context.authorizer may list `claims` too, printed as a map: not a value.)
+        found = {k: v for k, v in _pairs(context_, "authorizer", "authorizer values")
+                 if v and k != "claims"}
         claims = {k: v for k, v in _pairs(context_, "claims", "claim values") if v}
         if claims:
             found["claims"] = claims

@@ -69,12 +69,9 @@ class CustomIntegration:
     def answer(self, outcome: Outcome, request: HttpRequest, event: dict[str, Any]) -> HttpAnswer:
         what = loggable(request)
         result, error_message = self._result(outcome)
-        key = "default"
         if error_message is not None:
             logger.error("!!! %s: function error %r", what, error_message[:300])
-            key = next((pattern for pattern in self.spec["responses"] if pattern != "default"
-                        and re.fullmatch(pattern, error_message)), "default")
-        chosen = self.spec["responses"][key]
+        chosen = self.spec["responses"][self.select(error_message)]
         try:
             rendered = render(chosen["responseTemplates"]["application/json"], body=result,
                               params=_params(event), context=_context(event))
@@ -91,6 +88,15 @@ class CustomIntegration:
         if request_id:
             headers.append(("x-amzn-RequestId", request_id))
         return HttpAnswer(status, headers, body)
+
+    def select(self, error_message: str | None) -> str:
+        """The integration response for an invocation: for a function error, the first whose
+        ``selectionPattern`` matches the whole ``errorMessage`` (Java's ``matches``), else
+        ``default`` (a successful invocation always gets ``default``)."""
+        if error_message is None:
+            return "default"
+        return next((pattern for pattern in self.spec["responses"] if pattern != "default"
+                     and re.fullmatch(pattern, error_message)), "default")
 
     def _result(self, outcome: Outcome) -> tuple[str, str | None]:
         """The invocation result as the integration response payload, and the error message

@@ -63,13 +63,62 @@ def jsonpath(document: Any, expression: str) -> Any:
     return value
 
 
+class VtlMap(dict[str, Any]):
+    """A JSON object or parameter map with the ``java.util.Map`` methods templates call."""
+
+    def size(self) -> int:
+        return len(self)
+
+    def isEmpty(self) -> bool:  # noqa: N802 (Java's names)
+        return not self
+
+    def keySet(self) -> list[str]:  # noqa: N802
+        return list(self)
+
+    def containsKey(self, key: str) -> bool:  # noqa: N802
+        return key in self
+
+    def put(self, key: str, value: Any) -> Any:
+        previous = self.get(key)
+        self[key] = value
+        return previous
+
+    def toString(self) -> str:  # noqa: N802
+        return str(self)
+
+    def __str__(self) -> str:  # Java's AbstractMap.toString: {a=1, b=2}
+        return "{" + ", ".join(f"{k}={_text(v)}" for k, v in self.items()) + "}"
+
+
+class VtlList(list[Any]):
+    """A JSON array with the ``java.util.List`` methods templates call."""
+
+    def size(self) -> int:
+        return len(self)
+
+    def isEmpty(self) -> bool:  # noqa: N802
+        return not self
+
+    def toString(self) -> str:  # noqa: N802
+        return "[" + ", ".join(_text(v) for v in self) + "]"
+
+
+def vtl_value(value: Any) -> Any:
+    """JSON values as template objects (maps and lists with Java's methods)."""
+    if isinstance(value, dict):
+        return VtlMap((k, vtl_value(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return VtlList(vtl_value(v) for v in value)
+    return value
+
+
 class VtlInput:
     """``$input``: the payload the template transforms and the method request parameters."""
 
     def __init__(self, body: str, params: dict[str, dict[str, str]] | None = None) -> None:
         self._body = body
-        self._params = {"path": {}, "querystring": {}, "header": {},
-                        **(params or {})}
+        self._params = vtl_value({"path": {}, "querystring": {}, "header": {},
+                                  **(params or {})})
 
     @property
     def body(self) -> str:
@@ -98,7 +147,7 @@ class VtlInput:
 
     def path(self, expression: str) -> Any:
         """"a JSON object representation of the result" (maps and lists VTL can walk)."""
-        return jsonpath(self._document(), expression)
+        return vtl_value(jsonpath(self._document(), expression))
 
     def json(self, expression: str) -> str:
         """"the results as a JSON string"."""
@@ -136,7 +185,7 @@ class VtlUtil:
     def parseJson(value: Any) -> Any:  # noqa: N802
         """"Takes 'stringified' JSON and returns an object representation of the result"."""
         try:
-            return json.loads(_text(value))
+            return vtl_value(json.loads(_text(value)))
         except ValueError:
             raise TemplateError("$util.parseJson: the string is not JSON") from None
 
@@ -193,11 +242,11 @@ def render(template: str, *, body: str = "", params: dict[str, dict[str, str]] |
            context: dict[str, Any] | None = None,
            stage_variables: dict[str, str] | None = None) -> Rendered:
     """Render ``template`` with ``$input``, ``$util``, ``$context`` and ``$stageVariables``."""
-    ctx = dict(context or {})
-    override: dict[str, Any] = {"status": None, "header": {}}
+    ctx = vtl_value(dict(context or {}))
+    override = VtlMap(status=None, header=VtlMap())
     ctx["responseOverride"] = override
     namespace = {"input": VtlInput(body, params), "util": VtlUtil(), "context": ctx,
-                 "stageVariables": dict(stage_variables or {})}
+                 "stageVariables": VtlMap(stage_variables or {})}
     try:
         output = _compiled(template).merge(namespace)
     except TemplateError:

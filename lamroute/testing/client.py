@@ -112,8 +112,8 @@ class TestClient:
                  identity: IdentityInit | None = None,
                  lambda_authorizer: GatewayAuthorizer | AuthorizerCallable | None = None,
                  ) -> None:
-        if format not in FORMATS:
-            raise ValueError(f"Unknown format {format!r}; use one of {FORMATS}.")
+        if format not in FORMATS and format != "custom":
+            raise ValueError(f"Unknown format {format!r}; use one of {(*FORMATS, 'custom')}.")
         self.app = app
         self.format = format
         self.stage = stage

@@ -17,8 +17,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote, urlencode
 
-FORMATS = ("rest", "http-v1", "http", "url", "alb", "alb-multi", "custom")
-"""Names accepted by :func:`make_event` and ``TestClient(format=...)``."""
+FORMATS = ("rest", "http-v1", "http", "url", "alb", "alb-multi")
+"""The proxy payload formats: names accepted by :func:`make_event` and
+``TestClient(format=...)``, which also take ``"custom"`` (the event of lamroute's custom,
+non-proxy, integration: :func:`custom_event`)."""
 
 PairsInit = Mapping[str, str | Iterable[str]] | Iterable[tuple[str, str]] | None
 ACCOUNT = "123456789012"
@@ -98,7 +100,7 @@ def make_event(
         return _alb_event(common, multi=format == "alb-multi")
     if format == "custom":
         return custom_event(_v1_event(common, "rest", stage, domain_name, base_path, authorizer))
-    raise ValueError(f"Unknown event format {format!r}; use one of {FORMATS}.")
+    raise ValueError(f"Unknown event format {format!r}; use one of {(*FORMATS, 'custom')}.")
 
 
 class _Common:
