@@ -97,7 +97,8 @@ def request_template(*, binary: bool = True) -> str:
     usual ones are named.
     """
     claims = ", ".join(
-        f"\"{_url_literal(name)}\": \"$util.urlEncode(\"$!context.authorizer.claims{_claim(name)}\")\""
+        f"\"{_url_literal(name)}\": "
+        f"\"$util.urlEncode(\"$!context.authorizer.claims{_claim(name)}\")\""
         for name in _CLAIMS)
     return "\n".join([
         "#set($p = $input.params())",

@@ -37,7 +37,8 @@ from .rest import V1Format
 if TYPE_CHECKING:
     from .identity import AuthSources
 
-from . import CUSTOM_MARKER as MARKER  # noqa: E402  (the registry checks it before importing us)
+from . import CUSTOM_MARKER as MARKER
+
 BASE64 = "base64"
 TEXT = "text"
 """``responseEncoding`` values: the answer's body always base64 (the integration response
@@ -105,8 +106,9 @@ class CustomFormat(V1Format):
         pool claims under ``claims``; values are strings, empty ones (not set) dropped."""
         context_ = c.request_context(event)
         # (A walk of $context.authorizer may list `claims` too, printed as a map: not a value.)
-        found = {k: v for k, v in _pairs(context_, "authorizer", "authorizer values")
-                 if v and k != "claims"}
+        found: dict[str, Any] = {k: v for k, v in _pairs(context_, "authorizer",
+                                                          "authorizer values")
+                                 if v and k != "claims"}
         claims = {k: v for k, v in _pairs(context_, "claims", "claim values") if v}
         if claims:
             found["claims"] = claims

@@ -18,27 +18,56 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import re
 import time
 import traceback
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from ..deploy.custom_integration import integration
 from .answers import HttpAnswer, gateway_error, matches_media_types, media_type
-from .gateway import Gateway, HttpRequest, Outcome, loggable, logger
 from .vtl import TemplateError, render
+
+logger = logging.getLogger("lamroute.local")
+
+
+# What this module needs of lamroute.local.gateway, which imports it (no import back).
+class _Request(Protocol):
+    @property
+    def body(self) -> bytes: ...
+    def header(self, name: str) -> str | None: ...
+
+
+class _Outcome(Protocol):
+    payload: Any
+    error: BaseException | None
+    timed_out: bool
+
+
+class _Config(Protocol):
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def binary_media_types(self) -> tuple[str, ...]: ...
+
+
+class _Gateway(Protocol):
+    @property
+    def config(self) -> _Config: ...
+    def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
 class CustomIntegration:
     """One method's ``x-amazon-apigateway-integration`` of type ``aws``, run locally."""
 
-    def __init__(self, gateway: Gateway, *, binary: bool = True) -> None:
+    def __init__(self, gateway: _Gateway, *, binary: bool = True) -> None:
         self.gateway = gateway
         self.spec = integration("local", binary=binary)
 
-    def handle(self, request: HttpRequest, event: dict[str, Any]) -> HttpAnswer:
-        what = loggable(request)
+    def handle(self, request: _Request, event: dict[str, Any], what: str) -> HttpAnswer:
+        """``request``'s answer; ``event`` is the REST proxy event the gateway built for it,
+        ``what`` names the request in log lines."""
         kind = media_type(request.header("content-type")) or "application/json"
         template = self.spec["requestTemplates"].get(kind)
         if template is None:  # passthroughBehavior NEVER: no template, no invocation
@@ -54,9 +83,9 @@ class CustomIntegration:
                          "Gateway answers 500 Internal server error", what, exc)
             return gateway_error(500, "Internal server error")
         outcome = self.gateway.invoke(payload)
-        return self.answer(outcome, request, event)
+        return self.answer(outcome, event, what)
 
-    def _input_body(self, request: HttpRequest, kind: str) -> str:
+    def _input_body(self, request: _Request, kind: str) -> str:
         """``$input.body`` under ``contentHandling: CONVERT_TO_TEXT``: a binary payload (its
         Content-Type among the API's binaryMediaTypes) base64-encoded, text as it is."""
         if not request.body:
@@ -66,8 +95,8 @@ class CustomIntegration:
             return base64.b64encode(request.body).decode("ascii")
         return request.body.decode("utf-8", errors="replace")
 
-    def answer(self, outcome: Outcome, request: HttpRequest, event: dict[str, Any]) -> HttpAnswer:
-        what = loggable(request)
+    def answer(self, outcome: _Outcome, event: dict[str, Any], what: str) -> HttpAnswer:
+        """The method response for an invocation's ``outcome``."""
         result, error_message = self._result(outcome)
         if error_message is not None:
             logger.error("!!! %s: function error %r", what, error_message[:300])
@@ -98,7 +127,7 @@ class CustomIntegration:
         return next((pattern for pattern in self.spec["responses"] if pattern != "default"
                      and re.fullmatch(pattern, error_message)), "default")
 
-    def _result(self, outcome: Outcome) -> tuple[str, str | None]:
+    def _result(self, outcome: _Outcome) -> tuple[str, str | None]:
         """The invocation result as the integration response payload, and the error message
         when it is a function error."""
         if outcome.timed_out:

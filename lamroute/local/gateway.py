@@ -145,7 +145,8 @@ class Gateway:
             if early is not None:
                 return early
         if self.config.integration != "proxy":  # mapping templates around the invocation
-            return self._custom().handle(request, event)
+            answer: HttpAnswer = self._custom().handle(request, event, loggable(request))
+            return answer
         outcome = self.invoke(event)
         return self.answer(outcome, request, event)
 

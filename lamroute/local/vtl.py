@@ -69,13 +69,13 @@ class VtlMap(dict[str, Any]):
     def size(self) -> int:
         return len(self)
 
-    def isEmpty(self) -> bool:  # noqa: N802 (Java's names)
+    def isEmpty(self) -> bool:
         return not self
 
-    def keySet(self) -> list[str]:  # noqa: N802
+    def keySet(self) -> list[str]:
         return list(self)
 
-    def containsKey(self, key: str) -> bool:  # noqa: N802
+    def containsKey(self, key: str) -> bool:
         return key in self
 
     def put(self, key: str, value: Any) -> Any:
@@ -83,7 +83,7 @@ class VtlMap(dict[str, Any]):
         self[key] = value
         return previous
 
-    def toString(self) -> str:  # noqa: N802
+    def toString(self) -> str:
         return str(self)
 
     def __str__(self) -> str:  # Java's AbstractMap.toString: {a=1, b=2}
@@ -96,10 +96,10 @@ class VtlList(list[Any]):
     def size(self) -> int:
         return len(self)
 
-    def isEmpty(self) -> bool:  # noqa: N802
+    def isEmpty(self) -> bool:
         return not self
 
-    def toString(self) -> str:  # noqa: N802
+    def toString(self) -> str:
         return "[" + ", ".join(_text(v) for v in self) + "]"
 
 
@@ -159,7 +159,7 @@ class VtlUtil:
     """``$util``: "Unless otherwise specified, the default character set is UTF-8"."""
 
     @staticmethod
-    def escapeJavaScript(value: Any) -> str:  # noqa: N802 (API Gateway's names)
+    def escapeJavaScript(value: Any) -> str:
         r"""Escapes "using JavaScript string rules", single quotes included (``'`` → ``\'``,
         which is not valid JSON: the reference says to undo it for JSON). The rules of Apache
         Commons Lang's ``escapeJavaScript``: ``"``, ``\``, ``/`` and controls escaped, other
@@ -182,7 +182,7 @@ class VtlUtil:
         return "".join(out)
 
     @staticmethod
-    def parseJson(value: Any) -> Any:  # noqa: N802
+    def parseJson(value: Any) -> Any:
         """"Takes 'stringified' JSON and returns an object representation of the result"."""
         try:
             return vtl_value(json.loads(_text(value)))
@@ -190,24 +190,24 @@ class VtlUtil:
             raise TemplateError("$util.parseJson: the string is not JSON") from None
 
     @staticmethod
-    def urlEncode(value: Any) -> str:  # noqa: N802
+    def urlEncode(value: Any) -> str:
         """"Converts a string into 'application/x-www-form-urlencoded' format"."""
         return form_encode(_text(value))
 
     @staticmethod
-    def urlDecode(value: Any) -> str:  # noqa: N802
+    def urlDecode(value: Any) -> str:
         """"Decodes an 'application/x-www-form-urlencoded' string"."""
         from urllib.parse import unquote_plus
 
         return unquote_plus(_text(value))
 
     @staticmethod
-    def base64Encode(value: Any) -> str:  # noqa: N802
+    def base64Encode(value: Any) -> str:
         """"Encodes the data into a base64-encoded string" (of its UTF-8 bytes)."""
         return base64.b64encode(_text(value).encode("utf-8")).decode("ascii")
 
     @staticmethod
-    def base64Decode(value: Any) -> str:  # noqa: N802
+    def base64Decode(value: Any) -> str:
         """"Decodes the data from a base64-encoded string" (a string: bytes that are not
         UTF-8 do not survive, which is why binary bodies use ``contentHandling`` instead)."""
         try:

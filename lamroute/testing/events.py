@@ -259,6 +259,10 @@ def form_encode(value: str) -> str:
 _form = form_encode
 
 
+def _form_map(values: Mapping[str, str] | None) -> dict[str, str]:
+    return {_form(k): _form(v) for k, v in (values or {}).items()}
+
+
 def custom_event(rest: Mapping[str, Any], *, response_encoding: str = "base64") -> dict[str, Any]:
     """The event lamroute's custom integration request template builds for the request a REST
     proxy event describes (``lamroute.deploy.custom_integration``; the local gateway renders
@@ -285,10 +289,9 @@ def custom_event(rest: Mapping[str, Any], *, response_encoding: str = "base64") 
         "method": rest["httpMethod"],
         "path": _form(path),
         "resource": rest["resource"],
-        "pathParameters": {_form(k): _form(v) for k, v in (rest.get("pathParameters") or {}).items()},
-        "headers": {_form(k): _form(v) for k, v in (rest.get("headers") or {}).items()},
-        "queryStringParameters": {_form(k): _form(v) for k, v in
-                                  (rest.get("queryStringParameters") or {}).items()},
+        "pathParameters": _form_map(rest.get("pathParameters")),
+        "headers": _form_map(rest.get("headers")),
+        "queryStringParameters": _form_map(rest.get("queryStringParameters")),
         "body": body,
         "isBase64Encoded": True,
         "requestContext": {
