@@ -390,3 +390,22 @@ def test_template_integration_custom_needs_a_rest_api(capsys: pytest.CaptureFixt
     assert main(["template", "examples.notes.app:app", "--api", "http",
                  "--integration", "custom"]) != 0
     assert "--api rest" in capsys.readouterr().err
+
+
+def test_serve_reload_passes_the_integration_on() -> None:
+    import argparse
+
+    from lamroute.commands import serve
+
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    argv = serve._server_argv(parser.parse_args(["m:app", "--integration", "custom-text"]))
+    assert argv[argv.index("--integration") + 1] == "custom-text"
+    assert "--integration" not in serve._server_argv(parser.parse_args(["m:app"]))
+
+
+def test_serve_custom_integration_on_an_http_api_is_a_usage_error() -> None:
+    from lamroute.cli import main
+
+    assert main(["serve", "examples.notes.app:app", "--api", "http", "--integration", "custom",
+                 "--port", "0"]) != 0

@@ -130,11 +130,12 @@ def test_util_parse_json_example() -> None:
 def test_util_escape_javascript_escapes_single_quotes() -> None:
     """"This function will turn any regular single quotes (') into escaped ones (\\'). However,
     the escaped single quotes are not valid in JSON."""
-    escaped = VtlUtil.escapeJavaScript("it's \"quoted\" \\ / é 😀\n\t\x01")
+    original = "it's \"quoted\" \\ / é 😀\n\t\x01"
+    escaped = VtlUtil.escapeJavaScript(original)
     assert escaped == ("it\\'s \\\"quoted\\\" \\\\ \\/ \\u00E9 \\uD83D\\uDE00\\n\\t\\u0001")
     with pytest.raises(ValueError):
         json.loads(f'"{escaped}"')
-    assert json.loads('"' + escaped.replace("\\'", "'") + '"') == "it's \"quoted\" \\ / é 😀\n\t\x01"
+    assert json.loads('"' + escaped.replace("\\'", "'") + '"') == original
 
 
 def test_util_url_encode_and_decode() -> None:

@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-MARKER = "custom/1"  # the event's `lamroute` key (lamroute.formats.CUSTOM_MARKER)
+from ..formats import CUSTOM_MARKER as MARKER  # the event's `lamroute` key
 
 DEFAULT_CONTENT_TYPES: tuple[str, ...] = (
     "application/json", "application/x-www-form-urlencoded", "multipart/form-data",

@@ -31,13 +31,12 @@ from ..exceptions import InvalidEvent, ResponseError
 from ..http.multidict import Headers, QueryParams
 from ..http.request import Request
 from ..http.response import Response
+from . import CUSTOM_MARKER as MARKER
 from . import _common as c
 from .rest import V1Format
 
 if TYPE_CHECKING:
     from .identity import AuthSources
-
-from . import CUSTOM_MARKER as MARKER
 
 BASE64 = "base64"
 TEXT = "text"
