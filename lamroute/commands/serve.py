@@ -38,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="HTTP API payload format version (default 2.0)")
     parser.add_argument("--timeout", type=float, default=29.0,
                         help="integration timeout in seconds; 504 after it (default 29)")
+    parser.add_argument("--integration", choices=("proxy", "custom", "custom-text"),
+                        default="proxy",
+                        help="REST API Lambda integration: proxy (default); custom: lamroute's "
+                             "non-proxy integration, its mapping templates rendered as `lamroute "
+                             "template --integration custom` deploys them (needs "
+                             "'lamroute[custom]'); custom-text: the same, text-only answers")
     parser.add_argument("--binary-media-type", action="append", dest="binary_media_types",
                         metavar="TYPE", help="REST API binary media type (default */*)")
     parser.add_argument("--authorizer", metavar="MODULE:FN", default=None,
@@ -81,6 +87,8 @@ def _server_argv(args: argparse.Namespace) -> list[str]:
             "--payload-version", args.payload_version, "--timeout", str(args.timeout)]
     if args.stage:
         argv += ["--stage", args.stage]
+    if args.integration != "proxy":
+        argv += ["--integration", args.integration]
     for kind in args.binary_media_types or ():
         argv += ["--binary-media-type", kind]
     if args.authorizer:
@@ -158,6 +166,14 @@ def read_claims(value: str) -> dict[str, Any]:
     return claims
 
 
+def _require_template_engine() -> None:
+    try:
+        import airspeed  # noqa: F401
+    except ImportError:
+        raise UsageError("--integration custom renders Velocity templates with airspeed: "
+                         "pip install 'lamroute[custom]'") from None
+
+
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -179,11 +195,14 @@ def run(args: argparse.Namespace) -> int:
     app = load_app(args.app)
     if not callable(app):
         raise UsageError(f"{args.app} is a {type(app).__name__}, not a Lambda handler")
+    if args.integration != "proxy":
+        _require_template_engine()
     try:
         server = LocalGateway(
             app, api=args.api, stage=args.stage, payload_version=args.payload_version,
             timeout=args.timeout, port=args.port, host=args.host,
             binary_media_types=tuple(args.binary_media_types or ("*/*",)),
+            integration=args.integration,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -211,6 +230,8 @@ def run(args: argparse.Namespace) -> int:
     Terminal(_log_format(args)).install()
     config = server.gateway.config
     payload = "1.0" if config.format in ("rest", "http-v1") else "2.0"
+    if config.integration != "proxy":
+        payload = f"{config.integration} integration: mapping templates"
     print(f"lamroute: serving {args.app} as {KINDS[config.api]} (payload {payload}, stage "
           f"{config.stage_name}) on {server.url}/  (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:

@@ -3,6 +3,7 @@
 Only this package reads or writes event keys: ``rest.py`` (payload 1.0: REST APIs, HTTP APIs
 ``version: "1.0"``), ``http.py`` (payload 2.0 and Function URLs), ``alb.py``, ``websocket.py``
 (WebSocket API events and their :class:`~lamroute.formats.websocket.WebSocketRequest`),
+``custom.py`` (the event of lamroute's custom, non-proxy, integration templates),
 ``authorizer.py`` (Lambda authorizer events) and ``identity.py`` (the caller, from the
 authorizer shapes); ``_common.py`` holds what they share. This module picks the format of an
 event (:func:`detect`) and renders an answer so that rendering cannot fail
@@ -42,7 +43,9 @@ class PayloadFormat(EventReader, Protocol):
 
 # Order matters: ALB before 1.0 (both carry httpMethod), Function URLs apart from HTTP APIs.
 # WebSocket events (requestContext.connectionId, no httpMethod) match none of those, so they
-# are tried last and HTTP requests pay nothing for them.
+# are tried last and HTTP requests pay nothing for them; nor for the custom integration's event
+# (a `lamroute` marker and `method`, no httpMethod): tried after them all, and its module is
+# only imported by an app that receives one (see _custom).
 FORMATS: list[PayloadFormat] = [HTTP, URL, ALB, HTTP_V1, REST, WEBSOCKET]
 BY_NAME: dict[str, PayloadFormat] = {f.name: f for f in FORMATS}
 _BUILTIN_COUNT = len(FORMATS)
@@ -80,7 +83,20 @@ def detect(event: Any) -> PayloadFormat:
         for fmt in FORMATS:
             if fmt.detect(event):
                 return fmt
+    if event.get("lamroute") == CUSTOM_MARKER:
+        return _custom()
     raise InvalidEvent("The Lambda event is not an API Gateway, ALB or Function URL event.")
+
+
+CUSTOM_MARKER = "custom/1"
+"""The ``lamroute`` key of a custom integration event (``lamroute.formats.custom``)."""
+
+
+def _custom() -> PayloadFormat:
+    from .custom import CUSTOM
+
+    BY_NAME.setdefault(CUSTOM.name, CUSTOM)
+    return CUSTOM
 
 
 def parse_event(event: Any, context: Any) -> Request:

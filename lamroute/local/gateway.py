@@ -36,6 +36,9 @@ from .answers import HttpAnswer, gateway_error, is_text_type, matches_media_type
 logger = logging.getLogger("lamroute.local")
 
 APIS = ("rest", "http", "url")
+INTEGRATIONS = ("proxy", "custom", "custom-text")
+"""``proxy``; ``custom``: lamroute's custom (non-proxy) integration (lamroute.local.custom),
+binary bodies both ways; ``custom-text``: the same with text-only answers."""
 # The integration timeout: 29 s by default for REST and HTTP APIs.
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
 DEFAULT_TIMEOUT = 29.0
@@ -52,7 +55,8 @@ class GatewayConfig:
     ``api``: ``"rest"`` (payload 1.0, URLs start with the stage, ``prod`` by default),
     ``"http"`` (payload ``2.0`` or ``1.0``; ``$default`` stage or a named one) or ``"url"``
     (a Function URL). ``timeout`` is the integration timeout in seconds (504 after it);
-    ``binary_media_types`` the REST API's setting (``*/*`` as ``lamroute template`` writes it).
+    ``binary_media_types`` the REST API's setting (``*/*`` as ``lamroute template`` writes it);
+    ``integration`` one of :data:`INTEGRATIONS` (REST APIs only for the custom ones).
     """
 
     api: str = "rest"
@@ -60,10 +64,15 @@ class GatewayConfig:
     payload_version: str = "2.0"
     timeout: float = DEFAULT_TIMEOUT
     binary_media_types: tuple[str, ...] = ("*/*",)
+    integration: str = "proxy"
 
     def __post_init__(self) -> None:
         if self.api not in APIS:
             raise ValueError(f"api must be one of {APIS}, not {self.api!r}")
+        if self.integration not in INTEGRATIONS:
+            raise ValueError(f"integration must be one of {INTEGRATIONS}")
+        if self.integration != "proxy" and self.api != "rest":
+            raise ValueError("custom (non-proxy) Lambda integrations exist for REST APIs only")
         if self.payload_version not in ("1.0", "2.0"):
             raise ValueError("payload_version must be '1.0' or '2.0'")
         if self.api == "url" and self.stage not in (None, "$default"):
@@ -125,6 +134,7 @@ class Gateway:
         # One container handles one invocation at a time; other requests wait their turn.
         self._lock = threading.Lock()
         self._cold = True  # the app was imported for this container: its first call is cold
+        self._custom_integration: Any = None
 
     def handle(self, request: HttpRequest) -> HttpAnswer:
         """The whole pipeline for one request: stage, event, hooks, invocation, answer."""
@@ -137,10 +147,21 @@ class Gateway:
             early = hook(request, event)
             if early is not None:
                 return early
+        if self.config.integration != "proxy":  # mapping templates around the invocation
+            answer: HttpAnswer = self._custom().handle(request, event, loggable(request))
+            return answer
         outcome = self.invoke(event)
         answer = self.answer(outcome, request, event)
         answer.cold = outcome.cold
         return answer
+
+    def _custom(self) -> Any:
+        if self._custom_integration is None:
+            from .custom import CustomIntegration  # loads the template engine (airspeed)
+
+            self._custom_integration = CustomIntegration(
+                self, binary=self.config.integration == "custom")
+        return self._custom_integration
 
     def strip_stage(self, raw_path: str) -> str | HttpAnswer:
         """The path after the stage, or the gateway's answer for a URL outside the stage."""

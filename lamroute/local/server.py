@@ -209,9 +209,11 @@ class LocalGateway:
         self, app: Callable[[Any, Any], Any], *, api: str = "rest", stage: str | None = None,
         payload_version: str = "2.0", timeout: float = DEFAULT_TIMEOUT,
         binary_media_types: tuple[str, ...] = ("*/*",), port: int = 3000, host: str = HOST,
+        integration: str = "proxy",
     ) -> None:
         config = GatewayConfig(api=api, stage=stage, payload_version=payload_version,
-                               timeout=timeout, binary_media_types=binary_media_types)
+                               timeout=timeout, binary_media_types=binary_media_types,
+                               integration=integration)
         self.gateway = Gateway(app, config)
         self.host = host
         self._server = _Server((host, port), _Handler, bind_and_activate=True)
@@ -294,7 +296,8 @@ class _Stderr(logging.Handler):
 
 def configure_logging(level: int = logging.INFO) -> None:
     """Plain-text local log lines on stderr (the app's own JSON lines stay on stdout)."""
-    if not logger.handlers:
+    # Our own handler, once: another one (a test harness's capture handler) is no reason to skip.
+    if not any(isinstance(handler, _Stderr) for handler in logger.handlers):
         handler = _Stderr()
         handler.setFormatter(logging.Formatter("%(asctime)s lamroute %(levelname)s %(message)s",
                                                "%H:%M:%S"))

@@ -22,7 +22,7 @@ from ..http.multidict import Headers
 from ..routing.routes import CONNECT, DISCONNECT
 from ..websocket.connections import Connections, use_connections
 from ..websocket.routes import select_route
-from .events import FORMATS, PairsInit, make_event, pairs
+from .events import FORMATS, PairsInit, custom_event, make_event, pairs
 from .gateway_auth import AuthorizerCallable, GatewayAuthorizer, as_gateway_authorizer
 from .identity import IdentityInit, with_identity
 from .jwt_authorizer import JwtAuthorizer
@@ -120,8 +120,8 @@ class TestClient:
                  lambda_authorizer: GatewayAuthorizer | AuthorizerCallable | None = None,
                  jwt_claims: Mapping[str, Any] | None = None,
                  ) -> None:
-        if format not in FORMATS:
-            raise ValueError(f"Unknown format {format!r}; use one of {FORMATS}.")
+        if format not in FORMATS and format != "custom":
+            raise ValueError(f"Unknown format {format!r}; use one of {(*FORMATS, 'custom')}.")
         self.app = app
         self.format = format
         self.stage = stage
@@ -157,18 +157,23 @@ class TestClient:
             from urllib.parse import parse_qsl
 
             query = [*parse_qsl(query_string, keep_blank_values=True), *pairs(query)]
+        # A custom integration's request sees what a REST proxy event holds (its authorizer
+        # included), then goes through the request template's shape.
+        fmt = "rest" if self.format == "custom" else self.format
         event = make_event(
-            self.format, method, path, query=query, headers=headers, cookies=cookies, body=body,
+            fmt, method, path, query=query, headers=headers, cookies=cookies, body=body,
             json=json, stage=self.stage, authorizer=authorizer or self.authorizer,
             **event_options,
         )
         identity = identity if identity is not None else self.identity
         if identity is not None:
-            with_identity(event, self.format, identity)
+            with_identity(event, fmt, identity)
         if self.authorizers.lambda_authorizer or self.authorizers.jwt:
-            outcome = self.authorizers.authorize(event, self.format)
+            outcome = self.authorizers.authorize(event, fmt)
             if outcome is not None and not outcome.allowed:
                 return TestResponse(outcome.proxy_answer())
+        if self.format == "custom":
+            event = custom_event(event)
         return self.invoke(event)
 
     def invoke(self, event: Any) -> TestResponse:

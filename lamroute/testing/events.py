@@ -15,10 +15,12 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, quote_plus, unquote, urlencode
 
 FORMATS = ("rest", "http-v1", "http", "url", "alb", "alb-multi")
-"""Names accepted by :func:`make_event` and ``TestClient(format=...)``."""
+"""The proxy payload formats: names accepted by :func:`make_event` and
+``TestClient(format=...)``, which also take ``"custom"`` (the event of lamroute's custom,
+non-proxy, integration: :func:`custom_event`)."""
 
 PairsInit = Mapping[str, str | Iterable[str]] | Iterable[tuple[str, str]] | None
 ACCOUNT = "123456789012"
@@ -96,7 +98,9 @@ def make_event(
         return _v2_event(common, format, stage, domain_name, cookies, authorizer)
     if format in ("alb", "alb-multi"):
         return _alb_event(common, multi=format == "alb-multi")
-    raise ValueError(f"Unknown event format {format!r}; use one of {FORMATS}.")
+    if format == "custom":
+        return custom_event(_v1_event(common, "rest", stage, domain_name, base_path, authorizer))
+    raise ValueError(f"Unknown event format {format!r}; use one of {(*FORMATS, 'custom')}.")
 
 
 class _Common:
@@ -240,3 +244,72 @@ def _alb_event(c: _Common, *, multi: bool) -> dict[str, Any]:
         event["headers"] = {k: v[-1] for k, v in headers.items()}
         event["queryStringParameters"] = {k: v[-1] for k, v in query.items()}
     return event
+
+
+def form_encode(value: str) -> str:
+    """What API Gateway's ``$util.urlEncode`` writes (Java's ``URLEncoder``, UTF-8): letters,
+    digits and ``.-*_`` stay, a space is ``+``, everything else ``%XX``.
+
+    >>> form_encode("a b/é~")
+    'a+b%2F%C3%A9%7E'
+    """
+    return quote_plus(value, safe="*").replace("~", "%7E")
+
+
+_form = form_encode
+
+
+def _form_map(values: Mapping[str, str] | None) -> dict[str, str]:
+    return {_form(k): _form(v) for k, v in (values or {}).items()}
+
+
+def custom_event(rest: Mapping[str, Any], *, response_encoding: str = "base64") -> dict[str, Any]:
+    """The event lamroute's custom integration request template builds for the request a REST
+    proxy event describes (``lamroute.deploy.custom_integration``; the local gateway renders
+    the template itself and a test checks that both agree).
+
+    One value per header and query key (the last one, as ``queryStringParameters``): that is
+    all a mapping template sees. The body is always base64.
+    """
+    context = rest["requestContext"]
+    raw = rest.get("body") or ""
+    body = raw if rest.get("isBase64Encoded") else base64.b64encode(
+        raw.encode("utf-8")).decode("ascii")
+    stage = context.get("stage") or "prod"
+    path = rest["path"]
+    domain = str(context.get("domainName") or "")
+    if domain.endswith(".amazonaws.com"):
+        path = f"/{stage}{path}"  # $context.path: the stage is in it on execute-api
+    identity = context.get("identity") or {}
+    authorizer = dict(context.get("authorizer") or {})
+    claims = authorizer.pop("claims", None) or {}
+    return {
+        "lamroute": "custom/1",
+        "responseEncoding": response_encoding,
+        "method": rest["httpMethod"],
+        "path": _form(path),
+        "resource": rest["resource"],
+        "pathParameters": _form_map(rest.get("pathParameters")),
+        "headers": _form_map(rest.get("headers")),
+        "queryStringParameters": _form_map(rest.get("queryStringParameters")),
+        "body": body,
+        "isBase64Encoded": True,
+        "requestContext": {
+            "requestId": context.get("requestId", ""),
+            "extendedRequestId": context.get("requestId", ""),
+            "stage": stage,
+            "domainName": _form(domain),
+            "apiId": context.get("apiId", ""),
+            "accountId": context.get("accountId", ""),
+            "resourcePath": context.get("resourcePath", ""),
+            "httpMethod": rest["httpMethod"],
+            "protocol": context.get("protocol", "HTTP/1.1"),
+            "requestTimeEpoch": str(context.get("requestTimeEpoch", "")),
+            "identity": {"sourceIp": identity.get("sourceIp") or "",
+                         "userAgent": _form(identity.get("userAgent") or ""),
+                         "apiKey": _form(identity.get("apiKey") or "")},
+            "authorizer": {_form(k): _form(str(v)) for k, v in authorizer.items()
+                           if v is not None and not isinstance(v, Mapping)},
+            "claims": {_form(k): _form(str(v)) for k, v in claims.items()},
+        },
+    }

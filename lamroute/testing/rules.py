@@ -30,6 +30,8 @@ _ALLOWED_KEYS = {
 _ALLOWED_KEYS["http-v1"] = _ALLOWED_KEYS["rest"]
 _ALLOWED_KEYS["url"] = _ALLOWED_KEYS["http"]
 _ALLOWED_KEYS["alb-multi"] = _ALLOWED_KEYS["alb"]
+# lamroute's custom integration answer, applied by its response mapping template.
+_ALLOWED_KEYS["custom"] = {"statusCode", "headers", "body", "isBase64Encoded"}
 # WebSocket integration responses; headers only matter on $connect (lamroute.formats.websocket).
 _ALLOWED_KEYS["websocket"] = {"statusCode", "headers", "body", "isBase64Encoded"}
 

@@ -1,0 +1,185 @@
+"""``lamroute serve --integration custom``: the custom (non-proxy) Lambda integration, locally.
+
+The gateway builds its REST proxy event as usual (stage, headers, authorizer hook); this module
+takes what a mapping template can see from it, renders the request template of
+``lamroute.deploy.custom_integration``, invokes the app with the result, picks the integration
+response (a function error's ``errorMessage`` against each ``selectionPattern``, else
+``default``), renders its template and converts the output (``contentHandling``).
+
+A function timeout or crash becomes the error payload Lambda's Python runtime reports
+(``errorMessage``, ``errorType``, ``stackTrace``), so the templates answer it as they would on
+AWS: the local timeout stands for the function's own timeout, which the SAM template keeps
+below the integration's.
+https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import time
+import traceback
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from ..deploy.custom_integration import integration
+from .answers import HttpAnswer, gateway_error, matches_media_types, media_type
+from .vtl import TemplateError, render
+
+logger = logging.getLogger("lamroute.local")
+
+
+# What this module needs of lamroute.local.gateway, which imports it (no import back).
+class _Request(Protocol):
+    @property
+    def body(self) -> bytes: ...
+    def header(self, name: str) -> str | None: ...
+
+
+class _Outcome(Protocol):
+    payload: Any
+    error: BaseException | None
+    timed_out: bool
+
+
+class _Config(Protocol):
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def binary_media_types(self) -> tuple[str, ...]: ...
+
+
+class _Gateway(Protocol):
+    @property
+    def config(self) -> _Config: ...
+    def invoke(self, event: dict[str, Any]) -> Any: ...
+
+
+class CustomIntegration:
+    """One method's ``x-amazon-apigateway-integration`` of type ``aws``, run locally."""
+
+    def __init__(self, gateway: _Gateway, *, binary: bool = True) -> None:
+        self.gateway = gateway
+        self.spec = integration("local", binary=binary)
+
+    def handle(self, request: _Request, event: dict[str, Any], what: str) -> HttpAnswer:
+        """``request``'s answer; ``event`` is the REST proxy event the gateway built for it,
+        ``what`` names the request in log lines."""
+        kind = media_type(request.header("content-type")) or "application/json"
+        template = self.spec["requestTemplates"].get(kind)
+        if template is None:  # passthroughBehavior NEVER: no template, no invocation
+            logger.warning("415 %s: no request template for Content-Type %s (passthrough "
+                           "behavior NEVER)", what, kind)
+            return gateway_error(415, "Unsupported Media Type")
+        try:
+            rendered = render(template, body=self._input_body(request, kind),
+                              params=_params(event), context=_context(event))
+            payload = json.loads(rendered.output)
+        except (TemplateError, ValueError) as exc:
+            logger.error("!!! 500 %s: the request template does not give JSON (%s); API "
+                         "Gateway answers 500 Internal server error", what, exc)
+            return gateway_error(500, "Internal server error")
+        outcome = self.gateway.invoke(payload)
+        return self.answer(outcome, event, what)
+
+    def _input_body(self, request: _Request, kind: str) -> str:
+        """``$input.body`` under ``contentHandling: CONVERT_TO_TEXT``: a binary payload (its
+        Content-Type among the API's binaryMediaTypes) base64-encoded, text as it is."""
+        if not request.body:
+            return ""
+        if request.header("content-type") is not None and matches_media_types(
+                kind, self.gateway.config.binary_media_types):
+            return base64.b64encode(request.body).decode("ascii")
+        return request.body.decode("utf-8", errors="replace")
+
+    def answer(self, outcome: _Outcome, event: dict[str, Any], what: str) -> HttpAnswer:
+        """The method response for an invocation's ``outcome``."""
+        result, error_message = self._result(outcome)
+        if error_message is not None:
+            logger.error("!!! %s: function error %r", what, error_message[:300])
+        chosen = self.spec["responses"][self.select(error_message)]
+        try:
+            rendered = render(chosen["responseTemplates"]["application/json"], body=result,
+                              params=_params(event), context=_context(event))
+            body = _convert(rendered.output, chosen["contentHandling"])
+        except TemplateError as exc:
+            logger.error("!!! 500 %s: the integration response cannot be applied (%s); API "
+                         "Gateway answers 500 Internal server error", what, exc)
+            return gateway_error(500, "Internal server error")
+        status = rendered.status or int(chosen["statusCode"])
+        headers = list(rendered.headers.items())
+        if not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("Content-Type", "application/json"))
+        request_id = event.get("requestContext", {}).get("requestId")
+        if request_id:
+            headers.append(("x-amzn-RequestId", request_id))
+        return HttpAnswer(status, headers, body)
+
+    def select(self, error_message: str | None) -> str:
+        """The integration response for an invocation: for a function error, the first whose
+        ``selectionPattern`` matches the whole ``errorMessage`` (Java's ``matches``), else
+        ``default`` (a successful invocation always gets ``default``)."""
+        if error_message is None:
+            return "default"
+        return next((pattern for pattern in self.spec["responses"] if pattern != "default"
+                     and re.fullmatch(pattern, error_message)), "default")
+
+    def _result(self, outcome: _Outcome) -> tuple[str, str | None]:
+        """The invocation result as the integration response payload, and the error message
+        when it is a function error."""
+        if outcome.timed_out:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+            message = (f"{stamp} lamroute-local Task timed out after "
+                       f"{self.gateway.config.timeout:.2f} seconds")
+            return json.dumps({"errorMessage": message}), message
+        if outcome.error is not None:
+            error = outcome.error
+            message = str(error) or type(error).__name__
+            return json.dumps({
+                "errorMessage": message, "errorType": type(error).__name__,
+                "stackTrace": traceback.format_tb(error.__traceback__),
+            }), message
+        try:
+            return json.dumps(outcome.payload), None
+        except (TypeError, ValueError) as exc:
+            message = f"Unable to marshal response: {exc}"
+            return json.dumps({"errorMessage": message, "errorType": "Runtime.MarshalError"}), \
+                message
+
+
+def _convert(output: str, handling: str) -> bytes:
+    """``CONVERT_TO_BINARY``: the template's output is base64, the client gets its bytes (a
+    failed conversion is the gateway's 500); ``CONVERT_TO_TEXT``: UTF-8 text."""
+    if handling == "CONVERT_TO_BINARY":
+        try:
+            return base64.b64decode(output.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise TemplateError("CONVERT_TO_BINARY: the template's output is not base64") from None
+    return output.encode("utf-8")
+
+
+def _params(event: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """``$input.params()``: one value per name (the last, as ``queryStringParameters``)."""
+    return {"path": dict(event.get("pathParameters") or {}),
+            "querystring": dict(event.get("queryStringParameters") or {}),
+            "header": dict(event.get("headers") or {})}
+
+
+def _context(event: Mapping[str, Any]) -> dict[str, Any]:
+    """``$context``, from the REST proxy event the gateway built (same request id, identity
+    and authorizer output). ``$context.path`` carries the stage, as on execute-api."""
+    ctx = event.get("requestContext") or {}
+    identity = ctx.get("identity") or {}
+    return {
+        "accountId": ctx.get("accountId"), "apiId": ctx.get("apiId"),
+        "authorizer": dict(ctx.get("authorizer") or {}) or None,
+        "domainName": ctx.get("domainName"), "domainPrefix": ctx.get("domainPrefix"),
+        "extendedRequestId": ctx.get("requestId"), "httpMethod": event.get("httpMethod"),
+        "identity": dict(identity), "path": ctx.get("path"), "protocol": ctx.get("protocol"),
+        "requestId": ctx.get("requestId"), "requestTime": ctx.get("requestTime"),
+        "requestTimeEpoch": ctx.get("requestTimeEpoch"), "resourceId": ctx.get("resourceId"),
+        "resourcePath": ctx.get("resourcePath"), "stage": ctx.get("stage"),
+    }

@@ -1,0 +1,411 @@
+"""The custom (non-proxy) Lambda integration: its event format through ``app(event, context)``,
+the mapping templates rendered by the local gateway (repeated query keys, unicode, binary bodies,
+function errors), and the template that deploys it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+
+from lamroute import App, Request, Response
+from lamroute.deploy.custom_integration import (
+    DEFAULT_CONTENT_TYPES,
+    RUNTIME_PATTERN,
+    TIMEOUT_PATTERN,
+    custom_integration_paths,
+    request_template,
+)
+from lamroute.formats import detect, parse_event
+from lamroute.local import Gateway, GatewayConfig, HttpRequest, LocalGateway
+from lamroute.local.custom import CustomIntegration
+from lamroute.local.gateway import Outcome
+from lamroute.testing import TestClient, make_event
+from lamroute.testing.events import custom_event
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe binary"
+
+
+def echo_app() -> App:
+    app = App(access_log=False)
+
+    @app.route("/things/{thing_id}", methods=["GET", "POST"])
+    def thing(thing_id: str, request: Request) -> dict[str, Any]:
+        return {"id": thing_id, "method": request.method, "path": request.path,
+                "root_path": request.root_path, "stage": request.stage,
+                "request_id": request.request_id, "source_ip": request.source_ip,
+                "q": request.query.getall("q"), "tag": request.headers.getall("x-tag"),
+                "ua": request.user_agent, "text": request.body.decode("utf-8", "replace")}
+
+    @app.post("/upload")
+    def upload(request: Request) -> Response:
+        return Response(request.body, media_type=request.content_type or "application/x-empty")
+
+    @app.get("/")
+    def root(request: Request) -> dict[str, str]:
+        return {"root": request.path, "root_path": request.root_path}
+
+    @app.get("/cookies")
+    def cookies() -> Response:
+        response = Response("two", media_type="text/plain")
+        response.set_cookie("a", "1")
+        response.set_cookie("b", "2")
+        return response
+
+    @app.get("/vary")
+    def vary() -> Response:
+        response = Response("", status=204)
+        response.headers.add("Vary", "Accept")
+        response.headers.add("Vary", "Origin")
+        return response
+
+    @app.get("/whoami")
+    def whoami(request: Request) -> dict[str, Any]:
+        who = request.auth
+        return {"kind": who.kind, "principal": who.principal_id, "groups": sorted(who.groups),
+                "raw": request.authorizer}
+
+    return app
+
+
+# -- the event format, through app(event, context) -------------------------------------------
+
+
+def test_custom_event_is_detected_and_routed_like_a_proxy_event() -> None:
+    event = make_event("custom", "GET", "/things/a%2Fb%20c", query={"q": "é"},
+                       headers={"X-Tag": "t"}, request_id="req-1", source_ip="198.51.100.9")
+    assert detect(event).name == "custom"
+    answer = TestClient(echo_app(), format="custom").invoke(event)
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "id": "a/b c", "method": "GET", "path": "/things/a/b c", "root_path": "/prod",
+        "stage": "prod", "request_id": "req-1", "source_ip": "198.51.100.9", "q": ["é"],
+        "tag": ["t"], "ua": "lamroute-testclient", "text": ""}
+
+
+def test_custom_event_root_resource_and_stage() -> None:
+    response = TestClient(echo_app(), format="custom", stage="v1").get("/")
+    assert response.json() == {"root": "/", "root_path": "/v1"}
+
+
+def test_custom_event_values_are_form_decoded_so_plus_and_percent_survive() -> None:
+    client = TestClient(echo_app(), format="custom")
+    response = client.post("/things/x?q=a%2Bb+%25+%F0%9F%98%80", headers={"X-Tag": "1+1=2 ✓"},
+                           body="naïve ☃")
+    assert response.json()["q"] == ["a+b % 😀"]
+    assert response.json()["tag"] == ["1+1=2 ✓"]
+    assert response.json()["text"] == "naïve ☃"
+
+
+def test_custom_answer_is_base64_so_binary_bodies_are_unchanged_both_ways() -> None:
+    client = TestClient(echo_app(), format="custom")
+    response = client.post("/upload", body=PNG, headers={"Content-Type": "image/png"})
+    assert response.raw["isBase64Encoded"] is True
+    assert base64.b64decode(response.raw["body"]) == PNG
+    assert response.content == PNG
+    assert response.headers["content-type"] == "image/png"
+
+
+def test_custom_answer_in_text_mode_is_text_and_refuses_a_binary_body() -> None:
+    app = echo_app()
+    text = custom_event(make_event("rest", "POST", "/upload", body="ünïcode",
+                                   headers={"Content-Type": "text/plain"}),
+                        response_encoding="text")
+    answer = app(text, None)
+    assert (answer["body"], answer["isBase64Encoded"]) == ("ünïcode", False)
+    binary = custom_event(make_event("rest", "POST", "/upload", body=PNG,
+                                     headers={"Content-Type": "image/png"}),
+                          response_encoding="text")
+    refused = app(binary, None)
+    assert refused["statusCode"] == 500  # loudly, never a mangled image
+    assert json.loads(refused["body"])["title"] == "Internal Server Error"
+
+
+def test_custom_answer_refuses_a_second_set_cookie_and_joins_other_repeated_headers() -> None:
+    client = TestClient(echo_app(), format="custom")
+    assert client.get("/cookies").status_code == 500  # one override per header name
+    vary = client.get("/vary")
+    assert vary.status_code == 204 and vary.raw["headers"]["Vary"] == "Accept, Origin"
+
+
+def test_custom_event_carries_lambda_authorizer_context_and_cognito_claims() -> None:
+    client = TestClient(echo_app(), format="custom")
+    lambda_auth = client.get("/whoami", authorizer={"principalId": "u1", "tenant": "t 1",
+                                                    "groups": '["ops", "dev"]'}).json()
+    assert (lambda_auth["kind"], lambda_auth["principal"]) == ("lambda", "u1")
+    assert lambda_auth["groups"] == ["dev", "ops"]
+    assert lambda_auth["raw"]["tenant"] == "t 1"
+    cognito = client.get("/whoami", authorizer={"claims": {
+        "sub": "s1", "cognito:groups": "admins,staff"}}).json()
+    assert (cognito["kind"], cognito["principal"], cognito["groups"]) == (
+        "cognito", "s1", ["admins", "staff"])
+
+
+def test_malformed_custom_event_is_a_400() -> None:
+    event = make_event("custom", "GET", "/things/1")
+    del event["method"]
+    answer = echo_app()(event, None)
+    assert answer["statusCode"] == 400
+
+
+def test_custom_format_is_not_imported_for_proxy_events() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from lamroute import App; from lamroute.testing import make_event; "
+            "app = App(access_log=False); app(make_event('rest', 'GET', '/'), None); "
+            "print('lamroute.formats.custom' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# -- the templates, rendered by the local gateway --------------------------------------------
+
+
+def gateway(app: Any, *, integration: str = "custom", timeout: float = 5.0) -> Gateway:
+    return Gateway(app, GatewayConfig(api="rest", integration=integration, timeout=timeout))
+
+
+def test_factory_event_is_what_the_request_template_renders() -> None:
+    captured: list[dict[str, Any]] = []
+
+    def capture(event: dict[str, Any], context: Any) -> Any:
+        captured.append(event)
+        return echo_app()(event, context)
+
+    headers = [("X-Tag", "é ✓"), ("Content-Type", "text/plain"), ("User-Agent", "ua/1")]
+    gateway(capture).handle(HttpRequest("POST", "/prod/things/a%20b?q=1&r=%C3%A9", headers,
+                                        "bødy".encode(), client_ip="192.0.2.3"))
+    (rendered,) = captured
+    expected = custom_event(make_event(
+        "rest", "POST", "/things/a%20b", query={"q": "1", "r": "é"}, body="bødy",
+        headers=[*headers, ("X-Forwarded-For", "192.0.2.3"), ("X-Forwarded-Proto", "http")],
+        source_ip="192.0.2.3", request_id=rendered["requestContext"]["requestId"]))
+    for key in ("lamroute", "responseEncoding", "method", "path", "resource", "pathParameters",
+                "queryStringParameters", "body", "isBase64Encoded"):
+        assert rendered[key] == expected[key], key
+    assert parse_event(rendered, None).headers.getall("x-tag") == ["é ✓"]
+    assert rendered["requestContext"]["identity"]["sourceIp"] == "192.0.2.3"
+
+
+def test_gateway_repeated_query_keys_reach_the_app_as_one_value() -> None:
+    answer = gateway(echo_app()).handle(HttpRequest("GET", "/prod/things/1?q=a&q=b&q=c"))
+    # $input.params().querystring has one value per name: a custom integration cannot carry
+    # repeated keys (the README says so); the proxy event's single-value map keeps the last.
+    assert json.loads(answer.body)["q"] == ["c"]
+
+
+def test_gateway_unicode_path_query_header_and_body() -> None:
+    answer = gateway(echo_app()).handle(HttpRequest(
+        "POST", "/prod/things/%E2%9C%93%20%F0%9F%98%80?q=%C3%A9t%C3%A9",
+        [("Content-Type", "application/json; charset=utf-8"), ("X-Tag", "naïve")],
+        '{"say": "héllo ☃"}'.encode()))
+    assert answer.status == 200
+    body = json.loads(answer.body)
+    assert (body["id"], body["q"], body["tag"]) == ("✓ 😀", ["été"], ["naïve"])
+    assert json.loads(body["text"]) == {"say": "héllo ☃"}
+    assert answer.header("x-amzn-RequestId") == body["request_id"]
+
+
+@pytest.mark.parametrize("kind", ["image/png", "application/octet-stream", "application/pdf"])
+def test_gateway_binary_body_round_trip(kind: str) -> None:
+    answer = gateway(echo_app()).handle(HttpRequest("POST", "/prod/upload",
+                                                    [("Content-Type", kind)], PNG))
+    assert (answer.status, answer.body, answer.header("content-type")) == (200, PNG, kind)
+
+
+def test_gateway_text_body_without_content_type_is_base64_encoded_by_the_template() -> None:
+    answer = gateway(echo_app()).handle(HttpRequest("POST", "/prod/things/1", [],
+                                                    "sans type ✓".encode()))
+    assert json.loads(answer.body)["text"] == "sans type ✓"
+
+
+def test_gateway_text_only_integration_answers_text_and_refuses_binary() -> None:
+    text_gateway = gateway(echo_app(), integration="custom-text")
+    ok = text_gateway.handle(HttpRequest("POST", "/prod/upload", [("Content-Type", "text/csv")],
+                                         "a,b\n1,ü".encode()))
+    assert (ok.status, ok.body) == (200, "a,b\n1,ü".encode())
+    refused = text_gateway.handle(HttpRequest("POST", "/prod/upload",
+                                              [("Content-Type", "image/png")], PNG))
+    assert refused.status == 500
+    assert json.loads(refused.body)["type"] == "about:blank"
+
+
+def test_gateway_status_and_headers_come_from_the_answer() -> None:
+    app = echo_app()
+    missing = gateway(app).handle(HttpRequest("GET", "/prod/nope"))
+    assert missing.status == 404
+    assert missing.header("content-type") == "application/problem+json"
+    assert json.loads(missing.body)["instance"] == "/prod/nope"
+    vary = gateway(app).handle(HttpRequest("GET", "/prod/vary"))
+    assert (vary.status, vary.body, vary.header("vary")) == (204, b"", "Accept, Origin")
+
+
+def test_gateway_unknown_content_type_is_refused_with_415() -> None:
+    answer = gateway(echo_app()).handle(HttpRequest("POST", "/prod/upload",
+                                                    [("Content-Type", "application/x-custom")],
+                                                    b"x"))
+    assert answer.status == 415  # passthroughBehavior NEVER: the function is not called
+
+
+def test_gateway_function_timeout_is_a_504_problem() -> None:
+    def hang(event: Any, context: Any) -> Any:  # a function that never answers in time
+        time.sleep(1)
+
+    answer = gateway(hang, timeout=0.2).handle(HttpRequest("GET", "/prod/slow?x='\""))
+    assert answer.status == 504
+    assert answer.header("content-type") == "application/problem+json"
+    problem = json.loads(answer.body)
+    assert (problem["title"], problem["status"]) == ("Gateway Timeout", 504)
+    assert problem["detail"].startswith("The function did not answer in time")
+    assert problem["instance"] == "/prod/slow"
+    assert problem["request_id"] == answer.header("x-amzn-RequestId")
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), MemoryError(), ValueError("it's \"bad\"")])
+def test_gateway_function_crash_is_a_502_problem(error: BaseException) -> None:
+    def crash(event: Any, context: Any) -> Any:
+        raise error
+
+    answer = gateway(crash).handle(HttpRequest("GET", "/prod/it's/ä"))
+    assert answer.status == 502
+    problem = json.loads(answer.body)
+    assert (problem["title"], problem["status"]) == ("Bad Gateway", 502)
+    assert problem["instance"] == "/prod/it%27s/%C3%A4"  # ' percent-encoded: JSON-safe
+    assert "boom" not in answer.body.decode() and "bad" not in answer.body.decode()
+
+
+def test_gateway_unserialisable_answer_is_a_502_problem() -> None:
+    answer = gateway(lambda event, context: {"statusCode": 200, "body": object()}).handle(
+        HttpRequest("GET", "/prod/x"))
+    assert answer.status == 502
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("2024-05-01T10:00:00.000Z 5a0b Task timed out after 3.00 seconds", TIMEOUT_PATTERN),
+    ("Task timed out after 29.00 seconds", TIMEOUT_PATTERN),
+    ("RequestId: 5a0b Error: Runtime exited with error: signal: killed", RUNTIME_PATTERN),
+    ("Runtime.ExitError", RUNTIME_PATTERN),
+    ("Unable to import module 'app': No module named 'x'", "default"),
+    (None, "default"),
+])
+def test_selection_patterns_catch_lambda_function_errors(message: str | None,
+                                                         expected: str) -> None:
+    integration = CustomIntegration(gateway(echo_app()))
+    assert integration.select(message) == expected
+
+
+@pytest.mark.parametrize("message", [
+    "RequestId: 1 Error: Runtime exited with error: signal: killed",
+    "Unable to import module 'app': No module named 'x'",
+])
+def test_runtime_and_unmatched_function_errors_answer_502_problems(message: str) -> None:
+    gw = gateway(echo_app())
+    integration = CustomIntegration(gw)
+    event = make_event("rest", "GET", "/x", stage="prod")
+    outcome = Outcome(error=RuntimeError(message))
+    answer = integration.answer(outcome, event, "GET /prod/x")
+    assert answer.status == 502
+    assert json.loads(answer.body)["request_id"] == event["requestContext"]["requestId"]
+
+
+def test_serve_custom_integration_over_http() -> None:
+    with LocalGateway(echo_app(), integration="custom", port=0) as server:
+        request = urllib.request.Request(f"{server.url}/upload", data=PNG, method="POST",
+                                         headers={"Content-Type": "image/png"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert (answer.status, answer.read()) == (200, PNG)
+
+
+def test_custom_integration_needs_a_rest_api() -> None:
+    with pytest.raises(ValueError, match="REST APIs only"):
+        GatewayConfig(api="http", integration="custom")
+
+
+# -- the deployment ---------------------------------------------------------------------------
+
+
+def test_integration_definitions_cover_both_paths_and_every_function_error() -> None:
+    paths = custom_integration_paths("arn:aws:lambda:us-east-1:123456789012:function:f")
+    assert set(paths) == {"/", "/{proxy+}"}
+    for path in paths.values():
+        operation = path["x-amazon-apigateway-any-method"]
+        integration = operation["x-amazon-apigateway-integration"]
+        assert (integration["type"], integration["httpMethod"]) == ("aws", "POST")
+        assert integration["passthroughBehavior"] == "never"
+        assert integration["contentHandling"] == "CONVERT_TO_TEXT"
+        assert set(integration["requestTemplates"]) == set(DEFAULT_CONTENT_TYPES)
+        assert set(integration["requestTemplates"].values()) == {request_template()}
+        responses = integration["responses"]
+        assert {k: v["statusCode"] for k, v in responses.items()} == {
+            "default": "200", TIMEOUT_PATTERN: "504", RUNTIME_PATTERN: "502"}
+        assert {v["contentHandling"] for v in responses.values()} == {"CONVERT_TO_BINARY"}
+        assert set(operation["responses"]) == {"200", "502", "504"}
+    assert paths["/{proxy+}"]["x-amazon-apigateway-any-method"]["parameters"][0]["name"] == "proxy"
+
+
+@pytest.mark.parametrize("integration", ["custom", "custom-text"])
+def test_template_integration_custom_transforms_and_lints(
+    integration: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from test_templates import lint_problems, resources, translate
+
+    from lamroute.cli import main
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    out = tmp_path / "template.yaml"
+    assert main(["template", "examples.notes.app:app", "--integration", integration,
+                 "-o", str(out)]) == 0
+    text = out.read_text()
+    assert lint_problems(text) == []
+    cfn = translate(text)
+    assert lint_problems(json.dumps(cfn)) == []
+    (rest_api,) = resources(cfn, "AWS::ApiGateway::RestApi").values()
+    assert rest_api["Properties"]["BinaryMediaTypes"] == ["*~1*"]
+    paths = rest_api["Properties"]["Body"]["paths"]
+    assert set(paths) == {"/", "/{proxy+}"}
+    handling = "CONVERT_TO_BINARY" if integration == "custom" else "CONVERT_TO_TEXT"
+    for path in paths.values():
+        spec = path["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
+        assert spec["type"] == "aws"
+        assert spec["uri"]["Fn::Sub"][1]["FunctionArn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+        assert {r["contentHandling"] for r in spec["responses"].values()} == {handling}
+    (permission,) = resources(cfn, "AWS::Lambda::Permission").values()
+    assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    assert permission["Properties"]["FunctionName"] == {"Ref": "Function"}
+    (function,) = resources(cfn, "AWS::Lambda::Function").values()
+    # Below the 29 s integration timeout: the function's own timeout is what the integration
+    # responses turn into a 504 problem.
+    assert function["Properties"]["Timeout"] == 28
+
+
+def test_template_integration_custom_needs_a_rest_api(capsys: pytest.CaptureFixture[str]) -> None:
+    from lamroute.cli import main
+
+    assert main(["template", "examples.notes.app:app", "--api", "http",
+                 "--integration", "custom"]) != 0
+    assert "--api rest" in capsys.readouterr().err
+
+
+def test_serve_reload_passes_the_integration_on() -> None:
+    import argparse
+
+    from lamroute.commands import serve
+
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    argv = serve._server_argv(parser.parse_args(["m:app", "--integration", "custom-text"]))
+    assert argv[argv.index("--integration") + 1] == "custom-text"
+    assert "--integration" not in serve._server_argv(parser.parse_args(["m:app"]))
+
+
+def test_serve_custom_integration_on_an_http_api_is_a_usage_error() -> None:
+    from lamroute.cli import main
+
+    assert main(["serve", "examples.notes.app:app", "--api", "http", "--integration", "custom",
+                 "--port", "0"]) != 0
