@@ -261,3 +261,14 @@ def test_testclient_files_and_urllib3_build_bodies_that_parse_the_same() -> None
     ours = client.post("/echo", data=fields, files={"file": ("é.txt", b"x")}).json()
     theirs = post(client, "/echo", {**fields, "file": ("é.txt", b"x")}).json()
     assert ours == theirs == {"items": [["title", "t"], ["file", {"file": "é.txt", "size": 1}]]}
+
+
+def test_a_malformed_body_adds_no_parser_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    """python-multipart logs a warning before each error it raises; a client sending junk
+    must not be able to fill the logs with them (the 400 and the access line say it)."""
+    client = TestClient(upload_app(access_log=False), format="http")
+    with caplog.at_level("DEBUG"):
+        response = client.post("/echo", body=b"junk" * 100,
+                               headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert response.status_code == 400
+    assert [r for r in caplog.records if r.name.startswith("python_multipart")] == []
