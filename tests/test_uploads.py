@@ -268,7 +268,7 @@ def test_a_malformed_body_adds_no_parser_log_lines(caplog: pytest.LogCaptureFixt
     must not be able to fill the logs with them (the 400 and the access line say it)."""
     client = TestClient(upload_app(access_log=False), format="http")
     with caplog.at_level("DEBUG"):
-        response = client.post("/echo", body=b"junk" * 100,
-                               headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        response = client.post("/echo", body=b"junk" * 100, headers={
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
     assert response.status_code == 400
     assert [r for r in caplog.records if r.name.startswith("python_multipart")] == []
