@@ -60,7 +60,8 @@ def load_parser() -> Any:
 def header_params(value: str) -> tuple[str, dict[str, str]]:
     """``'form-data; name="a"; filename*=utf-8\\'\\'%C3%A9'`` → ``("form-data", {...})``.
 
-    Quoted strings keep ``;`` inside them; an extended parameter (``name*=charset'lang'value``, RFC 5987) is decoded and wins over the plain one.
+    Quoted strings keep ``;`` inside them; an extended parameter
+    (``name*=charset'lang'value``, RFC 5987) is decoded and wins over the plain one.
 
     >>> header_params('form-data; name="a;b"; filename*=UTF-8\\'\\'caf%C3%A9.txt')
     ('form-data', {'name': 'a;b', 'filename': 'café.txt'})
