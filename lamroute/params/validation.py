@@ -258,36 +258,6 @@ class ResponseModel:
             return result
         if isinstance(result, Response):
             return self.filter(result)
-        return self.dump(result, self.status)
-
-    def filter(self, response: Response) -> Response:
-        """``response`` with its JSON body passed through the model (a copy; see the class)."""
-        if not 200 <= response.status < 300 or not response.body:
-            return response
-        value = response.headers.get("content-type")
-        kind = value.split(";", 1)[0].strip().lower() if value else ""
-        if not (kind == "application/json" or kind.endswith("+json")):
-            return response
-        if "content-encoding" in response.headers:
-            raise ResponseError(f"{self.where} returned an encoded JSON Response that its "
-                                "response model cannot check; return the data instead.")
-        import json
-
-        try:
-            data = json.loads(response.body)
-        except ValueError as exc:
-            raise ResponseError(f"{self.where} returned a Response whose JSON body cannot be "
-                                f"read for its response model: {exc}") from None
-        checked = self.dump(data, response.status)
-        copy = Response.__new__(Response)
-        copy.status = response.status
-        copy.headers = type(response.headers)(response.headers.multi_items())
-        copy.cookies = list(response.cookies)
-        copy.body = checked.body
-        return copy
-
-    def dump(self, result: Any, status: int) -> Response:
-        """Validate ``result`` against the model and write it as a JSON answer."""
         adapter = self.adapter
         try:
             # The core validator and serializer: ``adapter.validate_python(result,
@@ -307,7 +277,35 @@ class ResponseModel:
             except Exception as exc:
                 raise ResponseError(f"{self.where} returned a value that cannot be serialised "
                                     f"as JSON: {exc}") from exc
-        return _json_response(body, status)
+        return _json_response(body, self.status)
+
+    def filter(self, response: Response) -> Response:
+        """``response`` with its JSON body passed through the model (a copy; see the class)."""
+        if not 200 <= response.status < 300 or not response.body:
+            return response
+        value = response.headers.get("content-type")
+        kind = value.split(";", 1)[0].strip().lower() if value else ""
+        if not (kind == "application/json" or kind.endswith("+json")):
+            return response
+        if "content-encoding" in response.headers:
+            raise ResponseError(f"{self.where} returned an encoded JSON Response that its "
+                                "response model cannot check; return the data instead.")
+        import json
+
+        try:
+            data = json.loads(response.body)
+        except ValueError as exc:
+            raise ResponseError(f"{self.where} returned a Response whose JSON body cannot be "
+                                f"read for its response model: {exc}") from None
+        if data is None:  # `null` carries nothing to filter
+            return response
+        checked = self(data)  # validated and written as the model says
+        copy = Response.__new__(Response)
+        copy.status = response.status
+        copy.headers = type(response.headers)(response.headers.multi_items())
+        copy.cookies = list(response.cookies)
+        copy.body = checked.body
+        return copy
 
 
 def build_response_model(
