@@ -192,3 +192,29 @@ def test_form_handlers_stay_plain_functions() -> None:
     app = form_app()
     login = next(r.handler for r in app.routes if r.path == "/login")
     assert login("ann", True, ["x"]) == {"username": "ann", "remember": True, "tags": ["x"]}
+
+
+def readme_block(title: str, needle: str) -> str:
+    """The Python block of README section ``title`` that contains ``needle``."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", section, flags=re.S)
+                if needle in b]
+    return block
+
+
+def test_the_readme_forms_example_works_as_written() -> None:
+    namespace: dict[str, Any] = {}
+    code = readme_block("Forms and file uploads", "def login(")
+    exec(compile(code.replace("...", "return {}"), "README:forms", "exec"), namespace)
+    client = TestClient(namespace["app"], format="http")
+    assert client.post("/login", data={"username": "ann", "tag": ["a", "b"]}).status_code == 200
+    assert client.post("/login", data={"username": ""}).status_code == 422
+    assert client.post("/signup", data={"email": "a@b.c", "age": "3"}).status_code == 200
+    upload = client.post("/notes/1/attachments", data={"caption": "x"},
+                         files=[("file", ("a.pdf", b"%PDF")), ("thumbnails", ("t", b"1"))])
+    assert upload.json() == {"size": 4}
+    assert client.post("/anything", data={"a": "1"}).json() == {"a": "1"}
