@@ -216,3 +216,15 @@ def test_the_handler_stays_a_plain_function() -> None:
     request = type("R", (), {"root_path": ""})()
     assert create(draft, request).id == 1
     assert draft.headers["location"] == "/items/1"
+
+
+def test_websocket_routes_refuse_the_response_parameter_and_forms() -> None:
+    from lamroute import Form
+
+    app = App()
+    with pytest.raises(RouteDefinitionError, match="only exist in HTTP routes"):
+        @app.websocket("send")
+        def send(response: Response) -> None: ...
+    with pytest.raises(RouteDefinitionError, match="only exist in HTTP routes"):
+        @app.websocket("form")
+        def form(name: Annotated[str, Form()]) -> None: ...
