@@ -218,3 +218,27 @@ def test_the_readme_forms_example_works_as_written() -> None:
                          files=[("file", ("a.pdf", b"%PDF")), ("thumbnails", ("t", b"1"))])
     assert upload.json() == {"size": 4}
     assert client.post("/anything", data={"a": "1"}).json() == {"a": "1"}
+
+
+def test_form_routes_load_the_parser_with_the_first_multipart_body_not_at_cold_start() -> None:
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from typing import Annotated\n"
+        "from lamroute import App, Form\n"
+        "from lamroute.testing import TestClient\n"
+        "app = App(access_log=False)\n"
+        "@app.post('/x')\n"
+        "def x(a: Annotated[str, Form()]) -> dict:\n"
+        "    return {'a': a}\n"
+        "client = TestClient(app, format='http')\n"
+        "loaded = ['python_multipart' in sys.modules]\n"
+        "client.post('/x', data={'a': '1'})\n"
+        "loaded.append('python_multipart' in sys.modules)\n"
+        "client.post('/x', data={'a': '1'}, files={'f': ('n', b'x')})\n"
+        "loaded.append('python_multipart' in sys.modules)\n"
+        "print(loaded)\n"
+    )
+    out = subprocess.check_output([sys.executable, "-c", code], text=True)
+    assert out.split() == ["[False,", "False,", "True]"]
