@@ -34,8 +34,8 @@ from .exceptions import (
 )
 from .http.multidict import Headers, QueryParams
 from .http.request import Request
-from .http.response import Response
-from .params.markers import Body, Cookie, Depends, Header, LambdaContext, Path, Query
+from .http.response import RedirectResponse, Response
+from .params.markers import Body, Cookie, Depends, File, Form, Header, LambdaContext, Path, Query
 from .params.validation import RequestValidationError
 from .routing import Router
 from .routing.routes import Compression, Route, Timeout
@@ -49,7 +49,10 @@ __all__ = [
     "Conflict",
     "Cookie",
     "Depends",
+    "File",
     "Forbidden",
+    "Form",
+    "FormData",
     "GatewayTimeout",
     "HTTPError",
     "Header",
@@ -66,6 +69,7 @@ __all__ = [
     "Problem",
     "Query",
     "QueryParams",
+    "RedirectResponse",
     "Request",
     "RequestValidationError",
     "Response",
@@ -79,15 +83,19 @@ __all__ = [
     "Unauthorized",
     "UnprocessableEntity",
     "UnsupportedMediaType",
+    "UploadFile",
     "requires",
 ]
 
 __version__ = "0.1.0"
 
-# Loaded on first use: an app without auth or CORS never pays for these modules at cold start.
-_LAZY = {"CORS": "security.cors", "Identity": "http.identity", "requires": "security.guards"}
+# Loaded on first use: an app without auth, CORS or forms never pays for these modules at cold
+# start.
+_LAZY = {"CORS": "security.cors", "Identity": "http.identity", "requires": "security.guards",
+         "FormData": "http.forms", "UploadFile": "http.forms"}
 
 if _typing.TYPE_CHECKING:
+    from .http.forms import FormData, UploadFile
     from .http.identity import Identity
     from .security.cors import CORS
     from .security.guards import requires

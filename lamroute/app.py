@@ -115,7 +115,9 @@ class App(RouteDecorators):
     :class:`~lamroute.security.cors.CORS`, ``middleware`` app-wide middleware.
     ``timeout`` (a :class:`Timeout`, ``None`` for none) answers 504 before the Lambda or
     gateway deadline, ``compress`` gzips accepted answers, ``max_body_size`` answers 413 to
-    larger request bodies; routes override all three. ``trusted_proxies`` says which
+    larger request bodies; routes override all three. ``max_fields`` (1000 by default) and
+    ``max_part_size`` (the body limit by default) bound a form body (413 past them), for the
+    app or per route. ``trusted_proxies`` says which
     ``X-Forwarded-For`` entry behind an ALB is the client: the number of proxies in front of
     the ALB (``1`` for CloudFront), or their networks (``["130.176.0.0/16", ...]``); the default
     ``0`` takes the address the ALB appended itself.
@@ -147,6 +149,8 @@ class App(RouteDecorators):
         timeout: Timeout | None = Timeout(),  # noqa: B008 - frozen, shared safely
         compress: bool | Compression = False,
         max_body_size: int | None = None,
+        max_fields: int | None = None,
+        max_part_size: int | None = None,
         trusted_proxies: int | Iterable[str] = 0,
     ) -> None:
         self.router = Router(auth=auth, on_route=self._compile_route,
@@ -166,7 +170,8 @@ class App(RouteDecorators):
         self.boundary = Boundary(logger=self.logger, formatter=error_formatter, debug=debug)
         self.safeguards = Safeguards(timeout=timeout, compress=compress,
                                      max_body_size=max_body_size, boundary=self.boundary,
-                                     logger=self.logger)
+                                     logger=self.logger, max_fields=max_fields,
+                                     max_part_size=max_part_size)
         self._cold_start = True
         alb = AlbFormat(trusted_proxies=trusted_proxies)
         self._alb = alb if alb.trusted else None  # the shared ALB reader when nothing is trusted
@@ -261,6 +266,13 @@ class App(RouteDecorators):
         compiled = CompiledRoute(route, build_binder(route.handler, template.params),
                                  build_response_model(route), guard,
                                  safeguard=self.safeguards.for_route(route.options))
+        if compiled.binder.response_param is not None:  # `response: Response` in the signature
+            from .params.responses import with_response_param
+
+            compiled.handler = with_response_param(
+                route.handler, compiled.serialize, compiled.binder.response_param,
+                compiled.status, f"Route {route.path!r}")
+            compiled.serialize = None
         guards = sys.modules.get("lamroute.security.guards")  # no guard exists before it loads
         if guards is not None:
             gates = guards.route_gates(guard, compiled.binder.dependant.calls())

@@ -59,6 +59,15 @@ def run_curl(argv: list[str], port: int) -> tuple[int, Any]:
             data = next(args).encode()
         elif arg == "-b":
             headers["Cookie"] = next(args)
+        elif arg == "-F":  # name=@file[;type=...]: a multipart upload, as curl builds it
+            from urllib3 import encode_multipart_formdata
+
+            name, _, spec = next(args).partition("=@")
+            path, _, kind = spec.partition(";type=")
+            data, headers["Content-Type"] = encode_multipart_formdata(
+                {name: (Path(path).name, (ROOT / path).read_bytes(),
+                        kind or "application/octet-stream")})
+            method = method or "POST"
         elif arg.startswith("http"):
             url = arg
         else:

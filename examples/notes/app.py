@@ -4,18 +4,30 @@ Run it locally with ``make run`` (``lamroute serve examples.notes.app:app``, not
 embedded SQLite), deploy it with ``template.yaml`` (notes in DynamoDB: ``NOTES_TABLE``).
 Handlers are plain functions: ``get_note(1)`` works in a unit test.
 Parameters are typed: path ids are ints, the JSON body is a pydantic model, pagination comes
-from constrained query parameters; anything invalid is a 422 problem naming the field.
+from constrained query parameters; anything invalid is a 422 problem naming the field. Notes take
+file attachments (``multipart/form-data`` uploads, served back with their media type).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from typing import Annotated
+from urllib.parse import quote
 
-from lamroute import App, Path, Query, Request, Response, UnprocessableEntity
+from lamroute import (
+    App,
+    File,
+    NotFound,
+    Path,
+    Query,
+    Request,
+    Response,
+    UnprocessableEntity,
+    UploadFile,
+)
 from lamroute.errors import Problem, problem_response
 
-from .models import Note, NoteIn, NotePage, NotePatch
+from .models import Attachment, Note, NoteIn, NotePage, NotePatch
 from .store import NoteNotFound, StoreUnavailable, make_store
 
 app = App(title="Notes", version="1.0.0")
@@ -63,11 +75,12 @@ def list_notes(
     return NotePage(items=items, next=next_url)
 
 
-@app.post("/notes", status_code=201, response_model=Note)  # documents the Response's body
-def create_note(note: NoteIn, request: Request) -> Response:
+@app.post("/notes", status_code=201)
+def create_note(note: NoteIn, request: Request, response: Response) -> Note:
+    """Create a note; ``Location`` is its URL (behind the stage or base path too)."""
     created = Note.model_validate(store.create(**note.model_dump()))
-    location = f"{request.root_path}/notes/{created.id}"
-    return Response.json(created.model_dump(mode="json"), 201, headers={"Location": location})
+    response.headers["Location"] = f"{request.root_path}/notes/{created.id}"
+    return created
 
 
 @app.get("/notes/{note_id}")
@@ -91,3 +104,52 @@ def update_note(note_id: NoteId, patch: NotePatch) -> Note:
 @app.delete("/notes/{note_id}")
 def delete_note(note_id: NoteId) -> None:
     store.delete(note_id)
+
+
+# A file travels base64-encoded in the Lambda event (4/3 of its size) within Lambda's 6 MB.
+MAX_ATTACHMENT = 4 * 1024 * 1024
+AttachmentId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@app.post("/notes/{note_id}/attachments", status_code=201, max_part_size=MAX_ATTACHMENT,
+          max_fields=1, tags=["attachments"])
+def attach_file(note_id: NoteId, request: Request, response: Response,
+                file: Annotated[UploadFile, File(description="the file to attach")]
+                ) -> Attachment:
+    """Attach a file to a note (``multipart/form-data``, one part named ``file``).
+
+    Answers 201 with the attachment's URL in ``Location``, 413 past 4 MiB. Through a REST API
+    the API needs ``multipart/form-data`` (or ``*/*``) in its binary media types, as
+    ``template.yaml`` sets.
+    """
+    record = store.attach(note_id, filename=file.filename or "attachment",
+                          content_type=file.content_type or "application/octet-stream",
+                          content=file.read())
+    attachment = Attachment.model_validate(record)
+    response.headers["Location"] = (
+        f"{request.root_path}/notes/{note_id}/attachments/{attachment.id}")
+    return attachment
+
+
+@app.get("/notes/{note_id}/attachments/{attachment_id}", tags=["attachments"], responses={
+    200: {"description": "The file, with the media type it was uploaded with",
+          "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}})
+def download_file(note_id: NoteId, attachment_id: AttachmentId) -> Response:
+    """The attached file, named in ``Content-Disposition`` (RFC 6266, UTF-8 names included)."""
+    found = store.attachment(note_id, attachment_id)
+    if found is None:
+        store.get(note_id)  # a missing note is the note's 404
+        raise NotFound(f"note {note_id} has no attachment {attachment_id}")
+    return Response(found["content"], media_type=found["content_type"],
+                    headers={"Content-Disposition": content_disposition(found["filename"])})
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment; filename="résumé.pdf"`` as every client reads it: an ASCII fallback, and
+    the exact name in RFC 5987's ``filename*`` when it is not plain ASCII."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+                       for c in filename)
+    value = f'attachment; filename="{fallback}"'
+    if fallback != filename:
+        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return value

@@ -3,7 +3,10 @@
 The table (``template.yaml`` creates it) has a partition key ``pk`` (a string) and a sort key
 ``id`` (a number). Every note lives under ``pk = "note"``, so one ``Query`` reads them in id
 order from any id on, which is what the API's ``?after=`` pagination needs; ids come from an
-atomic counter item (``pk = "counter"``). One partition holds about 1,000 writes a second: past
+atomic counter item (``pk = "counter"``). An attachment is a record under
+``pk = "note#<id>#attachments"`` plus its content in chunks of at most 300 KB under
+``pk = "attachment#<id>"`` (a DynamoDB item holds at most 400 KB; a large file belongs in S3,
+but the example keeps one table). One partition holds about 1,000 writes a second: past
 that, shard the key (and give up the global order) or move pagination to opaque cursors.
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html
 
@@ -25,6 +28,10 @@ KEY_SCHEMA = [{"AttributeName": "pk", "KeyType": "HASH"},
               {"AttributeName": "id", "KeyType": "RANGE"}]
 ATTRIBUTES = [{"AttributeName": "pk", "AttributeType": "S"},
               {"AttributeName": "id", "AttributeType": "N"}]
+
+
+CHUNK = 300 * 1024  # below DynamoDB's 400 KB item limit, with room for the key
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items
 
 
 def _now() -> str:
@@ -130,6 +137,68 @@ class DynamoNoteStore:
                        ConditionExpression="attribute_exists(id)")
         except self.client.exceptions.ConditionalCheckFailedException:
             raise NoteNotFound(note_id) from None
+        for record in self._query_all(_records_key(note_id)):
+            chunks = int(record["chunks"]["N"])
+            self._delete_keys([{"pk": _chunks_key(int(record["id"]["N"])), "id": {"N": str(i)}}
+                               for i in range(chunks)]
+                              + [{"pk": record["pk"], "id": record["id"]}])
+
+    def attach(self, note_id: int, *, filename: str, content_type: str,
+               content: bytes) -> dict[str, Any]:
+        """Store a file for note ``note_id``; its record, without the content."""
+        self.get(note_id)  # NoteNotFound first
+        attachment_id = self._next_id()
+        parts = [content[i:i + CHUNK] for i in range(0, len(content), CHUNK)] or [b""]
+        for index, part in enumerate(parts):  # the content first: a record never lacks it
+            self._call("put_item", Item={"pk": _chunks_key(attachment_id),
+                                         "id": {"N": str(index)}, "data": {"B": part}})
+        record = {"id": attachment_id, "note_id": note_id, "filename": filename,
+                  "content_type": content_type, "size": len(content), "created_at": _now()}
+        self._call("put_item", Item={
+            "pk": _records_key(note_id), "id": {"N": str(attachment_id)},
+            "filename": {"S": filename}, "content_type": {"S": content_type},
+            "size": {"N": str(len(content))}, "created_at": {"S": record["created_at"]},
+            "chunks": {"N": str(len(parts))}})
+        return record
+
+    def attachment(self, note_id: int, attachment_id: int) -> dict[str, Any] | None:
+        """The attachment with its content, or ``None``."""
+        found = self._call("get_item", Key={"pk": _records_key(note_id),
+                                            "id": {"N": str(attachment_id)}},
+                           ConsistentRead=True)
+        item = found.get("Item")
+        if item is None:
+            return None
+        chunks = self._query_all(_chunks_key(attachment_id))
+        return {"id": attachment_id, "note_id": note_id, "filename": item["filename"]["S"],
+                "content_type": item["content_type"]["S"], "size": int(item["size"]["N"]),
+                "created_at": item["created_at"]["S"],
+                "content": b"".join(bytes(chunk["data"]["B"]) for chunk in chunks)}
+
+    def _query_all(self, pk: dict[str, str]) -> list[dict[str, Any]]:
+        """Every item under partition key ``pk``, in id order (pages followed)."""
+        items: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"KeyConditionExpression": "pk = :pk",
+                                  "ExpressionAttributeValues": {":pk": pk},
+                                  "ConsistentRead": True}
+        while True:
+            found = self._call("query", **params)
+            items.extend(found.get("Items", []))
+            if "LastEvaluatedKey" not in found:
+                return items
+            params["ExclusiveStartKey"] = found["LastEvaluatedKey"]
+
+    def _delete_keys(self, keys: list[dict[str, Any]]) -> None:
+        for key in keys:
+            self._call("delete_item", Key=key)
+
+
+def _records_key(note_id: int) -> dict[str, str]:
+    return {"S": f"note#{note_id}#attachments"}
+
+
+def _chunks_key(attachment_id: int) -> dict[str, str]:
+    return {"S": f"attachment#{attachment_id}"}
 
 
 def create_table(client: Any, name: str) -> None:

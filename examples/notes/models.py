@@ -54,3 +54,14 @@ class NotePage(BaseModel):
 
     items: list[Note]
     next: str | None
+
+
+class Attachment(BaseModel):
+    """A file attached to a note (its content is at the URL in ``Location``)."""
+
+    id: int
+    note_id: int
+    filename: str
+    content_type: str
+    size: int
+    created_at: datetime

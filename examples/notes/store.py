@@ -32,6 +32,19 @@ CREATE TABLE IF NOT EXISTS notes (
 """
 
 
+ATTACHMENTS = """
+CREATE TABLE IF NOT EXISTS attachments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    note_id INTEGER NOT NULL REFERENCES notes (id) ON DELETE CASCADE,
+    filename TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content BLOB NOT NULL,
+    created_at TEXT NOT NULL
+)
+"""
+
+
 class StoreUnavailable(RuntimeError):
     """The store cannot answer now (a locked database, a throttled or unreachable table)."""
 
@@ -73,7 +86,9 @@ class NoteStore:
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
         with self._lock, self._db:
+            self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute(SCHEMA)
+            self._db.execute(ATTACHMENTS)
 
     def _row(self, row: sqlite3.Row) -> dict[str, Any]:
         note = dict(row)
@@ -121,3 +136,24 @@ class NoteStore:
             cursor = self._db.execute("DELETE FROM notes WHERE id = ?", (note_id,))
         if cursor.rowcount == 0:
             raise NoteNotFound(note_id)
+
+    def attach(self, note_id: int, *, filename: str, content_type: str,
+               content: bytes) -> dict[str, Any]:
+        """Store a file for note ``note_id``; its record, without the content."""
+        self.get(note_id)  # NoteNotFound first
+        with self._lock, self._db:
+            cursor = self._db.execute(
+                "INSERT INTO attachments (note_id, filename, content_type, size, content, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (note_id, filename, content_type, len(content), content, _now()))
+            attachment_id = int(cursor.lastrowid or 0)
+        found = self.attachment(note_id, attachment_id)
+        found.pop("content")
+        return found
+
+    def attachment(self, note_id: int, attachment_id: int) -> dict[str, Any] | None:
+        """The attachment with its content, or ``None``."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM attachments WHERE id = ? AND note_id = ?",
+                                   (attachment_id, note_id)).fetchone()
+        return dict(row) if row is not None else None

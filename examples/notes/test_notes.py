@@ -5,12 +5,20 @@ one run through the local gateway and the handlers as plain functions."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from urllib3 import encode_multipart_formdata
 
 from lamroute.testing import TestClient
 
@@ -173,3 +181,104 @@ def test_through_the_local_gateway_like_make_run() -> None:
             assert response.headers["Location"] == "/prod/notes/1"
         with urllib.request.urlopen(f"{server.url}/notes", timeout=10) as response:
             assert [n["title"] for n in json.load(response)["items"]] == ["hello"]
+
+
+# -- attachments: multipart uploads ---------------------------------------------------------
+
+
+def upload(client: TestClient, note_id: int, fields: Any) -> Any:
+    body, content_type = encode_multipart_formdata(fields)
+    return client.post(f"/notes/{note_id}/attachments", body=body,
+                       headers={"Content-Type": content_type})
+
+
+@pytest.mark.parametrize("fmt", ["rest", "http", "url", "alb"])
+def test_attach_a_file_and_download_it(fmt: str) -> None:
+    client = TestClient(notes.app, format=fmt)
+    note = create(client)
+    content = os.urandom(200_000)
+    response = upload(client, note["id"], {"file": ("Übersicht 📊.bin", content,
+                                                     "application/x-report")})
+    assert response.status_code == 201, response.text
+    attachment = response.json()
+    assert (attachment["filename"], attachment["size"]) == ("Übersicht 📊.bin", len(content))
+    prefix = "/prod" if fmt == "rest" else ""
+    location = f"{prefix}/notes/{note['id']}/attachments/{attachment['id']}"
+    assert response.headers["location"] == location
+    download = client.get(location.removeprefix(prefix))
+    assert download.status_code == 200
+    assert download.content == content
+    assert download.headers["content-type"] == "application/x-report"
+    assert download.headers["content-disposition"] == (
+        "attachment; filename=\"_bersicht _.bin\"; "
+        "filename*=UTF-8''%C3%9Cbersicht%20%F0%9F%93%8A.bin")
+
+
+def test_attachment_errors(client: TestClient) -> None:
+    note = create(client)
+    assert upload(client, 99, {"file": ("a.txt", b"x")}).status_code == 404
+    missing = upload(client, note["id"], {"other": "x"})
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["loc"] == ["body", "file"]
+    assert upload(client, note["id"], {"file": "text, not a file"}).status_code == 422
+    too_big = upload(client, note["id"], {"file": ("big", b"x" * (notes.MAX_ATTACHMENT + 1))})
+    assert too_big.status_code == 413
+    assert client.get(f"/notes/{note['id']}/attachments/5").status_code == 404
+    assert client.get(f"/notes/{note['id']}/attachments/x").status_code == 422
+
+
+def test_deleting_a_note_deletes_its_attachments(client: TestClient) -> None:
+    note = create(client)
+    uploaded = upload(client, note["id"], {"file": ("a.txt", b"x")})
+    assert uploaded.status_code == 201
+    assert notes.store.attachment(note["id"], uploaded.json()["id"]) is not None
+    assert client.delete(f"/notes/{note['id']}").status_code == 204
+    assert notes.store.attachment(note["id"], uploaded.json()["id"]) is None
+
+
+def test_upload_through_lamroute_serve() -> None:
+    """``lamroute serve`` as a real process (the REST API of ``make run``, ``*/*`` binary media
+    types): a 1 MB multipart upload goes through its local gateway base64-encoded, as on AWS,
+    and comes back byte for byte."""
+    root = Path(__file__).resolve().parents[2]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NOTES_DB": ":memory:"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamroute", "serve", "examples.notes.app:app", "--port", str(port)],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    base = f"http://127.0.0.1:{port}/prod"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        note = urllib.request.Request(f"{base}/notes", method="POST",
+                                      data=json.dumps({"title": "with file"}).encode(),
+                                      headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(note, timeout=10) as response:
+            note_url = response.headers["Location"]
+        content = os.urandom(1024 * 1024)
+        body, content_type = encode_multipart_formdata({"file": ("scan.pdf", content,
+                                                                  "application/pdf")})
+        sent = urllib.request.Request(f"http://127.0.0.1:{port}{note_url}/attachments",
+                                      method="POST", data=body,
+                                      headers={"Content-Type": content_type})
+        with urllib.request.urlopen(sent, timeout=30) as response:
+            assert response.status == 201
+            location = response.headers["Location"]
+        fetch = urllib.request.Request(f"http://127.0.0.1:{port}{location}",
+                                       headers={"Accept": "application/pdf"})
+        with urllib.request.urlopen(fetch, timeout=30) as response:
+            assert response.read() == content
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert '"POST /prod/notes/1/attachments" 201' in err
+    assert "Traceback" not in err

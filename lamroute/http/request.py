@@ -19,10 +19,11 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..exceptions import BadRequest, UnprocessableEntity
+from ..exceptions import BadRequest, UnprocessableEntity, UnsupportedMediaType
 from .multidict import Headers, QueryParams
 
 if TYPE_CHECKING:
+    from .forms import FormData, FormLimits
     from .identity import Identity
 
 _UNSET: Any = object()
@@ -85,6 +86,8 @@ class Request:
         "_auth",
         "_body",
         "_cookies",
+        "_form",
+        "_form_limits",
         "_headers",
         "_json",
         "_query",
@@ -192,6 +195,41 @@ class Request:
                 raise value.problem()
             return value.value
         return value
+
+    # Set only by the routes that use forms (never initialised: other requests pay nothing).
+    _form: FormData
+    _form_limits: FormLimits
+
+    def form(self) -> FormData:
+        """The body parsed as a form: ``application/x-www-form-urlencoded`` or
+        ``multipart/form-data`` (text fields as ``str``, files as
+        :class:`~lamroute.http.forms.UploadFile`), parsed once and cached.
+
+        Another media type is a 415, a malformed body a 400, a body past the route's
+        ``max_fields`` (1000 by default) or ``max_part_size`` a 413. Multipart bodies need the
+        ``lamroute[forms]`` extra (python-multipart).
+        """
+        try:
+            return self._form
+        except AttributeError:
+            pass
+        from . import forms
+
+        limits = getattr(self, "_form_limits", forms.DEFAULT_LIMITS)
+        content_type = self._header("content-type")
+        kind = (content_type or "").split(";", 1)[0].strip().lower()
+        if kind == forms.URLENCODED:
+            self._form = forms.parse_urlencoded(self.body, limits)
+        elif kind == forms.MULTIPART:
+            from .multipart import parse_multipart
+
+            self._form = parse_multipart(self.body, content_type or "", limits)
+        elif not kind and not self.body:
+            self._form = forms.FormData()
+        else:
+            raise UnsupportedMediaType(f"The body must be a form ({forms.URLENCODED} or "
+                                       f"{forms.MULTIPART}), not {kind or 'untyped'}.")
+        return self._form
 
     @property
     def content_type(self) -> str | None:

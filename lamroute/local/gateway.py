@@ -28,10 +28,11 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from ..logs import printable, redact_text
+from ..testing.bodies import delivered_body
 from ..testing.client import FakeContext
 from ..testing.events import make_event
 from ..testing.gateway_auth import AuthorizerOutcome
-from .answers import HttpAnswer, gateway_error, is_text_type, matches_media_types, to_http_answer
+from .answers import HttpAnswer, gateway_error, to_http_answer
 
 logger = logging.getLogger("lamroute.local")
 
@@ -200,22 +201,11 @@ class Gateway:
         return event
 
     def event_body(self, request: HttpRequest) -> str | bytes | None:
-        """The body as text, or as bytes (the factory base64-encodes those), or ``None``."""
-        if not request.body:
-            return None
-        content_type = request.header("content-type")
-        if self.config.api == "rest":
-            # REST APIs base64-encode a body whose Content-Type is a binary media type, and
-            # pass any other as (UTF-8) text.
-            if matches_media_types(content_type, self.config.binary_media_types):
-                return request.body
-            return request.body.decode("utf-8", errors="replace")
-        if is_text_type(content_type):
-            try:
-                return request.body.decode("utf-8")
-            except UnicodeDecodeError:
-                pass
-        return request.body
+        """The body as text, or as bytes (the factory base64-encodes those), or ``None``: the
+        service's rules, shared with the TestClient (:func:`lamroute.testing.bodies.delivered_body`:
+        a REST API by its binary media types, the others by the ``Content-Type``)."""
+        return delivered_body(self.config.format, request.body, request.header("content-type"),
+                              binary_media_types=self.config.binary_media_types)
 
     def invoke(self, event: dict[str, Any]) -> Outcome:
         """Call the app in a worker thread, one invocation at a time, within the timeout.

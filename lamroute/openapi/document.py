@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -192,8 +193,11 @@ def _operation(app: Any, route: Route, method: str, binder: Binder, schemas: _Sc
     if parameters:
         operation["parameters"] = parameters
     bodies = [spec for spec in binder.params if spec.source == "body"]
+    others = [spec for spec in binder.params if spec.source in _OTHER_BODIES]
     if bodies:
         operation["requestBody"] = _request_body(bodies, schemas)
+    elif others:
+        operation["requestBody"] = _other_body(others, schemas)
     operation["responses"] = _responses(route, binder, schemas)
     guarded = route_security(route)  # the route's guard; [] for a public route
     security: list[Any] = list(guarded or ())
@@ -263,9 +267,73 @@ def _model_parameters(spec: ParamSpec, schemas: _Schemas) -> list[dict[str, Any]
             for name, prop in schema.get("properties", {}).items()]
 
 
+_OTHER_BODIES = frozenset({"form", "form-model", "file", "raw-body"})
+BINARY: dict[str, Any] = {"type": "string", "format": "binary"}
+
+
+def _other_body(specs: list[ParamSpec], schemas: _Schemas) -> dict[str, Any]:
+    """The request body of a raw-bytes parameter, or of form fields and files: an object per
+    media type (``multipart/form-data`` with files; also URL-encoded without), files as
+    ``format: binary``."""
+    raw = next((s for s in specs if s.source == "raw-body"), None)
+    if raw is not None:
+        media = getattr(raw.marker, "media_type", None) or "*/*"
+        body: dict[str, Any] = {"required": raw.required,
+                                "content": {media: {"schema": dict(BINARY)}}}
+        if raw.marker is not None and raw.marker.description:
+            body["description"] = raw.marker.description
+        return body
+    kinds = ["multipart/form-data"]
+    if not any(s.source == "file" for s in specs):
+        kinds.insert(0, "application/x-www-form-urlencoded")
+    content = {kind: {"schema": _form_schema(specs, schemas)} for kind in kinds}
+    if "multipart/form-data" in content:  # how each file part is sent
+        files = [s.alias for s in specs if s.source == "file"]
+        if files:
+            content["multipart/form-data"]["encoding"] = {
+                name: {"contentType": "application/octet-stream"} for name in files}
+    return {"required": any(s.required for s in specs), "content": content}
+
+
+def _form_schema(specs: list[ParamSpec], schemas: _Schemas) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for spec in specs:
+        if spec.marker is not None and not spec.marker.include_in_schema:
+            continue
+        if spec.source == "form-model":
+            model = schemas.model_properties(is_optional(spec.annotation)[1])
+            properties.update(model.get("properties", {}))
+            required.extend(model.get("required", ()))
+            continue
+        if spec.source == "file":
+            inner = is_optional(spec.annotation)[1]
+            many = inner is list or typing.get_origin(inner) is list
+            file_schema = {"type": "array", "items": dict(BINARY)} if many else dict(BINARY)
+            if spec.marker is not None and spec.marker.description:
+                file_schema["description"] = spec.marker.description
+            properties[spec.alias] = file_schema
+        else:
+            merge: dict[str, Any] = {}
+            if spec.marker is not None and spec.marker.description:
+                merge["description"] = spec.marker.description
+            if not spec.required and spec.default is not None:
+                ok, value = _json_default(spec.default)
+                if ok:
+                    merge["default"] = value
+            schemas.place(properties, spec.alias,
+                          constrained(spec.annotation, spec.marker, spec.metadata), merge=merge)
+        if spec.required:
+            required.append(spec.alias)
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
 def _request_body(bodies: list[ParamSpec], schemas: _Schemas) -> dict[str, Any]:
     first = bodies[0]
-    media = getattr(first.marker, "media_type", "application/json")
+    media = getattr(first.marker, "media_type", None) or "application/json"
     holder: dict[str, Any] = {}
     embedded = len(bodies) > 1 or bool(getattr(first.marker, "embed", False))
     if not embedded:
@@ -323,7 +391,7 @@ def _responses(route: Route, binder: Binder, schemas: _Schemas) -> dict[str, Any
 
 def _can_fail(spec: ParamSpec) -> bool:
     """Whether binding ``spec`` can answer 422 (a plain ``str`` path parameter cannot)."""
-    if spec.source in ("request", "context"):
+    if spec.source in ("request", "context", "response"):
         return False
     plain = not spec.metadata and not (spec.marker is not None and spec.marker.constraints)
     return not (spec.source == "path" and plain and spec.annotation in (str, Any))

@@ -24,7 +24,9 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from ..exceptions import RouteDefinitionError
 from ..http.request import Request
+from ..http.response import Response
 from .converters import IDENTITY, Converter, check_text, each, fast_converter, list_item
 from .markers import Body, Param
 from .signature import Dependant, ParamSpec, analyse, describe
@@ -56,11 +58,14 @@ def clear_dependency_cache() -> None:
 class Binder:
     """Per-parameter extractors; ``bind(request)`` gives the keyword arguments.
 
+    ``response_param`` names the handler's ``response: Response`` parameter (``None`` when it
+    has none): the app merges that object's headers, cookies and status into the answer.
+
     Works with any request-like object that has ``path_params``, ``query``, ``headers``,
     ``json()`` (and optionally ``cookies``, ``body``, ``context``).
     """
 
-    __slots__ = ("dependant", "extractors", "needs_cache", "params")
+    __slots__ = ("dependant", "extractors", "needs_cache", "params", "response_param")
 
     def __init__(self, dependant: Dependant, extractors: tuple[tuple[str, Extractor], ...],
                  needs_cache: bool = False, params: tuple[ParamSpec, ...] = ()) -> None:
@@ -68,6 +73,8 @@ class Binder:
         self.extractors = extractors
         self.needs_cache = needs_cache
         self.params = params
+        self.response_param = next((p.name for p in dependant.params if p.source == "response"),
+                                   None)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -102,6 +109,14 @@ def build_binder(
     """
     dependant = analyse(func, tuple(path_params), request_types)
     flat = dependant.flatten()
+    if any(p.source in _OTHER_BODIES for p in flat):  # forms, files, raw bytes
+        from .forms import check_body_kinds
+
+        check_body_kinds(flat, dependant.where)
+    if any(p.source == "response" for p in _nested(dependant)):
+        raise RouteDefinitionError(
+            f"{dependant.where}: declare `response: Response` on the handler itself, not in a "
+            "dependency (its headers, cookies and status are merged into the handler's answer).")
     bodies = [p for p in flat if p.source == "body"]
     embed_all = len({p.alias for p in bodies}) > 1
     compiler = _Compiler(embed_all)
@@ -164,6 +179,12 @@ class _Compiler:
             return self.body(spec, where)
         if source == "query-model":
             return _query_model(spec, where)
+        if source in _OTHER_BODIES:
+            from .forms import form_extractor  # routes with forms, files or raw bodies only
+
+            return form_extractor(spec, where)
+        if source == "response":  # a fresh Response: its headers, cookies and status are merged
+            return lambda request, errors, cache: Response()
         return _scalar(spec, where)
 
     def dependency(self, spec: ParamSpec) -> Extractor:
@@ -216,6 +237,19 @@ class _Compiler:
             return convert(data, loc, errors)
 
         return extract
+
+
+_OTHER_BODIES = frozenset({"form", "form-model", "file", "raw-body"})
+
+
+def _nested(dependant: Dependant) -> list[ParamSpec]:
+    """The specs of every dependency of ``dependant`` (not its own), at any depth."""
+    found: list[ParamSpec] = []
+    for spec in dependant.params:
+        if spec.dependant is not None:
+            found.extend(spec.dependant.params)
+            found.extend(_nested(spec.dependant))
+    return found
 
 
 def _scalar(spec: ParamSpec, where: str) -> Extractor:

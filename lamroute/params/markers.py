@@ -127,17 +127,47 @@ class Cookie(Param):
 class Body(Param):
     """The JSON request body, or (``embed=True``, or with several body parameters) one member.
 
-    ``media_type`` is what the OpenAPI document announces; any JSON media type is accepted.
+    ``bytes`` (``body: Annotated[bytes, Body()]``) is the raw body, whatever its media type;
+    there ``media_type`` restricts what is accepted (``"image/png"``, ``"image/*"``; else 415).
+    For a JSON body ``media_type`` is what the OpenAPI document announces (``application/json``
+    by default); any JSON media type is accepted.
     """
 
     IN = "body"
     __slots__ = ("embed", "media_type")
 
     def __init__(self, default: Any = _NO_DEFAULT, *, embed: bool = False,
-                 media_type: str = "application/json", **options: Any) -> None:
+                 media_type: str | None = None, **options: Any) -> None:
         super().__init__(default, **options)
         self.embed = embed
         self.media_type = media_type
+
+
+class Form(Param):
+    """A field of a form body (``application/x-www-form-urlencoded`` or
+    ``multipart/form-data``), converted and validated like a query parameter.
+
+    ``list[...]`` collects repeated fields; ``Annotated[Model, Form()]`` binds a pydantic model
+    from the fields (each by its alias). Routes with ``Form()`` or :class:`File` parameters need
+    the ``lamroute[forms]`` extra (python-multipart), checked when the route is registered.
+
+    >>> Form(max_length=100).constraints
+    {'max_length': 100}
+    """
+
+    IN = "form"
+    __slots__ = ()
+
+
+class File(Form):
+    """A file of a ``multipart/form-data`` body: annotate ``UploadFile`` (name, content type,
+    headers, ``read()``) or ``bytes`` (the content); ``list[...]`` for several under one name.
+
+    A text field where a file is expected (or the reverse) is a 422.
+    """
+
+    IN = "file"
+    __slots__ = ()
 
 
 DependencyCache = Literal["request", "container", "none"]

@@ -1,8 +1,11 @@
 """Reads a handler's (or dependency's) signature into :class:`ParamSpec` records, once.
 
 Each parameter gets a ``source``: ``path``, ``query``, ``header``, ``cookie``, ``body``,
-``query-model`` (a model for a group of query parameters), ``request``, ``context`` or
-``depends``. The binder (:mod:`lamroute.params`) compiles the specs into extractors;
+``query-model`` (a model for a group of query parameters), ``request``, ``context``,
+``depends``, or one of the body kinds of :mod:`lamroute.params.forms`: ``form`` (a form field),
+``form-model`` (a model from form fields), ``file`` (an uploaded file), ``raw-body`` (``bytes``
+with ``Body()``) and ``response`` (``response: Response``, merged into the answer). The
+binder (:mod:`lamroute.params`) compiles the specs into extractors;
 :mod:`lamroute.openapi.document` documents them.
 
 >>> def search(q: str, page: int = 1) -> None: ...
@@ -14,13 +17,26 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import sys
 import typing
 from collections.abc import Callable
 from typing import Any
 
 from ..exceptions import RouteDefinitionError
 from ..http.request import Request
-from .markers import Body, Cookie, Depends, Header, LambdaContext, Param, Path, Query
+from ..http.response import Response
+from .markers import (
+    Body,
+    Cookie,
+    Depends,
+    File,
+    Form,
+    Header,
+    LambdaContext,
+    Param,
+    Path,
+    Query,
+)
 from .validation import is_model, is_optional
 
 EMPTY: Any = inspect.Parameter.empty
@@ -240,7 +256,7 @@ def _spec(
     plain = annotation is EMPTY
     annotation = Any if plain else annotation
     source, alias = _source(name, annotation, plain, marker, path_params, request_types, where)
-    if source in ("request", "context"):
+    if source in ("request", "context", "response"):
         return ParamSpec(name, source, name, annotation, required=False)
     if source == "path":
         required = True
@@ -262,7 +278,13 @@ def _source(
             return "context", name
         if name == "request" and plain:
             return "request", name
+        if isinstance(bare, type) and issubclass(bare, Response):
+            return "response", name  # FastAPI's shape: headers, cookies, status merged in
     _, inner = is_optional(annotation)
+    if isinstance(marker, Form) or (marker is None and is_upload(inner)):
+        return form_source(annotation, marker, where), alias
+    if isinstance(marker, Body) and inner is bytes:
+        return "raw-body", alias
     body_like = _is_body_type(inner)
     if isinstance(marker, Path) or (marker is None and name in path_params):
         if alias not in path_params:
@@ -286,6 +308,70 @@ def _source(
     if isinstance(marker, Cookie):
         return "cookie", alias
     return "query", alias
+
+
+def is_upload(tp: Any) -> bool:
+    """``UploadFile`` or ``list[UploadFile]`` (false, without importing, when nobody imported
+    :mod:`lamroute.http.forms`: then no annotation can name it)."""
+    forms = sys.modules.get("lamroute.http.forms")
+    if forms is None:
+        return False
+    item = list_item_of(tp) or tp
+    return isinstance(item, type) and issubclass(item, forms.UploadFile)
+
+
+def list_item_of(tp: Any) -> Any | None:
+    """``X`` for ``list[X]``, ``str`` for a bare ``list``, else ``None``."""
+    if tp is list:
+        return str
+    if typing.get_origin(tp) is list:
+        args = typing.get_args(tp)
+        return args[0] if args else str
+    return None
+
+
+def form_source(annotation: Any, marker: Any, where: str) -> str:
+    """``form``, ``form-model`` or ``file`` for a ``Form()``/``File()``/``UploadFile``
+    parameter (:mod:`lamroute.params.forms` binds them); :class:`RouteDefinitionError` for a
+    type a form cannot carry, or when python-multipart is not installed."""
+    require_multipart(where)
+    inner = is_optional(annotation)[1]
+    target = list_item_of(inner) or inner
+    if isinstance(marker, File) or is_upload(target):
+        if target is not bytes and not is_upload(target):
+            raise RouteDefinitionError(
+                f"{where}: a File() parameter is UploadFile, bytes, or a list of them, not "
+                f"{annotation!r}.")
+        if marker is not None and marker.constraints:
+            raise RouteDefinitionError(f"{where}: File() takes no constraints; check the "
+                                       "file in the handler (upload.size, upload.content_type).")
+        return "file"
+    if is_model(inner):
+        return "form-model"
+    if is_model(target) or typing.get_origin(target) is dict or target in (dict, bytes):
+        raise RouteDefinitionError(
+            f"{where}: a form field is text (str, int, list[str]...), not {annotation!r}; use "
+            "Annotated[Model, Form()] for a model, File() for a file.")
+    return "form"
+
+
+def require_multipart(where: str) -> None:
+    """The clear error at registration when python-multipart (``lamroute[forms]``) is missing.
+
+    Found, not imported: the parser (~4 ms) loads with the first multipart body, not at cold
+    start.
+    """
+    from importlib.util import find_spec
+
+    try:
+        found = find_spec("python_multipart") is not None
+    except (ImportError, ValueError):  # a module set to None in sys.modules, a broken spec
+        found = False
+    if not found:
+        raise RouteDefinitionError(
+            f"{where}: Form() and File() parameters need python-multipart; install the forms "
+            "extra: pip install 'lamroute[forms]'."
+        )
 
 
 def _is_body_type(tp: Any) -> bool:

@@ -236,7 +236,11 @@ NO_VALIDATION = frozenset({type(None), dict, list, str, bytes, Any, Response})
 class ResponseModel:
     """Validates a handler's result against a type and serialises it as JSON (aliases used).
 
-    A :class:`Response` or ``None`` passes through untouched.
+    ``None`` passes through. A :class:`Response` with a 2xx status and a JSON body is filtered
+    through the model too (its status, headers and cookies kept), so fields the model does not
+    declare never leave, however the answer was built; a JSON body the model rejects (or
+    cannot read) is a 500 logged with the reason. Other responses (redirects, problems, non-JSON
+    bodies, an empty body) pass through untouched.
     """
 
     __slots__ = ("adapter", "error", "status", "where")
@@ -250,8 +254,10 @@ class ResponseModel:
         self.where = where
 
     def __call__(self, result: Any) -> Any:
-        if result is None or isinstance(result, Response):
+        if result is None:
             return result
+        if isinstance(result, Response):
+            return self.filter(result)
         adapter = self.adapter
         try:
             # The core validator and serializer: ``adapter.validate_python(result,
@@ -272,6 +278,34 @@ class ResponseModel:
                 raise ResponseError(f"{self.where} returned a value that cannot be serialised "
                                     f"as JSON: {exc}") from exc
         return _json_response(body, self.status)
+
+    def filter(self, response: Response) -> Response:
+        """``response`` with its JSON body passed through the model (a copy; see the class)."""
+        if not 200 <= response.status < 300 or not response.body:
+            return response
+        value = response.headers.get("content-type")
+        kind = value.split(";", 1)[0].strip().lower() if value else ""
+        if not (kind == "application/json" or kind.endswith("+json")):
+            return response
+        if "content-encoding" in response.headers:
+            raise ResponseError(f"{self.where} returned an encoded JSON Response that its "
+                                "response model cannot check; return the data instead.")
+        import json
+
+        try:
+            data = json.loads(response.body)
+        except ValueError as exc:
+            raise ResponseError(f"{self.where} returned a Response whose JSON body cannot be "
+                                f"read for its response model: {exc}") from None
+        if data is None:  # `null` carries nothing to filter
+            return response
+        checked = self(data)  # validated and written as the model says
+        copy = Response.__new__(Response)
+        copy.status = response.status
+        copy.headers = type(response.headers)(response.headers.multi_items())
+        copy.cookies = list(response.cookies)
+        copy.body = checked.body
+        return copy
 
 
 def build_response_model(

@@ -127,6 +127,8 @@ class RouteOptions(TypedDict, total=False):
     middleware: list[Middleware]
     timeout: Timeout | None
     max_body_size: int | None
+    max_fields: int | None
+    max_part_size: int | None
     compress: bool | Compression
 
 

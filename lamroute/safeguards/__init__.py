@@ -33,6 +33,7 @@ from .limits import PayloadLimit, check_body_size
 if TYPE_CHECKING:
     from ..errors.boundary import Boundary
     from ..formats import PayloadFormat
+    from ..http.forms import FormLimits
     from ..http.request import Request
     from ..http.response import Response
     from ..routing.routes import Handler
@@ -66,16 +67,36 @@ class RouteSafeguard:
         return response
 
 
+class FormSafeguard(RouteSafeguard):
+    """A route safeguard that also gives the request its form limits (``max_fields``,
+    ``max_part_size``), read by ``request.form()``: only routes or apps that set them get one,
+    so the others pay nothing."""
+
+    __slots__ = ("form_limits",)
+
+    def __init__(self, max_body_size: int | None, deadline: Deadline | None,
+                 compression: Compression | None, form_limits: FormLimits) -> None:
+        super().__init__(max_body_size, deadline, compression)
+        self.form_limits = form_limits
+
+    def run(self, call: Callable[[Request], Response], request: Request) -> Response:
+        request._form_limits = self.form_limits
+        return super().run(call, request)
+
+
 class Safeguards:
     """The app-level settings, the per-route resolution and the response size check."""
 
     def __init__(self, *, timeout: Timeout | None, compress: bool | Compression,
                  max_body_size: int | None, boundary: Boundary,
-                 logger: logging.Logger) -> None:
+                 logger: logging.Logger, max_fields: int | None = None,
+                 max_part_size: int | None = None) -> None:
         self.timeout = _check_timeout(timeout, "App")
         self.deadline = Deadline(self.timeout, logger) if self.timeout is not None else None
         self.compression = _check_compression(compress, "App")
         self.max_body_size = _check_size(max_body_size, "App")
+        self.max_fields = _check_size(max_fields, "App", "max_fields", minimum=1)
+        self.max_part_size = _check_size(max_part_size, "App", "max_part_size")
         self.logger = logger
         self.payload_limit = PayloadLimit(boundary=boundary, logger=logger,
                                           compression=self.compression)
@@ -91,6 +112,15 @@ class Safeguards:
         # budget replaces the app's once routed (a route's None lifts it).
         deadline = (self.deadline if timeout == self.timeout
                     else Deadline(timeout, self.logger))
+        fields = _check_size(options.get("max_fields", self.max_fields), where, "max_fields",
+                             minimum=1)
+        part = _check_size(options.get("max_part_size", self.max_part_size), where,
+                           "max_part_size")
+        if fields is not None or part is not None:
+            from ..http.forms import FormLimits  # apps that limit forms only
+
+            limits = FormLimits(max_fields=fields, max_part_size=part)
+            return FormSafeguard(size, deadline, compression, limits)
         if deadline is None and size is None and compression is None:
             return None
         return RouteSafeguard(size, deadline, compression)
@@ -140,8 +170,9 @@ def _check_compression(value: Any, where: str) -> Compression | None:
         raise RouteDefinitionError(f"{where}: {exc}") from None
 
 
-def _check_size(value: Any, where: str) -> int | None:
-    if value is None or (type(value) is int and value >= 0):
+def _check_size(value: Any, where: str, name: str = "max_body_size", *,
+                minimum: int = 0) -> int | None:
+    if value is None or (type(value) is int and value >= minimum):
         return value
-    raise RouteDefinitionError(f"{where}: max_body_size must be an int >= 0 or None, "
+    raise RouteDefinitionError(f"{where}: {name} must be an int >= {minimum} or None, "
                                f"not {value!r}.")

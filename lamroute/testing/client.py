@@ -15,13 +15,14 @@ import base64
 import json as jsonlib
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..http.multidict import Headers
 from ..routing.routes import CONNECT, DISCONNECT
 from ..websocket.connections import Connections, use_connections
 from ..websocket.routes import select_route
+from .bodies import DataInit, FilesInit, delivered_body, encode_multipart, encode_urlencoded
 from .events import FORMATS, PairsInit, custom_event, make_event, pairs
 from .gateway_auth import AuthorizerCallable, GatewayAuthorizer, as_gateway_authorizer
 from .identity import IdentityInit, with_identity
@@ -119,6 +120,7 @@ class TestClient:
                  identity: IdentityInit | None = None,
                  lambda_authorizer: GatewayAuthorizer | AuthorizerCallable | None = None,
                  jwt_claims: Mapping[str, Any] | None = None,
+                 binary_media_types: Iterable[str] = ("*/*",),
                  ) -> None:
         if format not in FORMATS and format != "custom":
             raise ValueError(f"Unknown format {format!r}; use one of {(*FORMATS, 'custom')}.")
@@ -126,6 +128,9 @@ class TestClient:
         self.format = format
         self.stage = stage
         self.timeout_ms = timeout_ms
+        # A REST API's setting (``*/*``, as `lamroute template` writes it; ``()`` for none):
+        # bodies of those types arrive base64-encoded, others as text.
+        self.binary_media_types = tuple(binary_media_types)
         self.authorizer = authorizer
         self.identity = identity
         # Run a Lambda authorizer before the app, as the gateway would (401/403 on its own).
@@ -144,9 +149,16 @@ class TestClient:
     def request(self, method: str, path: str, *, query: PairsInit = None,
                 headers: PairsInit = None, cookies: Mapping[str, str] | None = None,
                 body: str | bytes | None = None, json: Any = None,
+                data: DataInit | None = None, files: FilesInit | None = None,
                 authorizer: Mapping[str, Any] | None = None,
                 identity: IdentityInit | None = None, **event_options: Any) -> TestResponse:
         """Send one request; ``path`` may carry a query string (``/a?b=c``).
+
+        The body is ``body`` (bytes or text), ``json`` (serialised, ``application/json``),
+        ``data`` alone (a URL-encoded form) or ``data`` and ``files`` (a ``multipart/form-data``
+        body; a file is its content or ``(filename, content[, content_type[, headers]])``). It
+        reaches the app as the service delivers it: base64-encoded or as text by its
+        ``Content-Type`` (see :mod:`lamroute.testing.bodies`; REST by ``binary_media_types``).
 
         ``identity`` (an :class:`~lamroute.http.identity.Identity` or a dict such as
         ``{"scopes": ["admin"]}``) puts a caller into the event in the authorizer shape of the
@@ -160,9 +172,11 @@ class TestClient:
         # A custom integration's request sees what a REST proxy event holds (its authorizer
         # included), then goes through the request template's shape.
         fmt = "rest" if self.format == "custom" else self.format
+        header_pairs = pairs(headers)
+        body = self._body(fmt, body, json, data, files, header_pairs)
         event = make_event(
-            fmt, method, path, query=query, headers=headers, cookies=cookies, body=body,
-            json=json, stage=self.stage, authorizer=authorizer or self.authorizer,
+            fmt, method, path, query=query, headers=header_pairs, cookies=cookies,
+            body=body, stage=self.stage, authorizer=authorizer or self.authorizer,
             **event_options,
         )
         identity = identity if identity is not None else self.identity
@@ -175,6 +189,28 @@ class TestClient:
         if self.format == "custom":
             event = custom_event(event)
         return self.invoke(event)
+
+    def _body(self, fmt: str, body: str | bytes | None, json: Any, data: DataInit | None,
+              files: FilesInit | None, headers: list[tuple[str, str]]) -> str | bytes | None:
+        """The body as the service delivers it; adds the ``Content-Type`` it implies."""
+        given = [x is not None for x in (body, json, data if files is None else files)]
+        if sum(given) > 1:
+            raise ValueError("Give one body: body=, json= or data=/files=.")
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+        implied = None
+        if json is not None:
+            body, implied = jsonlib.dumps(json), "application/json"
+        elif files is not None:
+            body, implied = encode_multipart(data or (), files)
+            if content_type is not None:  # the boundary must be the one just written
+                raise ValueError("files= sets the Content-Type (with its boundary); drop it.")
+        elif data is not None:
+            body, implied = encode_urlencoded(data), "application/x-www-form-urlencoded"
+        if implied is not None and content_type is None:
+            headers.append(("Content-Type", implied))
+            content_type = implied
+        return delivered_body(fmt, body, content_type,
+                              binary_media_types=self.binary_media_types)
 
     def invoke(self, event: Any) -> TestResponse:
         """Call the app with a ready-made event and check the answer."""

@@ -153,6 +153,14 @@ def compile_route(route: WebSocketRoute, default_auth: Any = None) -> CompiledWe
         else:
             delegated.append(parameter)
     binder = _http_binder(func, signature.replace(parameters=delegated)) if delegated else None
+    http_only = [p.name for p in binder.params if p.source in _HTTP_ONLY] if binder else []
+    if binder is not None and binder.response_param is not None:
+        http_only.append(binder.response_param)
+    if http_only:
+        raise RouteDefinitionError(
+            f"WebSocket route {route.route_key!r}: {http_only} (forms, files or the response "
+            "parameter) only exist in HTTP routes; a message is its body (bytes: "
+            "Annotated[bytes, Body()]).")
     guard = None
     if default_auth is not None or "auth" in route.options or "public" in route.options:
         from ..security.guards import effective_guard
@@ -160,6 +168,9 @@ def compile_route(route: WebSocketRoute, default_auth: Any = None) -> CompiledWe
         guard = effective_guard(route.options, default_auth,  # type: ignore[arg-type]
                                 f"WebSocket route {route.route_key!r}")
     return CompiledWebSocketRoute(route, tuple(own), binder, guard)
+
+
+_HTTP_ONLY = frozenset({"form", "form-model", "file"})
 
 
 def _own_extractor(name: str, parameter: inspect.Parameter) -> Extractor | None:
