@@ -20,6 +20,8 @@ parameter is the JSON body; ``Depends(fn)`` runs ``fn`` with its own bound param
 from __future__ import annotations
 
 import copy
+import sys
+import threading
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -45,45 +47,99 @@ from .validation import build_response_model as validation_response_model
 Extractor = Callable[[Any, ErrorList, "dict[Any, Any] | None"], Any]
 
 _CONTAINER_CACHE: dict[Any, Any] = {}
-"""Values of ``Depends(fn, cache="container")``, by ``fn``: built once per Lambda container."""
+"""Values of ``Depends(fn, cache="container")``, by ``fn``: built once per Lambda container
+(per process: under Lambda Managed Instances each concurrent request has its own)."""
+_CONTAINER_LOCKS: dict[Any, threading.Lock] = {}
+"""One lock per ``cache="container"`` dependency: two threads asking at once build it once."""
+_LOCKS_GUARD = threading.Lock()
+_REBUILD: set[Any] = set()
+"""The container dependencies marked ``restore="rebuild"``: built again after a SnapStart
+restore (see :func:`forget_container_values`)."""
 
 
 def clear_dependency_cache() -> None:
-    """Forget every ``cache="container"`` dependency value (for tests)."""
-    _CONTAINER_CACHE.clear()
+    """Forget every ``cache="container"`` dependency value (for tests); the code after ``yield``
+    of those that yielded runs first."""
+    forget_container_values(rebuild_only=False)
+
+
+def forget_container_values(*, rebuild_only: bool = True) -> None:
+    """Drop the ``cache="container"`` values marked ``restore="rebuild"`` (every value with
+    ``rebuild_only=False``), so that the next request builds them again; the code after
+    ``yield`` of those that yielded runs first."""
+    dependencies = sys.modules.get(f"{__name__}.dependencies")
+    if dependencies is not None:  # loaded once a dependency yields or awaits
+        dependencies.close_container_values(rebuild_only=rebuild_only)
+    if not rebuild_only:
+        _CONTAINER_CACHE.clear()
+        return
+    for call in _REBUILD:
+        _CONTAINER_CACHE.pop(call, None)
+
+
+def container_lock(call: Any) -> threading.Lock:
+    """The lock that builds ``call``'s container value once (made at registration)."""
+    with _LOCKS_GUARD:
+        lock = _CONTAINER_LOCKS.get(call)
+        if lock is None:
+            lock = _CONTAINER_LOCKS[call] = threading.Lock()
+        return lock
 
 
 class Binder:
     """Per-parameter extractors; ``bind(request)`` gives the keyword arguments.
 
     Works with any request-like object that has ``path_params``, ``query``, ``headers``,
-    ``json()`` (and optionally ``cookies``, ``body``, ``context``).
+    ``json()`` (and optionally ``cookies``, ``body``, ``context``). ``is_async``: a dependency
+    awaits (use :meth:`abind`); ``has_exits``: a dependency yields, and its code after ``yield``
+    runs from the request's ``cache`` (see :mod:`lamroute.params.dependencies`).
     """
 
-    __slots__ = ("dependant", "extractors", "needs_cache", "params")
+    __slots__ = ("awaited", "dependant", "extractors", "has_exits", "is_async", "needs_cache",
+                 "params")
 
     def __init__(self, dependant: Dependant, extractors: tuple[tuple[str, Extractor], ...],
-                 needs_cache: bool = False, params: tuple[ParamSpec, ...] = ()) -> None:
+                 needs_cache: bool = False, params: tuple[ParamSpec, ...] = (),
+                 awaited: tuple[bool, ...] = ()) -> None:
         self.dependant = dependant
         self.extractors = extractors
         self.needs_cache = needs_cache
         self.params = params
+        self.awaited = awaited or (False,) * len(extractors)  # per extractor: returns a coroutine
+        self.is_async = any(self.awaited)
+        self.has_exits = dependant.has_exits
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.extractors)
 
-    def bind(self, request: Any) -> dict[str, Any]:
-        """The handler's keyword arguments; raises :class:`RequestValidationError` (422)."""
+    def bind(self, request: Any, cache: dict[Any, Any] | None = None) -> dict[str, Any]:
+        """The handler's keyword arguments; raises :class:`RequestValidationError` (422).
+
+        ``cache`` is the request's dependency cache (made here when ``None``); pass one to
+        run the code after ``yield`` of the dependencies it records.
+        """
         if not self.extractors:
             return {}
         errors: ErrorList = []
-        cache: dict[Any, Any] | None = {} if self.needs_cache else None
+        if cache is None and self.needs_cache:
+            cache = {}
         if len(self.extractors) == 1:  # one parameter: no comprehension frame
             name, extract = self.extractors[0]
             kwargs = {name: extract(request, errors, cache)}
         else:
             kwargs = {name: extract(request, errors, cache) for name, extract in self.extractors}
+        if errors:
+            raise RequestValidationError(errors)
+        return kwargs
+
+    async def abind(self, request: Any, cache: dict[Any, Any]) -> dict[str, Any]:
+        """:meth:`bind` for a binder whose dependencies await: each is awaited in turn."""
+        errors: ErrorList = []
+        kwargs: dict[str, Any] = {}
+        for (name, extract), awaited in zip(self.extractors, self.awaited, strict=True):
+            value = extract(request, errors, cache)
+            kwargs[name] = (await value) if awaited else value
         if errors:
             raise RequestValidationError(errors)
         return kwargs
@@ -94,19 +150,22 @@ def build_binder(
     path_params: tuple[str, ...] = (),
     *,
     request_types: tuple[type, ...] = (Request,),
+    overrides: Mapping[Any, Callable[..., Any]] | None = None,
 ) -> Binder:
     """Analyse ``func`` once; raise :class:`RouteDefinitionError` when it cannot be bound.
 
     ``request_types`` are the annotations that receive the request object itself (a WebSocket
-    module may add its own request class).
+    module may add its own request class); ``overrides`` replaces dependencies
+    (``app.dependency_overrides``).
     """
-    dependant = analyse(func, tuple(path_params), request_types)
+    dependant = analyse(func, tuple(path_params), request_types, overrides=overrides)
     flat = dependant.flatten()
     bodies = [p for p in flat if p.source == "body"]
     embed_all = len({p.alias for p in bodies}) > 1
     compiler = _Compiler(embed_all)
     extractors = compiler.compile(dependant)
-    return Binder(dependant, extractors, compiler.needs_cache, tuple(flat))
+    return Binder(dependant, extractors, compiler.needs_cache, tuple(flat),
+                  tuple(extract in compiler.awaited for _, extract in extractors))
 
 
 def _scalar_converter(spec: ParamSpec, where: str) -> tuple[Converter, bool, bool]:
@@ -146,6 +205,7 @@ class _Compiler:
     def __init__(self, embed_all: bool) -> None:
         self.embed_all = embed_all
         self.needs_cache = False
+        self.awaited: set[Extractor] = set()  # the extractors that return a coroutine
 
     def compile(self, dependant: Dependant) -> tuple[tuple[str, Extractor], ...]:
         return tuple((spec.name, self.extractor(spec, dependant.where))
@@ -169,14 +229,36 @@ class _Compiler:
     def dependency(self, spec: ParamSpec) -> Extractor:
         sub = spec.dependant
         assert sub is not None
+        if sub.kind != "sync" or sub.is_async or sub.has_exits:
+            from .dependencies import compile_dependency  # apps whose dependencies await or yield
+
+            self.needs_cache = True
+            extractor, awaited = compile_dependency(sub, self.compile(sub), self.awaited)
+            if awaited:
+                self.awaited.add(extractor)
+            return extractor
         call, mode = sub.call, sub.cache
         extractors = self.compile(sub)
         if mode == "request":
             self.needs_cache = True
+        lock = container_lock(call) if mode == "container" else None
+        if sub.restore == "rebuild":
+            _REBUILD.add(call)
 
         def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
-            if mode == "container" and call in _CONTAINER_CACHE:
-                return _CONTAINER_CACHE[call]
+            if mode == "container":
+                if call in _CONTAINER_CACHE:
+                    return _CONTAINER_CACHE[call]
+                assert lock is not None
+                with lock:  # built once, even when two threads ask at the same time
+                    if call in _CONTAINER_CACHE:
+                        return _CONTAINER_CACHE[call]
+                    before = len(errors)
+                    kwargs = {name: ex(request, errors, cache) for name, ex in extractors}
+                    if len(errors) > before:
+                        return INVALID
+                    value = _CONTAINER_CACHE[call] = call(**kwargs)
+                    return value
             if mode == "request" and cache is not None and call in cache:
                 return cache[call]
             before = len(errors)
@@ -184,9 +266,7 @@ class _Compiler:
             if len(errors) > before:
                 return INVALID
             value = call(**kwargs)
-            if mode == "container":
-                _CONTAINER_CACHE[call] = value
-            elif mode == "request" and cache is not None:
+            if mode == "request" and cache is not None:
                 cache[call] = value
             return value
 
