@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..deploy.sam import handler_for, sam_template, to_yaml
 
-    app = load_app(args.app)
+    app = load_app(args.app, startup=False)
     title = getattr(app, "title", None)
     description = f"{title}: one Lambda function behind an API Gateway proxy resource" if (
         isinstance(title, str)) else None
