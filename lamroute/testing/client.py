@@ -35,14 +35,16 @@ from .websocket import (
 
 
 class FakeContext:
-    """A stand-in for the Lambda context object, with a real deadline.
+    """A stand-in for the Lambda context object, with a real deadline; ``tenant_id`` is the
+    tenant of a function in tenant isolation mode (``None`` otherwise, as in Lambda).
 
     >>> FakeContext(timeout_ms=3000).get_remaining_time_in_millis() <= 3000
     True
     """
 
     def __init__(self, *, timeout_ms: int = 30_000, function_name: str = "lamroute-test",
-                 memory_limit_in_mb: int = 128) -> None:
+                 memory_limit_in_mb: int = 128, tenant_id: str | None = None) -> None:
+        self.tenant_id = tenant_id
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = memory_limit_in_mb
@@ -101,7 +103,9 @@ class TestClient:
     """Calls ``app`` (any ``(event, context) -> dict`` callable) with events of ``format``.
 
     Every answer is checked against the gateway's rules for the format; a malformed one fails
-    the test with :class:`~lamroute.testing.rules.MalformedResponse`.
+    the test with :class:`~lamroute.testing.rules.MalformedResponse`. Each request gets a new
+    :class:`FakeContext` (``timeout_ms``, ``tenant_id``). Async apps run unchanged; from an
+    ``async def`` test the call still blocks until the answer is there.
     """
 
     __test__ = False
@@ -111,13 +115,14 @@ class TestClient:
                  authorizer: Mapping[str, Any] | None = None,
                  identity: IdentityInit | None = None,
                  lambda_authorizer: GatewayAuthorizer | AuthorizerCallable | None = None,
-                 ) -> None:
+                 tenant_id: str | None = None) -> None:
         if format not in FORMATS:
             raise ValueError(f"Unknown format {format!r}; use one of {FORMATS}.")
         self.app = app
         self.format = format
         self.stage = stage
         self.timeout_ms = timeout_ms
+        self.tenant_id = tenant_id  # the context's, as under Lambda's tenant isolation mode
         self.authorizer = authorizer
         self.identity = identity
         # Run a Lambda authorizer before the app, as the gateway would (401/403 on its own).
@@ -159,7 +164,7 @@ class TestClient:
 
     def invoke(self, event: Any) -> TestResponse:
         """Call the app with a ready-made event and check the answer."""
-        raw = self.app(event, FakeContext(timeout_ms=self.timeout_ms))
+        raw = self.app(event, FakeContext(timeout_ms=self.timeout_ms, tenant_id=self.tenant_id))
         assert_valid_proxy_response(self.format, raw)
         return TestResponse(raw)
 
@@ -298,6 +303,7 @@ class WebSocketSession:
             connected_at=self.connected_at, **options,
         )
         with use_connections(Connections(backend=self.backend)):
-            raw = self.client.app(event, FakeContext(timeout_ms=self.client.timeout_ms))
+            raw = self.client.app(event, FakeContext(timeout_ms=self.client.timeout_ms,
+                                                     tenant_id=self.client.tenant_id))
         assert_valid_proxy_response("websocket", raw)
         return TestResponse(raw)
