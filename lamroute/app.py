@@ -21,13 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import ErrorFormatter, echo, problem_response
 from .errors.boundary import Boundary
-from .exceptions import (
-    FATAL,
-    MethodNotAllowed,
-    NotFound,
-    RouteDefinitionError,
-    ServiceUnavailable,
-)
+from .exceptions import FATAL, MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect, render_safely
 from .formats.alb import ALB, AlbFormat
 from .formats.websocket import WEBSOCKET, WebSocketRequest
@@ -308,7 +302,9 @@ class App(RouteDecorators):
             from .aio.routes import wire_route
 
             wire_route(compiled, middleware, self.boundary)
-        elif middleware:
+            return
+        compiled.is_async, compiled.ahandle = False, None  # (overrides may have made it sync)
+        if middleware:
             from .middleware import build_chain
 
             compiled.chain = build_chain(middleware, compiled.endpoint, self.boundary.handle)
@@ -324,8 +320,8 @@ class App(RouteDecorators):
         if any(call_kind(m) == "async" for m in self.app_middleware):
             from .aio.routes import app_chain
 
-            self._app_async = True
-            chain = app_chain(self.app_middleware, self.adispatch, self.boundary)
+            self._app_async = True  # routing runs on the loop (lamroute.aio.routes.adispatch)
+            chain = app_chain(self)
         else:
             from .middleware import build_chain
 
@@ -361,42 +357,31 @@ class App(RouteDecorators):
 
         return decorator
 
-    # -- lifecycle ----------------------------------------------------------------------------
+    # -- lifecycle (lamroute.lifecycle) ---------------------------------------------------------
 
     @property
     def lifecycle(self) -> Lifecycle:
-        """The app's startup and SnapStart hooks (:mod:`lamroute.lifecycle`)."""
+        """The app's startup and SnapStart hooks, and whether the startup hooks ran."""
         if self._lifecycle is None:
             from .lifecycle.hooks import Lifecycle
 
-            self._lifecycle = Lifecycle()
+            self._lifecycle = Lifecycle(self)
         return self._lifecycle
 
     def on_startup(self, func: E) -> E:
         """Run ``func`` (sync or ``async def``) once per container before the first request:
         in Lambda's INIT phase when the Lambda runtime imports the app, on the first request
         otherwise. A failure is logged once and every request gets a 503. Returns ``func``."""
-        from .lifecycle.hooks import start_at_init
-
-        first = not self.lifecycle.startup_hooks
         self.lifecycle.add_startup(func)
-        if first:
-            self._gate = self._start
-            start_at_init(self.startup)
         return func
 
     def startup(self) -> BaseException | None:
-        """Run the startup hooks now, if they have not run (idempotent); the failure, if any.
-
-        Requests run them on their own; call it to start eagerly (a script, a test)."""
-        if self._lifecycle is None:
-            return None
-        failure = self._lifecycle.start()
-        self._gate = None if failure is None else self._unavailable
-        return failure
+        """Run the startup hooks now unless they ran (requests run them on their own); the
+        failure, if any."""
+        return self._lifecycle.start() if self._lifecycle is not None else None
 
     def before_snapshot(self, func: E) -> E:
-        """Run ``func`` before Lambda takes the SnapStart snapshot, after lamroute has started
+        """Run ``func`` before Lambda takes the SnapStart snapshot, once lamroute has started
         the app and done the lazy work of a first request (close connections here)."""
         self.lifecycle.before_snapshot.append(func)
         return func
@@ -407,21 +392,11 @@ class App(RouteDecorators):
         self.lifecycle.after_restore.append(func)
         return func
 
-    def _start(self) -> None:
-        """The gate of the first request: run the startup hooks (a 503 if they failed)."""
-        if self.startup() is not None:
-            self._unavailable()
-
-    def _unavailable(self) -> None:
-        error = ServiceUnavailable("The service failed to start.")
-        error.already_logged = True  # type: ignore[attr-defined] # the failure was, at startup
-        raise error
-
     @property
     def dependency_overrides(self) -> DependencyOverrides:
         """``app.dependency_overrides[original] = replacement`` (for tests): ``replacement``
         is called wherever ``original`` was a dependency; ``del``/``clear()`` restore it. The
-        routes are recompiled on each change, so requests pay nothing for it."""
+        routes are bound again on each change: requests pay nothing for it."""
         if self._overrides is None:
             from .params.dependencies import DependencyOverrides
 
@@ -436,7 +411,6 @@ class App(RouteDecorators):
         self._recompile()
 
     def _recompile(self) -> None:
-        """Bind every route again with the current dependency overrides."""
         for compiled in self._compiled:
             compiled.binder = build_binder(compiled.handler, compiled.path_params,
                                            overrides=self._overrides)
@@ -444,12 +418,6 @@ class App(RouteDecorators):
             self._wire(compiled)
         if self._websockets is not None:
             self._websockets.recompile(overrides=self._overrides)
-
-    @property
-    def has_async(self) -> bool:
-        """Whether the app runs anything on the event loop."""
-        return self._app_async or any(c.is_async for c in self._compiled) or (
-            self._websockets is not None and self._websockets.has_async)
 
     # -- the Lambda entry point ---------------------------------------------------------------
 
@@ -514,23 +482,6 @@ class App(RouteDecorators):
         if target.safeguard is None:  # type: ignore[union-attr]
             return target.handle(request)  # type: ignore[union-attr]
         return target.safeguard.run(target.handle, request)  # type: ignore[union-attr]
-
-    async def adispatch(self, request: Request) -> Response:
-        """:meth:`dispatch` on the event loop (under async app middleware): an async route's
-        chain is awaited, a sync one runs as is."""
-        if isinstance(request, WebSocketRequest):
-            return await self.websockets.adispatch(request, self.connections)
-        target = self._route(request)
-        if type(target) is Response:
-            return target
-        assert isinstance(target, CompiledRoute)
-        if target.ahandle is None:
-            if target.safeguard is None:
-                return target.handle(request)
-            return target.safeguard.run(target.handle, request)
-        if target.safeguard is None:
-            return await target.ahandle(request)
-        return await target.safeguard.arun(target.ahandle, request)
 
     def _route(self, request: Request) -> CompiledRoute | Response:
         """The compiled route for ``request`` (its path parameters set), or the answer to an

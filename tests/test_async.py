@@ -517,3 +517,49 @@ def test_async_websocket_handlers() -> None:
         assert session.send_json({"action": "say", "text": "hi"}).json() == {"ok": "yes"}
         assert session.receive_json() == {"echo": "hi"}
     assert joined == ["kitchen"]
+
+
+# -- lamroute serve -----------------------------------------------------------------------------
+
+
+def test_lamroute_serve_runs_async_apps_unchanged() -> None:
+    import http.client
+
+    from lamroute import Timeout
+    from lamroute.local import LocalGateway
+
+    app = App(access_log=False, timeout=Timeout(integration_s=None, margin_s=0.1))
+    state: dict[str, Any] = {}
+
+    @app.on_startup
+    async def connect() -> None:
+        state["queue"] = asyncio.Queue()  # bound to the loop every invocation then uses
+
+    @app.post("/put/{n}")
+    async def put(n: int) -> dict[str, int]:
+        await state["queue"].put(n)
+        return {"size": state["queue"].qsize()}
+
+    @app.get("/slow")
+    async def slow() -> str:
+        await asyncio.sleep(10)
+        return "never"
+
+    server = LocalGateway(app, port=0, api="http", timeout=0.4).start()
+    try:
+        def call(method: str, path: str) -> tuple[int, bytes]:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            try:
+                connection.request(method, path)
+                response = connection.getresponse()
+                return response.status, response.read()
+            finally:
+                connection.close()
+
+        # Each invocation runs in a thread of its own, on the one loop of the "container".
+        assert [json.loads(call("POST", f"/put/{n}")[1])["size"] for n in range(3)] == [1, 2, 3]
+        # Under `lamroute serve` (a thread) a loop timer cancels the task before the timeout.
+        status, body = call("GET", "/slow")
+        assert status == 504 and json.loads(body)["title"] == "Gateway Timeout"
+    finally:
+        server.stop()

@@ -496,6 +496,28 @@ def test_dependency_overrides_replace_a_dependency_wherever_it_is_used() -> None
     assert client.get("/direct").text == "real"
 
 
+def test_an_override_that_makes_a_route_sync_under_async_middleware() -> None:
+    async def async_db() -> str:
+        return "async"
+
+    app = App(access_log=False)
+
+    @app.middleware
+    async def outer(request: Request, call_next: Any) -> Response:
+        return await call_next(request)  # type: ignore[no-any-return]
+
+    @app.get("/db")
+    def db_route(db: Annotated[str, Depends(async_db)]) -> str:
+        return db
+
+    client = TestClient(app)
+    assert client.get("/db").text == "async"
+    app.dependency_overrides[async_db] = lambda: "sync"
+    assert client.get("/db").text == "sync"
+    app.dependency_overrides.clear()
+    assert client.get("/db").text == "async"
+
+
 def test_an_override_must_be_callable() -> None:
     app = overrides_app()
     with pytest.raises(TypeError, match="callables"):

@@ -41,12 +41,6 @@ class EndpointParts:
     status: int
 
 
-def needs_wiring(handler: Any, binder: Binder, middleware: Sequence[Middleware]) -> bool:
-    """Whether a route needs this module: something awaits, or a dependency yields."""
-    return (binder.is_async or binder.has_exits or call_kind(handler) == "async"
-            or any(is_async(func) for func in middleware))
-
-
 def wire_route(compiled: Any, middleware: Sequence[Middleware], boundary: Boundary) -> None:
     """Set ``compiled.handle``, ``ahandle`` and ``is_async`` for a route that needs wiring."""
     endpoint_async = compiled.binder.is_async or call_kind(compiled.handler) == "async"
@@ -146,13 +140,35 @@ def _render(result: Any, serialize: Callable[[Any], Any] | None, status: int) ->
     return to_response(result, status)
 
 
-def app_chain(middleware: Sequence[Middleware], adispatch: AsyncHandler,
-              boundary: Boundary) -> Callable[[Request], Response]:
+def app_chain(app: Any) -> Callable[[Request], Response]:
     """The app middleware around routing, when one of them is async: the loop is entered at
-    the outermost async one, and routing runs inside it (``adispatch``)."""
+    the outermost async one, and routing runs inside it (:func:`adispatch`)."""
     from .loop import run
 
-    return build_entry_chain(middleware, adispatch, True, boundary.handle, boundary.ahandle, run)
+    async def dispatch(request: Request) -> Response:
+        return await adispatch(app, request)
+
+    return build_entry_chain(app.app_middleware, dispatch, True, app.boundary.handle,
+                             app.boundary.ahandle, run)
+
+
+async def adispatch(app: Any, request: Request) -> Response:
+    """``app.dispatch`` on the event loop (under async app middleware): an async route's chain
+    is awaited, a sync one runs as is, in this thread."""
+    from ..formats.websocket import WebSocketRequest
+
+    if isinstance(request, WebSocketRequest):
+        return await app.websockets.adispatch(request, app.connections)  # type: ignore[no-any-return]
+    target = app._route(request)
+    if type(target) is Response:
+        return target
+    if target.ahandle is None:
+        if target.safeguard is None:
+            return target.handle(request)  # type: ignore[no-any-return]
+        return target.safeguard.run(target.handle, request)  # type: ignore[no-any-return]
+    if target.safeguard is None:
+        return await target.ahandle(request)  # type: ignore[no-any-return]
+    return await target.safeguard.arun(target.ahandle, request)  # type: ignore[no-any-return]
 
 
 def run_now(coro: Any) -> Any:

@@ -15,8 +15,8 @@ every request is answered with a formatted 503 from then on.
 >>> events = []
 >>> hooks = Lifecycle()
 >>> hooks.add_startup(lambda: events.append("connected"))
->>> hooks.start(), events
-(None, ['connected'])
+>>> hooks.start(), hooks.start(), events
+(None, None, ['connected'])
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from collections.abc import Callable
 from importlib.machinery import ModuleSpec
 from typing import Any
 
-from ..exceptions import RouteDefinitionError
+from ..exceptions import RouteDefinitionError, ServiceUnavailable
 from ..params.signature import call_kind
 
 SKIP_ENV = "LAMROUTE_SKIP_STARTUP"
@@ -40,9 +40,15 @@ _logger = logging.getLogger("lamroute")
 
 
 class Lifecycle:
-    """An app's startup and SnapStart hooks, and whether the startup hooks ran."""
+    """An app's startup and SnapStart hooks, and whether the startup hooks ran.
 
-    def __init__(self) -> None:
+    ``app`` is a :class:`lamroute.App` (typed loosely: the app layer is above this one); while
+    its startup hooks have not run, its ``_gate`` runs them before the request, and after they
+    failed it answers 503.
+    """
+
+    def __init__(self, app: Any = None) -> None:
+        self.app = app
         self.startup_hooks: list[Hook] = []
         self.before_snapshot: list[Hook] = []
         self.after_restore: list[Hook] = []
@@ -52,13 +58,16 @@ class Lifecycle:
         self._lock = threading.RLock()
 
     def add_startup(self, func: Hook) -> None:
-        """Register ``func`` to run once before the first request."""
+        """Register ``func`` to run once before the first request (at INIT in Lambda)."""
         _check_hook(func, "on_startup")
         if self.started:
             raise RouteDefinitionError(
                 f"Startup hook {_name(func)} is added after the app has started (its startup "
                 "hooks have run); register it where the app is built.")
         self.startup_hooks.append(func)
+        if len(self.startup_hooks) == 1 and self.app is not None:
+            self.app._gate = self.gate
+            start_at_init(self.start)
 
     def start(self) -> BaseException | None:
         """Run the startup hooks, once; the first failure (``None`` when they all ran).
@@ -66,24 +75,38 @@ class Lifecycle:
         Two threads asking at once: one runs them, the other waits. A hook that makes a
         request to its own app meanwhile is not blocked (the hooks are already running).
         """
-        if self.started:
-            return self.failure
-        with self._lock:
-            if self.started or self._running:
-                return self.failure
-            self._running = True
-            try:
-                for hook in self.startup_hooks:
-                    run_hook(hook)
-            except Exception as exc:
-                self.failure = exc
-                _logger.error("startup hook failed: every request is answered with a 503 until "
-                              "the container is replaced", exc_info=exc,
-                              extra={"hook": _name(hook)})
-            finally:
-                self._running = False
-                self.started = True
+        if not self.started:
+            with self._lock:
+                if not (self.started or self._running):
+                    self._run_hooks()
+        if self.app is not None and self.started:
+            self.app._gate = None if self.failure is None else self.unavailable
         return self.failure
+
+    def _run_hooks(self) -> None:
+        self._running = True
+        hook: Hook | None = None
+        try:
+            for hook in self.startup_hooks:
+                run_hook(hook)
+        except Exception as exc:
+            self.failure = exc
+            _logger.error("startup hook failed: every request is answered with a 503 until the "
+                          "container is replaced", exc_info=exc, extra={"hook": _name(hook)})
+        finally:
+            self._running = False
+            self.started = True
+
+    def gate(self) -> None:
+        """Before the first request: run the startup hooks (a 503 if they failed)."""
+        if self.start() is not None:
+            self.unavailable()
+
+    def unavailable(self) -> None:
+        """After a failed startup: the 503 (the failure was logged, once, when it happened)."""
+        error = ServiceUnavailable("The service failed to start.")
+        error.already_logged = True  # type: ignore[attr-defined]  # read by the boundary
+        raise error
 
 
 def run_hook(hook: Hook) -> None:

@@ -90,13 +90,20 @@ def warm(app: App) -> None:
             _warm_format(app, fmt, event)
     if app.websocket_routes:
         app.connections  # noqa: B018 - the @connections client's module
-    if app.has_async:
+    if _has_async(app):
         from ..aio.loop import run
 
         async def nothing() -> None:
             return None
 
         run(nothing())
+
+
+def _has_async(app: App) -> bool:
+    """Whether ``app`` runs anything on the event loop."""
+    websockets = app._websockets
+    return bool(app._app_async or any(c.is_async for c in app._compiled) or (
+        websockets is not None and websockets.has_async))
 
 
 def _warm_format(app: App, fmt: PayloadFormat, event: dict[str, Any]) -> None:

@@ -22,8 +22,10 @@ end of the process.
 >>> def numbers():
 ...     yield 1
 ...     print("finished")
->>> cache = {EXITS: [_entered(numbers())]}
->>> close_exits(cache, None)
+>>> gen = numbers()
+>>> _entered(gen)
+1
+>>> close_exits({EXITS: [gen]}, None)
 finished
 """
 
