@@ -15,7 +15,7 @@ without the loop.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..http.response import Response, _json_response, dump_json, to_response
 from ..middleware import build_async_chain, build_chain, build_entry_chain, is_async
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 AsyncHandler = Callable[["Request"], Awaitable[Response]]
 
 
-class EndpointParts:
+class EndpointParts(Protocol):
     """What an endpoint needs of a compiled route (``lamroute.app.CompiledRoute`` has it)."""
 
     guard: Any
@@ -52,8 +52,10 @@ def wire_route(compiled: Any, middleware: Sequence[Middleware], boundary: Bounda
         return
     from .loop import run
 
-    endpoint: Callable[[Request], Any] = (async_endpoint(compiled) if endpoint_async
-                                          else sync_endpoint(compiled))
+    endpoint: Callable[[Request], Any] = (
+        async_endpoint(compiled) if endpoint_async
+        else sync_endpoint(compiled) if compiled.binder.has_exits
+        else compiled.endpoint)  # async middleware around a plain sync endpoint
     compiled.chain = build_entry_chain(middleware, endpoint, endpoint_async, boundary.handle,
                                        boundary.ahandle, run)
     compiled.ahandle = build_async_chain(middleware, endpoint, endpoint_async, boundary.handle,
