@@ -130,6 +130,11 @@ class App(RouteDecorators):
     the ALB (``1`` for CloudFront), or their networks (``["130.176.0.0/16", ...]``); the default
     ``0`` takes the address the ALB appended itself.
 
+    Handlers, dependencies, middleware and exception handlers may be ``async def`` (one event
+    loop per container: :mod:`lamroute.aio`); ``@app.on_startup``, ``@app.before_snapshot`` and
+    ``@app.after_restore`` register lifecycle hooks (:mod:`lamroute.lifecycle`), and
+    ``app.dependency_overrides`` replaces dependencies in tests.
+
     The app composes its parts: ``router`` (a :class:`~lamroute.routing.Router` that holds the
     routes, ``include_router`` and the default guard; the decorators hand it each route, and it
     hands each back to the app to compile before recording it), ``table`` (the compiled routes),
