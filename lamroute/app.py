@@ -481,16 +481,6 @@ class App(RouteDecorators):
         """Route ``request`` and call its handler; errors propagate to the boundary."""
         if isinstance(request, WebSocketRequest):
             return self.websockets.dispatch(request, self.connections)
-        target = self._route(request)
-        if type(target) is Response:
-            return target
-        if target.safeguard is None:  # type: ignore[union-attr]
-            return target.handle(request)  # type: ignore[union-attr]
-        return target.safeguard.run(target.handle, request)  # type: ignore[union-attr]
-
-    def _route(self, request: Request) -> CompiledRoute | Response:
-        """The compiled route for ``request`` (its path parameters set), or the answer to an
-        ``OPTIONS`` request on a path without one; 404 and 405 are raised."""
         match = self.table.match(request.method, request.path, request.raw_path)
         if match.status == 404:
             raise NotFound(f"No route matches {echo(request.path)}.")
@@ -513,7 +503,10 @@ class App(RouteDecorators):
             what = f"{echo(request.method)} is not allowed on {echo(request.path)}."
             raise MethodNotAllowed(what, headers=allow)
         request.path_params = match.params or {}  # a static match's shared {} is not handed out
-        return match.target
+        target = match.target
+        if target.safeguard is None:
+            return target.handle(request)
+        return target.safeguard.run(target.handle, request)
 
     def _apply_cors(self, cors: CORS, request: Request, response: Response) -> None:
         try:

@@ -209,3 +209,36 @@ def test_a_fast_async_handler_sees_an_armed_timer_and_leaves_none() -> None:
 
     assert call(app, "/armed")[0].text == "ok"
     assert 0 < seen[0] <= 0.3
+
+
+def test_a_sync_middleware_between_async_layers_gets_the_504_from_call_next() -> None:
+    # Async app middleware, then a sync route middleware (it runs in a worker thread, its
+    # call_next back on the loop), then the slow async handler.
+    events: list[str] = []
+    app = App(timeout=FAST)
+
+    @app.middleware
+    async def outer(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["X-Outer"] = str(response.status)
+        return response
+
+    def inner(request: Request, call_next: Any) -> Response:
+        response: Response = call_next(request)
+        events.append(f"inner saw {response.status}")
+        response.headers["X-Inner"] = "yes"
+        return response
+
+    @app.get("/sleep", middleware=[inner])
+    async def sleep() -> str:
+        try:
+            await asyncio.sleep(10)
+        finally:
+            events.append("finally")
+        return "never"
+
+    answer, elapsed = call(app, "/sleep")
+    assert answer.status_code == 504
+    assert (answer.headers["x-inner"], answer.headers["x-outer"]) == ("yes", "504")
+    assert events == ["finally", "inner saw 504"]
+    assert elapsed < 0.4

@@ -156,18 +156,20 @@ def app_chain(app: Any) -> Callable[[Request], Response]:
 
 async def adispatch(app: Any, request: Request) -> Response:
     """``app.dispatch`` on the event loop (under async app middleware): an async route's chain
-    is awaited, a sync one runs as is, in this thread."""
+    is awaited; anything else (a sync route, a 404, a 405, an ``OPTIONS`` answer) goes through
+    ``app.dispatch`` as is, in this thread."""
     from ..formats.websocket import WebSocketRequest
+    from ..logs import set_request_field
 
     if isinstance(request, WebSocketRequest):
         return await app.websockets.adispatch(request, app.connections)  # type: ignore[no-any-return]
-    target = app._route(request)
-    if type(target) is Response:
-        return target
-    if target.ahandle is None:
-        if target.safeguard is None:
-            return target.handle(request)  # type: ignore[no-any-return]
-        return target.safeguard.run(target.handle, request)  # type: ignore[no-any-return]
+    match = app.table.match(request.method, request.path, request.raw_path)
+    target = match.target
+    if target is None or target.ahandle is None:
+        return app.dispatch(request)  # type: ignore[no-any-return]
+    request.route = match.template  # what app.dispatch does once routed
+    set_request_field("route", match.template)
+    request.path_params = match.params or {}
     if target.safeguard is None:
         return await target.ahandle(request)  # type: ignore[no-any-return]
     return await target.safeguard.arun(target.ahandle, request)  # type: ignore[no-any-return]
