@@ -36,7 +36,6 @@ from typing import Any
 from ..exceptions import NotFound
 from ..formats import FORMATS, PayloadFormat
 from ..http.response import Response
-from ..params import forget_container_values
 from ..params.validation import build_deferred
 from .hooks import run_hook
 
@@ -71,7 +70,9 @@ def after_restore(app: App) -> None:
     random = sys.modules.get("random")
     if random is not None:
         random.seed()  # from os.urandom, which is unique per restored environment
-    forget_container_values(rebuild_only=True)
+    dependencies = sys.modules.get("lamroute.params.dependencies")
+    if dependencies is not None:  # loaded by the app's first container dependency
+        dependencies.forget_container_values(rebuild_only=True)
     for hook in app.lifecycle.after_restore:
         run_hook(hook)
 

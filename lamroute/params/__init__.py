@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import sys
-import threading
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -46,44 +45,12 @@ from .validation import build_response_model as validation_response_model
 
 Extractor = Callable[[Any, ErrorList, "dict[Any, Any] | None"], Any]
 
-_CONTAINER_CACHE: dict[Any, Any] = {}
-"""Values of ``Depends(fn, cache="container")``, by ``fn``: built once per Lambda container
-(per process: under Lambda Managed Instances each concurrent request has its own)."""
-_CONTAINER_LOCKS: dict[Any, threading.Lock] = {}
-"""One lock per ``cache="container"`` dependency: two threads asking at once build it once."""
-_LOCKS_GUARD = threading.Lock()
-_REBUILD: set[Any] = set()
-"""The container dependencies marked ``restore="rebuild"``: built again after a SnapStart
-restore (see :func:`forget_container_values`)."""
-
-
 def clear_dependency_cache() -> None:
     """Forget every ``cache="container"`` dependency value (for tests); the code after ``yield``
-    of those that yielded runs first."""
-    forget_container_values(rebuild_only=False)
-
-
-def forget_container_values(*, rebuild_only: bool = True) -> None:
-    """Drop the ``cache="container"`` values marked ``restore="rebuild"`` (every value with
-    ``rebuild_only=False``), so that the next request builds them again; the code after
-    ``yield`` of those that yielded runs first."""
+    of those that yielded runs first (see :mod:`lamroute.params.dependencies`)."""
     dependencies = sys.modules.get(f"{__name__}.dependencies")
-    if dependencies is not None:  # loaded once a dependency yields or awaits
-        dependencies.close_container_values(rebuild_only=rebuild_only)
-    if not rebuild_only:
-        _CONTAINER_CACHE.clear()
-        return
-    for call in _REBUILD:
-        _CONTAINER_CACHE.pop(call, None)
-
-
-def container_lock(call: Any) -> threading.Lock:
-    """The lock that builds ``call``'s container value once (made at registration)."""
-    with _LOCKS_GUARD:
-        lock = _CONTAINER_LOCKS.get(call)
-        if lock is None:
-            lock = _CONTAINER_LOCKS[call] = threading.Lock()
-        return lock
+    if dependencies is not None:  # loaded by the first container, async or yielding dependency
+        dependencies.forget_container_values(rebuild_only=False)
 
 
 class Binder:
@@ -229,36 +196,22 @@ class _Compiler:
     def dependency(self, spec: ParamSpec) -> Extractor:
         sub = spec.dependant
         assert sub is not None
-        if sub.kind != "sync" or sub.is_async or sub.has_exits:
-            from .dependencies import compile_dependency  # apps whose dependencies await or yield
+        call, mode = sub.call, sub.cache
+        extractors = self.compile(sub)
+        if mode == "container" or sub.kind != "sync" or sub.is_async or sub.has_exits:
+            # Built once per container, awaited or yielding: apps that use them load it.
+            from .dependencies import compile_dependency
 
-            self.needs_cache = True
-            extractor, awaited = compile_dependency(sub, self.compile(sub), self.awaited)
+            if mode != "container" or sub.kind != "sync":
+                self.needs_cache = True  # the request's values, and what to finish after it
+            extractor, awaited = compile_dependency(sub, extractors, self.awaited)
             if awaited:
                 self.awaited.add(extractor)
             return extractor
-        call, mode = sub.call, sub.cache
-        extractors = self.compile(sub)
         if mode == "request":
             self.needs_cache = True
-        lock = container_lock(call) if mode == "container" else None
-        if sub.restore == "rebuild":
-            _REBUILD.add(call)
 
         def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
-            if mode == "container":
-                if call in _CONTAINER_CACHE:
-                    return _CONTAINER_CACHE[call]
-                assert lock is not None
-                with lock:  # built once, even when two threads ask at the same time
-                    if call in _CONTAINER_CACHE:
-                        return _CONTAINER_CACHE[call]
-                    before = len(errors)
-                    kwargs = {name: ex(request, errors, cache) for name, ex in extractors}
-                    if len(errors) > before:
-                        return INVALID
-                    value = _CONTAINER_CACHE[call] = call(**kwargs)
-                    return value
             if mode == "request" and cache is not None and call in cache:
                 return cache[call]
             before = len(errors)

@@ -1,7 +1,9 @@
-"""Dependencies that await or yield, their clean-up, and ``app.dependency_overrides``.
+"""Container values, dependencies that await or yield, their clean-up, and overrides.
 
-Loaded only by apps that need it (the binder imports it for the first dependency that is
-``async def``, yields, or depends on one that does). A dependency that yields its value::
+Loaded only by apps that need it (the binder imports it for the first ``cache="container"``
+dependency, or one that is ``async def``, yields, or depends on one that does). A container
+value is built once per process, under a lock of its own (two threads asking at once build it
+once). A dependency that yields its value::
 
     def session() -> Iterator[Session]:
         db = Session()
@@ -33,12 +35,23 @@ from __future__ import annotations
 
 import atexit
 import logging
+import threading
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Iterable
 from typing import Any
 
-from . import _CONTAINER_CACHE, _REBUILD, Extractor, container_lock
+from . import Extractor
 from .signature import Dependant
 from .validation import INVALID, ErrorList
+
+_CONTAINER_CACHE: dict[Any, Any] = {}
+"""Values of ``Depends(fn, cache="container")``, by ``fn``: built once per Lambda container
+(per process: under Lambda Managed Instances each concurrent request has its own)."""
+_CONTAINER_LOCKS: dict[Any, threading.Lock] = {}
+"""One lock per ``cache="container"`` dependency: two threads asking at once build it once."""
+_LOCKS_GUARD = threading.Lock()
+_REBUILD: set[Any] = set()
+"""The container dependencies marked ``restore="rebuild"``: built again after a SnapStart
+restore (see :func:`forget_container_values`)."""
 
 EXITS: Any = object()
 """The key, in a request's dependency cache, of the generators to finish (in entry order)."""
@@ -52,11 +65,32 @@ _logger = logging.getLogger("lamroute")
 _at_exit_registered = False
 
 
+def container_lock(call: Any) -> threading.Lock:
+    """The lock that builds ``call``'s container value once (made at registration)."""
+    with _LOCKS_GUARD:
+        lock = _CONTAINER_LOCKS.get(call)
+        if lock is None:
+            lock = _CONTAINER_LOCKS[call] = threading.Lock()
+        return lock
+
+
+def forget_container_values(*, rebuild_only: bool = True) -> None:
+    """Drop the ``cache="container"`` values marked ``restore="rebuild"`` (every value with
+    ``rebuild_only=False``), so that the next request builds them again; the code after
+    ``yield`` of those that yielded runs first."""
+    close_container_values(rebuild_only=rebuild_only)
+    if not rebuild_only:
+        _CONTAINER_CACHE.clear()
+        return
+    for call in _REBUILD:
+        _CONTAINER_CACHE.pop(call, None)
+
+
 def compile_dependency(sub: Dependant, extractors: tuple[tuple[str, Extractor], ...],
                        awaited: set[Extractor]) -> tuple[Extractor, bool]:
-    """The extractor of a dependency that awaits or yields (or depends on one that does), and
-    whether it returns a coroutine; ``extractors`` are its own parameters', ``awaited`` those
-    of them that return a coroutine."""
+    """The extractor of a ``cache="container"`` dependency, or one that awaits or yields (or
+    depends on one that does), and whether it returns a coroutine; ``extractors`` are its own
+    parameters', ``awaited`` those of them that return a coroutine."""
     flags = tuple(extract in awaited for _, extract in extractors)
     is_async = sub.kind in ("async", "agen") or any(flags)
     call, mode, kind, where = sub.call, sub.cache, sub.kind, sub.where
@@ -64,7 +98,7 @@ def compile_dependency(sub: Dependant, extractors: tuple[tuple[str, Extractor], 
     if sub.restore == "rebuild":
         _REBUILD.add(call)
 
-    def keep(value: Any, gen: Any, cache: dict[Any, Any]) -> Any:
+    def keep(value: Any, gen: Any, cache: Any) -> Any:
         if gen is not None:
             if mode == "container":
                 _keep_container_exit(call, gen)
@@ -77,7 +111,7 @@ def compile_dependency(sub: Dependant, extractors: tuple[tuple[str, Extractor], 
         return value
 
     if not is_async:
-        def build(request: Any, errors: ErrorList, cache: dict[Any, Any]) -> Any:
+        def build(request: Any, errors: ErrorList, cache: Any) -> Any:
             before = len(errors)
             kwargs = {name: ex(request, errors, cache) for name, ex in extractors}
             if len(errors) > before:
@@ -88,7 +122,7 @@ def compile_dependency(sub: Dependant, extractors: tuple[tuple[str, Extractor], 
             return keep(call(**kwargs), None, cache)
 
         def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
-            assert cache is not None  # the binder makes one for these dependencies
+            # (the binder makes a cache wherever one is needed: see _Compiler.dependency)
             if mode == "container":
                 if call in _CONTAINER_CACHE:
                     return _CONTAINER_CACHE[call]
@@ -97,7 +131,7 @@ def compile_dependency(sub: Dependant, extractors: tuple[tuple[str, Extractor], 
                     if call in _CONTAINER_CACHE:
                         return _CONTAINER_CACHE[call]
                     return build(request, errors, cache)
-            if mode == "request" and call in cache:
+            if mode == "request" and cache is not None and call in cache:
                 return cache[call]
             return build(request, errors, cache)
 
