@@ -528,7 +528,7 @@ def test_lamroute_serve_runs_async_apps_unchanged() -> None:
     from lamroute import Timeout
     from lamroute.local import LocalGateway
 
-    app = App(access_log=False, timeout=Timeout(integration_s=None, margin_s=0.1))
+    app = App(access_log=False, timeout=Timeout(integration_s=None, margin_s=0.5))
     state: dict[str, Any] = {}
 
     @app.on_startup
@@ -545,7 +545,7 @@ def test_lamroute_serve_runs_async_apps_unchanged() -> None:
         await asyncio.sleep(10)
         return "never"
 
-    server = LocalGateway(app, port=0, api="http", timeout=0.4).start()
+    server = LocalGateway(app, port=0, api="http", timeout=1.5).start()  # the app's: 1 s
     try:
         def call(method: str, path: str) -> tuple[int, bytes]:
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
