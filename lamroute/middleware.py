@@ -110,7 +110,7 @@ def build_async_chain(middleware: Sequence[Middleware], endpoint: Callable[[Requ
         if is_async(func):
             call, awaited = _awrap(func, _aanswering(call, awaited, aon_error)), True
         elif awaited:
-            call = _bridge(func, _aanswering(call, True, aon_error), on_error)
+            call = _bridge(func, _aanswering(call, True, aon_error))
         else:
             call = _wrap(func, _answering(call, on_error))
     if awaited:
@@ -175,7 +175,7 @@ def _awrap(func: Middleware, call_next: AsyncHandler) -> AsyncHandler:
     return call
 
 
-def _bridge(func: Middleware, call_next: AsyncHandler, on_error: ErrorHandler) -> AsyncHandler:
+def _bridge(func: Middleware, call_next: AsyncHandler) -> AsyncHandler:
     """A sync middleware whose inner layers await, inside the loop: it runs in a worker thread
     (it may block; the loop must not), and its ``call_next`` runs the inner layers as a task on
     the loop, waiting for them. A cancellation at the deadline reaches those tasks, whose
