@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +29,7 @@ from .http.request import Request
 from .http.response import Response, _json_response, dump_json, to_response
 from .logs import _request_fields, configure, log_access, set_request_field
 from .params import Binder, build_binder, build_response_model
+from .params.signature import call_kind
 from .routing import RouteDecorators, Router
 from .routing.routes import (
     DISCONNECT,
@@ -44,6 +46,10 @@ from .routing.table import RouteTable, parse_template, strip_segments
 from .safeguards import RouteSafeguard, Safeguards
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from .lifecycle.hooks import Lifecycle
+    from .params.dependencies import DependencyOverrides
     from .security.cors import CORS
     from .security.guards import Guard
     from .websocket.connections import Connections
@@ -59,12 +65,13 @@ class CompiledRoute:
     arguments) is read once here: a route is immutable once registered.
     """
 
-    __slots__ = ("_chain", "bind", "binder", "guard", "handle", "handler", "route", "safeguard",
-                 "serialize", "status")
+    __slots__ = ("_chain", "ahandle", "bind", "binder", "guard", "handle", "handler", "is_async",
+                 "path_params", "route", "safeguard", "serialize", "status")
 
     def __init__(self, route: Route, binder: Binder, serialize: Callable[[Any], Any] | None = None,
                  guard: Guard | None = None, chain: Handler | None = None,
-                 safeguard: RouteSafeguard | None = None) -> None:
+                 safeguard: RouteSafeguard | None = None,
+                 path_params: tuple[str, ...] = ()) -> None:
         self.route = route
         self.binder = binder
         self.serialize = serialize
@@ -75,6 +82,11 @@ class CompiledRoute:
         self.handler = route.handler
         self.status = route.status_code
         self.bind = binder.bind if binder.extractors else None
+        self.path_params = path_params
+        # An async route (handler, dependency or middleware awaits) also has ``ahandle``, its
+        # chain awaited on the loop (under async app middleware); see lamroute.aio.routes.
+        self.is_async = False
+        self.ahandle: Callable[[Request], Awaitable[Response]] | None = None
 
     @property
     def chain(self) -> Handler | None:
@@ -121,6 +133,11 @@ class App(RouteDecorators):
     ``X-Forwarded-For`` entry behind an ALB is the client: the number of proxies in front of
     the ALB (``1`` for CloudFront), or their networks (``["130.176.0.0/16", ...]``); the default
     ``0`` takes the address the ALB appended itself.
+
+    Handlers, dependencies, middleware and exception handlers may be ``async def`` (one event
+    loop per container: :mod:`lamroute.aio`); ``@app.on_startup``, ``@app.before_snapshot`` and
+    ``@app.after_restore`` register lifecycle hooks (:mod:`lamroute.lifecycle`), and
+    ``app.dependency_overrides`` replaces dependencies in tests.
 
     The app composes its parts: ``router`` (a :class:`~lamroute.routing.Router` that holds the
     routes, ``include_router`` and the default guard; the decorators hand it each route, and it
@@ -178,12 +195,23 @@ class App(RouteDecorators):
         self.cors = cors
         self.app_middleware: list[Middleware] = []
         self._handle: Handler = self.dispatch
+        self._compiled: list[CompiledRoute] = []
+        # Set while the startup hooks have not run (runs them), or after they failed (a 503).
+        self._gate: Callable[[], None] | None = None
+        self._lifecycle: Lifecycle | None = None
+        self._overrides: DependencyOverrides | None = None
+        self._app_async = False  # an app middleware is async: routing runs on the loop
         for func in middleware:
             self.middleware(func)
         if openapi_url or docs_url:
             from .openapi.docs import install_docs
 
             install_docs(self, openapi_url=openapi_url, docs_url=docs_url)
+        # SnapStart's runtime hooks: the module exists in the Lambda managed runtimes only.
+        if "snapshot_restore_py" in sys.modules or os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+            from .lifecycle.snapstart import register
+
+            register(self)
 
     # -- registration -------------------------------------------------------------------------
 
@@ -250,7 +278,7 @@ class App(RouteDecorators):
         ``$disconnect`` runs once the connection is gone: refusing it would only skip clean-up.
         """
         default = self.auth if route.route_key != DISCONNECT else None
-        self.websockets.add(route, default_auth=default)
+        self.websockets.add(route, default_auth=default, overrides=self._overrides)
         return route
 
     def _compile_route(self, route: Route) -> Route:
@@ -263,35 +291,69 @@ class App(RouteDecorators):
             guard = effective_guard(route.options, self.auth, f"Route {route.path!r}")
         if guard is not None and route.options.get("auth") is not guard:
             route = replace(route, options={**route.options, "auth": guard})
-        compiled = CompiledRoute(route, build_binder(route.handler, template.params),
-                                 build_response_model(route), guard,
-                                 safeguard=self.safeguards.for_route(route.options))
-        if compiled.binder.response_param is not None:  # `response: Response` in the signature
-            from .params.responses import with_response_param
-
-            compiled.handler = with_response_param(
-                route.handler, compiled.serialize, compiled.binder.response_param,
-                compiled.status, f"Route {route.path!r}")
-            compiled.serialize = None
+        binder = build_binder(route.handler, template.params, overrides=self._overrides)
+        compiled = CompiledRoute(route, binder, build_response_model(route), guard,
+                                 safeguard=self.safeguards.for_route(route.options),
+                                 path_params=template.params)
+        self._bind_response_param(compiled)
         guards = sys.modules.get("lamroute.security.guards")  # no guard exists before it loads
         if guards is not None:
             gates = guards.route_gates(guard, compiled.binder.dependant.calls())
             if gates:
                 self.gates[compiled] = gates
-        if route.options.get("middleware"):
-            from .middleware import build_chain
-
-            middleware = [check_middleware(m) for m in route.options["middleware"]]
-            compiled.chain = build_chain(middleware, compiled.endpoint, self.boundary.handle)
+        self._wire(compiled)
         self.table.add(route.path, route.methods, compiled, template=template)
+        self._compiled.append(compiled)
         return route
 
-    def middleware(self, func: E) -> E:
-        """Wrap every request in ``func(request, call_next)`` (404s included); returns ``func``."""
-        from .middleware import build_chain
+    @staticmethod
+    def _bind_response_param(compiled: CompiledRoute) -> None:
+        """``response: Response`` in the signature: the handler answers with that object's
+        headers, cookies and status merged in (after the response model)."""
+        name = compiled.binder.response_param
+        if name is None:
+            return
+        from .params.responses import with_response_param
 
+        compiled.handler = with_response_param(
+            compiled.route.handler, compiled.serialize, name, compiled.status,
+            f"Route {compiled.route.path!r}")
+        compiled.serialize = None
+
+    def _wire(self, compiled: CompiledRoute) -> None:
+        """Build ``compiled``'s chain: its middleware around its endpoint, awaited where
+        something awaits (decided here, once: sync routes never touch the event loop)."""
+        middleware = [check_middleware(m) for m in compiled.route.options.get("middleware", ())]
+        binder = compiled.binder
+        if (binder.is_async or binder.has_exits or call_kind(compiled.handler) == "async"
+                or any(call_kind(m) == "async" for m in middleware)):
+            from .aio.routes import wire_route
+
+            wire_route(compiled, middleware, self.boundary)
+            return
+        compiled.is_async, compiled.ahandle = False, None  # (overrides may have made it sync)
+        if middleware:
+            from .middleware import build_chain
+
+            compiled.chain = build_chain(middleware, compiled.endpoint, self.boundary.handle)
+        else:
+            compiled.chain = None
+
+    def middleware(self, func: E) -> E:
+        """Wrap every request in ``func(request, call_next)`` (404s included); returns ``func``.
+
+        ``async def`` middleware awaits ``call_next(request)``; with one, routing runs on the
+        event loop (the sync middleware outside the first async one run before it)."""
         self.app_middleware.append(check_middleware(func))
-        chain = build_chain(self.app_middleware, self.dispatch, self.boundary.handle)
+        if any(call_kind(m) == "async" for m in self.app_middleware):
+            from .aio.routes import app_chain
+
+            self._app_async = True  # routing runs on the loop (lamroute.aio.routes.adispatch)
+            chain = app_chain(self)
+        else:
+            from .middleware import build_chain
+
+            chain = build_chain(self.app_middleware, self.dispatch, self.boundary.handle)
         self._handle = self.safeguards.cover(chain)  # the deadline covers app middleware too
         return func
 
@@ -315,9 +377,78 @@ class App(RouteDecorators):
 
         def decorator(func: E) -> E:
             self.boundary.add_handler(exc_type, func)
+            if call_kind(func) == "async":  # awaited on the loop (async middleware await it)
+                from .aio.routes import run_now
+
+                self.boundary.run_coroutine = run_now
             return func
 
         return decorator
+
+    # -- lifecycle (lamroute.lifecycle) ---------------------------------------------------------
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        """The app's startup and SnapStart hooks, and whether the startup hooks ran."""
+        if self._lifecycle is None:
+            from .lifecycle.hooks import Lifecycle
+
+            self._lifecycle = Lifecycle(self)
+        return self._lifecycle
+
+    def on_startup(self, func: E) -> E:
+        """Run ``func`` (sync or ``async def``) once per container before the first request:
+        in Lambda's INIT phase when the Lambda runtime imports the app, on the first request
+        otherwise. A failure is logged once and every request gets a 503. Returns ``func``."""
+        self.lifecycle.add_startup(func)
+        return func
+
+    def startup(self) -> BaseException | None:
+        """Run the startup hooks now unless they ran (requests run them on their own); the
+        failure, if any."""
+        return self._lifecycle.start() if self._lifecycle is not None else None
+
+    def before_snapshot(self, func: E) -> E:
+        """Run ``func`` before Lambda takes the SnapStart snapshot, once lamroute has started
+        the app and done the lazy work of a first request (close connections here)."""
+        self.lifecycle.before_snapshot.append(func)
+        return func
+
+    def after_restore(self, func: E) -> E:
+        """Run ``func`` after each SnapStart restore, once lamroute has reset what must differ
+        between environments (reconnect, make ids and secrets here)."""
+        self.lifecycle.after_restore.append(func)
+        return func
+
+    @property
+    def dependency_overrides(self) -> DependencyOverrides:
+        """``app.dependency_overrides[original] = replacement`` (for tests): ``replacement``
+        is called wherever ``original`` was a dependency; ``del``/``clear()`` restore it. The
+        routes are bound again on each change: requests pay nothing for it."""
+        if self._overrides is None:
+            from .params.dependencies import DependencyOverrides
+
+            self._overrides = DependencyOverrides(self._recompile)
+        return self._overrides
+
+    @dependency_overrides.setter
+    def dependency_overrides(self, value: Any) -> None:
+        from .params.dependencies import DependencyOverrides
+
+        self._overrides = DependencyOverrides(self._recompile, dict(value).items())
+        self._recompile()
+
+    def _recompile(self) -> None:
+        for compiled in self._compiled:
+            route = compiled.route
+            compiled.binder = build_binder(route.handler, compiled.path_params,
+                                           overrides=self._overrides)
+            compiled.bind = compiled.binder.bind if compiled.binder.extractors else None
+            compiled.handler, compiled.serialize = route.handler, build_response_model(route)
+            self._bind_response_param(compiled)
+            self._wire(compiled)
+        if self._websockets is not None:
+            self._websockets.recompile(overrides=self._overrides)
 
     # -- the Lambda entry point ---------------------------------------------------------------
 
@@ -329,6 +460,9 @@ class App(RouteDecorators):
         request: Request | None = None
         fields: dict[str, Any] = {"request_id": None, "route": None,
                                   "aws_request_id": getattr(context, "aws_request_id", None)}
+        tenant = getattr(context, "tenant_id", None)
+        if tenant is not None:  # Lambda's tenant isolation mode
+            fields["tenant_id"] = tenant
         token = _request_fields.set(fields)  # logs.bind_request_fields, without the call
         try:
             try:
@@ -339,6 +473,8 @@ class App(RouteDecorators):
                 if fmt is WEBSOCKET:  # handlers (and middleware) reach clients through it
                     request._connections_config = self.connections  # type: ignore[attr-defined]
                 fields["request_id"] = request.request_id
+                if self._gate is not None:  # startup hooks to run first, or a 503
+                    self._gate()
                 if self.strip_prefixes:
                     self._strip_prefixes(request)
                 if self.cors is not None and self.cors.is_preflight(request):

@@ -24,9 +24,14 @@ class UsageError(Exception):
     """A problem with the command line or the user's module, shown as one line."""
 
 
-def load_app(target: str) -> Any:
-    """Import ``module:attribute`` (``notes.app:app``; ``:app`` is the default) from the cwd."""
+def load_app(target: str, *, startup: bool = True) -> Any:
+    """Import ``module:attribute`` (``notes.app:app``; ``:app`` is the default) from the cwd.
+
+    ``startup=False``: the app's startup hooks must not run, even where the import looks like
+    Lambda's INIT phase (commands that only read the routes)."""
     module_name, _, attribute = target.partition(":")
+    if not startup:
+        os.environ["LAMROUTE_SKIP_STARTUP"] = "1"  # read by lamroute.lifecycle.hooks
     if not module_name:
         raise UsageError(f"{target!r} is not of the form module:app")
     if os.getcwd() not in sys.path:

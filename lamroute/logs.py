@@ -482,9 +482,13 @@ def log_access(
                     fields[name] = getattr(request, name)
                 except Exception:
                     fields[name] = None
-    # The context is the caller's object: an aws_request_id that is not a plain string goes
-    # through the filter's full redaction like any other line.
+    # The context is the caller's object: an aws_request_id (or tenant_id) that is not a plain
+    # string goes through the filter's full redaction like any other line.
     plain = type(fields["aws_request_id"]) in (str, type(None))
+    tenant = getattr(context, "tenant_id", None)
+    if tenant is not None:  # Lambda's tenant isolation mode: which tenant this was for
+        fields["tenant_id"] = tenant
+        plain = plain and type(tenant) is str
     if logger.isEnabledFor(logging.INFO):
         # The record is made directly: the caller's frame (findCaller, a stack walk per
         # line) is never written for the access line.

@@ -228,3 +228,46 @@ def test_websocket_routes_refuse_the_response_parameter_and_forms() -> None:
     with pytest.raises(RouteDefinitionError, match="only exist in HTTP routes"):
         @app.websocket("form")
         def form(name: Annotated[str, Form()]) -> None: ...
+
+
+class Named(BaseModel):
+    name: str
+
+
+@pytest.mark.parametrize("format", ["rest", "http", "alb"])
+def test_the_response_parameter_on_an_async_handler(format: str) -> None:
+    """An ``async def`` handler keeps its response parameter: the wrapper awaits it (a sync
+    wrapper would have answered with an un-awaited coroutine)."""
+    app = App(access_log=False)
+
+    @app.post("/items", status_code=201, response_model=Named)
+    async def create(response: Response) -> dict[str, str]:
+        response.headers["Location"] = "/items/7"
+        response.set_cookie("seen", "1")
+        return {"name": "seven", "password": "x"}
+
+    answer = TestClient(app, format=format).post("/items")
+    assert answer.status_code == 201
+    assert answer.headers["location"] == "/items/7"
+    assert answer.json() == {"name": "seven"}          # still filtered by the response model
+
+
+def test_the_response_parameter_survives_dependency_overrides() -> None:
+    """Rebinding for ``dependency_overrides`` keeps the parameter and the response model."""
+    app = App(access_log=False)
+
+    def source() -> str:
+        return "real"
+
+    @app.get("/who", response_model=Named)
+    def who(response: Response, name: Annotated[str, Depends(source)]) -> dict[str, str]:
+        response.headers["X-Source"] = name
+        return {"name": name, "password": "x"}
+
+    client = TestClient(app)
+    app.dependency_overrides[source] = lambda: "fake"
+    answer = client.get("/who")
+    assert answer.headers["x-source"] == "fake"
+    assert answer.json() == {"name": "fake"}
+    app.dependency_overrides.clear()
+    assert client.get("/who").json() == {"name": "real"}

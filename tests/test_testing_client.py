@@ -200,7 +200,7 @@ def test_readme_app_and_tests_run_as_written(fmt: str) -> None:
     namespace: dict[str, Any] = {}
     (app_code,) = _python_blocks("A complete small app")
     exec(compile(app_code, "README:app", "exec"), namespace)
-    direct, with_client = _python_blocks("Testing")
+    direct, with_client, overrides = _python_blocks("Testing")
     exec(compile(direct, "README:direct", "exec"), namespace)
     namespace["test_get_note_directly"]()
     namespace["NOTES"].clear()
@@ -211,6 +211,8 @@ def test_readme_app_and_tests_run_as_written(fmt: str) -> None:
     assert client.get("/files/a/b.txt").text == "GET a/b.txt"
     assert client.get("/notes/9").json()["detail"] == "note 9 does not exist"
     assert client.post("/notes", body="{oops").status_code == 400
+    exec(compile(overrides, "README:overrides", "exec"), namespace)  # asserts as it goes
+    assert client.get("/search?q=x").status_code == 500  # the real dependency is back
 
 
 def test_readme_error_formatter_runs_as_written() -> None:

@@ -39,7 +39,7 @@ def render(document: dict[str, Any], *, as_yaml: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    app = load_app(args.app)
+    app = load_app(args.app, startup=False)
     if not callable(getattr(app, "openapi", None)):
         raise UsageError(f"{args.app!r} is not a lamroute App")
     try:

@@ -28,7 +28,7 @@ def _location(handler: object) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    app = load_app(args.app)
+    app = load_app(args.app, startup=False)
     if not isinstance(getattr(app, "routes", None), list):
         raise UsageError(f"{args.app} is a {type(app).__name__}, not a lamroute App or Router")
     rows = []

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         print("lamroute: with a function timeout of 29 s or more the gateway's own 29 s "
               "integration timeout comes first: the client gets its 504, not the problem the "
               "custom integration writes", file=sys.stderr)
-    app = load_app(args.app)
+    app = load_app(args.app, startup=False)
     title = getattr(app, "title", None)
     description = f"{title}: one Lambda function behind an API Gateway proxy resource" if (
         isinstance(title, str)) else None

@@ -8,9 +8,10 @@ fixed proxy dict as the last one (:func:`lamroute.formats.render_safely`).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,9 @@ class Boundary:
         self.formatter = formatter
         self.debug = debug
         self.handlers: dict[type[BaseException], ExceptionHandler] = {}
+        # How an ``async def`` exception handler's coroutine runs from sync code (set by the
+        # app when one is registered: the container's event loop).
+        self.run_coroutine: Callable[[Coroutine[Any, Any, Any]], Any] | None = None
 
     def add_handler(self, exc_type: type[BaseException], handler: ExceptionHandler) -> None:
         if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
@@ -70,18 +74,48 @@ class Boundary:
     def _handle(self, exc: BaseException, request: Request | None) -> Response:
         if not self.handlers:  # no exception handler registered: no MRO walk
             return self.problem(exc, request)
+        handler = self.handler_for(exc)
+        if handler is None:
+            return self.problem(exc, request)
+        try:
+            status = exc.status if isinstance(exc, HTTPError) else 500
+            result = handler(request, exc)
+            if self.run_coroutine is not None and inspect.iscoroutine(result):
+                result = self.run_coroutine(result)
+            return to_response(result, status)
+        except BaseException as failure:
+            reraise_fatal(failure)
+            return self._handler_failed(failure, handler, request)
+
+    async def ahandle(self, exc: BaseException, request: Request | None) -> Response:
+        """:meth:`handle` inside the event loop: an ``async def`` exception handler is awaited
+        there (an async middleware's ``call_next`` answers errors with it)."""
+        handler = self.handler_for(exc) if self.handlers else None
+        if handler is None or self.run_coroutine is None:
+            return self.handle(exc, request)
+        try:
+            status = exc.status if isinstance(exc, HTTPError) else 500
+            result = handler(request, exc)
+            if inspect.isawaitable(result):
+                result = await result
+            return to_response(result, status)
+        except BaseException as failure:
+            reraise_fatal(failure)
+            return self._handler_failed(failure, handler, request)
+
+    def handler_for(self, exc: BaseException) -> ExceptionHandler | None:
+        """The exception handler for ``exc``: the most specific along its MRO."""
         for cls in type(exc).__mro__:
             handler = self.handlers.get(cls)
             if handler is not None:
-                try:
-                    status = exc.status if isinstance(exc, HTTPError) else 500
-                    return to_response(handler(request, exc), status)
-                except BaseException as failure:
-                    reraise_fatal(failure)
-                    self.logger.error("exception handler failed", exc_info=failure,
-                                      extra={"handler": getattr(handler, "__name__", "?")})
-                    return self._safe_minimal(500, request)
-        return self.problem(exc, request)
+                return handler
+        return None
+
+    def _handler_failed(self, failure: BaseException, handler: ExceptionHandler,
+                        request: Request | None) -> Response:
+        self.logger.error("exception handler failed", exc_info=failure,
+                          extra={"handler": getattr(handler, "__name__", "?")})
+        return self._safe_minimal(500, request)
 
     def problem(self, exc: BaseException, request: Request | None) -> Response:
         """The formatted problem for ``exc``, logging server errors with their traceback."""
@@ -93,7 +127,8 @@ class Boundary:
                 except Exception:  # an odd attribute: the general path below copes (or falls back)
                     pass
             problem = Problem.from_http_error(exc, request)
-            if problem.status >= 500:
+            # ``already_logged``: the cause was logged once (a failed startup), not each time
+            if problem.status >= 500 and not getattr(exc, "already_logged", False):
                 self.logger.error("server error %s", problem.status, exc_info=user_frames(exc))
                 if (problem.status == 500 and not self.debug) or problem.detail is None:
                     # a 500's own detail is for the logs, like any exception text
@@ -195,5 +230,8 @@ def user_frames(exc: BaseException) -> ExcInfo:
 
 
 def _is_lamroute(module: str) -> bool:
-    return module.startswith("lamroute.") and not module.startswith("lamroute.testing")
+    # asyncio's own frames (run_until_complete, Future.result) sit between lamroute's when an
+    # async handler raises: they are not the user's code either.
+    return (module.startswith("lamroute.") and not module.startswith("lamroute.testing")) or (
+        module.startswith("asyncio."))
 

@@ -299,6 +299,14 @@ class Request:
         return self._state
 
     @property
+    def tenant_id(self) -> str | None:
+        """The tenant of the invocation under Lambda's tenant isolation mode
+        (``context.tenant_id``), else ``None``; it is in the log lines' fields too.
+        https://docs.aws.amazon.com/lambda/latest/dg/tenant-isolation-context.html"""
+        tenant = getattr(self.context, "tenant_id", None)
+        return tenant if tenant is None or type(tenant) is str else str(tenant)
+
+    @property
     def url_path(self) -> str:
         """The path as the client addressed it: ``root_path + path``."""
         return self.root_path + self.path

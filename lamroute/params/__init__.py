@@ -20,6 +20,7 @@ parameter is the JSON body; ``Depends(fn)`` runs ``fn`` with its own bound param
 from __future__ import annotations
 
 import copy
+import sys
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -46,13 +47,12 @@ from .validation import build_response_model as validation_response_model
 
 Extractor = Callable[[Any, ErrorList, "dict[Any, Any] | None"], Any]
 
-_CONTAINER_CACHE: dict[Any, Any] = {}
-"""Values of ``Depends(fn, cache="container")``, by ``fn``: built once per Lambda container."""
-
-
 def clear_dependency_cache() -> None:
-    """Forget every ``cache="container"`` dependency value (for tests)."""
-    _CONTAINER_CACHE.clear()
+    """Forget every ``cache="container"`` dependency value (for tests); the code after ``yield``
+    of those that yielded runs first (see :mod:`lamroute.params.dependencies`)."""
+    dependencies = sys.modules.get(f"{__name__}.dependencies")
+    if dependencies is not None:  # loaded by the first container, async or yielding dependency
+        dependencies.forget_container_values(rebuild_only=False)
 
 
 class Binder:
@@ -62,35 +62,58 @@ class Binder:
     has none): the app merges that object's headers, cookies and status into the answer.
 
     Works with any request-like object that has ``path_params``, ``query``, ``headers``,
-    ``json()`` (and optionally ``cookies``, ``body``, ``context``).
+    ``json()`` (and optionally ``cookies``, ``body``, ``context``). ``is_async``: a dependency
+    awaits (use :meth:`abind`); ``has_exits``: a dependency yields, and its code after ``yield``
+    runs from the request's ``cache`` (see :mod:`lamroute.params.dependencies`).
     """
 
-    __slots__ = ("dependant", "extractors", "needs_cache", "params", "response_param")
+    __slots__ = ("awaited", "dependant", "extractors", "has_exits", "is_async", "needs_cache",
+                 "params", "response_param")
 
     def __init__(self, dependant: Dependant, extractors: tuple[tuple[str, Extractor], ...],
-                 needs_cache: bool = False, params: tuple[ParamSpec, ...] = ()) -> None:
+                 needs_cache: bool = False, params: tuple[ParamSpec, ...] = (),
+                 awaited: tuple[bool, ...] = ()) -> None:
         self.dependant = dependant
         self.extractors = extractors
         self.needs_cache = needs_cache
         self.params = params
         self.response_param = next((p.name for p in dependant.params if p.source == "response"),
                                    None)
+        self.awaited = awaited or (False,) * len(extractors)  # per extractor: returns a coroutine
+        self.is_async = any(self.awaited)
+        self.has_exits = dependant.has_exits
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.extractors)
 
-    def bind(self, request: Any) -> dict[str, Any]:
-        """The handler's keyword arguments; raises :class:`RequestValidationError` (422)."""
+    def bind(self, request: Any, cache: dict[Any, Any] | None = None) -> dict[str, Any]:
+        """The handler's keyword arguments; raises :class:`RequestValidationError` (422).
+
+        ``cache`` is the request's dependency cache (made here when ``None``); pass one to
+        run the code after ``yield`` of the dependencies it records.
+        """
         if not self.extractors:
             return {}
         errors: ErrorList = []
-        cache: dict[Any, Any] | None = {} if self.needs_cache else None
+        if cache is None and self.needs_cache:
+            cache = {}
         if len(self.extractors) == 1:  # one parameter: no comprehension frame
             name, extract = self.extractors[0]
             kwargs = {name: extract(request, errors, cache)}
         else:
             kwargs = {name: extract(request, errors, cache) for name, extract in self.extractors}
+        if errors:
+            raise RequestValidationError(errors)
+        return kwargs
+
+    async def abind(self, request: Any, cache: dict[Any, Any]) -> dict[str, Any]:
+        """:meth:`bind` for a binder whose dependencies await: each is awaited in turn."""
+        errors: ErrorList = []
+        kwargs: dict[str, Any] = {}
+        for (name, extract), awaited in zip(self.extractors, self.awaited, strict=True):
+            value = extract(request, errors, cache)
+            kwargs[name] = (await value) if awaited else value
         if errors:
             raise RequestValidationError(errors)
         return kwargs
@@ -101,13 +124,15 @@ def build_binder(
     path_params: tuple[str, ...] = (),
     *,
     request_types: tuple[type, ...] = (Request,),
+    overrides: Mapping[Any, Callable[..., Any]] | None = None,
 ) -> Binder:
     """Analyse ``func`` once; raise :class:`RouteDefinitionError` when it cannot be bound.
 
     ``request_types`` are the annotations that receive the request object itself (a WebSocket
-    module may add its own request class).
+    module may add its own request class); ``overrides`` replaces dependencies
+    (``app.dependency_overrides``).
     """
-    dependant = analyse(func, tuple(path_params), request_types)
+    dependant = analyse(func, tuple(path_params), request_types, overrides=overrides)
     flat = dependant.flatten()
     if any(p.source in _OTHER_BODIES for p in flat):  # forms, files, raw bytes
         from .forms import check_body_kinds
@@ -121,7 +146,8 @@ def build_binder(
     embed_all = len({p.alias for p in bodies}) > 1
     compiler = _Compiler(embed_all)
     extractors = compiler.compile(dependant)
-    return Binder(dependant, extractors, compiler.needs_cache, tuple(flat))
+    return Binder(dependant, extractors, compiler.needs_cache, tuple(flat),
+                  tuple(extract in compiler.awaited for _, extract in extractors))
 
 
 def _scalar_converter(spec: ParamSpec, where: str) -> tuple[Converter, bool, bool]:
@@ -161,6 +187,7 @@ class _Compiler:
     def __init__(self, embed_all: bool) -> None:
         self.embed_all = embed_all
         self.needs_cache = False
+        self.awaited: set[Extractor] = set()  # the extractors that return a coroutine
 
     def compile(self, dependant: Dependant) -> tuple[tuple[str, Extractor], ...]:
         return tuple((spec.name, self.extractor(spec, dependant.where))
@@ -192,12 +219,20 @@ class _Compiler:
         assert sub is not None
         call, mode = sub.call, sub.cache
         extractors = self.compile(sub)
+        if mode == "container" or sub.kind != "sync" or sub.is_async or sub.has_exits:
+            # Built once per container, awaited or yielding: apps that use them load it.
+            from .dependencies import compile_dependency
+
+            if mode != "container" or sub.kind != "sync":
+                self.needs_cache = True  # the request's values, and what to finish after it
+            extractor, awaited = compile_dependency(sub, extractors, self.awaited)
+            if awaited:
+                self.awaited.add(extractor)
+            return extractor
         if mode == "request":
             self.needs_cache = True
 
         def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
-            if mode == "container" and call in _CONTAINER_CACHE:
-                return _CONTAINER_CACHE[call]
             if mode == "request" and cache is not None and call in cache:
                 return cache[call]
             before = len(errors)
@@ -205,9 +240,7 @@ class _Compiler:
             if len(errors) > before:
                 return INVALID
             value = call(**kwargs)
-            if mode == "container":
-                _CONTAINER_CACHE[call] = value
-            elif mode == "request" and cache is not None:
+            if mode == "request" and cache is not None:
                 cache[call] = value
             return value
 

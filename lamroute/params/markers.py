@@ -171,15 +171,19 @@ class File(Form):
 
 
 DependencyCache = Literal["request", "container", "none"]
+OnRestore = Literal["keep", "rebuild"]
 
 
 class Depends:
     """A value computed by ``dependency`` from the same request, before the handler runs.
 
     ``dependency``'s own parameters are bound like a handler's (query, headers, body, other
-    ``Depends``...). ``cache="request"`` (the default) computes it once per request even when
-    several parameters need it; ``"container"`` once per Lambda container (a client built at
-    cold start); ``"none"`` every time it is asked for.
+    ``Depends``...); it may be ``async def``, and it may ``yield`` its value (sync or async):
+    the code after ``yield`` runs once the response is built, errors included.
+    ``cache="request"`` (the default) computes it once per request even when several
+    parameters need it; ``"container"`` once per Lambda container (a client built at cold
+    start), ``restore="rebuild"`` builds it again after a SnapStart restore; ``"none"`` every
+    time it is asked for.
 
     >>> def pagination(limit: int = 10, offset: int = 0) -> tuple[int, int]:
     ...     return limit, offset
@@ -187,18 +191,24 @@ class Depends:
     'request'
     """
 
-    __slots__ = ("cache", "dependency")
+    __slots__ = ("cache", "dependency", "restore")
 
-    def __init__(self, dependency: Callable[..., Any], *, cache: DependencyCache = "request"
-                 ) -> None:
+    def __init__(self, dependency: Callable[..., Any], *, cache: DependencyCache = "request",
+                 restore: OnRestore = "keep") -> None:
         if cache not in ("request", "container", "none"):
             raise ValueError(f"cache must be 'request', 'container' or 'none', not {cache!r}")
+        if restore not in ("keep", "rebuild"):
+            raise ValueError(f"restore must be 'keep' or 'rebuild', not {restore!r}")
+        if restore == "rebuild" and cache != "container":
+            raise ValueError("restore='rebuild' applies to cache='container' values only")
         self.dependency = dependency
         self.cache = cache
+        self.restore = restore
 
     def __repr__(self) -> str:
         name = getattr(self.dependency, "__qualname__", repr(self.dependency))
-        return f"Depends({name}, cache={self.cache!r})"
+        extra = ", restore='rebuild'" if self.restore == "rebuild" else ""
+        return f"Depends({name}, cache={self.cache!r}{extra})"
 
 
 @runtime_checkable

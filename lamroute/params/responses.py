@@ -24,17 +24,16 @@ from typing import Any
 
 from ..exceptions import ResponseError
 from ..http.response import Response, to_response
+from .signature import call_kind
 
 
 def with_response_param(handler: Callable[..., Any], serialize: Callable[[Any], Any] | None,
-                        name: str, status: int, where: str) -> Callable[..., Response]:
+                        name: str, status: int, where: str) -> Callable[..., Any]:
     """``handler`` answering a :class:`Response` with the parameter ``name`` merged in;
-    ``serialize`` (the response model) runs on the return value first."""
+    ``serialize`` (the response model) runs on the return value first. An ``async def``
+    handler gets an ``async def`` wrapper, so the route stays async."""
 
-    def respond(**kwargs: Any) -> Response:
-        draft: Response = kwargs[name]
-        draft.status = status
-        result = handler(**kwargs)
+    def finish(draft: Response, result: Any) -> Response:
         if result is draft:  # the handler built its whole answer on the parameter
             checked: Response = serialize(draft) if serialize is not None else draft
             return checked
@@ -49,6 +48,23 @@ def with_response_param(handler: Callable[..., Any], serialize: Callable[[Any], 
         if returned or answer is result:  # never modify a Response the handler may share
             answer = _copy(answer)
         return merge(draft, answer, changed_status=draft.status != status)
+
+    def draft_of(kwargs: dict[str, Any]) -> Response:
+        draft: Response = kwargs[name]
+        draft.status = status
+        return draft
+
+    if call_kind(handler) == "async":
+        async def arespond(**kwargs: Any) -> Response:
+            draft = draft_of(kwargs)
+            return finish(draft, await handler(**kwargs))
+
+        arespond.__wrapped__ = handler  # type: ignore[attr-defined]
+        return arespond
+
+    def respond(**kwargs: Any) -> Response:
+        draft = draft_of(kwargs)
+        return finish(draft, handler(**kwargs))
 
     respond.__wrapped__ = handler  # type: ignore[attr-defined]
     return respond

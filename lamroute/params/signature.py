@@ -16,10 +16,11 @@ binder (:mod:`lamroute.params`) compiles the specs into extractors;
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import sys
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..exceptions import RouteDefinitionError
@@ -91,17 +92,37 @@ class ParamSpec(_Record):
 
 
 class Dependant(_Record):
-    """A callable (handler or dependency) and the specs of its parameters."""
+    """A callable (handler or dependency) and the specs of its parameters.
 
-    _fields = ("call", "params", "cache", "where")
-    __slots__ = ("cache", "call", "params", "where")
+    ``kind`` says how it is called (:func:`call_kind`): ``"sync"``, ``"async"`` (awaited),
+    ``"gen"`` or ``"agen"`` (a dependency that yields its value); ``restore`` is
+    ``"rebuild"`` for a ``cache="container"`` value built again after a SnapStart restore.
+    """
+
+    _fields = ("call", "params", "cache", "where", "kind", "restore")
+    __slots__ = ("cache", "call", "kind", "params", "restore", "where")
 
     def __init__(self, call: Callable[..., Any], params: tuple[ParamSpec, ...],
-                 cache: str = "request", where: str = "") -> None:
+                 cache: str = "request", where: str = "", kind: str = "sync",
+                 restore: str = "keep") -> None:
         self.call = call
         self.params = params
         self.cache = cache
         self.where = where
+        self.kind = kind
+        self.restore = restore
+
+    @property
+    def is_async(self) -> bool:
+        """Whether resolving it awaits something (an ``async`` dependency anywhere below)."""
+        return self.kind in ("async", "agen") or any(
+            spec.dependant.is_async for spec in self.params if spec.dependant is not None)
+
+    @property
+    def has_exits(self) -> bool:
+        """Whether a dependency below yields (code runs after the response)."""
+        return any(spec.dependant.kind in ("gen", "agen") or spec.dependant.has_exits
+                   for spec in self.params if spec.dependant is not None)
 
     def flatten(self) -> list[ParamSpec]:
         """Every non-dependency spec, the dependencies' included, first occurrence kept."""
@@ -125,6 +146,29 @@ class Dependant(_Record):
         return found
 
 
+def call_kind(func: Any) -> str:
+    """How ``func`` is called: ``"async"``, ``"agen"`` (async generator), ``"gen"`` or ``"sync"``.
+
+    A callable object counts by its ``__call__``; ``functools.partial`` by what it wraps.
+
+    >>> async def fetch() -> None: ...
+    >>> def session(): yield 1
+    >>> call_kind(fetch), call_kind(session), call_kind(len)
+    ('async', 'gen', 'sync')
+    """
+    target = func
+    if callable(func) and not (inspect.isroutine(func)
+                               or isinstance(func, (type, functools.partial))):
+        target = type(func).__call__  # a callable object: its __call__
+    if inspect.iscoroutinefunction(target):
+        return "async"
+    if inspect.isasyncgenfunction(target):
+        return "agen"
+    if inspect.isgeneratorfunction(target):
+        return "gen"
+    return "sync"
+
+
 def describe(func: Any) -> str:
     """``handler 'module.qualname'`` for error messages."""
     module = getattr(func, "__module__", None)
@@ -138,18 +182,25 @@ def analyse(
     request_types: tuple[type, ...] = (Request,),
     *,
     cache: str = "request",
+    restore: str = "keep",
+    overrides: Mapping[Any, Callable[..., Any]] | None = None,
     _stack: tuple[Any, ...] = (),
 ) -> Dependant:
-    """The :class:`Dependant` for ``func``; :class:`RouteDefinitionError` names what is wrong."""
+    """The :class:`Dependant` for ``func``; :class:`RouteDefinitionError` names what is wrong.
+
+    ``overrides`` maps a dependency to the callable used in its place
+    (``app.dependency_overrides``), at any depth.
+    """
     where = describe(func)
     if not callable(func):
         raise RouteDefinitionError(f"{where} is not callable.")
     if func in _stack:
         raise RouteDefinitionError(f"{where}: circular dependency through {where}.")
-    if inspect.isgeneratorfunction(func) or inspect.iscoroutinefunction(func):
+    kind = call_kind(func)
+    if not _stack and kind in ("gen", "agen"):
         raise RouteDefinitionError(
-            f"{where}: generator and async functions are not supported as handlers or "
-            "dependencies; use a plain function."
+            f"{where}: a handler cannot be a generator; `yield` belongs in dependencies "
+            "(Depends), whose code after `yield` runs once the response is built."
         )
     signature, hints = _inspect(func, where)
     specs: list[ParamSpec] = []
@@ -162,11 +213,11 @@ def analyse(
                 "remove the '/'."
             )
         spec = _spec(name, parameter, hints.get(name, EMPTY), path_params, request_types,
-                     f"{where}, parameter {name!r}", (*_stack, func))
+                     f"{where}, parameter {name!r}", (*_stack, func), overrides)
         specs.append(spec)
     if not _stack:
         specs += _check_path_params(specs, signature, path_params, where)
-    return Dependant(func, tuple(specs), cache, where)
+    return Dependant(func, tuple(specs), cache, where, kind, restore)
 
 
 def _inspect(func: Any, where: str) -> tuple[inspect.Signature, dict[str, Any]]:
@@ -234,6 +285,7 @@ def _split(hint: Any, where: str) -> tuple[Any, Param | Depends | None, tuple[An
 def _spec(
     name: str, parameter: inspect.Parameter, hint: Any, path_params: tuple[str, ...],
     request_types: tuple[type, ...], where: str, stack: tuple[Any, ...],
+    overrides: Mapping[Any, Callable[..., Any]] | None = None,
 ) -> ParamSpec:
     annotation, marker, metadata = _split(hint, where)
     default = parameter.default
@@ -242,8 +294,11 @@ def _spec(
             raise RouteDefinitionError(f"{where}: a marker both in Annotated and as default.")
         marker, default = default, EMPTY
     if isinstance(marker, Depends):
-        sub = analyse(marker.dependency, path_params, request_types, cache=marker.cache,
-                      _stack=stack)
+        dependency = marker.dependency
+        if overrides:
+            dependency = overrides.get(dependency, dependency)
+        sub = analyse(dependency, path_params, request_types, cache=marker.cache,
+                      restore=marker.restore, overrides=overrides, _stack=stack)
         return ParamSpec(name, "depends", name, annotation, dependant=sub, marker=None)
     if isinstance(marker, Param) and marker.has_default:
         if default is not EMPTY:

@@ -153,16 +153,40 @@ def validator(adapter: Any) -> Callable[[Any, Sequence[str | int], ErrorList], A
         return validate
     built: list[Any] = []
 
+    def build() -> None:
+        if not built:
+            # The forward references may resolve now (pydantic >= 2.10 rebuilds on demand).
+            rebuild = getattr(adapter, "rebuild", None)
+            if rebuild is not None:
+                rebuild(raise_errors=False)
+            built.append(finite_validator(adapter))
+
     def validate_deferred(value: Any, loc: Sequence[str | int], errors: ErrorList) -> Any:
         try:
             if not built:
-                built.append(finite_validator(adapter))
+                build()
             return built[0].validate_python(value)
         except ValidationError as exc:
             errors.extend(convert_errors(exc, loc))
             return INVALID
 
+    DEFERRED.append(build)
     return validate_deferred
+
+
+DEFERRED: list[Callable[[], None]] = []
+"""How to build each validator left for its first request (a SnapStart snapshot builds them
+first: :func:`build_deferred`)."""
+
+
+def build_deferred() -> None:
+    """Build the validators left for their first request (those whose types could not be
+    resolved at registration and can now); one that still cannot be built is left as is."""
+    import contextlib
+
+    for build in DEFERRED:
+        with contextlib.suppress(Exception):  # still unresolvable: its requests will say why
+            build()
 
 
 _NUMBERS = ("float", "decimal")  # the core schemas that take allow_inf_nan

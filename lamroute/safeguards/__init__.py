@@ -22,7 +22,7 @@ are declared in :mod:`lamroute.routing.routes`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import RouteDefinitionError
@@ -62,6 +62,21 @@ class RouteSafeguard:
         if self.max_body_size is not None:
             check_body_size(request, self.max_body_size)
         response = call(request) if self.deadline is None else self.deadline.run(call, request)
+        if self.gzip is not None:
+            response = self.gzip(response, request.headers.get("accept-encoding"))
+        return response
+
+    async def arun(self, call: Callable[[Request], Awaitable[Response]],
+                   request: Request) -> Response:
+        """:meth:`run` for an awaited call, on the event loop (under async app middleware)."""
+        if self.max_body_size is not None:
+            check_body_size(request, self.max_body_size)
+        if self.deadline is None:
+            response = await call(request)
+        else:
+            from .tasks import run_within
+
+            response = await run_within(self.deadline, call, request)
         if self.gzip is not None:
             response = self.gzip(response, request.headers.get("accept-encoding"))
         return response

@@ -21,6 +21,9 @@ Where no interruption is possible (another thread, no ``SIGALRM``, or a ``SIGALR
 already running), the handler runs to its end; a late answer is still replaced by the 504, and
 the log says once per container that handlers cannot be interrupted.
 
+An ``async`` route runs as a task on the container's event loop, which the alarm cancels
+first (:mod:`lamroute.safeguards.tasks`), and interrupts half the margin later if it lingers.
+
 >>> Timeout(integration_s=10.0, margin_s=0.2).budget(remaining_ms=3000)
 2.8
 """
@@ -39,6 +42,8 @@ from ..exceptions import GatewayTimeout
 from ..routing.routes import Timeout
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ..http.request import Request
     from ..http.response import Response
 
@@ -88,10 +93,11 @@ class HandlerTimeout(GatewayTimeout):
 class _Alarm:
     """One invocation's deadline: when it started, the Lambda time left then, its budget (which
     a route's own timeout may replace), and the SIGALRM handler state. Raises once, then stays
-    inert until restored."""
+    inert until restored. ``watch``: the async task running under it, if any
+    (:mod:`lamroute.safeguards.tasks`), which it cancels first."""
 
     __slots__ = ("answer", "armed", "budget", "deadline", "fired", "remaining_ms", "reported",
-                 "started", "thread")
+                 "started", "thread", "watch")
 
     def __init__(self, deadline: Deadline, started: float, remaining_ms: float,
                  budget: float | None, thread: int) -> None:
@@ -104,12 +110,46 @@ class _Alarm:
         self.fired = False
         self.reported = False
         self.answer: Response | None = None
+        self.watch: Watch | None = None
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         if self.armed:
+            watch = self.watch
+            if watch is not None and not self.fired:
+                # An async task: cancel it (the loop unwinds it, cleanup included) and come
+                # back after the grace period in case it swallows the cancellation or blocks.
+                self.fired = True
+                watch.cancel()
+                _signal.setitimer(_ITIMER_REAL, self.grace())
+                return
             self.armed = False
             self.fired = True
             raise DeadlineInterrupt("handler interrupted: deadline reached", self)
+
+    def grace(self) -> float:
+        """How long a cancelled task has to end: half the margin (at least 10 ms)."""
+        timeout = self.deadline.timeout
+        margin = timeout.margin_s if timeout is not None else 0.0
+        return max(margin / 2, 0.01)
+
+
+class Watch:
+    """An async task running under an alarm, its loop, and the loop's deadline timer when no
+    ``SIGALRM`` serves (see :mod:`lamroute.safeguards.tasks`)."""
+
+    __slots__ = ("hard", "loop", "task", "timer")
+
+    def __init__(self, task: asyncio.Task[Any], loop: asyncio.AbstractEventLoop,
+                 hard: bool) -> None:
+        self.task = task
+        self.loop = loop
+        self.hard = hard  # the loop timer may stop the loop when the cancelled task lingers
+        self.timer: asyncio.TimerHandle | None = None
+
+    def cancel(self) -> None:
+        """Cancel the task, from a signal handler or any thread (call_soon_threadsafe also
+        wakes the loop if it waits in select() when the signal arrives)."""
+        self.loop.call_soon_threadsafe(self.task.cancel, CANCEL_MESSAGE)
 
 
 class Deadline:
@@ -154,15 +194,21 @@ class Deadline:
                 request: Request) -> Response:
         """``call(request)`` under a deadline that already runs (the app's, armed before its
         middleware): the same timer, re-aimed when this route has its own timeout."""
-        if outer.deadline is self or outer.fired:
-            return call(request)
+        if outer.deadline is not self and not outer.fired:
+            self._aim(outer, request)
+        return call(request)
+
+    def _aim(self, outer: _Alarm, request: Request) -> None:
+        """Give the running deadline ``outer`` this route's budget (``None`` lifts it)."""
         outer.deadline = self
         if self.timeout is None:  # this route lifts the deadline
             outer.budget = None
             if outer.armed:
                 outer.armed = False
                 _signal.setitimer(_ITIMER_REAL, 0)
-            return call(request)
+            if outer.watch is not None:
+                aim_timer(outer)
+            return
         # The budget counts from the start of the invocation, as the gateway's timeout does.
         outer.budget = self.timeout.budget(outer.remaining_ms)
         left = outer.budget - (time.perf_counter() - outer.started)
@@ -170,7 +216,8 @@ class Deadline:
             raise self._timed_out(request, outer, "no time left to start the handler")
         if outer.armed:
             _signal.setitimer(_ITIMER_REAL, left)
-        return call(request)
+        elif outer.watch is not None:  # an async task's loop keeps the time
+            aim_timer(outer)
 
     def _run_interruptible(self, call: Callable[[Request], Response], request: Request,
                            alarm: _Alarm) -> Response:
@@ -230,6 +277,8 @@ class Deadline:
             _late.alarm = alarm
         try:
             response = call(request)
+        except DeadlineInterrupt as exc:  # an async task cancelled by a timer of the loop
+            raise self._timed_out(request, alarm, "handler cancelled") from exc
         finally:
             if main:
                 _Current.alarm = None
@@ -260,6 +309,47 @@ class _Current:
 _late = threading.local()
 """``alarm``: the deadline of the invocation running in this (non-main) thread, which cannot be
 interrupted; ``None`` or unset between invocations."""
+
+
+CANCEL_MESSAGE = "lamroute: the request reached its deadline"
+
+
+def aim_timer(alarm: _Alarm) -> None:
+    """(Re)start the loop timer that cancels the watched task at the budget (no SIGALRM)."""
+    watch = alarm.watch
+    if watch is None:
+        return
+    if watch.timer is not None:
+        watch.timer.cancel()
+        watch.timer = None
+    if alarm.budget is None or alarm.fired:
+        return
+    left = alarm.budget - (_perf_counter() - alarm.started)
+    watch.timer = watch.loop.call_later(left if left > 0 else 0.0, _soft_shot, alarm, watch)
+
+
+def _soft_shot(alarm: _Alarm, watch: Watch) -> None:
+    """The loop timer's deadline (in the loop's thread): cancel the task, then stop the loop
+    if it has not ended after the grace period."""
+    alarm.fired = True
+    if watch.task.done():
+        return
+    watch.task.cancel(CANCEL_MESSAGE)
+    if watch.hard:
+        watch.timer = watch.loop.call_later(alarm.grace(), _hard_shot, watch)
+
+
+def _hard_shot(watch: Watch) -> None:
+    if not watch.task.done():
+        watch.loop.stop()  # run_until_complete raises: the runner answers the 504
+
+
+def current_alarm() -> _Alarm | None:
+    """The deadline of the invocation running in this thread, if any."""
+    if _get_ident() == _MAIN_THREAD:
+        return _Current.alarm
+    alarm: _Alarm | None = getattr(_late, "alarm", None)
+    return alarm
 
 
 def _dispatch(signum: int, frame: FrameType | None) -> None:

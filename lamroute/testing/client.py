@@ -38,14 +38,16 @@ from .websocket import (
 
 
 class FakeContext:
-    """A stand-in for the Lambda context object, with a real deadline.
+    """A stand-in for the Lambda context object, with a real deadline; ``tenant_id`` is the
+    tenant of a function in tenant isolation mode (``None`` otherwise, as in Lambda).
 
     >>> FakeContext(timeout_ms=3000).get_remaining_time_in_millis() <= 3000
     True
     """
 
     def __init__(self, *, timeout_ms: int = 30_000, function_name: str = "lamroute-test",
-                 memory_limit_in_mb: int = 128) -> None:
+                 memory_limit_in_mb: int = 128, tenant_id: str | None = None) -> None:
+        self.tenant_id = tenant_id
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = memory_limit_in_mb
@@ -104,7 +106,9 @@ class TestClient:
     """Calls ``app`` (any ``(event, context) -> dict`` callable) with events of ``format``.
 
     Every answer is checked against the gateway's rules for the format; a malformed one fails
-    the test with :class:`~lamroute.testing.rules.MalformedResponse`.
+    the test with :class:`~lamroute.testing.rules.MalformedResponse`. Each request gets a new
+    :class:`FakeContext` (``timeout_ms``, ``tenant_id``). Async apps run unchanged; from an
+    ``async def`` test the call still blocks until the answer is there.
 
     ``lambda_authorizer`` (a handler or a :class:`GatewayAuthorizer`) and ``jwt_claims`` (an
     HTTP API JWT authorizer, a Cognito one for ``rest``, whose token stands for these claims,
@@ -121,6 +125,7 @@ class TestClient:
                  lambda_authorizer: GatewayAuthorizer | AuthorizerCallable | None = None,
                  jwt_claims: Mapping[str, Any] | None = None,
                  binary_media_types: Iterable[str] = ("*/*",),
+                 tenant_id: str | None = None,
                  ) -> None:
         if format not in FORMATS and format != "custom":
             raise ValueError(f"Unknown format {format!r}; use one of {(*FORMATS, 'custom')}.")
@@ -131,6 +136,7 @@ class TestClient:
         # A REST API's setting (``*/*``, as `lamroute template` writes it; ``()`` for none):
         # bodies of those types arrive base64-encoded, others as text.
         self.binary_media_types = tuple(binary_media_types)
+        self.tenant_id = tenant_id  # the context's, as under Lambda's tenant isolation mode
         self.authorizer = authorizer
         self.identity = identity
         # Run a Lambda authorizer before the app, as the gateway would (401/403 on its own).
@@ -214,7 +220,7 @@ class TestClient:
 
     def invoke(self, event: Any) -> TestResponse:
         """Call the app with a ready-made event and check the answer."""
-        raw = self.app(event, FakeContext(timeout_ms=self.timeout_ms))
+        raw = self.app(event, FakeContext(timeout_ms=self.timeout_ms, tenant_id=self.tenant_id))
         assert_valid_proxy_response(self.format, raw)
         return TestResponse(raw)
 
@@ -367,6 +373,7 @@ class WebSocketSession:
     def _invoke(self, route_key: str, **options: Any) -> TestResponse:
         event = self._event(route_key, **options)
         with use_connections(Connections(backend=self.backend)):
-            raw = self.client.app(event, FakeContext(timeout_ms=self.client.timeout_ms))
+            raw = self.client.app(event, FakeContext(timeout_ms=self.client.timeout_ms,
+                                                     tenant_id=self.client.tenant_id))
         assert_valid_proxy_response("websocket", raw)
         return TestResponse(raw)

@@ -20,9 +20,12 @@ from ..exceptions import HTTPError, NotFound, RouteDefinitionError, plain_status
 from ..formats.websocket import ConnectionsClient, WebSocketRequest
 from ..http.response import Response, to_response
 from ..params import Binder, build_binder
+from ..params.signature import call_kind
 from ..routing.routes import CONNECT, DEFAULT, DISCONNECT, WebSocketRoute, check_route
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ..security.guards import Guard
     from .connections import Connections
 
@@ -30,9 +33,12 @@ Extractor = Callable[[WebSocketRequest], Any]
 
 
 class CompiledWebSocketRoute:
-    """A WebSocket route with its guard and argument binding built at registration."""
+    """A WebSocket route with its guard and argument binding built at registration.
 
-    __slots__ = ("binder", "extractors", "guard", "route", "status")
+    ``is_async``: its handler or a dependency awaits (it runs on the container's event loop);
+    a dependency that yields finishes once the answer is built, as for HTTP routes."""
+
+    __slots__ = ("binder", "extractors", "guard", "is_async", "route", "status")
 
     def __init__(self, route: WebSocketRoute, extractors: tuple[tuple[str, Extractor], ...],
                  binder: Binder | None, guard: Guard | None = None) -> None:
@@ -41,19 +47,77 @@ class CompiledWebSocketRoute:
         self.binder = binder
         self.guard = guard
         self.status = plain_status(route.options.get("status_code", 200))
+        self.is_async = call_kind(route.handler) == "async" or (
+            binder is not None and binder.is_async)
 
     def __call__(self, request: WebSocketRequest) -> Response:
+        if self.is_async:
+            from ..aio.loop import run
+
+            return run(self.acall(request))
         if self.guard is not None:
             self.guard.check(request)  # 401/403: on $connect, the connection is refused
+        if self.binder is not None and self.binder.has_exits:
+            return self._with_exits(request)
         kwargs = self.binder.bind(request) if self.binder is not None else {}
         for name, extract in self.extractors:
             kwargs[name] = extract(request)
-        result = self.route.handler(**kwargs)
+        return self._answer(self.route.handler(**kwargs))
+
+    def _answer(self, result: Any) -> Response:
         # `None` is an empty answer with the route's status: a 204 would be a surprise on
         # `$connect`, where any 2xx accepts the connection.
         if result is None:
             return Response(None, self.status)
         return to_response(result, self.status)
+
+    def _with_exits(self, request: WebSocketRequest) -> Response:
+        from ..params.dependencies import EXITS, close_exits
+
+        assert self.binder is not None
+        cache: dict[Any, Any] = {}
+        try:
+            kwargs = self.binder.bind(request, cache)
+            for name, extract in self.extractors:
+                kwargs[name] = extract(request)
+            response = self._answer(self.route.handler(**kwargs))
+        except BaseException as exc:
+            final = close_exits(cache, exc) if EXITS in cache else exc
+            if final is not exc and final is not None:
+                raise final from None
+            raise
+        final = close_exits(cache, None) if EXITS in cache else None
+        if final is not None:
+            raise final from None
+        return response
+
+    async def acall(self, request: WebSocketRequest) -> Response:
+        """The route on the event loop: its dependencies and handler awaited."""
+        from ..params.dependencies import EXITS, aclose_exits
+
+        if self.guard is not None:
+            self.guard.check(request)
+        cache: dict[Any, Any] = {}
+        binder = self.binder
+        try:
+            kwargs = {} if binder is None else (
+                await binder.abind(request, cache) if binder.is_async
+                else binder.bind(request, cache))
+            for name, extract in self.extractors:
+                kwargs[name] = extract(request)
+            result = self.route.handler(**kwargs)
+            if call_kind(self.route.handler) == "async":
+                result = await result
+            response = self._answer(result)
+        except BaseException as exc:
+            final = await aclose_exits(cache, exc) if EXITS in cache else exc
+            if final is not exc and final is not None:
+                raise final from None
+            raise
+        final = await aclose_exits(cache, None) if EXITS in cache else None
+        if final is not None:
+            raise final from None
+        return response
 
 
 class WebSocketRoutes:
@@ -66,6 +130,7 @@ class WebSocketRoutes:
 
     def __init__(self, *, default_auth: Any = None) -> None:
         self.routes: dict[str, CompiledWebSocketRoute] = {}
+        self._default_auth: dict[str, Any] = {}  # the default guard each route was compiled with
         self.default_guard: Guard | None = None
         if default_auth is not None:
             from ..security.guards import as_guard
@@ -74,12 +139,25 @@ class WebSocketRoutes:
         # The guards of the implicit $connect (the caller must pass one), None when it is open.
         self.connect_guards: tuple[Guard, ...] | None = self._connect_guards()
 
-    def add(self, route: WebSocketRoute, *, default_auth: Any = None) -> None:
+    def add(self, route: WebSocketRoute, *, default_auth: Any = None,
+            overrides: Mapping[Any, Any] | None = None) -> None:
         check_route(route.route_key, route.options)  # also for routes built by hand
         if route.route_key in self.routes:
             raise RouteDefinitionError(f"WebSocket route {route.route_key!r} is defined twice.")
-        self.routes[route.route_key] = compile_route(route, default_auth)
+        self.routes[route.route_key] = compile_route(route, default_auth, overrides)
+        self._default_auth[route.route_key] = default_auth
         self.connect_guards = self._connect_guards()
+
+    def recompile(self, *, overrides: Mapping[Any, Any] | None) -> None:
+        """Bind every route again (``app.dependency_overrides`` changed)."""
+        for key, compiled in list(self.routes.items()):
+            self.routes[key] = compile_route(compiled.route, self._default_auth.get(key),
+                                             overrides)
+        self.connect_guards = self._connect_guards()
+
+    @property
+    def has_async(self) -> bool:
+        return any(compiled.is_async for compiled in self.routes.values())
 
     def _connect_guards(self) -> tuple[Guard, ...] | None:
         messages = [c for key, c in self.routes.items() if key not in (CONNECT, DISCONNECT)]
@@ -114,6 +192,19 @@ class WebSocketRoutes:
         problem. ``$connect`` and ``$disconnect`` without a handler are accepted (200), as
         when the API has no such route, once the implicit ``$connect`` admits the caller.
         """
+        compiled = self._route(request, connections)
+        return compiled if type(compiled) is Response else compiled(request)  # type: ignore[operator]
+
+    async def adispatch(self, request: WebSocketRequest, connections: Connections) -> Response:
+        """:meth:`dispatch` on the event loop (under async app middleware)."""
+        compiled = self._route(request, connections)
+        if type(compiled) is Response:
+            return compiled
+        assert isinstance(compiled, CompiledWebSocketRoute)
+        return await compiled.acall(request) if compiled.is_async else compiled(request)
+
+    def _route(self, request: WebSocketRequest, connections: Connections
+               ) -> CompiledWebSocketRoute | Response:
         request._connections_config = connections
         compiled = self.routes.get(request.route_key)
         if compiled is None and request.route_key not in (CONNECT, DISCONNECT):
@@ -125,10 +216,11 @@ class WebSocketRoutes:
                 return Response(None, 200)
             raise NotFound(f"No WebSocket route for route key {request.route_key!r}.")
         request.route = compiled.route.route_key
-        return compiled(request)
+        return compiled
 
 
-def compile_route(route: WebSocketRoute, default_auth: Any = None) -> CompiledWebSocketRoute:
+def compile_route(route: WebSocketRoute, default_auth: Any = None,
+                  overrides: Mapping[Any, Any] | None = None) -> CompiledWebSocketRoute:
     """Analyse the handler once: WebSocket names here, everything else by the HTTP binder.
 
     ``connection_id``, ``connections`` (or a parameter annotated ``Connections``) and an
@@ -152,7 +244,8 @@ def compile_route(route: WebSocketRoute, default_auth: Any = None) -> CompiledWe
             own.append((name, extract))
         else:
             delegated.append(parameter)
-    binder = _http_binder(func, signature.replace(parameters=delegated)) if delegated else None
+    binder = (_http_binder(func, signature.replace(parameters=delegated), overrides)
+              if delegated else None)
     http_only = [p.name for p in binder.params if p.source in _HTTP_ONLY] if binder else []
     if binder is not None and binder.response_param is not None:
         http_only.append(binder.response_param)
@@ -186,7 +279,8 @@ def _own_extractor(name: str, parameter: inspect.Parameter) -> Extractor | None:
     return None
 
 
-def _http_binder(func: Callable[..., Any], signature: inspect.Signature) -> Binder:
+def _http_binder(func: Callable[..., Any], signature: inspect.Signature,
+                 overrides: Mapping[Any, Any] | None = None) -> Binder:
     """The HTTP binder for the parameters WebSocket leaves, through a stand-in function with
     only those parameters (annotations still resolved in the handler's own module)."""
     target = inspect.unwrap(func)
@@ -198,7 +292,7 @@ def _http_binder(func: Callable[..., Any], signature: inspect.Signature) -> Bind
     stand_in.__annotations__ = {p: annotations[p] for p in signature.parameters
                                 if p in annotations}
     stand_in.__signature__ = signature  # type: ignore[attr-defined]
-    return build_binder(stand_in, ())
+    return build_binder(stand_in, (), overrides=overrides)
 
 
 def _stand_in(**kwargs: Any) -> None:

@@ -3,7 +3,8 @@
 The parent (``measure``) runs the children interleaved and times each from spawn to exit; the
 child (``python -m tests.benchmarks.cold NAME``) reads the event as JSON on stdin and prints its
 peak RSS and the status it answered. ``lamroute-no-models`` builds an app without a pydantic
-model and reports whether pydantic was imported anyway.
+model (and no async code) and reports whether pydantic (or asyncio) was imported anyway;
+``lamroute-health`` and ``lamroute-async-health`` serve ``GET /health``, sync or async.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class ColdResults:
     cpu_ms: dict[str, list[float]] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
     pydantic_without_models: bool | None = None
+    asyncio_without_async: bool | None = None
     import_ms: list[float] = field(default_factory=list)
     import_cumulative_us: list[int] = field(default_factory=list)
 
@@ -93,6 +95,7 @@ def measure(names: list[str], events: dict[str, dict[str, Any]], *, runs: int,
             results.status[name] = report["status"]
     _, report = _run_child("lamroute-no-models", payloads["lamroute"])
     results.pydantic_without_models = report["pydantic"]
+    results.asyncio_without_async = report["asyncio"]
     measure_import(results, runs=runs)
     return results
 

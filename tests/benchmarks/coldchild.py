@@ -32,10 +32,14 @@ def serve(name: str, event: dict[str, Any]) -> dict[str, Any]:
         app.get("/items")(lambda: {"status": "ok"})
         app.get("/health")(lambda: {"status": "ok"})
         response = app(event, Context())
-        return {"status": response["statusCode"], "pydantic": "pydantic" in sys.modules}
+        return {"status": response["statusCode"], "pydantic": "pydantic" in sys.modules,
+                "asyncio": "asyncio" in sys.modules}
     from apps import build  # type: ignore[import-not-found]
 
-    handler = build(name, COLD_ROUTES)
+    if name in ("lamroute-health", "lamroute-async-health"):  # GET /health, sync or async
+        handler = build("lamroute", COLD_ROUTES, asynchronous=name == "lamroute-async-health")
+    else:
+        handler = build(name, COLD_ROUTES)
     return {"status": handler(event, Context())["statusCode"]}
 
 

@@ -13,14 +13,27 @@ from statistics import median
 from .apps import PEERS
 from .cold import ColdResults
 from .events import SUCCESSFUL, WORKLOADS
-from .warm import BATCHES, LINE, LINE_AFTER, LOG_OFF, LOG_ON, WarmResults
+from .warm import (
+    ASYNC_OFF,
+    ASYNC_ON,
+    ASYNC_WORKLOADS,
+    BATCHES,
+    LINE,
+    LINE_AFTER,
+    LOG_OFF,
+    LOG_ON,
+    WarmResults,
+)
 
 HAND = "hand-written"
 # They answer a formatted 500 and log the traceback; Powertools re-raises.
 ERROR_PEERS = ("chalice", "fastapi+mangum")
 COLUMNS = (HAND, LOG_OFF, LOG_ON, *PEERS)
 TITLES = {HAND: "hand-written", LOG_OFF: "lamroute (log off)", LOG_ON: "lamroute (log on)",
-          "powertools": "Powertools", "chalice": "Chalice", "fastapi+mangum": "FastAPI+Mangum"}
+          "powertools": "Powertools", "chalice": "Chalice", "fastapi+mangum": "FastAPI+Mangum",
+          "lamroute-health": "lamroute, GET /health (sync)",
+          "lamroute-async-health": "lamroute, GET /health (async def)"}
+ASYNC_BUDGET = 1.5  # an async route costs at most 1.5x the same sync route (issue 14)
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,21 @@ def access_table(warm: WarmResults, route_counts: tuple[int, ...]) -> str:
     return "\n".join(rows)
 
 
+def async_table(warm: WarmResults, route_counts: tuple[int, ...]) -> str:
+    rows = ["| routes | workload | sync, log on, µs | async, log on, µs | ratio "
+            "| sync, log off, µs | async, log off, µs | ratio |",
+            "|---|---|---|---|---|---|---|---|"]
+    for routes in route_counts:
+        for workload in ASYNC_WORKLOADS:
+            cells = []
+            for sync, other in ((LOG_ON, ASYNC_ON), (LOG_OFF, ASYNC_OFF)):
+                ratio = warm.paired((routes, workload, other), (routes, workload, sync))
+                cells += [_fmt(warm.median((routes, workload, sync))),
+                          _fmt(warm.median((routes, workload, other))), _fmt(ratio, 2) + "x"]
+            rows.append(f"| {routes} | {workload} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def cold_table(cold: ColdResults) -> str:
     rows = ["| framework | wall, ms (median) | x hand-written | CPU, ms (median) "
             "| x hand-written | peak RSS, MiB | Δ RSS vs hand-written, MiB |",
@@ -166,6 +194,14 @@ def budgets(warm: WarmResults, cold: ColdResults | None,
         out.append(Budget(f"routing scale, {high}/{low} routes ≤ 1.1",
                           all(v is not None and v <= 1.1 for v in scale.values()),
                           "; ".join(f"{w}: {_fmt(v, 2)}" for w, v in scale.items())))
+    async_ratios = {(r, w): warm.paired((r, w, ASYNC_ON), (r, w, LOG_ON))
+                    for r in route_counts for w in ASYNC_WORKLOADS}
+    if any(v is not None for v in async_ratios.values()):
+        out.append(Budget(f"async route ≤ {ASYNC_BUDGET}x the same sync route, as shipped "
+                          "(access log and deadline on)",
+                          all(v is not None and v <= ASYNC_BUDGET for v in async_ratios.values()),
+                          "; ".join(f"{w}@{r}: {_fmt(v, 2)}x" for (r, w), v in
+                                    async_ratios.items())))
     if cold is not None:
         ratio = cold.paired_wall("lamroute", HAND)
         out.append(Budget("cold start ≤ 1.1x hand-written (both import pydantic)", ratio <= 1.1,
@@ -179,6 +215,9 @@ def budgets(warm: WarmResults, cold: ColdResults | None,
         out.append(Budget("an app without models never imports pydantic",
                           cold.pydantic_without_models is False,
                           f"pydantic imported: {cold.pydantic_without_models}"))
+        out.append(Budget("an app without async code never imports asyncio",
+                          cold.asyncio_without_async is False,
+                          f"asyncio imported: {cold.asyncio_without_async}"))
     return out
 
 
@@ -199,6 +238,11 @@ def render(warm: WarmResults, cold: ColdResults | None, route_counts: tuple[int,
         "### Access log",
         "",
         access_table(warm, route_counts),
+        "",
+        "### Async routes: the same routes as `async def` (µs per invocation, paired ratio to "
+        "the sync route)",
+        "",
+        async_table(warm, route_counts),
     ]
     if cold is not None:
         parts += ["", f"### Cold start: 50 routes, import + build + one request "

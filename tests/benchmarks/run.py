@@ -26,16 +26,20 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 ROUTE_COUNTS = (10, 200)
+# Cold starts of GET /health, with a sync and with an async handler (the event loop's cost).
+COLD_HEALTH = ("lamroute-health", "lamroute-async-health")
 README_INTRO = """## Performance
 
 `make bench` runs the same small API (static fillers, `GET /health` registered last,
 `GET /users/{user_id}` as an int, `POST /items` validated by a pydantic model, a route that
 raises, an unknown path) on lamroute, a hand-written handler (dict dispatch + `json.dumps`, the
 floor), Powertools' `APIGatewayRestResolver`, Chalice and FastAPI + Mangum, with realistic REST API
-events (stage, 21 browser headers, full `requestContext`), and checks the budgets of issue 8.
-All log lines go to `/dev/null`. `make bench-micro` runs a pytest-benchmark suite of the hot
-paths (routing, parsing, rendering). The latest run (numbers from a shared machine: compare the
-ratios, not the absolute times):
+events (stage, 21 browser headers, full `requestContext`), and checks the budgets of issue 8;
+`health` and `user` also run with `async def` handlers (issue 14: at most 1.5x the same sync
+route, as shipped: access log and deadline on). All log lines go to `/dev/null`.
+`make bench-micro` runs a pytest-benchmark suite of the hot paths (routing, parsing,
+rendering). The latest run (numbers from a shared machine: compare the ratios, not the absolute
+times):
 
 """
 
@@ -71,9 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         results.missing = missing
         cold_results = None
         if not args.no_cold:
-            say(f"cold: {len(FRAMEWORKS)} frameworks x {args.cold_runs} runs ...")
+            names = [*FRAMEWORKS, *COLD_HEALTH]
+            say(f"cold: {len(names)} apps x {args.cold_runs} runs ...")
             events = {name: event_for(name, "create_item") for name in FRAMEWORKS}
-            cold_results = cold.measure(list(FRAMEWORKS), events,  # type: ignore[arg-type]
+            events.update({name: event_for("lamroute", "health") for name in COLD_HEALTH})
+            cold_results = cold.measure(names, events,  # type: ignore[arg-type]
                                         runs=args.cold_runs)
     finally:
         sys.stdout, sys.stderr = out, sys.__stderr__

@@ -25,6 +25,9 @@ Cell = tuple[int, str, str]  # (routes, workload, variant)
 
 LOG_OFF, LOG_ON, LINE = "lamroute", "lamroute+log", "json-logger line"
 LINE_AFTER = "lamroute, then a json-logger line"
+# The same app with ``async def`` handlers for these workloads (issue 14's budget).
+ASYNC_OFF, ASYNC_ON = "lamroute async", "lamroute async+log"
+ASYNC_WORKLOADS = ("health", "user")
 BATCHES = 4
 ACCESS_FIELDS = ("method", "path", "route", "status", "duration_ms", "request_id",
                  "aws_request_id", "cold_start", "source_ip", "user_agent")
@@ -110,10 +113,14 @@ def make_cells(route_counts: tuple[int, ...], context: Any, stream: Any,
             if name == "lamroute":
                 handlers[LOG_OFF] = build(name, routes, access_log=False)
                 handlers[LOG_ON] = build(name, routes, access_log=True)
+                handlers[ASYNC_OFF] = build(name, routes, access_log=False, asynchronous=True)
+                handlers[ASYNC_ON] = build(name, routes, access_log=True, asynchronous=True)
             else:
                 handlers[name] = build(name, routes)
         for workload in WORKLOADS:
             for variant, handler in handlers.items():
+                if variant in (ASYNC_OFF, ASYNC_ON) and workload not in ASYNC_WORKLOADS:
+                    continue
                 event = event_for(variant, workload)
                 if event is None:
                     missing[routes, workload, variant] = "API Gateway answers, not the function"
@@ -176,4 +183,5 @@ def run(calls: dict[Cell, Call], *, rounds: int, target_s: float, seed: int = 8,
     return results
 
 
-__all__ = ["LINE", "LINE_AFTER", "LOG_OFF", "LOG_ON", "WarmResults", "make_cells", "run"]
+__all__ = ["ASYNC_OFF", "ASYNC_ON", "ASYNC_WORKLOADS", "LINE", "LINE_AFTER", "LOG_OFF", "LOG_ON",
+           "WarmResults", "make_cells", "run"]

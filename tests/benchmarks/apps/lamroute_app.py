@@ -15,14 +15,22 @@ def _filler(path: str) -> Callable[[], dict[str, str]]:
     return lambda: {"path": path}
 
 
-def build(n_routes: int, *, access_log: bool = True) -> Callable[[dict[str, Any], Any], Any]:
+def build(n_routes: int, *, access_log: bool = True,
+          asynchronous: bool = False) -> Callable[[dict[str, Any], Any], Any]:
+    """``asynchronous``: ``GET /users/{user_id}`` and ``GET /health`` are ``async def`` (the
+    async variants of those workloads); the other routes stay sync."""
     app = App(title="bench", access_log=access_log)
     for path in filler_paths(n_routes):
         app.get(path)(_filler(path))
 
-    @app.get("/users/{user_id}")
-    def get_user(user_id: int) -> dict[str, Any]:
-        return {"id": user_id, "name": "Ada"}
+    if asynchronous:
+        @app.get("/users/{user_id}")
+        async def get_user_async(user_id: int) -> dict[str, Any]:
+            return {"id": user_id, "name": "Ada"}
+    else:
+        @app.get("/users/{user_id}")
+        def get_user(user_id: int) -> dict[str, Any]:
+            return {"id": user_id, "name": "Ada"}
 
     @app.post("/items", status_code=201)
     def create_item(item: Item) -> Item:
@@ -32,8 +40,13 @@ def build(n_routes: int, *, access_log: bool = True) -> Callable[[dict[str, Any]
     def boom() -> None:
         raise RuntimeError("boom")
 
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    if asynchronous:
+        @app.get("/health")
+        async def health_async() -> dict[str, str]:
+            return {"status": "ok"}
+    else:
+        @app.get("/health")
+        def health() -> dict[str, str]:
+            return {"status": "ok"}
 
     return app
