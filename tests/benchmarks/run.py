@@ -67,20 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout = sys.stderr = devnull
     try:
         say(f"warm: building {len(FRAMEWORKS)} apps at {ROUTE_COUNTS} routes ...")
-        calls, missing = warm.make_cells(ROUTE_COUNTS, FakeContext(), devnull)
+        calls = warm.make_cells(ROUTE_COUNTS, FakeContext(), devnull)
         say(f"warm: {len(calls)} cells x {args.rounds} rounds")
         results = warm.run(calls, rounds=args.rounds, target_s=args.sample_ms / 1000,
                            progress=lambda i: say(f"  round {i}/{args.rounds}")
                            if i % 10 == 0 or i == args.rounds else None)
-        results.missing = missing
         cold_results = None
         if not args.no_cold:
             names = [*FRAMEWORKS, *COLD_HEALTH]
             say(f"cold: {len(names)} apps x {args.cold_runs} runs ...")
             events = {name: event_for(name, "create_item") for name in FRAMEWORKS}
             events.update({name: event_for("lamroute", "health") for name in COLD_HEALTH})
-            cold_results = cold.measure(names, events,  # type: ignore[arg-type]
-                                        runs=args.cold_runs)
+            cold_results = cold.measure(names, events, runs=args.cold_runs)
     finally:
         sys.stdout, sys.stderr = out, sys.__stderr__
     text = report.render(results, cold_results, ROUTE_COUNTS, rounds=args.rounds,
