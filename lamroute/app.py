@@ -27,7 +27,7 @@ from .formats.alb import ALB, AlbFormat
 from .formats.websocket import WEBSOCKET, WebSocketRequest
 from .http.request import Request
 from .http.response import Response, _json_response, dump_json, to_response
-from .logs import _request_fields, configure, log_access, set_request_field
+from .logs import _request_fields, configure, set_request_field
 from .params import Binder, build_binder, build_response_model
 from .params.signature import call_kind
 from .routing import RouteDecorators, Router
@@ -183,6 +183,7 @@ class App(RouteDecorators):
         # The guards of each guarded route, for the answers that list a path's methods.
         self.gates: dict[CompiledRoute, tuple[Guard, ...]] = {}
         self.logger = configure(log_level, root=log_root)
+        self._log_access: Callable[..., None] | None = None  # loaded with the first access line
         self.app_logger = logging.getLogger("lamroute.app")
         self.boundary = Boundary(logger=self.logger, formatter=error_formatter, debug=debug)
         self.safeguards = Safeguards(timeout=timeout, compress=compress,
@@ -500,8 +501,18 @@ class App(RouteDecorators):
         finally:
             _request_fields.reset(token)
         if self.access_log:
-            log_access(self.logger, request, payload, started, cold, context)
+            (self._log_access or self.access_logger())(self.logger, request, payload, started,
+                                                       cold, context)
         return payload
+
+    def access_logger(self) -> Callable[..., None]:
+        """The function that writes the access line (:mod:`lamroute.logs.access`, loaded with
+        the first one)."""
+        if self._log_access is None:
+            from .logs.access import log_access
+
+            self._log_access = log_access
+        return self._log_access
 
     def dispatch(self, request: Request) -> Response:
         """Route ``request`` and call its handler; errors propagate to the boundary."""

@@ -91,6 +91,8 @@ def warm(app: App) -> None:
             _warm_format(app, fmt, event)
     if app.websocket_routes:
         app.connections  # noqa: B018 - the @connections client's module
+    if app.access_log:
+        app.access_logger()  # the access line's module
     if _has_async(app):
         from ..aio.loop import run
 
