@@ -13,7 +13,7 @@ path, ``Logger.handle`` with the record. Loaded with the first app that writes a
 
 >>> line = access_json("2026-01-02T03:04:05.678Z", ("GET", "/a", "/a", "r-1", None, "ua/1"),
 ...                    200, 0.042, "aws-1", True, None)
->>> line[:60]
+>>> line[:59]
 '{"timestamp": "2026-01-02T03:04:05.678Z", "level": "INFO", '
 >>> line[-56:]
 '"cold_start": true, "source_ip": null, "user_agent": "ua/1"}'
