@@ -15,7 +15,7 @@ path, ``Logger.handle`` with the record. Loaded with the first app that writes a
 ...                    200, 0.042, "aws-1", True, None)
 >>> line[:59]
 '{"timestamp": "2026-01-02T03:04:05.678Z", "level": "INFO", '
->>> line[-56:]
+>>> line[-59:]
 '"cold_start": true, "source_ip": null, "user_agent": "ua/1"}'
 """
 
