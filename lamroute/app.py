@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import ErrorFormatter, echo, problem_response
+from .errors import ErrorFormatter, echo, problem_response, route_not_found
 from .errors.boundary import Boundary
 from .exceptions import FATAL, MethodNotAllowed, NotFound, RouteDefinitionError
 from .formats import PayloadFormat, detect, render_safely
 from .formats.alb import ALB, AlbFormat
 from .formats.websocket import WEBSOCKET, WebSocketRequest
 from .http.request import Request
-from .http.response import Response, _json_response, dump_json, to_response
+from .http.response import Response, json_response, to_response
 from .logs import _request_fields, configure, set_request_field
 from .params import Binder, build_binder, build_response_model
 from .params.signature import call_kind
@@ -65,8 +65,8 @@ class CompiledRoute:
     arguments) is read once here: a route is immutable once registered.
     """
 
-    __slots__ = ("_chain", "ahandle", "bind", "binder", "guard", "handle", "handler", "is_async",
-                 "path_params", "route", "safeguard", "serialize", "status")
+    __slots__ = ("_chain", "ahandle", "bind", "binder", "guard", "guarded", "handle", "handler",
+                 "is_async", "path_params", "route", "safeguard", "serialize", "status")
 
     def __init__(self, route: Route, binder: Binder, serialize: Callable[[Any], Any] | None = None,
                  guard: Guard | None = None, chain: Handler | None = None,
@@ -79,6 +79,7 @@ class CompiledRoute:
         self.chain = chain  # sets handle: the chain, or the endpoint when there is no middleware
         # body size, deadline, compression around the whole chain (lamroute.safeguards)
         self.safeguard = safeguard
+        self.guarded = safeguard.runner if safeguard is not None else None
         self.handler = route.handler
         self.status = route.status_code
         self.bind = binder.bind if binder.extractors else None
@@ -108,7 +109,7 @@ class CompiledRoute:
         if self.serialize is not None:
             result = self.serialize(result)
         if type(result) is dict:  # what to_response does first, without the call
-            return _json_response(dump_json(result), self.status)
+            return json_response(result, self.status)
         return to_response(result, self.status)
 
 
@@ -497,7 +498,7 @@ class App(RouteDecorators):
                         raise
             if payload is None:
                 payload = render_safely(fmt, response, request, event, self.boundary)
-            payload = self.safeguards.fit(payload, fmt, response, request, event)
+            payload = self.safeguards.payload_limit.fit(payload, fmt, response, request, event)
         finally:
             _request_fields.reset(token)
         if self.access_log:
@@ -520,6 +521,11 @@ class App(RouteDecorators):
             return self.websockets.dispatch(request, self.connections)
         match = self.table.match(request.method, request.path, request.raw_path)
         if match.status == 404:
+            boundary = self.boundary
+            if not boundary.handlers and boundary.formatter is problem_response:
+                answer = route_not_found(request)  # the answer NotFound would get, at once
+                if answer is not None:
+                    return answer
             raise NotFound(f"No route matches {echo(request.path)}.")
         request.route = match.template
         fields = _request_fields.get()  # logs.set_request_field, without the call
@@ -541,9 +547,10 @@ class App(RouteDecorators):
             raise MethodNotAllowed(what, headers=allow)
         request.path_params = match.params or {}  # a static match's shared {} is not handed out
         target = match.target
-        if target.safeguard is None:
+        guarded = target.guarded
+        if guarded is None:
             return target.handle(request)
-        return target.safeguard.run(target.handle, request)
+        return guarded(target.handle, request)
 
     def _apply_cors(self, cors: CORS, request: Request, response: Response) -> None:
         try:

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from ..exceptions import InvalidEvent, ResponseError, plain_status
 from ..http.multidict import Headers
-from ..http.response import Response
+from ..http.response import CONTENT_TYPE, JSON_TYPE, PROBLEM_TYPE, Response
 
 if TYPE_CHECKING:
     from ..http.identity import Identity
@@ -291,12 +291,16 @@ def simple_parts(response: Response) -> tuple[int, str, str, str, bool] | None:
             or type(body) is not bytes):
         return None
     name, value = items[0]
-    if (type(name) is not str or type(value) is not str or name.lower() != "content-type"
+    if name is CONTENT_TYPE and (value is JSON_TYPE or value is PROBLEM_TYPE):
+        textual = True  # lamroute's own JSON header (the same strings): valid, and text
+    elif (type(name) is not str or type(value) is not str or name.lower() != "content-type"
             or "\r" in value or "\n" in value or "\0" in value or not value.isascii()):
         return None  # (a non-ASCII value is checked for lone surrogates by the general path)
+    else:
+        textual = _is_textual(value)
     if not body:
         return status, name, value, "", False
-    if _is_textual(value):
+    if textual:
         try:
             return status, name, value, body.decode("utf-8"), False
         except UnicodeDecodeError:

@@ -159,10 +159,11 @@ def utc_timestamp(created: float) -> str:
     stamp = _stamp
     if stamp[0] != second:
         stamp = _stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-    return f"{stamp[1]}.{int((created - second) * 1000):03d}Z"
+    return stamp[1] + _MILLISECONDS[int((created - second) * 1000)]
 
 
 _stamp: tuple[int, str] = (-1, "")
+_MILLISECONDS = tuple(f".{ms:03d}Z" for ms in range(1000))
 
 
 def json_log_format() -> bool:

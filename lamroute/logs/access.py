@@ -58,7 +58,8 @@ def log_access(
     ``None`` when the event could not be parsed), the rendered ``payload``, the start time."""
     if not logger.isEnabledFor(_INFO):
         return
-    duration_ms = round((_perf_counter() - started) * 1000, 3)
+    # Milliseconds to the microsecond (round(x, 3) costs a decimal conversion: 0.3 µs).
+    duration_ms = int((_perf_counter() - started) * 1_000_000 + 0.5) / 1000
     aws_request_id = getattr(context, "aws_request_id", None)
     tenant = getattr(context, "tenant_id", None)  # Lambda's tenant isolation mode
     status = payload.get("statusCode")
@@ -73,12 +74,21 @@ def log_access(
     if handler is not None and type(status) is int and not _request_fields.get():
         try:
             line = access_json(utc_timestamp(_time()), values, status, duration_ms,
-                               aws_request_id, cold, tenant)
+                               aws_request_id, cold, tenant) + handler.terminator
         except TypeError:  # a value that is not a plain string: the general path
             pass
         else:
-            _write(handler, line, logger, values, status, duration_ms, aws_request_id, cold,
-                   tenant)
+            with handler.lock:  # type: ignore[union-attr]  # what StreamHandler.emit does
+                try:
+                    stream = handler.stream
+                    stream.write(line)
+                    if hasattr(stream, "flush"):  # StreamHandler.flush (its lock is held)
+                        stream.flush()
+                except RecursionError:
+                    raise
+                except Exception:  # as emit does: reported by the handler
+                    handler.handleError(_record(logger, values, status, duration_ms,
+                                                aws_request_id, cold, tenant))
             return
     logger.handle(_record(logger, values, status, duration_ms, aws_request_id, cold, tenant))
 
@@ -129,20 +139,6 @@ def access_json(stamp: str, values: tuple[Any, ...], status: int, duration_ms: f
     if tenant is not None:
         return f'{line}, "tenant_id": {e(tenant)}}}'
     return line + "}"
-
-
-def _write(handler: LamrouteHandler, line: str, logger: logging.Logger, *fields: Any) -> None:
-    """What ``StreamHandler.emit`` does with the formatted line, under the handler's lock."""
-    handler.acquire()
-    try:
-        handler.stream.write(line + handler.terminator)
-        handler.flush()
-    except RecursionError:
-        raise
-    except Exception:  # as emit does: the handler reports it (logging.raiseExceptions)
-        handler.handleError(_record(logger, *fields))
-    finally:
-        handler.release()
 
 
 def _record(logger: logging.Logger, values: tuple[Any, ...], status: Any, duration_ms: float,

@@ -57,6 +57,15 @@ class RouteSafeguard:
         # gzip bound to this route's settings; the module loads only for routes that compress
         self.gzip = _gzip(compression) if compression is not None else None
 
+    @property
+    def runner(self) -> Callable[[Callable[[Request], Response], Request], Response]:
+        """What the app calls as ``runner(handle, request)``: :meth:`run`, or straight the
+        deadline's ``run`` when the deadline is all there is to do (most routes)."""
+        if (self.deadline is not None and self.max_body_size is None and self.gzip is None
+                and type(self) is RouteSafeguard):
+            return self.deadline.run
+        return self.run
+
     def run(self, call: Callable[[Request], Response], request: Request) -> Response:
         """``call(request)`` inside the route's limits."""
         if self.max_body_size is not None:

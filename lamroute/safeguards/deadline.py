@@ -185,8 +185,8 @@ class Deadline:
         if integration is not None and integration < available:
             available = integration
         budget = available - timeout.margin_s
-        alarm = _Alarm(self, _perf_counter(), remaining_ms, budget if budget > 0 else 0.0,
-                       thread)
+        started = _perf_counter()
+        alarm = _Alarm(self, started, remaining_ms, budget if budget > 0 else 0.0, thread)
         if budget <= 0:
             raise self._timed_out(request, alarm, "no time left to start the handler")
         if not main or not _CAN_INTERRUPT:
@@ -194,7 +194,77 @@ class Deadline:
                                   _CAN_INTERRUPT else "no SIGALRM on this platform")
         if _getsignal(_SIGALRM) is not _dispatch:
             return self._run_foreign(call, request, alarm)
-        return self._run_guarded(call, request, alarm)
+        # The usual case, inlined: the watchdog interrupts the call at the deadline.
+        current = _Current
+        try:
+            try:
+                alarm.armed = True
+                current.alarm = alarm  # before the watchdog's wake-up is read (see _Watchdog)
+                if started + budget < _watchdog.wakes_at:  # (usually it wakes earlier already)
+                    _watchdog.watch(started + budget)
+                response = call(request)
+            finally:
+                # Disarm first: a signal arriving from here on finds the alarm inert.
+                alarm.armed = False
+                if current.alarm is alarm:
+                    current.alarm = None
+        except BaseException as exc:
+            late = self._failed(request, alarm, exc)
+            if late is None:
+                raise
+            raise late from exc
+        if alarm.fired or (alarm.budget is not None
+                           and _perf_counter() - started > alarm.budget):
+            return self._late_answer(request, alarm, response)
+        return response
+
+    def _run_guarded(self, call: Callable[[Request], Response], request: Request,
+                     alarm: _Alarm) -> Response:
+        """:meth:`run`'s usual case, for an invocation whose alarm is made: the watchdog
+        interrupts ``call(request)`` at the deadline."""
+        current = _Current
+        try:
+            try:
+                alarm.armed = True
+                current.alarm = alarm
+                due = alarm.started + alarm.budget  # type: ignore[operator]  # set by run
+                if due < _watchdog.wakes_at:
+                    _watchdog.watch(due)
+                response = call(request)
+            finally:
+                alarm.armed = False
+                if current.alarm is alarm:
+                    current.alarm = None
+        except BaseException as exc:
+            late = self._failed(request, alarm, exc)
+            if late is None:
+                raise
+            raise late from exc
+        if alarm.fired or (alarm.budget is not None
+                           and _perf_counter() - alarm.started > alarm.budget):
+            return self._late_answer(request, alarm, response)
+        return response
+
+    def _failed(self, request: Request, alarm: _Alarm,
+                exc: BaseException) -> HandlerTimeout | None:
+        """The 504 to raise when the guarded call raised ``exc`` because of the deadline (the
+        interrupt itself, or what a handler made of it); ``None`` when it is not the cause."""
+        if isinstance(exc, DeadlineInterrupt):
+            alarm.armed = False  # the interrupt may have cut the `finally` short
+            if _Current.alarm is alarm:
+                _Current.alarm = None
+        elif not alarm.fired or isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            return None
+        return self._timed_out(request, alarm, "handler interrupted")
+
+    def _late_answer(self, request: Request, alarm: _Alarm, response: Response) -> Response:
+        """The call returned after the deadline: the 504, unless a middleware already answered
+        the interrupt with it."""
+        if alarm.fired:
+            if response is alarm.answer:
+                return response
+            raise self._timed_out(request, alarm, "handler swallowed the interrupt")
+        raise self._timed_out(request, alarm, "handler returned after its deadline")
 
     def _aim(self, outer: _Alarm, request: Request) -> None:
         """Give the running deadline ``outer`` this route's budget (``None`` lifts it)."""
@@ -211,42 +281,6 @@ class Deadline:
                 _watchdog.watch(outer.started + outer.budget)
         if outer.watch is not None and not outer.armed:  # an async task's loop keeps the time
             outer.watch.aim(outer)
-
-    def _run_guarded(self, call: Callable[[Request], Response], request: Request,
-                     alarm: _Alarm) -> Response:
-        """``call(request)`` with lamroute's SIGALRM handler in place: the watchdog interrupts
-        it at the deadline."""
-        try:
-            try:
-                alarm.armed = True
-                _Current.alarm = alarm  # before the watchdog's wake-up is read (see _Watchdog)
-                due = alarm.started + alarm.budget  # type: ignore[operator]  # set by run
-                if due < _watchdog.wakes_at:  # (usually it wakes earlier already: no call)
-                    _watchdog.watch(due)
-                response = call(request)
-            finally:
-                # Disarm first: a signal arriving from here on finds the alarm inert.
-                alarm.armed = False
-                if _Current.alarm is alarm:
-                    _Current.alarm = None
-        except DeadlineInterrupt as exc:
-            # The interrupt may have cut the `finally` above short.
-            alarm.armed = False
-            if _Current.alarm is alarm:
-                _Current.alarm = None
-            raise self._timed_out(request, alarm, "handler interrupted") from exc
-        except BaseException as exc:
-            if alarm.fired and not isinstance(exc, (SystemExit, KeyboardInterrupt)):
-                raise self._timed_out(request, alarm, "handler interrupted") from exc
-            raise
-        if alarm.fired:
-            if response is alarm.answer:  # a middleware answered the interrupt with the 504
-                return response
-            raise self._timed_out(request, alarm, "handler swallowed the interrupt")
-        budget = alarm.budget
-        if budget is not None and _perf_counter() - alarm.started > budget:
-            raise self._timed_out(request, alarm, "handler returned after its deadline")
-        return response
 
     def _run_foreign(self, call: Callable[[Request], Response], request: Request,
                      alarm: _Alarm) -> Response:
@@ -301,11 +335,17 @@ class Deadline:
         return HandlerTimeout(elapsed, budget)
 
 
-class _Current:
-    """The deadline of the invocation running in the main thread (signals are process-wide and
-    one invocation runs at a time); ``None`` between invocations."""
+class _MainThread:
+    """``alarm``: the deadline of the invocation running in the main thread (signals are
+    process-wide and one invocation runs at a time); ``None`` between invocations."""
 
-    alarm: _Alarm | None = None
+    __slots__ = ("alarm",)
+
+    def __init__(self) -> None:
+        self.alarm: _Alarm | None = None
+
+
+_Current = _MainThread()
 
 
 _late = threading.local()
