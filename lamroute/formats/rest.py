@@ -100,8 +100,10 @@ class V1Format(c.ProxyReader):
         source = multi or c.mapping(event, "headers")
         return Headers(c.string_pairs(source, "header"))
 
-    def header(self, event: Mapping[str, Any], name: str) -> str | None:
-        """One header's first value without building :meth:`headers` (``name`` lower-case)."""
+    def headers_named(self, event: Mapping[str, Any],
+                      names: tuple[str, ...]) -> dict[str, str | None]:
+        """Some headers' first values without building :meth:`headers` (``names``
+        lower-case)."""
         multi = event.get("multiValueHeaders")
         if type(multi) is not dict:
             multi = c.mapping(event, "multiValueHeaders")
@@ -109,7 +111,7 @@ class V1Format(c.ProxyReader):
             multi = event.get("headers")
             if type(multi) is not dict:
                 multi = c.mapping(event, "headers")
-        return c.first_header(multi, name)
+        return c.first_headers(multi, names)
 
     def query(self, event: Mapping[str, Any]) -> QueryParams:
         multi = c.mapping(event, "multiValueQueryStringParameters")
