@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from ..params import dependencies
 from ..safeguards.deadline import DeadlineInterrupt, current_alarm
 from ..safeguards.tasks import unwatch, watch_task
+from .eager import EagerLoop, eager_loop
 
 T = TypeVar("T")
 
@@ -50,7 +51,7 @@ def event_loop() -> asyncio.AbstractEventLoop:
     global _loop
     loop = _loop
     if loop is None or loop.is_closed():
-        loop = _loop = asyncio.new_event_loop()
+        loop = _loop = eager_loop()
     return loop
 
 
@@ -74,9 +75,16 @@ def _run(coro: Coroutine[Any, Any, T], alarm: Any) -> T:
     loop = _loop
     if loop is None or loop.is_closed():
         loop = event_loop()
-    task = loop.create_task(coro)
+    if type(loop) is EagerLoop and loop.eager():
+        task, step = loop.begin(coro)
+    else:
+        task, step = loop.create_task(coro), None
     watch = watch_task(task, loop, alarm)
     try:
+        if step is not None:  # its first step at once, where a handler that awaits nothing
+            loop.take(step)   # ends; the loop runs only if something waits for it
+            if task.done() and loop.idle():
+                return task.result()
         # One pass of the loop first (stop() before run_forever(): "poll the I/O selector once
         # with a timeout of zero, run all callbacks ... and then exit"): the task's first step,
         # where a handler that awaits nothing ends; run_until_complete's own stop callback
