@@ -73,18 +73,19 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def _run(coro: Coroutine[Any, Any, T], alarm: Any) -> T:
     loop = _loop
-    if loop is None or loop.is_closed():
-        loop = event_loop()
-    if type(loop) is EagerLoop and loop.eager():
-        task, step = loop.begin(coro)
+    if type(loop) is EagerLoop and loop.eager():  # (open, no task factory, no debug mode)
+        # Its first step at once, where a handler that awaits nothing ends; the loop runs
+        # only if something waits for it. While the step runs there is nothing to cancel: the
+        # deadline interrupts it as it would a sync handler.
+        task = loop.start(coro)
+        if task.done() and loop.idle():
+            return task.result()
     else:
-        task, step = loop.create_task(coro), None
+        if loop is None or loop.is_closed():
+            loop = event_loop()
+        task = loop.create_task(coro)
     watch = watch_task(task, loop, alarm)
     try:
-        if step is not None:  # its first step at once, where a handler that awaits nothing
-            loop.take(step)   # ends; the loop runs only if something waits for it
-            if task.done() and loop.idle():
-                return task.result()
         # One pass of the loop first (stop() before run_forever(): "poll the I/O selector once
         # with a timeout of zero, run all callbacks ... and then exit"): the task's first step,
         # where a handler that awaits nothing ends; run_until_complete's own stop callback

@@ -109,8 +109,9 @@ def watch_task(task: asyncio.Task[Any], loop: asyncio.AbstractEventLoop,
     the margin later if it lingers.
     """
     if alarm is None:
-        alarm = current_alarm()
-        if alarm is None or alarm.thread != _get_ident():
+        thread = _get_ident()
+        alarm = _Current.alarm if thread == _MAIN_THREAD else getattr(_late, "alarm", None)
+        if alarm is None or alarm.thread != thread:
             return None
     if alarm.fired:
         return None
