@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .errors import ErrorFormatter, echo, problem_response, route_not_found
 from .errors.boundary import Boundary
 from .exceptions import FATAL, MethodNotAllowed, NotFound, RouteDefinitionError
-from .formats import PayloadFormat, detect, render_safely
+from .formats import PayloadFormat, detect, is_websocket, render_safely
 from .formats.alb import ALB, AlbFormat
-from .formats.websocket import WEBSOCKET, WebSocketRequest
 from .http.request import Request
 from .http.response import Response, json_response, to_response
 from .logs import _request_fields, configure, set_request_field
@@ -472,7 +471,8 @@ class App(RouteDecorators):
                 if fmt is ALB and self._alb is not None:
                     fmt = self._alb
                 request = fmt.parse(event, context)
-                if fmt is WEBSOCKET:  # handlers (and middleware) reach clients through it
+                if type(request) is not Request and is_websocket(request):
+                    # handlers (and middleware) reach clients through it
                     request._connections_config = self.connections  # type: ignore[attr-defined]
                 fields["request_id"] = request.request_id
                 if self._gate is not None:  # startup hooks to run first, or a 503
@@ -517,8 +517,8 @@ class App(RouteDecorators):
 
     def dispatch(self, request: Request) -> Response:
         """Route ``request`` and call its handler; errors propagate to the boundary."""
-        if isinstance(request, WebSocketRequest):
-            return self.websockets.dispatch(request, self.connections)
+        if type(request) is not Request and is_websocket(request):
+            return self.websockets.dispatch(request, self.connections)  # type: ignore[arg-type]
         match = self.table.match(request.method, request.path, request.raw_path)
         if match.status == 404:
             boundary = self.boundary

@@ -160,10 +160,10 @@ async def adispatch(app: Any, request: Request) -> Response:
     """``app.dispatch`` on the event loop (under async app middleware): an async route's chain
     is awaited; anything else (a sync route, a 404, a 405, an ``OPTIONS`` answer) goes through
     ``app.dispatch`` as is, in this thread."""
-    from ..formats.websocket import WebSocketRequest
+    from ..formats import is_websocket
     from ..logs import set_request_field
 
-    if isinstance(request, WebSocketRequest):
+    if is_websocket(request):
         return await app.websockets.adispatch(request, app.connections)  # type: ignore[no-any-return]
     match = app.table.match(request.method, request.path, request.raw_path)
     target = match.target

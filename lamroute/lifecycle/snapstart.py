@@ -34,7 +34,7 @@ import sys
 from typing import Any
 
 from ..exceptions import NotFound
-from ..formats import FORMATS, PayloadFormat
+from ..formats import FORMATS, PayloadFormat, websocket_format
 from ..http.response import Response
 from ..params.validation import build_deferred
 from .hooks import run_hook
@@ -85,9 +85,9 @@ def warm(app: App) -> None:
         rebuild = getattr(adapter, "rebuild", None)  # a response model (pydantic >= 2.10)
         if rebuild is not None:  # one left for its first use (forward references): built
             rebuild(raise_errors=False)
-    for fmt in FORMATS:
+    for fmt in [*FORMATS, websocket_format()] if app.websocket_routes else FORMATS:
         event = SAMPLE_EVENTS.get(fmt.name)
-        if event is not None and (fmt.name != "websocket" or app.websocket_routes):
+        if event is not None:
             _warm_format(app, fmt, event)
     if app.websocket_routes:
         app.connections  # noqa: B018 - the @connections client's module
