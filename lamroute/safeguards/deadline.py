@@ -28,7 +28,9 @@ Where no interruption is possible (another thread, no ``SIGALRM``, or another ha
 replaced by the 504, and the log says once per container that handlers cannot be interrupted.
 
 An ``async`` route runs as a task on the container's event loop, which the deadline cancels
-first (:mod:`lamroute.safeguards.tasks`), and interrupts half the margin later if it lingers.
+first (:mod:`lamroute.safeguards.tasks`), and interrupts half the margin later if it lingers;
+during the task's first step, taken at once (:mod:`lamroute.aio.eager`), there is nothing to
+cancel yet: it is interrupted as a sync handler is.
 
 >>> Timeout(integration_s=10.0, margin_s=0.2).budget(remaining_ms=3000)
 2.8
@@ -218,33 +220,6 @@ class Deadline:
             return self._late_answer(request, alarm, response)
         return response
 
-    def _run_guarded(self, call: Callable[[Request], Response], request: Request,
-                     alarm: _Alarm) -> Response:
-        """:meth:`run`'s usual case, for an invocation whose alarm is made: the watchdog
-        interrupts ``call(request)`` at the deadline."""
-        current = _Current
-        try:
-            try:
-                alarm.armed = True
-                current.alarm = alarm
-                due = alarm.started + alarm.budget  # type: ignore[operator]  # set by run
-                if due < _watchdog.wakes_at:
-                    _watchdog.watch(due)
-                response = call(request)
-            finally:
-                alarm.armed = False
-                if current.alarm is alarm:
-                    current.alarm = None
-        except BaseException as exc:
-            late = self._failed(request, alarm, exc)
-            if late is None:
-                raise
-            raise late from exc
-        if alarm.fired or (alarm.budget is not None
-                           and _perf_counter() - alarm.started > alarm.budget):
-            return self._late_answer(request, alarm, response)
-        return response
-
     def _failed(self, request: Request, alarm: _Alarm,
                 exc: BaseException) -> HandlerTimeout | None:
         """The 504 to raise when the guarded call raised ``exc`` because of the deadline (the
@@ -292,11 +267,11 @@ class Deadline:
             return self._run_late(call, request, alarm, "SIGALRM is handled outside Python")
         if _signal.getitimer(_ITIMER_REAL)[0] > 0:  # someone else's timer: leave it be
             return self._run_late(call, request, alarm, "a SIGALRM timer is already running")
-        _signal.signal(_SIGALRM, _dispatch)
+        _signal.signal(_SIGALRM, _dispatch)  # then run takes its usual way
         if previous == _SIG_DFL:  # our dispatcher stays: it ignores stray alarms
-            return self._run_guarded(call, request, alarm)
+            return self.run(call, request)
         try:
-            return self._run_guarded(call, request, alarm)
+            return self.run(call, request)
         finally:
             _signal.signal(_SIGALRM, previous)
 
