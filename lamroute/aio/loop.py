@@ -29,7 +29,7 @@ import logging
 import os
 import threading
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ..params import dependencies
 from ..safeguards.deadline import DeadlineInterrupt, current_alarm
@@ -73,16 +73,19 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def _run(coro: Coroutine[Any, Any, T], alarm: Any) -> T:
     loop = _loop
-    if type(loop) is EagerLoop and loop.eager():  # (open, no task factory, no debug mode)
+    eager = type(loop) is EagerLoop and loop.eager()  # (open, no task factory, no debug mode)
+    if loop is None or (not eager and loop.is_closed()):
+        loop = event_loop()
+        eager = type(loop) is EagerLoop and loop.eager()
+    if eager:
         # Its first step at once, where a handler that awaits nothing ends; the loop runs
         # only if something waits for it. While the step runs there is nothing to cancel: the
         # deadline interrupts it as it would a sync handler.
-        task = loop.start(coro)
-        if task.done() and loop.idle():
+        started = cast(EagerLoop, loop)
+        task = started.start(coro)
+        if task.done() and started.idle():
             return task.result()
     else:
-        if loop is None or loop.is_closed():
-            loop = event_loop()
         task = loop.create_task(coro)
     watch = watch_task(task, loop, alarm)
     try:

@@ -202,7 +202,9 @@ class Deadline:
             try:
                 alarm.armed = True
                 current.alarm = alarm  # before the watchdog's wake-up is read (see _Watchdog)
-                if started + budget < _watchdog.wakes_at:  # (usually it wakes earlier already)
+                wakes_at = _watchdog.wakes_at
+                # (Usually it wakes earlier already; a wake-up time gone by means it is late.)
+                if started + budget < wakes_at or wakes_at < started:
                     _watchdog.watch(started + budget)
                 response = call(request)
             finally:
@@ -344,7 +346,7 @@ class _Watchdog:
     def watch(self, due: float) -> None:
         """Wake up by ``due`` at the latest."""
         with self.lock:
-            if due < self.wakes_at:
+            if due < self.wakes_at or self.wakes_at < _perf_counter():
                 self.wakes_at = due
                 if self.thread is None:
                     self.thread = threading.Thread(target=self._loop, name="lamroute-deadline",
