@@ -440,7 +440,11 @@ def test_no_timer_system_call_per_request(monkeypatch: pytest.MonkeyPatch) -> No
     assert client.get("/chain").status_code == 200
     assert client.get("/missing").status_code == 404  # app middleware runs for 404s too
     assert calls == []
-    watchdogs = [t for t in threading.enumerate() if t.name == "lamroute-deadline"]
+    for _ in range(100):  # (it names itself once it runs)
+        watchdogs = [t for t in threading.enumerate() if t.name == "lamroute-deadline"]
+        if watchdogs:
+            break
+        time.sleep(0.01)
     assert len(watchdogs) == 1 and watchdogs[0].daemon
 
 

@@ -49,7 +49,11 @@ def test_the_watchdog_is_one_daemon_thread_and_sleeps_between_invocations() -> N
     client = TestClient(app, timeout_ms=3000)
     for _ in range(3):
         assert client.get("/").text == "ok"
-    watchdogs = [t for t in threading.enumerate() if t.name == "lamroute-deadline"]
+    for _ in range(100):  # (it names itself once it runs)
+        watchdogs = [t for t in threading.enumerate() if t.name == "lamroute-deadline"]
+        if watchdogs:
+            break
+        time.sleep(0.01)
     assert len(watchdogs) == 1 and watchdogs[0].daemon
     assert deadline.time_left() is None  # between invocations: no deadline runs
 

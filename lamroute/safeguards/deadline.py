@@ -39,6 +39,7 @@ cancel yet: it is interrupted as a sync handler is.
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # no stubs: the C half of `signal`
+import _thread
 import logging
 import os
 import threading
@@ -341,20 +342,23 @@ class _Watchdog:
         self.lock = threading.Lock()
         self.wake = threading.Condition(self.lock)
         self.wakes_at = _NEVER
-        self.thread: threading.Thread | None = None
+        self.started = False
 
     def watch(self, due: float) -> None:
         """Wake up by ``due`` at the latest."""
         with self.lock:
             if due < self.wakes_at or self.wakes_at < _perf_counter():
                 self.wakes_at = due
-                if self.thread is None:
-                    self.thread = threading.Thread(target=self._loop, name="lamroute-deadline",
-                                                   daemon=True)
-                    self.thread.start()
+                if not self.started:
+                    # The low-level start: threading.Thread.start() would wait for the thread
+                    # to be scheduled (a quarter of a millisecond of the first request).
+                    self.started = True
+                    _thread.start_new_thread(self._loop, ())
                 self.wake.notify()
 
     def _loop(self) -> None:
+        # Named for threading.enumerate() and thread dumps (a daemon, as such threads are).
+        threading.current_thread().name = "lamroute-deadline"
         with self.lock:
             while True:
                 delay = self.wakes_at - _perf_counter()
@@ -383,7 +387,7 @@ class _Watchdog:
         self.lock = threading.Lock()
         self.wake = threading.Condition(self.lock)
         self.wakes_at = _NEVER
-        self.thread = None
+        self.started = False
 
 
 _watchdog = _Watchdog()
