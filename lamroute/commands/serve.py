@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "0.0.0.0 exposes the server to the network)")
     parser.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     parser.add_argument("--api", choices=("rest", "http", "url"), default="rest",
-                        help="rest: REST API, payload 1.0; http: HTTP API; url: Function URL")
+                        help="rest: REST API, payload 1.0; http: HTTP API; url: Function URL "
+                             "(with --template: the template's API)")
     parser.add_argument("--stage", default=None,
                         help="stage name in the URL (rest: 'prod' by default; http: '$default')")
     parser.add_argument("--payload-version", choices=("1.0", "2.0"), default="2.0",
@@ -49,6 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="authorizer cache TTL, keyed on the identity sources: a cached "
                              "policy is judged against each request, as on AWS (default 300, "
                              "0 = no caching)")
+    parser.add_argument("--template", metavar="FILE", default=None,
+                        help="emulate the REST or HTTP API of this SAM/CloudFormation template "
+                             "(lamroute template): its stage, gateway responses, throttling, "
+                             "binary media types and declared routes")
+    parser.add_argument("--throttle-rate", type=float, default=None, metavar="PER_SECOND",
+                        help="stage throttling: requests per second (429 beyond)")
+    parser.add_argument("--throttle-burst", type=int, default=None,
+                        help="stage throttling: burst (default: the rate)")
     parser.add_argument("--reload", action="store_true",
                         help="restart when a .py file under the current directory changes")
     parser.add_argument("--ws-port", type=int, default=None,
@@ -67,6 +76,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _server_argv(args: argparse.Namespace) -> list[str]:
     argv = ["serve", args.app, "--host", args.host, "--port", str(args.port), "--api", args.api,
             "--payload-version", args.payload_version, "--timeout", str(args.timeout)]
+    for flag, value in (("--template", args.template),
+                        ("--throttle-rate", args.throttle_rate),
+                        ("--throttle-burst", args.throttle_burst)):
+        if value is not None:
+            argv += [flag, str(value)]
     if args.stage:
         argv += ["--stage", args.stage]
     for kind in args.binary_media_types or ():
@@ -99,7 +113,59 @@ def install_authorizer(gateway: Any, args: argparse.Namespace) -> None:
                                  ttl=args.authorizer_ttl)
     except ValueError as exc:
         raise UsageError(f"--authorizer-ttl: {exc}") from None
-    gateway.request_hooks.append(local_gateway_hook(gate, gateway.config.format))
+    gateway.request_hooks.append(local_gateway_hook(gate, gateway.config.format, gateway.errors))
+
+
+def _template_settings(args: argparse.Namespace) -> Any:
+    """What ``--template`` says about the API (empty settings without it)."""
+    from ..local.template_settings import TemplateSettings, TemplateSettingsError, load_template
+
+    if args.template is None:
+        return TemplateSettings()
+    if args.api == "url":
+        raise UsageError("--template describes an API Gateway API, not a Function URL")
+    try:
+        try:
+            settings = load_template(args.template)
+        except TemplateSettingsError as exc:
+            if "pass --api" not in str(exc):
+                raise
+            settings = load_template(args.template, api=args.api)  # it has both kinds
+    except TemplateSettingsError as exc:
+        raise UsageError(f"--template: {exc}") from None
+    if settings.api is not None and settings.api != args.api:
+        if args.api != "rest":  # not the default: the command line and the template disagree
+            raise UsageError(f"--api {args.api}, but {args.template} deploys a "
+                             f"{settings.api.upper()} API")
+        print(f"lamroute: serving the {settings.api.upper()} API of {args.template}",
+              file=sys.stderr, flush=True)
+    return settings
+
+
+def _install_gateway_errors(gateway: Any, settings: Any, args: argparse.Namespace) -> None:
+    """The template's gateway responses, declared routes and throttling (the command line's
+    throttling first), said in one line."""
+    from ..local.template_settings import gateway_errors
+
+    throttle = None
+    if args.throttle_rate is not None:
+        burst = args.throttle_burst
+        throttle = (args.throttle_rate, burst if burst is not None else max(1, round(
+            args.throttle_rate)))
+    elif args.throttle_burst is not None:
+        raise ValueError("--throttle-burst needs --throttle-rate")
+    errors = gateway.errors = gateway_errors(settings, api=gateway.config.api, throttle=throttle)
+    said = []
+    if errors.responses is not None:
+        said.append(f"{len(errors.responses.responses)} gateway responses")
+    if settings.routes:
+        said.append(f"{len(settings.routes)} declared routes (others refused by the gateway)")
+    if errors.throttle is not None:
+        said.append(f"throttling {errors.throttle.rate:g}/s, burst {errors.throttle.burst}")
+    if args.template is not None or said:
+        source = f"from {args.template}: " if args.template else ""
+        print(f"lamroute: {source}{', '.join(said) or 'nothing the local gateway emulates'}",
+              file=sys.stderr, flush=True)
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -123,17 +189,25 @@ def run(args: argparse.Namespace) -> int:
     app = load_app(args.app)
     if not callable(app):
         raise UsageError(f"{args.app} is a {type(app).__name__}, not a Lambda handler")
+    settings = _template_settings(args)
+    api = settings.api or args.api
+    binary = args.binary_media_types or settings.binary_media_types
     try:
         server = LocalGateway(
-            app, api=args.api, stage=args.stage, payload_version=args.payload_version,
-            timeout=args.timeout, port=args.port, host=args.host,
-            binary_media_types=tuple(args.binary_media_types or ("*/*",)),
+            app, api=api, stage=args.stage or settings.stage,
+            payload_version=args.payload_version, timeout=args.timeout, port=args.port,
+            host=args.host, binary_media_types=tuple(("*/*",) if binary is None else binary),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
+    try:
+        _install_gateway_errors(server.gateway, settings, args)
+    except ValueError as exc:
+        server.stop()
+        raise UsageError(str(exc)) from None
     if args.authorizer:
         try:
             install_authorizer(server.gateway, args)

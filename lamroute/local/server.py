@@ -75,8 +75,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if body is None:
-            answer = gateway_error(413, "Request Too Long")
-            request = HttpRequest(self.command, self.path, client_ip=self.client_address[0])
+            request = HttpRequest(self.command, self.path, list(self.headers.items()),
+                                  client_ip=self.client_address[0])
+            answer = self.server.gateway.errors.answer("REQUEST_TOO_LARGE", 413,
+                                                       "Request Too Long", request)
             self.close_connection = True
         else:
             request = HttpRequest(self.command, self.path, list(self.headers.items()), body,
