@@ -602,3 +602,11 @@ def test_yaml_writer_round_trips_through_a_yaml_parser() -> None:
     value = {"a": ["*~1*", "yes", "1", "x: y", {"b": {"c": "/{proxy+}"}}, []], "d": {}, "e": 3,
              "f": True, "g": "$default", "h": "It's", "i": '{"a":$context.path}'}
     assert yaml.safe_load(to_yaml(value)) == copy.deepcopy(value)
+
+
+def test_readme_lists_every_gateway_response_with_its_status() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `([A-Z_0-9]+)` \| (\d{3}) \|", readme, re.MULTILINE))
+    assert {t: int(s) for t, s in rows.items()} == {e.type: e.status for e in GATEWAY_ERRORS}
