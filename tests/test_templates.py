@@ -393,6 +393,31 @@ def test_a_guard_pinned_to_jwt_cannot_use_a_rest_cognito_authorizer() -> None:
         sam_template(handler="m.app", app=app)
 
 
+def test_authorizer_kind_chooses_for_guards_that_do_not_pin_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lamroute.deploy.auth import AuthOptions
+    from lamroute.security.guards import requires
+
+    app = App(auth=requires())
+
+    @app.get("/me")
+    def me() -> None: ...
+
+    def kinds(**chosen: str) -> dict[str, Any]:
+        auth = AuthOptions(kinds={None if k == "default" else k: v for k, v in chosen.items()})
+        template = sam_template(handler="m.app", app=app, options=TemplateOptions(auth=auth))
+        return template["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]  # type: ignore
+
+    assert "UserPoolArn" in kinds()["BearerAuthAuthorizer"]  # REST default: Cognito
+    assert kinds(default="lambda")["BearerAuthAuthorizer"]["FunctionPayloadType"] == "REQUEST"
+    assert kinds(bearerAuth="lambda", default="cognito")["BearerAuthAuthorizer"]["FunctionArn"]
+    # The auth example pins its default guard to jwt/cognito callers: a Lambda one is refused.
+    out = str(tmp_path / "t.yaml")
+    assert main(["template", "examples.auth.app:app", "--authorizer-kind", "cognito=lambda",
+                 "-o", out]) == 2
+    assert "gives lambda callers" in capsys.readouterr().err
+
+
 # -- routes ---------------------------------------------------------------------------------------
 
 def test_per_route_declares_each_route_and_no_proxy(tmp_path: Path) -> None:
@@ -465,6 +490,33 @@ def test_gateway_responses_follow_the_apps_error_formatter() -> None:
 def test_http_api_template_has_no_gateway_responses(tmp_path: Path) -> None:
     text = generate("examples.notes.app:app", "--api", "http", tmp_path=tmp_path)
     assert "x-amazon-apigateway-gateway-responses" not in json.dumps(translate(text))
+
+
+def test_another_integration_keeps_routes_authorizers_and_gateway_responses(
+        tmp_path: Path) -> None:
+    """The seam a custom (non-proxy) integration uses: only the integration changes."""
+    from lamroute.deploy.definition import invoke_uri
+    from lamroute.deploy.routes import GatewayRoute
+
+    def custom(api: str, timeout_s: float) -> Any:
+        def build(route: GatewayRoute) -> dict[str, Any]:
+            return {"responses": {"200": {"description": "OK"}},
+                    "x-amazon-apigateway-integration": {
+                        "type": "aws", "httpMethod": "POST", "uri": invoke_uri(),
+                        "timeoutInMillis": int(timeout_s * 1000),
+                        "responses": {"default": {"statusCode": "200"}}}}
+        return build
+
+    app = example_app("auth")
+    text = to_yaml(sam_template(handler="m.app", app=app,
+                                options=TemplateOptions(integration=custom)))
+    assert lint_problems(text) == []
+    body = rest_or_http_api(translate(text), "rest")
+    found = operations(body)
+    assert all(o["x-amazon-apigateway-integration"]["type"] == "aws" for o in found.values())
+    assert security(found[("/{proxy+}", "ANY")]) == {"CognitoAuthorizer"}
+    assert found[("/{proxy+}", "ANY")]["parameters"][0]["name"] == "proxy"
+    assert set(body["x-amazon-apigateway-gateway-responses"]) == {e.type for e in GATEWAY_ERRORS}
 
 
 # -- function, binary, throttling -----------------------------------------------------------------
@@ -610,3 +662,19 @@ def test_readme_lists_every_gateway_response_with_its_status() -> None:
     readme = (ROOT / "README.md").read_text()
     rows = dict(re.findall(r"^\| `([A-Z_0-9]+)` \| (\d{3}) \|", readme, re.MULTILINE))
     assert {t: int(s) for t, s in rows.items()} == {e.type: e.status for e in GATEWAY_ERRORS}
+
+
+def test_a_failing_openapi_document_is_a_note_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = App()
+
+    @app.get("/x")
+    def x() -> bytes: ...
+
+    def broken() -> Any:
+        raise TypeError("a schema pydantic cannot build")
+
+    monkeypatch.setattr(app, "openapi", broken)
+    notes: list[str] = []
+    template = sam_template(handler="m.app", app=app, notes=notes)
+    assert template["Resources"]["Api"]["Properties"]["BinaryMediaTypes"] == ["*~1*"]
+    assert any("OpenAPI document failed" in note for note in notes)

@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     function.add_argument("--integration-timeout", type=float, default=None, metavar="SECONDS",
                           help="the gateway's integration timeout (REST 29, HTTP 30)")
     auth = parser.add_argument_group("authorizers (from the app's guards)")
-    auth.add_argument("--authorizer", action="append", default=[], metavar="[SCHEME=]KIND",
+    auth.add_argument("--authorizer-kind", action="append", default=[], metavar="[SCHEME=]KIND",
                       help="authorizer kind (jwt, cognito, lambda, iam) for the guards of "
                            "SCHEME, or for every scheme whose guards do not pin one")
     auth.add_argument("--lambda-authorizer", action="append", default=[],
@@ -107,7 +107,7 @@ def build_options(args: argparse.Namespace) -> Any:
     from ..deploy.builder import FunctionOptions, TemplateOptions
 
     auth = AuthOptions(
-        kinds=dict(_scoped(args.authorizer, "--authorizer")),
+        kinds=dict(_scoped(args.authorizer_kind, "--authorizer-kind")),
         lambda_functions={scheme: _lambda_authorizer(target)
                           for scheme, target in _scoped(args.lambda_authorizer,
                                                         "--lambda-authorizer")},

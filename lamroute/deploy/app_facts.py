@@ -44,8 +44,9 @@ def is_text(media_type: str) -> bool:
             or kind.endswith("+xml"))
 
 
-def binary_use(app: Any) -> BinaryUse:
-    """How ``app`` uses binary bodies, from its compression settings and OpenAPI document."""
+def binary_use(app: Any, notes: list[str] | None = None) -> BinaryUse:
+    """How ``app`` uses binary bodies, from its compression settings, return annotations and
+    OpenAPI document (a document that fails to build is said in ``notes``)."""
     found = BinaryUse()
     if getattr(getattr(app, "safeguards", None), "compression", None) is not None:
         found.reasons.append("App(compress=...) gzips answers")
@@ -54,7 +55,14 @@ def binary_use(app: Any) -> BinaryUse:
             found.reasons.append(f"{route.path} compresses its answers")
         if return_annotation(route.handler) is bytes:
             found.reasons.append(f"{route.path} returns bytes")
-    for where, media_types, documented in _documented_bodies(app):
+    try:
+        bodies = list(_documented_bodies(app))
+    except Exception as exc:  # the app's document is broken: judge from the rest
+        bodies = []
+        if notes is not None:
+            notes.append(f"the app's OpenAPI document failed ({type(exc).__name__}: {exc}); "
+                         "binary bodies are judged from compression and return types only")
+    for where, media_types, documented in bodies:
         binary = [m for m in media_types if not is_text(m)]
         if binary:
             found.reasons.append(f"{where} uses {', '.join(sorted(binary))}")

@@ -9,7 +9,7 @@ Guards name a ``scheme``; each scheme becomes one authorizer, of the kind its gu
 | ``jwt`` / ``cognito`` | Cognito user pool | JWT (issuer, audience) | refused |
 | ``lambda`` | Lambda (REQUEST) | Lambda (payload 2.0) | Lambda (REQUEST, on ``$connect``) |
 | ``iam`` | IAM (SigV4) | IAM (SigV4) | IAM |
-| none | ``--authorizer KIND`` (default ``cognito``) | (default ``jwt``) | (default ``lambda``) |
+| none | ``--authorizer-kind`` (``cognito``) | (``jwt``) | (``lambda``) |
 
 >>> from lamroute import App
 >>> from lamroute.security.guards import requires
@@ -203,14 +203,14 @@ class _Planner:
                 raise TemplateError(
                     f"{where}: the guards of scheme {scheme!r} accept callers of several "
                     f"authorizer kinds ({', '.join(sorted(f for f in families if f))}); choose "
-                    f"one with --authorizer {scheme}=KIND")
+                    f"one with --authorizer-kind {scheme}=KIND")
             chosen = families.pop() if families else (
                 self.options.kinds.get(None) or DEFAULT_KIND[self.api])
         if chosen not in _SUPPORTED[self.api]:
             kind_of = {"rest": "REST APIs", "http": "HTTP APIs", "websocket": "WebSocket APIs"}
             raise TemplateError(
                 f"{where}: {kind_of[self.api]} have no {chosen} authorizer (they support "
-                f"{', '.join(_SUPPORTED[self.api])}); choose another with --authorizer")
+                f"{', '.join(_SUPPORTED[self.api])}); choose another with --authorizer-kind")
         return chosen
 
 

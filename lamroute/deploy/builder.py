@@ -277,7 +277,7 @@ class _Builder:
             return chosen
         if self.app is None:
             return ("*/*",)
-        use = binary_use(self.app)
+        use = binary_use(self.app, self.notes)
         if use.undocumented and not use.binary:
             shown = ", ".join(use.undocumented[:5]) + (" ..." if len(use.undocumented) > 5
                                                        else "")

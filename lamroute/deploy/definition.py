@@ -1,10 +1,11 @@
 """The API definition (``DefinitionBody``) of a REST or HTTP API: paths, methods, integrations.
 
-One operation per :class:`~lamroute.deploy.routes.GatewayRoute`, each with its
-``x-amazon-apigateway-integration`` and its ``security`` (the authorizer, an API key). The
+One operation per :class:`~lamroute.deploy.routes.GatewayRoute`, each with its path
+``parameters``, its ``security`` (the authorizer, an API key) and what its integration sets. The
 integration is a parameter: :func:`proxy_integration` by default (Lambda proxy), or any other
-builder with the same signature (a custom, non-proxy integration). A definition also lets one
-``AWS::Lambda::Permission`` cover every route, where SAM events would add one per route.
+builder with the same signature (a custom, non-proxy integration adds its method ``responses``
+and request ``parameters`` beside its ``x-amazon-apigateway-integration``). A definition also
+lets one ``AWS::Lambda::Permission`` cover every route, where SAM events would add one each.
 
 >>> from lamroute.deploy.routes import GatewayRoute
 >>> body = definition("http", [GatewayRoute("/notes/{note_id}", "GET")], title="Notes",
@@ -33,7 +34,9 @@ API_KEY_SCHEME = "api_key"
 _PARAM = re.compile(r"\{([^{}+]+)\+?\}")
 
 Integration = Callable[[GatewayRoute], dict[str, Any]]
-"""Builds a route's ``x-amazon-apigateway-integration`` object."""
+"""The members an integration sets on a route's operation: its
+``x-amazon-apigateway-integration`` object, the method ``responses`` it needs (``{}`` for a
+proxy), request ``parameters`` it maps (added to the path's)."""
 
 
 def invoke_uri(function_id: str = FUNCTION_ID) -> dict[str, Any]:
@@ -58,7 +61,7 @@ def proxy_integration(api: str, *, timeout_s: float,
         integration["payloadFormatVersion"] = "2.0"
 
     def build(route: GatewayRoute) -> dict[str, Any]:
-        return dict(integration)
+        return {"responses": {}, "x-amazon-apigateway-integration": dict(integration)}
 
     return build
 
@@ -78,8 +81,11 @@ def definition(api: str, routes: list[GatewayRoute], *, title: str, version: str
         security = _security(route, iam)
         if security:
             operation["security"] = security
-        operation["responses"] = {}
-        operation["x-amazon-apigateway-integration"] = integration(route)
+        for member, value in integration(route).items():
+            if member == "parameters":
+                operation.setdefault("parameters", []).extend(value)
+            else:
+                operation[member] = value
         key = "x-amazon-apigateway-any-method" if route.method == ANY else route.method.lower()
         paths.setdefault(route.path, {})[key] = operation
     info = {"title": title, "version": version}
