@@ -678,3 +678,22 @@ def test_a_failing_openapi_document_is_a_note_not_a_crash(monkeypatch: pytest.Mo
     template = sam_template(handler="m.app", app=app, notes=notes)
     assert template["Resources"]["Api"]["Properties"]["BinaryMediaTypes"] == ["*~1*"]
     assert any("OpenAPI document failed" in note for note in notes)
+
+
+def test_options_the_app_gives_nothing_to_apply_to_are_said(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lamroute.deploy.auth import AuthOptions, LambdaAuthorizer
+
+    generate("examples.chat.app:app", "--api", "http", "--per-route", tmp_path=tmp_path)
+    err = capsys.readouterr().err
+    assert "ignored: --per-route (the app has no HTTP routes)" in err
+    assert "ignored: --api (the app has no HTTP routes)" in err
+    generate("examples.notes.app:app", "--one-way", tmp_path=tmp_path)
+    assert "ignored: the WebSocket options" in capsys.readouterr().err
+    notes: list[str] = []
+    auth = AuthOptions(kinds={"nope": "lambda"},
+                       lambda_functions={"other": LambdaAuthorizer("m:f")})
+    sam_template(handler="m.app", app=example_app("notes"), notes=notes,
+                 options=TemplateOptions(auth=auth))
+    assert any("--authorizer-kind nope=" in n for n in notes)
+    assert any("--lambda-authorizer other=" in n for n in notes)

@@ -29,7 +29,6 @@ from .auth import (
     PUBLIC,
     Access,
     AuthOptions,
-    Authorizer,
     TemplateError,
     plan_auth,
     plan_websocket_auth,
@@ -37,11 +36,11 @@ from .auth import (
 from .definition import FUNCTION_ID, Integration, definition, proxy_integration
 from .gateway_responses import gateway_responses
 from .routes import GatewayRoute, plan_routes
+from .sam_auth import SamParts, lambda_authorizer, sam_authorizers
 from .websocket import API_ID as WEBSOCKET_API_ID
 from .websocket import (
     DEFAULT_ROUTE_SELECTION,
     connections_endpoint,
-    lambda_arn,
     manage_connections_policy,
     websocket_resources,
 )
@@ -129,18 +128,21 @@ class _Builder:
         self.resources: dict[str, Any] = {}
         self.parameters: dict[str, Any] = {}
         self.outputs: dict[str, Any] = {}
+        self.schemes: set[str] = set()  # the guard schemes that got an authorizer
         has_ws = bool(app is not None and getattr(app, "websocket_routes", None))
         self.has_http = app is None or bool(app.routes) or not has_ws
         self.has_ws = has_ws
         self.timeouts = self._integration_timeouts()
 
     def build(self, description: str | None) -> dict[str, Any]:
+        self._note_unused_options()
         function = self._function()
         self.resources[FUNCTION_ID] = function
         if self.has_http:
             self._http_api()
         if self.has_ws:
             self._websocket_api(function)
+        self._note_unused_schemes()
         template: dict[str, Any] = {
             "AWSTemplateFormatVersion": "2010-09-09", "Transform": SAM_TRANSFORM,
             "Description": description or f"{self.title}: one Lambda function behind API Gateway",
@@ -150,6 +152,37 @@ class _Builder:
         template["Resources"] = self.resources
         template["Outputs"] = self.outputs
         return template
+
+    def _note_unused_options(self) -> None:
+        """Options the app gives nothing to apply to are said, never silently dropped."""
+        options, unused = self.options, []
+        if not self.has_http:
+            if options.per_route:
+                unused.append("--per-route (the app has no HTTP routes)")
+            if options.api != "rest":
+                unused.append("--api (the app has no HTTP routes)")
+        if options.binary_media_types is not None and options.api == "http":
+            unused.append("--binary-media-type (HTTP APIs need none)")
+        if not options.gateway_responses and (options.api == "http" or not self.has_http):
+            unused.append("--no-gateway-responses (only REST APIs have them)")
+        if not self.has_ws and (options.route_selection != DEFAULT_ROUTE_SELECTION
+                                or not options.two_way or options.manage_connections):
+            unused.append("the WebSocket options (the app has no WebSocket routes)")
+        for option in unused:
+            self.notes.append(f"ignored: {option}")
+
+    def _sam_parts(self) -> SamParts:
+        return SamParts(self.parameters, self.resources, self.options.auth,
+                        self.options.function.runtime, self.options.function.code_uri,
+                        self.options.function.architecture)
+
+    def _note_unused_schemes(self) -> None:
+        for option, chosen in (("--authorizer-kind", self.options.auth.kinds),
+                               ("--lambda-authorizer", self.options.auth.lambda_functions)):
+            for scheme in chosen:
+                if scheme is not None and scheme not in self.schemes:
+                    self.notes.append(f"ignored: {option} {scheme}=...: no guard of the app "
+                                      f"uses scheme {scheme!r}")
 
     # -- the function -------------------------------------------------------------------------
 
@@ -221,12 +254,13 @@ class _Builder:
         timeout_s = self.timeouts[api]
         make = options.integration or (lambda kind, t: proxy_integration(kind, timeout_s=t))
         authorizers = plan.authorizers if plan else {}
+        self.schemes.update(a.scheme for a in authorizers.values())
         body = definition(api, routes, title=self.title,
                           version=str(getattr(self.app, "version", "1.0")),
                           integration=make(api, timeout_s), authorizers=authorizers)
         stage = options.stage or ("prod" if api == "rest" else "$default")
         properties: dict[str, Any] = {"StageName": stage, "DefinitionBody": body}
-        sam_auth = self._sam_authorizers(authorizers, api)
+        sam_auth = sam_authorizers(authorizers, api, self._sam_parts())
         if plan is not None and plan.api_key:
             # A usage plan and a key for it, so that key-guarded routes can be called at all.
             # https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-api-apiusageplan.html
@@ -297,58 +331,6 @@ class _Builder:
         else:
             properties["DefaultRouteSettings"] = settings
 
-    def _sam_authorizers(self, authorizers: dict[str, Authorizer], api: str) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for name, authorizer in authorizers.items():
-            if authorizer.kind == "iam":
-                continue  # a security scheme of the definition (x-amazon-apigateway-authtype)
-            found[name] = self._authorizer(authorizer, api)
-        return {"Authorizers": found} if found else {}
-
-    def _authorizer(self, authorizer: Authorizer, api: str) -> dict[str, Any]:
-        name, auth = authorizer.name, self.options.auth
-        if authorizer.kind == "jwt":
-            # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html
-            self.parameters[f"{name}Issuer"] = {
-                "Type": "String", "Description": f"JWT issuer URL of scheme {authorizer.scheme}"
-                " (Cognito: https://cognito-idp.REGION.amazonaws.com/POOL_ID)"}
-            self.parameters[f"{name}Audience"] = {
-                "Type": "CommaDelimitedList",
-                "Description": f"Accepted audiences (client ids) of scheme {authorizer.scheme}"}
-            return {"IdentitySource": "$request.header.Authorization", "JwtConfiguration": {
-                "issuer": {"Ref": f"{name}Issuer"}, "audience": {"Ref": f"{name}Audience"}}}
-        if authorizer.kind == "cognito":
-            self.parameters[f"{name}UserPoolArn"] = {
-                "Type": "String",
-                "Description": f"Cognito user pool ARN of scheme {authorizer.scheme}"}
-            return {"UserPoolArn": {"Ref": f"{name}UserPoolArn"},
-                    "Identity": {"Header": "Authorization"}}
-        arn = self._lambda_authorizer(authorizer)
-        identity = {"Headers": list(auth.identity_headers), "ReauthorizeEvery": auth.ttl}
-        if api == "rest":
-            return {"FunctionArn": arn, "FunctionPayloadType": "REQUEST", "Identity": identity}
-        flavour = authorizer.function.flavour if authorizer.function else None
-        return {"FunctionArn": arn,
-                "AuthorizerPayloadFormatVersion": "1.0" if flavour == "rest" else "2.0",
-                "EnableSimpleResponses": flavour in (None, "http-simple"),
-                "EnableFunctionDefaultPermissions": True, "Identity": identity}
-
-    def _lambda_authorizer(self, authorizer: Authorizer) -> dict[str, Any]:
-        """The authorizer's ARN: its function, added to the template, or a parameter."""
-        if authorizer.function is None:
-            self.parameters[f"{authorizer.name}FunctionArn"] = {
-                "Type": "String", "Description": f"ARN of the Lambda authorizer of scheme "
-                f"{authorizer.scheme} (or pass --lambda-authorizer module:function)"}
-        elif f"{authorizer.name}Function" not in self.resources:
-            fn = self.options.function
-            module, _, attribute = authorizer.function.target.partition(":")
-            self.resources[f"{authorizer.name}Function"] = {
-                "Type": "AWS::Serverless::Function", "Properties": {
-                    "Handler": f"{module}.{attribute or 'handler'}", "Runtime": fn.runtime,
-                    "CodeUri": fn.code_uri, "MemorySize": 256, "Timeout": 10,
-                    "Architectures": [fn.architecture]}}
-        return lambda_arn(authorizer)
-
     # -- the WebSocket API ----------------------------------------------------------------------
 
     def _websocket_api(self, function: dict[str, Any]) -> None:
@@ -357,9 +339,10 @@ class _Builder:
             stage = "prod"
         guards = connect_guards(self.app)
         connect, authorizers = plan_websocket_auth(guards, options=self.options.auth)
+        self.schemes.update(a.scheme for a in authorizers.values())
         for authorizer in authorizers.values():
             if authorizer.kind == "lambda":
-                self._lambda_authorizer(authorizer)
+                lambda_authorizer(authorizer, self._sam_parts())
         throttle = None
         if self.options.throttle is not None:
             rate, burst = self.options.throttle
