@@ -192,6 +192,32 @@ def test_every_example_template_lints_transforms_and_routes_to_the_function(
     assert timeouts and function["Properties"]["Timeout"] * 1000 < min(timeouts)
 
 
+OPTION_SETS = [
+    pytest.param("notes", ("--no-gateway-responses", "--binary-media-type", "image/png",
+                           "--integration-timeout", "10", "--timeout", "5", "--memory", "128",
+                           "--architecture", "x86_64", "--runtime", "python3.12"), id="notes"),
+    pytest.param("notes", ("--api", "http", "--per-route", "--stage", "dev",
+                           "--throttle-rate", "5", "--integration-timeout", "12"),
+                 id="notes-http"),
+    pytest.param("auth", ("--api", "http", "--lambda-authorizer",
+                          "partner=examples.auth.authorizer:handler", "--identity-header",
+                          "X-Token", "--authorizer-ttl", "0", "--per-route"), id="auth-http"),
+    pytest.param("auth", ("--authorizer-kind", "partner=lambda", "--stage", "v1",
+                          "--throttle-rate", "100", "--throttle-burst", "200"), id="auth-rest"),
+    pytest.param("chat", ("--one-way", "--route-selection", "$request.body.type",
+                          "--no-manage-connections", "--stage", "v2", "--throttle-rate", "1"),
+                 id="chat"),
+]
+
+
+@pytest.mark.parametrize(("name", "argv"), OPTION_SETS)
+def test_the_other_options_lint_and_transform(name: str, argv: tuple[str, ...],
+                                              tmp_path: Path) -> None:
+    text = generate(f"examples.{name}.app:app", *argv, tmp_path=tmp_path)
+    assert lint_problems(text) == []
+    assert resources(translate(text), "AWS::Lambda::Function")
+
+
 # -- WebSocket ------------------------------------------------------------------------------------
 
 def test_websocket_only_app_gets_a_websocket_api_not_a_rest_proxy(tmp_path: Path) -> None:
