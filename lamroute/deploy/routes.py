@@ -99,10 +99,12 @@ def _proxy(methods: dict[str, dict[str, Access]], *, api: str, catch_all: Access
 
 def _rest_subtrees(methods: dict[str, dict[str, Access]], differing: set[str],
                    catch_all: Access) -> list[GatewayRoute]:
-    """REST APIs resolve a path down the resource tree: once ``/partner/reports`` is a resource,
-    ``/partner/...`` no longer reaches ``/{proxy+}``. Every route under the top-level segment
-    of a route that differs is declared, with ``ANY`` (public) for the methods the app
-    answers with 405 or an automatic ``OPTIONS``."""
+    """REST APIs resolve a path down the resource tree: rather than rely on ``/partner/...``
+    falling back to ``/{proxy+}`` once ``/partner/reports`` is a resource, every route under
+    the top-level segment of a route that differs is declared, with ``ANY`` (public) for the
+    methods the app answers with 405 or an automatic ``OPTIONS``.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-set-up-simple-proxy.html
+    """
     found: list[GatewayRoute] = []
     if "/" in differing:
         found.extend(GatewayRoute("/", m, access) for m, access in methods["/"].items()
