@@ -299,8 +299,10 @@ class _Builder:
             # https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-api.html
             properties["BinaryMediaTypes"] = [t.replace("/", "~1") for t in binary]
         if self.options.gateway_responses:
-            # Declared in the API definition, so that every deployment carries them: a
-            # separate AWS::ApiGateway::GatewayResponse takes effect at the next deployment only.
+            # Declared in the API definition: SAM names its deployment after a hash of the
+            # definition, so a change here deploys the stage again. A separate
+            # AWS::ApiGateway::GatewayResponse would change the API but not the deployment the
+            # stage serves (CDK redeploys for them: aws-apigateway/lib/gateway-response.ts).
             properties["GatewayResponses"] = gateway_responses(
                 formatter=getattr(getattr(self.app, "boundary", None), "formatter", None),
                 cors=getattr(self.app, "cors", None), iam=iam, notes=self.notes)
