@@ -494,6 +494,17 @@ def test_rest_gateway_responses_are_lamroute_problems_with_the_apps_cors(tmp_pat
         "gatewayresponse.header.WWW-Authenticate"] == "'Bearer realm=\"api\"'"
 
 
+def test_a_changed_gateway_response_deploys_the_stage_again() -> None:
+    """Gateway responses live in the API definition, whose hash names SAM's deployment."""
+    template = sam_template(handler="m.app")
+    changed = copy.deepcopy(template)
+    changed["Resources"]["Api"]["Properties"]["GatewayResponses"]["THROTTLED"]["StatusCode"] = (
+        "503")
+    deployments = [set(resources(translate(to_yaml(t)), "AWS::ApiGateway::Deployment"))
+                   for t in (template, changed)]
+    assert deployments[0] and deployments[0] != deployments[1]
+
+
 def test_gateway_responses_follow_the_apps_error_formatter() -> None:
     def envelope(problem: Problem, request: object) -> dict[str, Any]:
         return {"error": {"status": problem.status, "message": problem.detail or problem.title}}
