@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 
 from lamroute import App, Request, Response
+from lamroute.deploy.auth import TemplateError
 from lamroute.deploy.custom_integration import (
     DEFAULT_CONTENT_TYPES,
     RUNTIME_PATTERN,
     TIMEOUT_PATTERN,
-    custom_integration_paths,
+    CustomLambdaIntegration,
     request_template,
 )
 from lamroute.formats import detect, parse_event
@@ -145,6 +146,23 @@ def test_custom_event_carries_lambda_authorizer_context_and_cognito_claims() -> 
         "cognito", "s1", ["admins", "staff"])
 
 
+def test_custom_event_carries_the_iam_caller_so_iam_guarded_routes_work() -> None:
+    from lamroute import Identity
+    from lamroute.security.guards import requires
+
+    app = echo_app()
+
+    @app.get("/signed", auth=requires(kinds=["iam"]))
+    def signed(request: Request) -> dict[str, Any]:
+        return {"kind": request.auth.kind, "principal": request.auth.principal_id}
+
+    client = TestClient(app, format="custom")
+    arn = "arn:aws:iam::123456789012:user/ci"
+    assert client.get("/signed", identity=Identity(kind="iam", principal_id=arn)).json() == {
+        "kind": "iam", "principal": arn}
+    assert client.get("/signed").status_code == 401
+
+
 def test_malformed_custom_event_is_a_400() -> None:
     event = make_event("custom", "GET", "/things/1")
     del event["method"]
@@ -189,6 +207,7 @@ def test_factory_event_is_what_the_request_template_renders() -> None:
                 "queryStringParameters", "body", "isBase64Encoded"):
         assert rendered[key] == expected[key], key
     assert parse_event(rendered, None).headers.getall("x-tag") == ["é ✓"]
+    assert rendered["requestContext"]["identity"] == expected["requestContext"]["identity"]
     assert rendered["requestContext"]["identity"]["sourceIp"] == "192.0.2.3"
 
 
@@ -308,7 +327,7 @@ def test_runtime_and_unmatched_function_errors_answer_502_problems(message: str)
     integration = CustomIntegration(gw)
     event = make_event("rest", "GET", "/x", stage="prod")
     outcome = Outcome(error=RuntimeError(message))
-    answer = integration.answer(outcome, event, "GET /prod/x")
+    answer = integration.answer(outcome, event, "GET /prod/x", HttpRequest("GET", "/prod/x"))
     assert answer.status == 502
     assert json.loads(answer.body)["request_id"] == event["requestContext"]["requestId"]
 
@@ -329,13 +348,15 @@ def test_custom_integration_needs_a_rest_api() -> None:
 # -- the deployment ---------------------------------------------------------------------------
 
 
-def test_integration_definitions_cover_both_paths_and_every_function_error() -> None:
-    paths = custom_integration_paths("arn:aws:lambda:us-east-1:123456789012:function:f")
-    assert set(paths) == {"/", "/{proxy+}"}
-    for path in paths.values():
-        operation = path["x-amazon-apigateway-any-method"]
+def test_integration_covers_every_route_and_every_function_error() -> None:
+    from lamroute.deploy.routes import GatewayRoute
+
+    build = CustomLambdaIntegration()("rest", 12.5)
+    for route in (GatewayRoute("/", "ANY"), GatewayRoute("/notes/{note_id}", "DELETE")):
+        operation = build(route)
         integration = operation["x-amazon-apigateway-integration"]
         assert (integration["type"], integration["httpMethod"]) == ("aws", "POST")
+        assert integration["timeoutInMillis"] == 12500
         assert integration["passthroughBehavior"] == "never"
         assert integration["contentHandling"] == "CONVERT_TO_TEXT"
         assert set(integration["requestTemplates"]) == set(DEFAULT_CONTENT_TYPES)
@@ -345,7 +366,12 @@ def test_integration_definitions_cover_both_paths_and_every_function_error() -> 
             "default": "200", TIMEOUT_PATTERN: "504", RUNTIME_PATTERN: "502"}
         assert {v["contentHandling"] for v in responses.values()} == {"CONVERT_TO_BINARY"}
         assert set(operation["responses"]) == {"200", "502", "504"}
-    assert paths["/{proxy+}"]["x-amazon-apigateway-any-method"]["parameters"][0]["name"] == "proxy"
+    text = CustomLambdaIntegration(binary=False, content_types=("application/json",))
+    spec = text("rest", 29)(GatewayRoute("/", "ANY"))["x-amazon-apigateway-integration"]
+    assert list(spec["requestTemplates"]) == ["application/json"]
+    assert {v["contentHandling"] for v in spec["responses"].values()} == {"CONVERT_TO_TEXT"}
+    with pytest.raises(TemplateError, match="--api rest"):
+        CustomLambdaIntegration()("http", 30)
 
 
 @pytest.mark.parametrize("integration", ["custom", "custom-text"])
@@ -373,7 +399,7 @@ def test_template_integration_custom_transforms_and_lints(
     for path in paths.values():
         spec = path["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
         assert spec["type"] == "aws"
-        assert spec["uri"]["Fn::Sub"][1]["FunctionArn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+        assert "${Function.Arn}" in spec["uri"]["Fn::Sub"]
         assert {r["contentHandling"] for r in spec["responses"].values()} == {handling}
     (permission,) = resources(cfn, "AWS::Lambda::Permission").values()
     assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"

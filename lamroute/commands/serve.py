@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -31,19 +32,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "0.0.0.0 exposes the server to the network)")
     parser.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     parser.add_argument("--api", choices=("rest", "http", "url"), default="rest",
-                        help="rest: REST API, payload 1.0; http: HTTP API; url: Function URL")
+                        help="rest: REST API, payload 1.0; http: HTTP API; url: Function URL "
+                             "(with --template: the template's API)")
     parser.add_argument("--stage", default=None,
                         help="stage name in the URL (rest: 'prod' by default; http: '$default')")
     parser.add_argument("--payload-version", choices=("1.0", "2.0"), default="2.0",
                         help="HTTP API payload format version (default 2.0)")
     parser.add_argument("--timeout", type=float, default=29.0,
-                        help="integration timeout in seconds; 504 after it (default 29)")
+                        help="integration timeout in seconds; 504 after it (default 29; with "
+                             "--integration custom, the function's own timeout, which the "
+                             "timeout integration response answers)")
     parser.add_argument("--integration", choices=("proxy", "custom", "custom-text"),
-                        default="proxy",
-                        help="REST API Lambda integration: proxy (default); custom: lamroute's "
-                             "non-proxy integration, its mapping templates rendered as `lamroute "
-                             "template --integration custom` deploys them (needs "
-                             "'lamroute[custom]'); custom-text: the same, text-only answers")
+                        default=None,
+                        help="REST API Lambda integration: proxy (default; with --template, the "
+                             "template's); custom: lamroute's non-proxy integration, its mapping "
+                             "templates rendered as `lamroute template --integration custom` "
+                             "deploys them (needs 'lamroute[custom]'); custom-text: the same, "
+                             "text-only answers")
     parser.add_argument("--binary-media-type", action="append", dest="binary_media_types",
                         metavar="TYPE", help="REST API binary media type (default */*)")
     parser.add_argument("--authorizer", metavar="MODULE:FN", default=None,
@@ -63,6 +68,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="authorizer cache TTL, keyed on the identity sources: a cached "
                              "policy is judged against each request, as on AWS (default 300, "
                              "0 = no caching)")
+    parser.add_argument("--template", metavar="FILE", default=None,
+                        help="emulate the REST or HTTP API of this SAM/CloudFormation template "
+                             "(lamroute template): its stage, gateway responses, throttling, "
+                             "binary media types and declared routes")
+    parser.add_argument("--throttle-rate", type=float, default=None, metavar="PER_SECOND",
+                        help="stage throttling: requests per second (429 beyond)")
+    parser.add_argument("--throttle-burst", type=int, default=None,
+                        help="stage throttling: burst (default: the rate)")
     parser.add_argument("--reload", action="store_true",
                         help="restart when a .py file under the current directory changes")
     parser.add_argument("--ws-port", type=int, default=None,
@@ -85,9 +98,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _server_argv(args: argparse.Namespace) -> list[str]:
     argv = ["serve", args.app, "--host", args.host, "--port", str(args.port), "--api", args.api,
             "--payload-version", args.payload_version, "--timeout", str(args.timeout)]
+    for flag, value in (("--template", args.template),
+                        ("--throttle-rate", args.throttle_rate),
+                        ("--throttle-burst", args.throttle_burst)):
+        if value is not None:
+            argv += [flag, str(value)]
     if args.stage:
         argv += ["--stage", args.stage]
-    if args.integration != "proxy":
+    if args.integration is not None:
         argv += ["--integration", args.integration]
     for kind in args.binary_media_types or ():
         argv += ["--binary-media-type", kind]
@@ -140,8 +158,11 @@ def install_authorizer(gateway: Any, args: argparse.Namespace, app: Any = None) 
             raise UsageError("--jwt-claims: Function URLs have no JWT authorizer (use --api "
                              "http or rest)")
         jwt = JwtAuthorizer(read_claims(args.jwt_claims))
-    authorizers = RouteAuthorizers(app if app is not None else gateway.app, gate, jwt)
-    gateway.request_hooks.append(local_gateway_hook(authorizers, gateway.config.format))
+    # A template that declares its routes (--per-route) attaches authorizers route by route.
+    authorizers = RouteAuthorizers(app if app is not None else gateway.app, gate, jwt,
+                                   per_route=gateway.errors.routes is not None)
+    gateway.request_hooks.append(local_gateway_hook(authorizers, gateway.config.format,
+                                                    gateway.errors))
     for name in authorizers.unused():
         print(f"lamroute: warning: {name} applies to no route: no route of the app requires "
               "auth (auth=..., App(auth=...)), as a route-level authorizer would be attached",
@@ -174,6 +195,71 @@ def _require_template_engine() -> None:
                          "pip install 'lamroute[custom]'") from None
 
 
+def _template_settings(args: argparse.Namespace) -> Any:
+    """What ``--template`` says about the API (empty settings without it)."""
+    from ..local.template_settings import TemplateSettings, TemplateSettingsError, load_template
+
+    if args.template is None:
+        return TemplateSettings()
+    if args.api == "url":
+        raise UsageError("--template describes an API Gateway API, not a Function URL")
+    try:
+        try:
+            settings = load_template(args.template)
+        except TemplateSettingsError as exc:
+            if "pass --api" not in str(exc):
+                raise
+            settings = load_template(args.template, api=args.api)  # it has both kinds
+    except TemplateSettingsError as exc:
+        raise UsageError(f"--template: {exc}") from None
+    if settings.api is not None and settings.api != args.api:
+        if args.api != "rest":  # not the default: the command line and the template disagree
+            raise UsageError(f"--api {args.api}, but {args.template} deploys a "
+                             f"{settings.api.upper()} API")
+        print(f"lamroute: serving the {settings.api.upper()} API of {args.template}",
+              file=sys.stderr, flush=True)
+    return settings
+
+
+def _integration(args: argparse.Namespace, settings: Any) -> str:
+    """``--integration``, else the template's, else the proxy; a template deploying another
+    one than the command line asks for is a usage error."""
+    chosen, deployed = args.integration, settings.integration
+    if chosen is not None and deployed is not None and chosen != deployed:
+        raise UsageError(f"--integration {chosen}, but {args.template} deploys the {deployed} "
+                         "integration")
+    if chosen is None and deployed not in (None, "proxy"):
+        print(f"lamroute: serving the {deployed} integration of {args.template}",
+              file=sys.stderr, flush=True)
+    return str(chosen or deployed or "proxy")
+
+
+def _install_gateway_errors(gateway: Any, settings: Any, args: argparse.Namespace) -> None:
+    """The template's gateway responses, declared routes and throttling (the command line's
+    throttling first), said in one line."""
+    from ..local.template_settings import gateway_errors
+
+    throttle = None
+    if args.throttle_rate is not None:
+        burst = args.throttle_burst
+        throttle = (args.throttle_rate, burst if burst is not None else max(1, math.ceil(
+            args.throttle_rate)))  # as `lamroute template --throttle-rate` writes it
+    elif args.throttle_burst is not None:
+        raise ValueError("--throttle-burst needs --throttle-rate")
+    errors = gateway.errors = gateway_errors(settings, api=gateway.config.api, throttle=throttle)
+    said = []
+    if errors.responses is not None:
+        said.append(f"{len(errors.responses.responses)} gateway responses")
+    if settings.routes:
+        said.append(f"{len(settings.routes)} declared routes (others refused by the gateway)")
+    if errors.throttle is not None:
+        said.append(f"throttling {errors.throttle.rate:g}/s, burst {errors.throttle.burst}")
+    if args.template is not None or said:
+        source = f"from {args.template}: " if args.template else ""
+        print(f"lamroute: {source}{', '.join(said) or 'nothing the local gateway emulates'}",
+              file=sys.stderr, flush=True)
+
+
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -195,20 +281,29 @@ def run(args: argparse.Namespace) -> int:
     app = load_app(args.app)
     if not callable(app):
         raise UsageError(f"{args.app} is a {type(app).__name__}, not a Lambda handler")
-    if args.integration != "proxy":
+    settings = _template_settings(args)
+    api = settings.api or args.api
+    integration = _integration(args, settings)
+    if integration != "proxy":
         _require_template_engine()
+    binary = args.binary_media_types or settings.binary_media_types
     try:
         server = LocalGateway(
-            app, api=args.api, stage=args.stage, payload_version=args.payload_version,
-            timeout=args.timeout, port=args.port, host=args.host,
-            binary_media_types=tuple(args.binary_media_types or ("*/*",)),
-            integration=args.integration,
+            app, api=api, stage=args.stage or settings.stage,
+            payload_version=args.payload_version, timeout=args.timeout, port=args.port,
+            host=args.host, binary_media_types=tuple(("*/*",) if binary is None else binary),
+            integration=integration,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
+    try:
+        _install_gateway_errors(server.gateway, settings, args)
+    except ValueError as exc:
+        server.stop()
+        raise UsageError(str(exc)) from None
     authorizers = None
     if args.authorizer or args.jwt_claims is not None:
         try:

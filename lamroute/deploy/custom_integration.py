@@ -1,5 +1,5 @@
-"""A REST API custom (non-proxy) Lambda integration for a lamroute app: mapping templates and the
-OpenAPI ``x-amazon-apigateway-integration`` objects of ``ANY /`` and ``ANY /{proxy+}``.
+"""lamroute's custom (non-proxy) Lambda integration for a REST API: the mapping templates and
+integration responses of every route (``lamroute template --integration custom``).
 
 Why: with a proxy integration, a failed invocation (timeout, crash, out of memory) reaches the
 client as the gateway's ``{"message": "Internal server error"}``. A custom integration maps the
@@ -8,8 +8,8 @@ RFC 9457 problems (504 for a timeout, 502 otherwise).
 
 - The request template (VTL) writes the event ``lamroute.formats.custom`` reads: method,
   ``$context.path``, resource and path parameters, headers, query string, the body in base64,
-  request id, source IP and authorizer output. Client-controlled strings go through
-  ``$util.urlEncode``, whose output needs no JSON escaping.
+  request id, source IP, the caller's IAM identity and authorizer output. Client-controlled
+  strings go through ``$util.urlEncode``, whose output needs no JSON escaping.
 - The default integration response applies lamroute's answer: ``$context.responseOverride.status``
   and one ``$context.responseOverride.header`` per header, the body as the template's output.
   With ``binary=True`` (the default) the answer's body is always base64 and the integration
@@ -21,26 +21,36 @@ RFC 9457 problems (504 for a timeout, 502 otherwise).
   ``BinaryMediaTypes: ["*/*"]``: every request body with a ``Content-Type`` then reaches the
   template base64-encoded in ``$input.body``.
 
+:class:`CustomLambdaIntegration` is the template builder's ``integration`` (see
+:mod:`lamroute.deploy.builder`): routes, authorizers, gateway responses and the other options
+stay what they are with the proxy; only each operation's integration changes.
+
 References (quoted in the templates' comments below):
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-override-request-response-parameters.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings-workflow.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html
 
->>> paths = custom_integration_paths({"Fn::GetAtt": ["Function", "Arn"]})
->>> sorted(paths)
-['/', '/{proxy+}']
->>> integration = paths["/"]["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
->>> integration["type"], sorted(integration["responses"])
-('aws', ['.*Runtime.*', '.*Task timed out.*', 'default'])
+>>> from lamroute.deploy.routes import GatewayRoute
+>>> build = CustomLambdaIntegration()("rest", 29.0)
+>>> operation = build(GatewayRoute("/{proxy+}", "ANY"))
+>>> integration = operation["x-amazon-apigateway-integration"]
+>>> integration["type"], integration["timeoutInMillis"], sorted(integration["responses"])
+('aws', 29000, ['.*Runtime.*', '.*Task timed out.*', 'default'])
+>>> sorted(operation["responses"])
+['200', '502', '504']
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from ..formats import CUSTOM_MARKER as MARKER  # the event's `lamroute` key
+from .auth import TemplateError
+from .definition import Integration, invoke_uri
+from .routes import GatewayRoute
 
 DEFAULT_CONTENT_TYPES: tuple[str, ...] = (
     "application/json", "application/x-www-form-urlencoded", "multipart/form-data",
@@ -84,6 +94,8 @@ _FAILED_DETAIL = ("The function failed before it could answer; quote the request
 
 _PAIRS = ("{{#foreach($k in {source}.keySet())\"$util.urlEncode($k)\": "
           "\"$util.urlEncode({source}.get($k))\"#if($foreach.hasNext), #end#end}}")
+# The caller's API key and IAM identity (an IAM-authorized route's caller is read from them).
+_IDENTITY = ("apiKey", "apiKeyId", "userArn", "caller", "user", "accessKey", "accountId")
 _CLAIMS = ("sub", "cognito:username", "email", "cognito:groups", "scope", "client_id",
            "token_use")
 
@@ -133,7 +145,8 @@ def request_template(*, binary: bool = True) -> str:
         "\"requestTimeEpoch\": \"$context.requestTimeEpoch\",",
         "\"identity\": {\"sourceIp\": \"$context.identity.sourceIp\", "
         "\"userAgent\": \"$util.urlEncode(\"$!context.identity.userAgent\")\", "
-        "\"apiKey\": \"$util.urlEncode(\"$!context.identity.apiKey\")\"},",
+        + ", ".join(f"\"{name}\": \"$util.urlEncode(\"$!context.identity.{name}\")\""
+                    for name in _IDENTITY) + "},",
         "\"authorizer\": " + _PAIRS.format(source="$context.authorizer").replace(
             "{#foreach", "{#if($context.authorizer)#foreach").replace("#end#end}", "#end#end#end}")
         + ",",
@@ -173,10 +186,21 @@ def error_template(status: int, *, binary: bool = True) -> str:
     return _problem_template(status, "Bad Gateway", _FAILED_DETAIL, binary=binary)
 
 
-def integration(function_arn: Any, *, binary: bool = True,
-                content_types: Iterable[str] = DEFAULT_CONTENT_TYPES) -> dict[str, Any]:
-    """The ``x-amazon-apigateway-integration`` object invoking ``function_arn`` (a string or
-    a CloudFormation intrinsic such as ``{"Fn::GetAtt": ["Function", "Arn"]}``)."""
+METHOD_RESPONSES: dict[str, Any] = {
+    "200": {"description": "The app's answer (its status is set by the response template)"},
+    "502": {"description": "The function failed: an RFC 9457 problem"},
+    "504": {"description": "The function timed out: an RFC 9457 problem"},
+}
+"""The method responses the integration responses name (the answer's real status comes from
+``$context.responseOverride.status``)."""
+
+
+def integration(uri: Any, *, binary: bool = True,
+                content_types: Iterable[str] = DEFAULT_CONTENT_TYPES,
+                timeout_s: float | None = None) -> dict[str, Any]:
+    """The ``x-amazon-apigateway-integration`` object invoking the function at ``uri`` (its
+    invocation URI, a CloudFormation intrinsic in a template); ``timeout_s`` the integration
+    timeout (API Gateway's default, 29 s, when ``None``)."""
     handling = "CONVERT_TO_BINARY" if binary else "CONVERT_TO_TEXT"
     template = request_template(binary=binary)
 
@@ -184,12 +208,10 @@ def integration(function_arn: Any, *, binary: bool = True,
         return {"statusCode": str(status), "contentHandling": handling,
                 "responseTemplates": {"application/json": body}}
 
-    return {
+    spec: dict[str, Any] = {
         "type": "aws",
         "httpMethod": "POST",  # Lambda's Invoke API, whatever the client's method
-        "uri": {"Fn::Sub": [
-            "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
-            "${FunctionArn}/invocations", {"FunctionArn": function_arn}]},
+        "uri": uri,
         "passthroughBehavior": "never",
         "contentHandling": "CONVERT_TO_TEXT",
         "requestTemplates": {kind: template for kind in content_types},
@@ -199,78 +221,38 @@ def integration(function_arn: Any, *, binary: bool = True,
             RUNTIME_PATTERN: answer(502, error_template(502, binary=binary)),
         },
     }
+    if timeout_s is not None:
+        spec["timeoutInMillis"] = int(timeout_s * 1000)
+    return spec
 
 
-def custom_integration_paths(function_arn: Any, *, binary: bool = True,
-                             content_types: Iterable[str] = DEFAULT_CONTENT_TYPES,
-                             ) -> dict[str, Any]:
-    """OpenAPI 2.0 ``paths`` for ``ANY /`` and ``ANY /{proxy+}`` through the custom integration.
+@dataclass(frozen=True)
+class CustomLambdaIntegration:
+    """The template builder's ``integration`` for lamroute's custom integration
+    (``TemplateOptions(integration=CustomLambdaIntegration())``): every operation of the REST
+    API invokes the function through the mapping templates, with the method responses its
+    integration responses name. ``binary=False``: text-only answers (``custom-text``);
+    ``content_types``: the request bodies the API takes (each repeats the request template,
+    about 2.5 KB, in every operation)."""
 
-    The method responses list the statuses the integration responses name (200, 502, 504); the
-    answer's real status comes from ``$context.responseOverride.status``.
-    """
-    content_types = tuple(content_types)
-    responses = {
-        "200": {"description": "The app's answer (its status is set by the response template)"},
-        "502": {"description": "The function failed: an RFC 9457 problem"},
-        "504": {"description": "The function timed out: an RFC 9457 problem"},
-    }
+    binary: bool = True
+    content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES
+    binary_media_types: ClassVar[tuple[str, ...]] = ("*/*",)
+    """What the API needs: every request body with a ``Content-Type`` reaches the request
+    template base64-encoded (``CONVERT_TO_TEXT`` of a binary payload)."""
 
-    def method(parameters: list[dict[str, Any]]) -> dict[str, Any]:
-        operation: dict[str, Any] = {"responses": responses}
-        if parameters:
-            operation["parameters"] = parameters
-        operation["x-amazon-apigateway-integration"] = integration(
-            function_arn, binary=binary, content_types=content_types)
-        return {"x-amazon-apigateway-any-method": operation}
+    def __call__(self, api: str, timeout_s: float) -> Integration:
+        if api != "rest":
+            raise TemplateError("the custom (non-proxy) integration needs --api rest (HTTP APIs "
+                                "only have proxy integrations for Lambda)")
+        spec = integration(invoke_uri(), binary=self.binary, content_types=self.content_types,
+                           timeout_s=timeout_s)
 
-    proxy = {"name": "proxy", "in": "path", "required": True, "type": "string"}
-    return {"/": method([]), "/{proxy+}": method([proxy])}
+        def build(route: GatewayRoute) -> dict[str, Any]:
+            return {"responses": dict(METHOD_RESPONSES),
+                    "x-amazon-apigateway-integration": dict(spec)}
 
-
-def openapi_body(function_arn: Any, *, title: str = "lamroute", binary: bool = True,
-                 content_types: Iterable[str] = DEFAULT_CONTENT_TYPES) -> dict[str, Any]:
-    """A whole OpenAPI 2.0 document (``DefinitionBody``/``Body``) with ``*/*`` binary types."""
-    return {
-        "swagger": "2.0",
-        "info": {"title": title, "version": "1.0"},
-        "paths": custom_integration_paths(function_arn, binary=binary,
-                                          content_types=content_types),
-        "x-amazon-apigateway-binary-media-types": ["*/*"],
-    }
-
-
-def apply_to_sam(template: dict[str, Any], *, api_id: str = "Api", function_id: str = "Function",
-                 binary: bool = True) -> dict[str, Any]:
-    """Swap a SAM template's REST proxy events for the custom integration (in place).
-
-    The API gets the OpenAPI body; the function loses its ``Api`` events (SAM would add proxy
-    integrations for them) and gets an explicit ``AWS::Lambda::Permission`` for the API.
-    """
-    resources = template["Resources"]
-    api = resources[api_id]
-    if api["Type"] != "AWS::Serverless::Api":
-        raise ValueError("the custom integration needs a REST API (AWS::Serverless::Api)")
-    function = resources[function_id]["Properties"]
-    events = function.get("Events", {})
-    for name in [k for k, v in events.items() if v.get("Type") == "Api"]:
-        del events[name]
-    if not events:
-        function.pop("Events", None)
-    body = openapi_body({"Fn::GetAtt": [function_id, "Arn"]}, binary=binary)
-    body["info"]["title"] = {"Ref": "AWS::StackName"}
-    api["Properties"]["DefinitionBody"] = body
-    resources[f"{function_id}ApiPermission"] = {
-        "Type": "AWS::Lambda::Permission",
-        "Properties": {
-            "Action": "lambda:InvokeFunction",
-            "FunctionName": {"Ref": function_id},
-            "Principal": "apigateway.amazonaws.com",
-            "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:"
-                                     f"${{AWS::AccountId}}:${{{api_id}}}/*"},
-        },
-    }
-    return template
+        return build
 
 
 def _claim(name: str) -> str:

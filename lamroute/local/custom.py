@@ -6,6 +6,11 @@ takes what a mapping template can see from it, renders the request template of
 response (a function error's ``errorMessage`` against each ``selectionPattern``, else
 ``default``), renders its template and converts the output (``contentHandling``).
 
+What the gateway answers itself (no request template for the ``Content-Type``, a template
+that cannot be applied) goes through the gateway's errors, so ``lamroute serve --template``
+answers it with the template's gateway responses (``UNSUPPORTED_MEDIA_TYPE``,
+``API_CONFIGURATION_ERROR``), as the deployed API does.
+
 A function timeout or crash becomes the error payload Lambda's Python runtime reports
 (``errorMessage``, ``errorType``, ``stackTrace``), so the templates answer it as they would on
 AWS: the local timeout stands for the function's own timeout, which the SAM template keeps
@@ -26,7 +31,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..deploy.custom_integration import integration
-from .answers import HttpAnswer, gateway_error, matches_media_types, media_type
+from .answers import HttpAnswer, matches_media_types, media_type
+from .gateway_errors import GatewayErrors
 from .vtl import TemplateError, render
 
 logger = logging.getLogger("lamroute.local")
@@ -34,6 +40,12 @@ logger = logging.getLogger("lamroute.local")
 
 # What this module needs of lamroute.local.gateway, which imports it (no import back).
 class _Request(Protocol):
+    @property
+    def method(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def client_ip(self) -> str: ...
     @property
     def body(self) -> bytes: ...
     def header(self, name: str) -> str | None: ...
@@ -43,6 +55,7 @@ class _Outcome(Protocol):
     payload: Any
     error: BaseException | None
     timed_out: bool
+    cold: bool
 
 
 class _Config(Protocol):
@@ -55,6 +68,8 @@ class _Config(Protocol):
 class _Gateway(Protocol):
     @property
     def config(self) -> _Config: ...
+    @property
+    def errors(self) -> GatewayErrors: ...
     def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
@@ -70,10 +85,13 @@ class CustomIntegration:
         ``what`` names the request in log lines."""
         kind = media_type(request.header("content-type")) or "application/json"
         template = self.spec["requestTemplates"].get(kind)
+        request_id = _request_id(event)
         if template is None:  # passthroughBehavior NEVER: no template, no invocation
             logger.warning("415 %s: no request template for Content-Type %s (passthrough "
                            "behavior NEVER)", what, kind)
-            return gateway_error(415, "Unsupported Media Type")
+            return self.gateway.errors.answer("UNSUPPORTED_MEDIA_TYPE", 415,
+                                              "Unsupported Media Type", request,
+                                              request_id=request_id)
         try:
             rendered = render(template, body=self._input_body(request, kind),
                               params=_params(event), context=_context(event))
@@ -81,9 +99,20 @@ class CustomIntegration:
         except (TemplateError, ValueError) as exc:
             logger.error("!!! 500 %s: the request template does not give JSON (%s); API "
                          "Gateway answers 500 Internal server error", what, exc)
-            return gateway_error(500, "Internal server error")
+            return self._configuration_error(request, request_id)
         outcome = self.gateway.invoke(payload)
-        return self.answer(outcome, event, what)
+        answer = self.answer(outcome, event, what, request)
+        answer.cold = outcome.cold
+        return answer
+
+    def _configuration_error(self, request: _Request, request_id: str | None) -> HttpAnswer:
+        """A mapping that cannot be applied (API_CONFIGURATION_ERROR: "when base64 decoding
+        fails on binary data", among others), the API's 500.
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+        """
+        return self.gateway.errors.answer("API_CONFIGURATION_ERROR", 500,
+                                          "Internal server error", request,
+                                          request_id=request_id)
 
     def _input_body(self, request: _Request, kind: str) -> str:
         """``$input.body`` under ``contentHandling: CONVERT_TO_TEXT``: a binary payload (its
@@ -95,8 +124,10 @@ class CustomIntegration:
             return base64.b64encode(request.body).decode("ascii")
         return request.body.decode("utf-8", errors="replace")
 
-    def answer(self, outcome: _Outcome, event: dict[str, Any], what: str) -> HttpAnswer:
-        """The method response for an invocation's ``outcome``."""
+    def answer(self, outcome: _Outcome, event: dict[str, Any], what: str,
+               request: _Request) -> HttpAnswer:
+        """The method response for an invocation's ``outcome`` (``request`` for the gateway's
+        own 500 when the integration response cannot be applied)."""
         result, error_message = self._result(outcome)
         if error_message is not None:
             logger.error("!!! %s: function error %r", what, error_message[:300])
@@ -108,12 +139,12 @@ class CustomIntegration:
         except TemplateError as exc:
             logger.error("!!! 500 %s: the integration response cannot be applied (%s); API "
                          "Gateway answers 500 Internal server error", what, exc)
-            return gateway_error(500, "Internal server error")
+            return self._configuration_error(request, _request_id(event))
         status = rendered.status or int(chosen["statusCode"])
         headers = list(rendered.headers.items())
         if not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", "application/json"))
-        request_id = event.get("requestContext", {}).get("requestId")
+        request_id = _request_id(event)
         if request_id:
             headers.append(("x-amzn-RequestId", request_id))
         return HttpAnswer(status, headers, body)
@@ -148,6 +179,11 @@ class CustomIntegration:
             message = f"Unable to marshal response: {exc}"
             return json.dumps({"errorMessage": message, "errorType": "Runtime.MarshalError"}), \
                 message
+
+
+def _request_id(event: Mapping[str, Any]) -> str | None:
+    found = (event.get("requestContext") or {}).get("requestId")
+    return found if isinstance(found, str) else None
 
 
 def _convert(output: str, handling: str) -> bytes:

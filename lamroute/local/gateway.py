@@ -33,6 +33,7 @@ from ..testing.client import FakeContext
 from ..testing.events import make_event
 from ..testing.gateway_auth import AuthorizerOutcome
 from .answers import HttpAnswer, gateway_error, to_http_answer
+from .gateway_errors import AUTHORIZER_TYPES, GatewayErrors
 
 logger = logging.getLogger("lamroute.local")
 
@@ -132,6 +133,8 @@ class Gateway:
         self.app = app
         self.config = config
         self.request_hooks: list[RequestHook] = []
+        # The gateway's own refusals and error bodies (gateway responses: --template).
+        self.errors = GatewayErrors(api=config.api)
         # One container handles one invocation at a time; other requests wait their turn.
         self._lock = threading.Lock()
         self._cold = True  # the app was imported for this container: its first call is cold
@@ -143,6 +146,9 @@ class Gateway:
         app_path = self.strip_stage(raw_path)
         if isinstance(app_path, HttpAnswer):
             return app_path
+        refused = self.errors.refuse(request, app_path)
+        if refused is not None:
+            return refused
         event = self.build_event(request, app_path, raw_query)
         for hook in self.request_hooks:
             early = hook(request, event)
@@ -244,16 +250,19 @@ class Gateway:
     def answer(self, outcome: Outcome, request: HttpRequest, event: dict[str, Any]) -> HttpAnswer:
         """Turn the invocation's outcome into the gateway's HTTP answer, loudly on failure."""
         what = loggable(request)
+        request_id = event.get("requestContext", {}).get("requestId")
         if outcome.timed_out:
             logger.error("!!! 504 %s: no answer within the %ss integration timeout; API Gateway "
                          "answers 504 Endpoint request timed out", what, self.config.timeout)
-            return gateway_error(504, "Endpoint request timed out")
+            return self.errors.answer("INTEGRATION_TIMEOUT", 504, "Endpoint request timed out",
+                                      request, request_id=request_id)
         if outcome.error is not None:
             # A failed invocation: API Gateway answers with its generic internal error.
             # https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
             logger.error("!!! 500 %s: the invocation crashed; API Gateway answers 500 Internal "
                          "server error\n%s", what, outcome.trace.rstrip())
-            return gateway_error(500, "Internal server error")
+            return self.errors.answer("DEFAULT_5XX", 500, "Internal server error", request,
+                                      request_id=request_id)
         done = to_http_answer(self.config.format, outcome.payload,
                               accept=request.header("accept"),
                               binary_media_types=self.config.binary_media_types)
@@ -261,9 +270,10 @@ class Gateway:
             logger.error("!!! 502 %s: the app returned a malformed %s proxy response (%s); API "
                          "Gateway answers 502 Internal server error. Response: %.500r", what,
                          self.config.format, "; ".join(done.problems), outcome.payload)
+            return self.errors.answer("DEFAULT_5XX", 502, "Internal server error", request,
+                                      request_id=request_id)
         for warning in done.warnings:
             logger.warning("%s: %s", what, warning)
-        request_id = event.get("requestContext", {}).get("requestId")
         if request_id:
             name = "x-amzn-RequestId" if self.config.api == "rest" else "Apigw-Requestid"
             done.answer.headers.append((name, request_id))
@@ -322,10 +332,12 @@ class Authorizing(Protocol):
     def authorize(self, event: dict[str, Any], format: str) -> AuthorizerOutcome | None: ...
 
 
-def local_gateway_hook(gate: Authorizing, format: str) -> RequestHook:
+def local_gateway_hook(gate: Authorizing, format: str,
+                       errors: GatewayErrors | None = None) -> RequestHook:
     """A ``Gateway.request_hooks`` entry for ``lamroute serve --authorizer``/``--jwt-claims``:
     runs ``gate`` (a ``GatewayAuthorizer``, or ``RouteAuthorizers`` that pick one per route)
-    between the event and the invocation, answers refusals itself and says why in the log."""
+    between the event and the invocation, answers refusals itself and says why in the log
+    (with ``errors``' gateway responses when it has some)."""
     def hook(request: Any, event: dict[str, Any]) -> HttpAnswer | None:
         outcome = gate.authorize(event, format)
         if outcome is None or outcome.allowed:
@@ -338,7 +350,13 @@ def local_gateway_hook(gate: Authorizing, format: str) -> RequestHook:
         elif outcome.www_authenticate is not None:
             logger.warning("401 from the JWT authorizer: %s", outcome.reason)
         answer = outcome.proxy_answer()
-        return HttpAnswer(outcome.status, list(answer["headers"].items()),
-                          answer["body"].encode())
+        headers = list(answer["headers"].items())
+        if errors is not None and errors.responses is not None:
+            kind = AUTHORIZER_TYPES.get(outcome.error_type or "", "")
+            extra = [(k, v) for k, v in headers if k.lower() == "x-amzn-errortype"]
+            return errors.answer(kind, outcome.status, outcome.message, request,
+                                 request_id=event.get("requestContext", {}).get("requestId"),
+                                 message_key=outcome.message_key, headers=extra)
+        return HttpAnswer(outcome.status, headers, answer["body"].encode())
 
     return hook

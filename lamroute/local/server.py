@@ -110,15 +110,16 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
         except ValueError as exc:  # a FramingError: its message holds no client data
-            refusal = gateway_error(400, str(exc))
-        else:
-            if body is not None:
-                request = HttpRequest(self.command, self.path, list(self.headers.items()), body,
-                                      self.client_address[0])
-                return request, self._invoke(request)
-            refusal = gateway_error(413, "Request Too Long")
-        self.close_connection = True
-        return HttpRequest(self.command, self.path, client_ip=self.client_address[0]), refusal
+            self.close_connection = True
+            return (HttpRequest(self.command, self.path, client_ip=self.client_address[0]),
+                    gateway_error(400, str(exc)))
+        request = HttpRequest(self.command, self.path, list(self.headers.items()), body or b"",
+                              self.client_address[0])
+        if body is None:  # the template's REQUEST_TOO_LARGE gateway response, when it has one
+            self.close_connection = True
+            return request, self.server.gateway.errors.answer("REQUEST_TOO_LARGE", 413,
+                                                              "Request Too Long", request)
+        return request, self._invoke(request)
 
     def _invoke(self, request: HttpRequest) -> HttpAnswer:
         try:

@@ -1,0 +1,303 @@
+"""What ``lamroute serve --template template.yaml`` reads from a SAM or CloudFormation template.
+
+The REST or HTTP API's kind and stage, the REST API's gateway responses, binary media types and
+Lambda integration (the proxy, or lamroute's custom one), the stage's throttling, and the routes
+the API declares (when no ``ANY /{proxy+}`` catches everything): the local gateway then refuses,
+throttles, invokes and answers its own errors as the deployed API will. YAML templates need
+PyYAML (CloudFormation's short tags such as ``!Ref`` are read); JSON templates need nothing.
+
+>>> settings = settings_from({"Resources": {"Api": {"Type": "AWS::Serverless::Api",
+...     "Properties": {"StageName": "v1", "MethodSettings": [{"ResourcePath": "/*",
+...     "HttpMethod": "*", "ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 2}]}}}})
+>>> settings.api, settings.stage, settings.throttle
+('rest', 'v1', (5.0, 2))
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..formats import CUSTOM_MARKER
+from .gateway_errors import DeclaredRoutes, GatewayErrors, GatewayResponses, Throttle
+
+REST_TYPES = ("AWS::Serverless::Api", "AWS::ApiGateway::RestApi")
+HTTP_TYPES = ("AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api")
+_ANY = "x-amazon-apigateway-any-method"
+_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+
+
+class TemplateSettingsError(ValueError):
+    """A template the local gateway cannot read (said in one line)."""
+
+
+@dataclass(frozen=True)
+class TemplateSettings:
+    """The API a template deploys, as far as the local gateway emulates it (``api`` is
+    ``None`` when the template has no REST or HTTP API, e.g. a WebSocket-only app)."""
+
+    api: str | None = None
+    stage: str | None = None
+    responses: GatewayResponses | None = None
+    routes: tuple[tuple[str, str], ...] | None = None
+    throttle: tuple[float, int] | None = None
+    binary_media_types: tuple[str, ...] | None = None
+    integration: str | None = None
+    """``"proxy"``, ``"custom"`` or ``"custom-text"`` (``lamroute serve --integration``);
+    ``None`` when the API definition does not say (SAM events: the proxy)."""
+
+
+def gateway_errors(settings: TemplateSettings, *, api: str,
+                   throttle: tuple[float, int] | None = None) -> GatewayErrors:
+    """The local gateway's refusals for ``settings`` (``throttle`` overrides the template's)."""
+    throttle = throttle or settings.throttle
+    return GatewayErrors(api=api, responses=settings.responses if api == "rest" else None,
+                         routes=DeclaredRoutes(settings.routes) if settings.routes else None,
+                         throttle=Throttle(*throttle) if throttle else None)
+
+
+def load_template(path: str | Path, *, api: str | None = None) -> TemplateSettings:
+    """Read ``path`` (YAML or JSON); ``api`` picks the REST or HTTP API when it has both."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TemplateSettingsError(f"cannot read {path}: {exc.strerror}") from None
+    return settings_from(parse_template(text, str(path)), api=api)
+
+
+def parse_template(text: str, name: str = "template") -> dict[str, Any]:
+    """A template's text as a dict: JSON, or YAML with CloudFormation's short tags."""
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            loaded: Any = json.loads(text)
+        except ValueError as exc:
+            raise TemplateSettingsError(f"{name} is not valid JSON: {exc}") from None
+    else:
+        try:
+            yaml: Any = importlib.import_module("yaml")
+        except ImportError:
+            raise TemplateSettingsError("a YAML template needs PyYAML: pip install pyyaml "
+                                        "(or pass a JSON template)") from None
+        try:
+            loaded = yaml.load(text, Loader=_cloudformation_loader(yaml))
+        except yaml.YAMLError as exc:
+            raise TemplateSettingsError(f"{name} is not valid YAML: {exc}") from None
+    if not isinstance(loaded, dict) or not isinstance(loaded.get("Resources"), dict):
+        raise TemplateSettingsError(f"{name} is not a template (no Resources)")
+    return loaded
+
+
+def _cloudformation_loader(yaml: Any) -> Any:
+    class Loader(yaml.SafeLoader):  # type: ignore[misc]
+        pass
+
+    def construct(loader: Any, suffix: str, node: Any) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        if suffix == "Ref":
+            return {"Ref": value}
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+        return {f"Fn::{suffix}": value}
+
+    Loader.add_multi_constructor("!", construct)
+    return Loader
+
+
+def settings_from(template: Mapping[str, Any], *, api: str | None = None) -> TemplateSettings:
+    """The settings of the template's REST or HTTP API (``api`` to choose between them)."""
+    resources: Mapping[str, Any] = template.get("Resources") or {}
+    parameters: Mapping[str, Any] = template.get("Parameters") or {}
+    found = [(lid, r) for lid, r in resources.items() if isinstance(r, Mapping)
+             and _kind(r) in ("rest", "http") and (api is None or _kind(r) == api)]
+    kinds = {_kind(r) for _, r in found}
+    if len(found) > 1:
+        if len(kinds) > 1:
+            raise TemplateSettingsError("the template has a REST and an HTTP API: pass --api")
+        raise TemplateSettingsError("the template has several APIs of that kind")
+    if not found:
+        implicit = _implicit_api(resources, api)
+        if implicit is None:
+            if api is not None and any(_kind(r) for r in resources.values()
+                                       if isinstance(r, Mapping)):
+                raise TemplateSettingsError(f"the template has no {api.upper()} API")
+            return TemplateSettings()
+        return implicit
+    logical_id, resource = found[0]
+    kind = "rest" if _kind(resource) == "rest" else "http"
+    props = resource.get("Properties") or {}
+    body = props.get("DefinitionBody") or props.get("Body") or {}
+    stage_props = _stage_of(resources, logical_id) if "Serverless" not in resource["Type"] \
+        else props
+    stage = _value(stage_props.get("StageName"), parameters, "StageName")
+    routes = list(_body_routes(body)) + list(_event_routes(resources, logical_id))
+    responses = None
+    binary = None
+    if kind == "rest":
+        responses = _responses(props, body, resources, logical_id)
+        binary = _binary(props, body) or ()  # none declared: the API has none
+    return TemplateSettings(api=kind, stage=stage, responses=responses,
+                            routes=_declared(routes), throttle=_throttle(stage_props, kind),
+                            binary_media_types=binary, integration=_integration(body))
+
+
+def _kind(resource: Mapping[str, Any]) -> str | None:
+    kind = resource.get("Type")
+    if kind in REST_TYPES:
+        return "rest"
+    if kind == "AWS::Serverless::HttpApi":
+        return "http"
+    if kind == "AWS::ApiGatewayV2::Api":
+        protocol = (resource.get("Properties") or {}).get("ProtocolType")
+        return "http" if protocol == "HTTP" else None
+    return None
+
+
+def _implicit_api(resources: Mapping[str, Any], api: str | None) -> TemplateSettings | None:
+    """SAM's implicit API (events without ``RestApiId``/``ApiId``): stage ``Prod``/``$default``."""
+    for kind, event_type in (("rest", "Api"), ("http", "HttpApi")):
+        if api not in (None, kind):
+            continue
+        routes = list(_event_routes(resources, None, event_type))
+        if routes:
+            stage = "Prod" if kind == "rest" else "$default"
+            return TemplateSettings(api=kind, stage=stage, routes=_declared(routes),
+                                    binary_media_types=() if kind == "rest" else None)
+    return None
+
+
+def _stage_of(resources: Mapping[str, Any], api_id: str) -> Mapping[str, Any]:
+    for resource in resources.values():
+        if isinstance(resource, Mapping) and resource.get("Type") in (
+                "AWS::ApiGateway::Stage", "AWS::ApiGatewayV2::Stage"):
+            props = resource.get("Properties") or {}
+            ref = props.get("RestApiId") or props.get("ApiId")
+            if ref == {"Ref": api_id}:
+                return props
+    return {}
+
+
+def _value(value: Any, parameters: Mapping[str, Any], what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and set(value) == {"Ref"}:
+        default = (parameters.get(value["Ref"]) or {}).get("Default")
+        if isinstance(default, str):
+            return default
+    raise TemplateSettingsError(f"{what} {value!r} cannot be resolved locally: pass it on the "
+                                "command line")
+
+
+def _body_routes(body: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for path, item in (body.get("paths") or {}).items():
+        if not isinstance(item, Mapping):
+            continue
+        for key in item:
+            if key == _ANY:
+                yield path, "ANY"
+            elif key in _METHODS:
+                yield path, key.upper()
+
+
+def _event_routes(resources: Mapping[str, Any], api_id: str | None,
+                  event_type: str | None = None) -> Iterator[tuple[str, str]]:
+    """Routes from SAM function events that attach to ``api_id`` (``None``: the implicit API)."""
+    for resource in resources.values():
+        if not isinstance(resource, Mapping) or resource.get("Type") != (
+                "AWS::Serverless::Function"):
+            continue
+        for event in ((resource.get("Properties") or {}).get("Events") or {}).values():
+            if event_type is not None and event.get("Type") != event_type:
+                continue
+            if event.get("Type") not in ("Api", "HttpApi"):
+                continue
+            props = event.get("Properties") or {}
+            ref = props.get("RestApiId") or props.get("ApiId")
+            attached = (api_id is None and ref is None) or ref == {"Ref": api_id}
+            if attached and "Path" in props:
+                method = str(props.get("Method", "ANY")).upper()
+                yield props["Path"], "ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-"
+                                                         "METHOD") else method
+
+
+def _integration(body: Mapping[str, Any]) -> str | None:
+    """The Lambda integration of the definition's operations: the proxy (``aws_proxy``) or
+    lamroute's custom one (``aws``, whose request template writes lamroute's marker), in
+    binary or text mode; any other one cannot be emulated."""
+    found: set[str] = set()
+    for item in (body.get("paths") or {}).values():
+        for key, operation in (item.items() if isinstance(item, Mapping) else ()):
+            spec = operation.get("x-amazon-apigateway-integration") if isinstance(
+                operation, Mapping) and (key == _ANY or key in _METHODS) else None
+            if isinstance(spec, Mapping):
+                found.add(_integration_kind(spec))
+    if len(found) > 1:
+        raise TemplateSettingsError(f"the API mixes integrations ({', '.join(sorted(found))}): "
+                                    "the local gateway runs one")
+    return found.pop() if found else None
+
+
+def _integration_kind(spec: Mapping[str, Any]) -> str:
+    kind = spec.get("type")
+    if kind == "aws_proxy":
+        return "proxy"
+    templates = spec.get("requestTemplates") or {}
+    if kind == "aws" and any(f'"lamroute": "{CUSTOM_MARKER}"' in str(t)
+                             for t in templates.values()):
+        handling = {str(r.get("contentHandling")) for r in (spec.get("responses") or {}).values()
+                    if isinstance(r, Mapping)}
+        return "custom" if handling == {"CONVERT_TO_BINARY"} else "custom-text"
+    raise TemplateSettingsError(f"an integration of type {kind!r} that is not lamroute's: the "
+                                "local gateway runs Lambda proxy integrations and lamroute's "
+                                "custom one")
+
+
+def _declared(routes: list[tuple[str, str]]) -> tuple[tuple[str, str], ...] | None:
+    """The declared routes, or ``None`` when ``ANY /{proxy+}`` (with ``ANY /``) takes all."""
+    if not routes or ("/{proxy+}", "ANY") in routes:
+        return None
+    return tuple(sorted(set(routes)))
+
+
+def _responses(props: Mapping[str, Any], body: Mapping[str, Any], resources: Mapping[str, Any],
+               api_id: str) -> GatewayResponses | None:
+    found: dict[str, Any] = {}
+    extension = body.get("x-amazon-apigateway-gateway-responses") or {}
+    found.update(GatewayResponses.from_definition(extension).responses)
+    found.update(GatewayResponses.from_sam(props.get("GatewayResponses") or {}).responses)
+    for resource in resources.values():
+        if isinstance(resource, Mapping) and resource.get("Type") == (
+                "AWS::ApiGateway::GatewayResponse"):
+            spec = resource.get("Properties") or {}
+            if spec.get("RestApiId") == {"Ref": api_id} and spec.get("ResponseType"):
+                found.update(GatewayResponses.from_definition(
+                    {spec["ResponseType"]: spec}).responses)
+    return GatewayResponses(found) if found else None
+
+
+def _binary(props: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[str, ...] | None:
+    values = props.get("BinaryMediaTypes") or body.get("x-amazon-apigateway-binary-media-types")
+    if not values:
+        return None
+    return tuple(str(v).replace("~1", "/") for v in values)
+
+
+def _throttle(props: Mapping[str, Any], kind: str) -> tuple[float, int] | None:
+    if kind == "rest":
+        settings = next((s for s in props.get("MethodSettings") or ()
+                         if s.get("ResourcePath") == "/*" and s.get("HttpMethod") == "*"), None)
+    else:
+        settings = props.get("DefaultRouteSettings")
+    if not settings or "ThrottlingRateLimit" not in settings:
+        return None
+    rate = float(settings["ThrottlingRateLimit"])
+    return rate, int(settings.get("ThrottlingBurstLimit", max(1, int(rate))))
