@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.policy
 import hashlib
 import os
+from email.encoders import encode_base64
 from email.mime.application import MIMEApplication
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -223,7 +224,7 @@ GOOD, _ = encode_multipart_formdata({"title": "t", "file": ("a.txt", b"hello")},
      "Content-Transfer-Encoding"),
     (f"multipart/form-data; boundary={BOUNDARY}",
      GOOD.replace(b"\r\n\r\nt\r\n", b"\r\nContent-Type: text/plain; charset=nope\r\n\r\nt\r\n"),
-     "not valid nope text"),
+     "charset 'nope', which is not a text encoding"),
     (f"multipart/form-data; boundary={BOUNDARY}",
      GOOD.replace(b"\r\n\r\nt\r\n", b"\r\n\r\n\xff\xfe\r\n"), "not valid utf-8"),
 ])
@@ -233,6 +234,127 @@ def test_hostile_multipart_bodies_are_400_problems(client: TestClient, content_t
         response = client.post(path, body=body, headers={"Content-Type": content_type})
         assert response.status_code == 400, (path, response.text)
         assert detail in response.json()["detail"], response.json()["detail"]
+
+
+def with_part_headers(headers: bytes, content: bytes = b"t") -> bytes:
+    """GOOD with extra headers and new content in its text part ``title``."""
+    return GOOD.replace(b"\r\n\r\nt\r\n", b"\r\n" + headers + b"\r\n\r\n" + content + b"\r\n")
+
+
+# Python codecs that are not text encodings a client could send: some raise a plain
+# UnicodeError (undefined, punycode), some decode to markup (utf-7: +ADw- is "<"; unicode_escape).
+NOT_TEXT_CHARSETS = ["undefined", "punycode", "utf-7", "UTF7", "rot13", "hex", "base64", "zlib",
+                     "idna", "unicode_escape", "raw_unicode_escape", "utf-32", "utf-8-sig",
+                     "replacement", "x-user-defined", "mbcs", "\u212aoi8-r"]
+
+
+@pytest.mark.parametrize("charset", NOT_TEXT_CHARSETS)
+def test_hostile_part_charsets_are_400_not_500(client: TestClient, charset: str) -> None:
+    body = with_part_headers(f"Content-Type: text/plain; charset={charset}".encode(),
+                             b"+ADw-script+AD4-alert(1)+ADw-/script+AD4-abc\\")
+    for path in ("/upload", "/echo"):
+        response = client.post(path, body=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        assert response.status_code == 400, (path, response.text)
+        assert "not a text encoding" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("parameter", "detail"), [
+    (b"filename*=punycode''abc%5C", "charset 'punycode'"),
+    (b"filename*=undefined''%41", "charset 'undefined'"),
+    (b"filename*=utf-7''%2BADw-script%2BAD4-.html", "charset 'utf-7'"),
+    (b"filename*=utf-8''%FF.txt", "not valid utf-8 text"),
+    (b"filename*=a.txt", "RFC 8187"),
+])
+def test_hostile_rfc8187_file_names_are_400_not_500(client: TestClient, parameter: bytes,
+                                                    detail: str) -> None:
+    """A ``filename*`` that cannot be read is refused, never ignored: without it the file
+    part would turn into a text field."""
+    body = GOOD.replace(b'filename="a.txt"', parameter)
+    assert body != GOOD
+    for path in ("/upload", "/echo"):
+        response = client.post(path, body=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        assert response.status_code == 400, (path, response.text)
+        assert detail in response.json()["detail"]
+
+
+@pytest.mark.parametrize("parameter", [b"name*=punycode''%5C", b"name*=undefined''title",
+                                       b"name*=utf-7''+AHQ-itle"])
+def test_hostile_rfc8187_field_names_are_400_not_500(client: TestClient,
+                                                     parameter: bytes) -> None:
+    body = GOOD.replace(b'name="title"', parameter)
+    response = client.post("/echo", body=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert response.status_code == 400, response.text
+    assert "not a text encoding" in response.json()["detail"]
+
+
+# (label as a client writes it, text, how the client encodes it): decoded as the WHATWG Encoding
+# Standard says (latin1 means windows-1252; utf-16 is written with a byte-order mark).
+LABELLED_TEXTS = [("utf-8", "naïve 📄", "utf-8"), ("UTF8", "ok", "utf-8"),
+                  ("us-ascii", "plain", "ascii"), ("iso-8859-1", "café", "latin-1"),
+                  ("latin1", "€uro", "cp1252"), ("windows-1251", "Привет", "cp1251"),
+                  ("koi8-r", "Привет", "koi8-r"), ("iso-8859-7", "Γειά", "iso8859-7"),
+                  ("shift_jis", "日本語", "shift_jis"), ("euc-jp", "日本語", "euc-jp"),
+                  ("iso-2022-jp", "日本語", "iso2022-jp"), ("gb2312", "中文", "gb2312"),
+                  ("big5", "中文", "big5"), ("euc-kr", "한국어", "euc-kr"),
+                  ("utf-16", "naïve", "utf-16"), ("utf-16be", "naïve", "utf-16-be")]
+
+
+@pytest.mark.parametrize(("label", "text", "codec"), LABELLED_TEXTS)
+def test_part_charsets_decode_as_browsers_decode_them(client: TestClient, label: str,
+                                                      text: str, codec: str) -> None:
+    message = MIMEMultipart("form-data")
+    part = MIMEBase("text", "plain", charset=label)
+    part.set_payload(text.encode(codec))
+    encode_base64(part)  # what email writes for such a part
+    part.add_header("Content-Disposition", "form-data", name="field")
+    message.attach(part)
+    body = message.as_bytes(policy=email.policy.HTTP).partition(b"\r\n\r\n")[2]
+    response = client.post("/echo", body=body, headers={"Content-Type": message["Content-Type"]})
+    assert response.status_code == 200, response.text
+    assert response.json()["items"] == [["field", text]]
+
+
+def test_only_the_whatwg_standards_labels_are_honoured() -> None:
+    """221 labels (every one of the standard's but ``replacement`` and ``x-user-defined``),
+    each decoded by a Python text codec; no other name Python knows is honoured."""
+    import codecs
+    from encodings.aliases import aliases
+
+    from lamroute.http.charsets import CODECS, codec_of
+
+    assert len(CODECS) == 221
+    assert all(codecs.lookup(codec)._is_text_encoding for codec in set(CODECS.values()))
+    python_names = set(aliases) | set(aliases.values())
+    honoured = {name for name in python_names if codec_of(name) is not None}
+    assert honoured <= set(CODECS)
+    assert not honoured & {"utf_7", "u7", "unicode_escape", "punycode", "idna", "rot_13",
+                           "hex_codec", "base64_codec", "zlib_codec", "utf_32", "utf_8_sig"}
+
+
+def test_latin1_labelled_text_decodes_every_byte_as_windows_1252() -> None:
+    client = TestClient(upload_app(), format="http")
+    body = with_part_headers(b"Content-Type: text/plain; charset=ISO-8859-1",
+                             b"caf\xe9 \x80 \x81")
+    response = client.post("/echo", body=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert response.json()["items"][0] == ["title", "café € \x81"]
+
+
+def test_invalid_base64_part_is_a_400_not_silently_empty(client: TestClient) -> None:
+    for content in (b"!!!", b"aGVsbG8", b"aGVs bG8=\x00"):
+        body = with_part_headers(b"Content-Transfer-Encoding: base64", content)
+        response = client.post("/echo", body=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        assert response.status_code == 400, (content, response.text)
+        assert "not valid base64" in response.json()["detail"]
+    # MIME base64 is written in lines: line breaks (and spaces) are not part of the data
+    body = with_part_headers(b"Content-Transfer-Encoding: base64", b"aGVs\r\nbG8=")
+    response = client.post("/echo", body=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert response.json()["items"][0] == ["title", "hello"]
 
 
 def test_too_many_part_headers_are_a_400() -> None:
