@@ -14,6 +14,8 @@ standard library; ``multipart/form-data`` bodies by :mod:`lamroute.http.multipar
 from __future__ import annotations
 
 import io
+import itertools
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar, overload
 
@@ -167,13 +169,27 @@ def parse_urlencoded(body: bytes, limits: FormLimits = DEFAULT_LIMITS) -> FormDa
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise BadRequest("The form body is not valid UTF-8.") from None
-    if text.count("&") >= limits.max_fields:
+    if _more_fields_than(text, limits.max_fields):
         raise too_many_fields(limits.max_fields)
     try:
         pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
         raise BadRequest("A form field is not valid UTF-8 once percent-decoded.") from None
     return FormData(pairs)
+
+
+def _more_fields_than(text: str, limit: int) -> bool:
+    """Whether ``a=1&b=2`` holds more than ``limit`` fields: the parts between ``&`` that are
+    not empty (``a=1&&b=2&`` is two fields, as ``parse_qsl`` reads it), counted up to
+    ``limit + 1`` only.
+
+    >>> _more_fields_than("a=1&b=2&c=3&", 3), _more_fields_than("a&b&c&d", 3)
+    (False, True)
+    """
+    if text.count("&") < limit:  # the common case: at most count + 1 fields
+        return False
+    fields = re.finditer(r"[^&]+", text)
+    return next(itertools.islice(fields, limit, None), None) is not None
 
 
 def too_many_fields(limit: int) -> PayloadTooLarge:
