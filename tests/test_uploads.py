@@ -62,6 +62,10 @@ def upload_app(**options: Any) -> App:
         return {"items": [[k, v if isinstance(v, str) else {"file": v.filename, "size": v.size}]
                           for k, v in form.multi_items()]}
 
+    @app.post("/names")
+    def names(files: Annotated[list[UploadFile], File(alias="f")]) -> dict[str, Any]:
+        return {"raw": [f.filename for f in files], "safe": [f.safe_filename for f in files]}
+
     @app.post("/small", max_part_size=10, max_fields=3)
     def small(request: Request) -> dict[str, int]:
         return {"parts": len(request.form().multi_items())}
@@ -150,6 +154,34 @@ def test_unicode_file_names_in_rfc5987_filename_star(client: TestClient) -> None
     assert response.json()["filename"] == "Übersicht 2026 📊.xlsx"
     assert response.json()["sha256"] == digest(BINARY)
     assert response.json()["title"] == "naïve"
+
+
+# (what a client may send as a file name, what safe_filename makes of it)
+HOSTILE_NAMES = [("../../etc/passwd", "passwd"), ("..\\..\\windows\\win.ini", "win.ini"),
+                 ("C:\\Users\\ann\\résumé.pdf", "résumé.pdf"),
+                 ("a\r\nSet-Cookie: x.txt", "aSet-Cookie: x.txt"),
+                 ("evil\x00.php.jpg", "evil.php.jpg"), ("\u202egpj.exe", "gpj.exe"),
+                 ("..", None), ("/", None), (" .htaccess ", "htaccess"),
+                 ("é" * 200 + ".pdf", "é" * 125 + ".pdf"),
+                 ("Übersicht 📊.xlsx", "Übersicht 📊.xlsx")]
+
+
+def test_upload_filename_is_the_clients_raw_value_and_safe_filename_is_not(
+        client: TestClient) -> None:
+    """``filename`` passes through whatever the client sent (paths, CR/LF, NUL), as in
+    Starlette; ``safe_filename`` is a name that cannot leave a directory or break a line."""
+    message = MIMEMultipart("form-data")
+    for name, _ in HOSTILE_NAMES:
+        part = MIMEApplication(b"x")
+        part.add_header("Content-Disposition", "form-data", name="f",
+                        filename=("utf-8", "", name))  # RFC 8187: %0D%0A, %00 arrive as is
+        message.attach(part)
+    body = message.as_bytes(policy=email.policy.HTTP).partition(b"\r\n\r\n")[2]
+    response = client.post("/names", body=body, headers={"Content-Type": message["Content-Type"]})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"raw": [name for name, _ in HOSTILE_NAMES],
+                               "safe": [safe for _, safe in HOSTILE_NAMES]}
+    assert all(len(s.encode()) <= 255 for s in response.json()["safe"] if s)
 
 
 def test_part_headers_reach_the_upload(client: TestClient) -> None:

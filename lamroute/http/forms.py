@@ -54,11 +54,11 @@ DEFAULT_LIMITS = FormLimits()
 class UploadFile:
     """One uploaded file of a multipart body.
 
-    ``filename`` (as the client named it: ``filename*`` of RFC 5987 preferred, else the raw
-    UTF-8 ``filename`` browsers send; ``None`` when absent), ``content_type``, ``headers`` (the
-    part's own), ``size`` in bytes, ``read()``/``seek()``/``close()`` and ``file``, a binary
-    file object positioned at the start. The content is in memory: Lambda delivers the whole
-    body in the event anyway.
+    ``filename`` (exactly as the client sent it: ``filename*`` of RFC 8187 preferred, else the
+    raw UTF-8 ``filename`` browsers send; ``None`` when absent: never a path to use, see
+    :attr:`safe_filename`), ``content_type``, ``headers`` (the part's own), ``size`` in bytes,
+    ``read()``/``seek()``/``close()`` and ``file``, a binary file object positioned at the
+    start. The content is in memory: Lambda delivers the whole body in the event anyway.
 
     >>> upload = UploadFile(b"hello", filename="a.txt", content_type="text/plain")
     >>> upload.read(2), upload.read(), upload.size
@@ -74,6 +74,27 @@ class UploadFile:
         self.content_type = content_type
         self.headers = headers if headers is not None else Headers()
         self.size = len(content)
+
+    @property
+    def safe_filename(self) -> str | None:
+        r"""``filename`` reduced to a name that is safe as the last part of a path.
+
+        The client's own value may be ``../../etc/passwd``, ``C:\Users\ann\a.pdf``, or hold
+        CR/LF, NUL and invisible direction marks. This keeps the part after the last ``/`` or
+        ``\``, drops control and format characters (Unicode Cc, Cf, Zl, Zp), trims spaces
+        and dots at both ends (no ``..``, no hidden ``.htaccess``) and shortens the stem to fit
+        255 bytes of UTF-8 (the name limit of Linux file systems), keeping the extension;
+        ``None`` when nothing is left. Still choose the directory yourself, and prefer a name
+        of your own (an id) for storage.
+
+        >>> UploadFile(b"", filename="../../etc/passwd").safe_filename
+        'passwd'
+        >>> UploadFile(b"", filename="C:\\Users\\ann\\résumé.pdf\r\n").safe_filename
+        'résumé.pdf'
+        >>> UploadFile(b"", filename="..").safe_filename is None
+        True
+        """
+        return None if self.filename is None else safe_filename(self.filename)
 
     def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes from the current position (all that is left by default)."""
@@ -91,6 +112,31 @@ class UploadFile:
         return (f"UploadFile(filename={self.filename!r}, content_type={self.content_type!r}, "
                 f"size={self.size})")
 
+
+def safe_filename(name: str) -> str | None:
+    """See :attr:`UploadFile.safe_filename`."""
+    import unicodedata
+
+    name = name.replace("\\", "/").rpartition("/")[2]
+    name = "".join(char for char in name
+                   if unicodedata.category(char) not in _UNSAFE_CATEGORIES)
+    while name != (trimmed := name.strip().strip(".")):
+        name = trimmed
+    if len(name.encode("utf-8")) > MAX_FILENAME_BYTES:
+        stem, dot, extension = name.rpartition(".")
+        if not dot or len(extension) > 16:  # no extension worth keeping
+            stem, extension = name, ""
+        else:
+            extension = "." + extension
+        room = MAX_FILENAME_BYTES - len(extension.encode("utf-8"))
+        name = stem.encode("utf-8")[:room].decode("utf-8", errors="ignore").rstrip() + extension
+    return name or None
+
+
+# Control (CR, LF, NUL...), format (bidi overrides such as U+202E, zero-width characters) and
+# line/paragraph separators: never wanted in a file name, a log line or a header.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+MAX_FILENAME_BYTES = 255
 
 FormValue = str | UploadFile
 
