@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar, overload
 
@@ -115,8 +116,6 @@ class UploadFile:
 
 def safe_filename(name: str) -> str | None:
     """See :attr:`UploadFile.safe_filename`."""
-    import unicodedata
-
     name = name.replace("\\", "/").rpartition("/")[2]
     name = "".join(char for char in name
                    if unicodedata.category(char) not in _UNSAFE_CATEGORIES)
