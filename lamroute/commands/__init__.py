@@ -1,1 +1,2 @@
-"""Subcommands of the ``lamroute`` command line, one module each (see ``lamroute.cli``)."""
+"""Subcommands of the ``lamroute`` command line, one module each (see ``lamroute.cli``):
+``serve.py``, ``invoke.py``, ``routes.py``, ``openapi.py`` and ``template.py``."""

@@ -3,8 +3,11 @@
 ``request.py`` (:class:`Request`, read lazily from the event through its format), ``response.py``
 (:class:`Response` and the rules that turn a handler's return value into one), ``multidict.py``
 (``Headers``, ``QueryParams``), ``cookies.py`` (``Set-Cookie`` lines), ``identity.py`` (the
-:class:`~lamroute.http.identity.Identity` behind ``request.auth``). Nothing here reads an event
-key: the payload formats (:mod:`lamroute.formats`) do, and build these objects.
+:class:`~lamroute.http.identity.Identity` behind ``request.auth``). Form bodies load with the
+first form: ``forms.py`` (``FormData``, ``UploadFile``, the limits, URL-encoded bodies),
+``multipart.py`` (``multipart/form-data``, parsed by python-multipart) and ``charsets.py`` (the
+WHATWG charset labels a part may declare). Nothing here reads an event key: the payload formats
+(:mod:`lamroute.formats`) do, and build these objects.
 """
 
 from .multidict import Headers, QueryParams

@@ -4,7 +4,9 @@ This module holds the binder (:func:`build_binder`, :class:`Binder`); ``signatur
 signature into parameter specs, ``markers.py`` holds ``Query``, ``Header``, ``Body``,
 ``Depends``..., ``converters.py`` the conversions that need no pydantic and ``validation.py`` the
 pydantic bridge, validation errors and response models (pydantic is imported only when a route
-uses a model or a constrained type).
+uses a model or a constrained type); ``forms.py`` binds the bodies that are not JSON (``Form()``,
+``File()``, ``UploadFile``, a raw ``Body()``) and ``responses.py`` the ``response: Response``
+parameter, each loaded only by routes that declare one.
 
 Path parameters are bound by name, everything else by annotation and marker: ``int``/``float``/
 ``bool``/``str``/``UUID``/``Enum`` are converted without pydantic, other types (``date``,
