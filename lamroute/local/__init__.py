@@ -5,7 +5,9 @@
 the HTTP server on 127.0.0.1, ``terminal.py`` what it prints, ``reload.py`` ``--reload``;
 ``websocket.py`` and ``websocket_management.py`` serve a WebSocket API and its ``@connections``
 endpoint; ``custom.py`` and ``vtl.py`` the custom (non-proxy) integration and its mapping
-templates. Imported only by the ``serve`` command and tests (it pulls in ``http.server``).
+templates; ``template_settings.py`` reads a SAM template's API settings (gateway responses,
+throttling, declared routes) and ``gateway_errors.py`` answers the gateway's own errors with
+them. Imported only by the ``serve`` command and tests (it pulls in ``http.server``).
 
 >>> from lamroute import App
 >>> with LocalGateway(App(access_log=False), port=0) as server:
