@@ -4,11 +4,13 @@ This module holds the binder (:func:`build_binder`, :class:`Binder`); ``signatur
 signature into parameter specs, ``markers.py`` holds ``Query``, ``Header``, ``Body``,
 ``Depends``..., ``converters.py`` the conversions that need no pydantic and ``validation.py`` the
 pydantic bridge, validation errors and response models (pydantic is imported only when a route
-uses a model or a constrained type); ``forms.py`` binds the bodies that are not JSON (``Form()``,
-``File()``, ``UploadFile``, a raw ``Body()``) and ``responses.py`` the ``response: Response``
-parameter, each loaded only by routes that declare one; ``dependencies.py`` holds dependencies
-that await or yield, their clean-up, ``cache="container"`` values and ``dependency_overrides``
-(loaded only by apps that use them).
+uses a model or a constrained type); ``constraints.py`` checks a marker's constraints against
+its type (loaded by the first marker that has some); ``form_kinds.py`` tells a form field, form
+model and file apart at registration, ``forms.py`` binds the bodies that are not JSON
+(``Form()``, ``File()``, ``UploadFile``, a raw ``Body()``) and ``responses.py`` the
+``response: Response`` parameter, each loaded only by routes that declare one;
+``dependencies.py`` holds dependencies that await or yield, their clean-up,
+``cache="container"`` values and ``dependency_overrides`` (loaded only by apps that use them).
 
 Path parameters are bound by name, everything else by annotation and marker: ``int``/``float``/
 ``bool``/``str``/``UUID``/``Enum`` are converted without pydantic, other types (``date``,

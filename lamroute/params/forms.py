@@ -18,8 +18,9 @@ from typing import Any
 
 from ..exceptions import RouteDefinitionError, UnsupportedMediaType
 from ..http.forms import FormData, UploadFile
+from .form_kinds import list_item_of
 from .markers import Body
-from .signature import ParamSpec, list_item_of
+from .signature import ParamSpec
 from .validation import (
     INVALID,
     ErrorList,
