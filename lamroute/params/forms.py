@@ -18,6 +18,7 @@ from typing import Any
 
 from ..exceptions import RouteDefinitionError, UnsupportedMediaType
 from ..http.forms import FormData, UploadFile
+from .converters import scalar_converter
 from .form_kinds import list_item_of
 from .markers import Body
 from .signature import ParamSpec
@@ -80,9 +81,7 @@ def _form(request: Any) -> FormData:
 
 
 def _field(spec: ParamSpec, where: str) -> Extractor:
-    from . import _scalar_converter
-
-    convert, is_list, _ = _scalar_converter(spec, where)
+    convert, is_list, _ = scalar_converter(spec, where)
     alias, required, default = spec.alias, spec.required, _default(spec)
     loc: tuple[str | int, ...] = ("body", alias)
 
