@@ -1,9 +1,10 @@
 """Body parameters that are not JSON: form fields, uploaded files and the raw body.
 
 Loaded when a route declares ``Form()``, ``File()``, an ``UploadFile`` or ``Annotated[bytes,
-Body()]``: an app without them never imports it. ``lamroute.params.signature`` classifies such a
-parameter at registration (and checks that python-multipart, the ``lamroute[forms]`` extra, is
-installed); ``form_extractor`` builds its extractor. Every extractor reads ``request.form()``
+Body()]``: an app without them never imports it. :mod:`lamroute.params.signature` classifies
+such a parameter at registration (:mod:`lamroute.params.form_kinds` tells the form kinds apart
+and checks that python-multipart, the ``lamroute[forms]`` extra, is installed);
+``form_extractor`` builds its extractor. Every extractor reads ``request.form()``
 (parsed once per request, within the route's ``max_fields``/``max_part_size``); failures are
 listed under ``("body", name)`` as for JSON bodies.
 
