@@ -12,8 +12,9 @@ registers two when it is built:
 - before the snapshot (:func:`before_snapshot`): the app starts (its ``@app.on_startup``
   hooks; a failure fails the publication instead of snapshotting a broken app), the lazy work
   of a first request is done (every payload format parses and renders a request, an error
-  answer and an access line are formatted, validators left for their first request are built,
-  the event loop of an app with async code runs once), then the app's
+  answer and an access line are formatted, the checks of a malformed JSON body are loaded,
+  validators left for their first request are built, the event loop of an app with async code
+  runs once), then the app's
   ``@app.before_snapshot`` hooks run;
 - after a restore (:func:`after_restore`): the next request is logged as a cold start,
   Python's shared ``random`` generator is reseeded (it was seeded before the snapshot, so every
@@ -91,6 +92,7 @@ def warm(app: App) -> None:
             _warm_format(app, fmt, event)
     if app.websocket_routes:
         app.connections  # noqa: B018 - the @connections client's module
+    from ..http import json_checks  # noqa: F401 - loaded by the first malformed JSON body
     if _has_async(app):
         from ..aio.loop import run
 
