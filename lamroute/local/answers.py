@@ -34,6 +34,7 @@ class HttpAnswer:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    cold_start_ms: float | None = None  # the init duration, when a new worker answered
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or ``None``."""

@@ -32,6 +32,7 @@ from ..testing.client import FakeContext
 from ..testing.events import make_event
 from ..testing.gateway_auth import GatewayAuthorizer
 from .answers import HttpAnswer, gateway_error, is_text_type, matches_media_types, to_http_answer
+from .failures import failure_answer
 
 logger = logging.getLogger("lamroute.local")
 
@@ -52,7 +53,9 @@ class GatewayConfig:
     ``api``: ``"rest"`` (payload 1.0, URLs start with the stage, ``prod`` by default),
     ``"http"`` (payload ``2.0`` or ``1.0``; ``$default`` stage or a named one) or ``"url"``
     (a Function URL). ``timeout`` is the integration timeout in seconds (504 after it);
-    ``binary_media_types`` the REST API's setting (``*/*`` as ``lamroute template`` writes it).
+    ``binary_media_types`` the REST API's setting (``*/*`` as ``lamroute template`` writes it);
+    ``function_timeout`` the function's own (Lambda's ``Timeout``; in-process, an invocation
+    still running then is a failed function, though its thread cannot be stopped).
     """
 
     api: str = "rest"
@@ -60,6 +63,7 @@ class GatewayConfig:
     payload_version: str = "2.0"
     timeout: float = DEFAULT_TIMEOUT
     binary_media_types: tuple[str, ...] = ("*/*",)
+    function_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if self.api not in APIS:
@@ -68,7 +72,7 @@ class GatewayConfig:
             raise ValueError("payload_version must be '1.0' or '2.0'")
         if self.api == "url" and self.stage not in (None, "$default"):
             raise ValueError("Function URLs have no stages")
-        if self.timeout <= 0:
+        if self.timeout <= 0 or (self.function_timeout or 1) <= 0:
             raise ValueError("timeout must be positive")
 
     @property
@@ -105,12 +109,21 @@ class HttpRequest:
 
 @dataclass
 class Outcome:
-    """How one invocation ended: a payload, an exception, or no answer within the timeout."""
+    """How one invocation ended: a payload, an exception, or no answer within the timeout.
+
+    ``failure`` names a failed invocation (see :mod:`lamroute.local.failures`): ``throttled``,
+    ``function`` (an unhandled error), ``timeout``, ``crash``, ``memory`` or ``init``, with the
+    runtime's ``error_type`` and ``trace``. ``cold_start_ms`` is the init duration when the
+    invocation started a new execution environment.
+    """
 
     payload: Any = None
     error: BaseException | None = None
     trace: str = ""
     timed_out: bool = False
+    failure: str | None = None
+    error_type: str = ""
+    cold_start_ms: float | None = None
 
 
 class Gateway:
@@ -119,6 +132,8 @@ class Gateway:
     def __init__(self, app: Callable[[Any, Any], Any], config: GatewayConfig) -> None:
         self.app = app
         self.config = config
+        # A LocalRuntime (worker processes) in place of an in-process app.
+        self.runtime: Any = app if hasattr(app, "invoke_event") else None
         self.request_hooks: list[RequestHook] = []
         # One container handles one invocation at a time; other requests wait their turn.
         self._lock = threading.Lock()
@@ -197,16 +212,19 @@ class Gateway:
         The timeout counts from the start of the invocation, not from the wait in the queue.
         A timed-out invocation keeps the container busy until it ends, as in Lambda.
         """
+        if self.runtime is not None:
+            return self.runtime.invoke_event(event, wait=self.config.timeout)  # type: ignore[no-any-return]
         started, done, abandoned = threading.Event(), threading.Event(), threading.Event()
         outcome = Outcome()
         timeout = self.config.timeout
+        function_timeout = self.config.function_timeout or timeout
 
         def run() -> None:
             with self._lock:
                 started.set()
                 begun = time.perf_counter()
                 try:
-                    context = FakeContext(timeout_ms=int(timeout * 1000),
+                    context = FakeContext(timeout_ms=int(function_timeout * 1000),
                                           function_name="lamroute-local")
                     outcome.payload = self.app(event, context)
                 except BaseException as exc:  # a crashed invocation, reported by answer()
@@ -219,9 +237,14 @@ class Gateway:
 
         threading.Thread(target=run, name="lamroute-invocation", daemon=True).start()
         started.wait()
-        if not done.wait(timeout):
+        if not done.wait(min(timeout, function_timeout)):
             abandoned.set()
+            if function_timeout < timeout:  # the function's own timeout came first
+                return Outcome(failure="timeout", error_type="Sandbox.Timedout",
+                               trace=f"Task timed out after {function_timeout:.2f} seconds")
             return Outcome(timed_out=True)
+        if outcome.error is not None:
+            outcome.failure, outcome.error_type = "function", type(outcome.error).__name__
         return outcome
 
     def answer(self, outcome: Outcome, request: HttpRequest, event: dict[str, Any]) -> HttpAnswer:
@@ -231,26 +254,56 @@ class Gateway:
             logger.error("!!! 504 %s: no answer within the %ss integration timeout; API Gateway "
                          "answers 504 Endpoint request timed out", what, self.config.timeout)
             return gateway_error(504, "Endpoint request timed out")
-        if outcome.error is not None:
-            # A failed invocation: API Gateway answers with its generic internal error.
-            # https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
-            logger.error("!!! 500 %s: the invocation crashed; API Gateway answers 500 Internal "
-                         "server error\n%s", what, outcome.trace.rstrip())
-            return gateway_error(500, "Internal server error")
+        if outcome.failure is not None:
+            return self.failed(outcome, what)
         done = to_http_answer(self.config.format, outcome.payload,
                               accept=request.header("accept"),
                               binary_media_types=self.config.binary_media_types)
         if done.problems:
-            logger.error("!!! 502 %s: the app returned a malformed %s proxy response (%s); API "
-                         "Gateway answers 502 Internal server error. Response: %.500r", what,
-                         self.config.format, "; ".join(done.problems), outcome.payload)
+            done.answer = failure_answer(self.config.api, "malformed")
+            logger.error("!!! %s %s: the app returned a malformed %s proxy response (%s); %s "
+                         "answers %s. Response: %.500r", done.answer.status, what,
+                         self.config.format, "; ".join(done.problems), self.service,
+                         _said(done.answer), outcome.payload)
         for warning in done.warnings:
             logger.warning("%s: %s", what, warning)
         request_id = event.get("requestContext", {}).get("requestId")
         if request_id:
             name = "x-amzn-RequestId" if self.config.api == "rest" else "Apigw-Requestid"
             done.answer.headers.append((name, request_id))
+        done.answer.cold_start_ms = outcome.cold_start_ms
         return done.answer
+
+    @property
+    def service(self) -> str:
+        return "the Function URL" if self.config.api == "url" else "API Gateway"
+
+    def failed(self, outcome: Outcome, what: str) -> HttpAnswer:
+        """The gateway's answer to a throttled or failed invocation, said loudly in the log.
+
+        https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
+        """
+        kind = "throttled" if outcome.failure == "throttled" else "function"
+        answer = failure_answer(self.config.api, kind)
+        answer.cold_start_ms = outcome.cold_start_ms
+        why = _FAILURE_WORDS.get(outcome.failure or "", "the invocation failed")
+        logger.error("!!! %s %s: %s (%s); %s answers %s\n%s", answer.status, what, why,
+                     outcome.error_type, self.service, _said(answer), outcome.trace.rstrip())
+        return answer
+
+
+_FAILURE_WORDS = {
+    "throttled": "throttled: every worker is busy",
+    "function": "the function raised an unhandled error",
+    "timeout": "the function ran past its timeout and was stopped",
+    "crash": "the function's process crashed",
+    "memory": "the function ran out of memory",
+    "init": "the function failed to initialise (init error)",
+}
+
+
+def _said(answer: HttpAnswer) -> str:
+    return f"{answer.status} {answer.body.decode()}"
 
 
 def forwarded_headers(headers: list[tuple[str, str]], peer: str) -> list[tuple[str, str]]:
@@ -272,12 +325,15 @@ def forwarded_headers(headers: list[tuple[str, str]], peer: str) -> list[tuple[s
 
 
 def access_line(request: HttpRequest, answer: HttpAnswer, seconds: float) -> str:
-    """One access log line: ``127.0.0.1 "GET /prod/notes?token=[REDACTED]" 200 123B 4.1ms``.
+    """One access log line: ``127.0.0.1 "GET /prod/notes?token=[REDACTED]" 200 123B 4.1ms``,
+    followed by ``(cold start, init 120ms)`` when the request started a new worker.
 
     The request line is the client's: see :func:`loggable`.
     """
+    init = answer.cold_start_ms
+    cold = "" if init is None else f" (cold start, init {init:.0f}ms)"
     return (f'{printable(request.client_ip)} "{loggable(request)}" {answer.status} '
-            f"{len(answer.body)}B {seconds * 1000:.1f}ms")
+            f"{len(answer.body)}B {seconds * 1000:.1f}ms{cold}")
 
 
 def loggable(request: HttpRequest) -> str:

@@ -1,0 +1,365 @@
+"""Worker processes running the real runtime client (``awslambdaric``), as Lambda runs a function.
+
+Each worker is one execution environment: a ``python -m awslambdaric module.handler`` process
+talking to its own :class:`~lamroute.local.runtime_api.RuntimeApi`. A worker handles one
+invocation at a time; up to ``concurrency`` workers start on demand (a new process is a cold
+start); beyond that an invocation is throttled. A worker that runs past the function's timeout
+is killed; one that crashes or runs out of memory ends, and the next request gets a fresh one.
+
+>>> from lamroute.local.function import FunctionConfig
+>>> with LocalRuntime(FunctionConfig(handler="json.dumps"), concurrency=2) as runtime:
+...     runtime.concurrency
+2
+"""
+
+from __future__ import annotations
+
+import heapq
+import importlib.util
+import itertools
+import json
+import logging
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from types import TracebackType
+from typing import IO, Any
+
+from .failures import ERROR_TYPES, describe_exit, format_error, import_traceback
+from .function import FunctionConfig
+from .gateway import Outcome
+from .runtime_api import Invocation, RuntimeApi
+
+logger = logging.getLogger("lamroute.local.runtime")
+
+# The init phase of an on-demand function may take 10 s; past that Lambda retries it within
+# the invocation, under the function's timeout.
+# https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib
+INIT_LIMIT = 10.0
+
+
+def runtime_client_dir() -> str:
+    """Where ``awslambdaric`` is installed (``LAMBDA_RUNTIME_DIR``); an error if it is not."""
+    spec = importlib.util.find_spec("awslambdaric")
+    if spec is None or not spec.origin:
+        raise RuntimeError("the local runtime needs the runtime interface client: "
+                           "pip install 'lamroute[local]' (or serve with --in-process)")
+    return os.path.dirname(os.path.dirname(spec.origin))
+
+
+class Worker:
+    """One execution environment: a runtime client process and its Runtime API."""
+
+    def __init__(self, pool: LocalRuntime, number: int) -> None:
+        self.pool = pool
+        self.number = number
+        self.api = RuntimeApi(function_arn=pool.function.arn, timeout=pool.function.timeout,
+                              listener=self)
+        self.spawned = time.perf_counter()
+        self.init_ms: float | None = None  # set when it first asks for an event
+        self.invocations = 0
+        self.busy: Invocation | None = None
+        self.kill_reason: str | None = None
+        self.retire = False
+        self.process = pool.start_process(self.api.address)
+
+    # The Runtime API's listener (called from its server threads).
+    def started(self, invocation: Invocation) -> None:
+        if self.init_ms is None:
+            self.init_ms = (time.perf_counter() - self.spawned) * 1000
+        self.invocations += 1
+        self.pool.watchdog.arm(time.monotonic() + self.pool.function.timeout, self, invocation)
+
+    def finished(self, invocation: Invocation) -> None:
+        self.pool.release(self, invocation)
+
+    def report(self, invocation: Invocation) -> None:
+        self.pool.report(self, invocation)
+
+    def init_failed(self, error: dict[str, Any]) -> None:
+        pass  # kept by the Runtime API; the process exits next and the monitor reports it
+
+    def kill(self, reason: str) -> None:
+        if self.kill_reason is None:
+            self.kill_reason = reason
+        if self.process.poll() is None:
+            self.process.kill()
+
+    def max_memory_mb(self) -> int | None:
+        """The process's peak resident memory (Linux), Lambda's "Max Memory Used"."""
+        try:
+            with open(f"/proc/{self.process.pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmHWM:"):
+                        return math.ceil(int(line.split()[1]) / 1024)
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+
+
+class _Watchdog:
+    """One thread that kills workers past their deadline (function timeout, init limit)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Worker, Invocation | None]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="lamroute-runtime-watchdog")
+        self._thread.start()
+
+    def arm(self, when: float, worker: Worker, invocation: Invocation | None) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (when, next(self._seq), worker, invocation))
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            expired = []
+            with self._cond:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                while self._heap and self._heap[0][0] <= now:
+                    expired.append(heapq.heappop(self._heap))
+                if not expired:
+                    self._cond.wait(self._heap[0][0] - now if self._heap else None)
+            for _, _, worker, invocation in expired:
+                if invocation is None and worker.init_ms is None:
+                    worker.kill("init timeout")
+                elif invocation is not None and worker.busy is invocation \
+                        and not invocation.done.is_set():
+                    worker.kill("timeout")
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join()
+
+
+class LocalRuntime:
+    """Lambda for one function on this machine: workers started on demand, up to
+    ``concurrency`` at a time. ``output`` receives the workers' stdout and stderr (the
+    terminal by default); ``cwd`` is the function's code folder (``LAMBDA_TASK_ROOT``).
+
+    Give it to :class:`~lamroute.local.LocalGateway` in place of an app; ``close()`` (or the
+    ``with`` block) stops every worker.
+    """
+
+    def __init__(self, function: FunctionConfig, *, concurrency: int = 10,
+                 cwd: str | None = None, output: IO[Any] | None = None,
+                 base_environment: dict[str, str] | None = None) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.runtime_dir = runtime_client_dir()
+        self.function = function
+        self.concurrency = concurrency
+        self.cwd = os.path.abspath(cwd or os.getcwd())
+        self.output = output
+        self.base_environment = base_environment
+        self.watchdog = _Watchdog()
+        self._lock = threading.Lock()
+        self._workers: list[Worker] = []
+        self._idle: list[Worker] = []
+        self._monitors: list[threading.Thread] = []
+        self._numbers = itertools.count(1)
+        self._closed = False
+
+    def environment(self, runtime_api: str) -> dict[str, str]:
+        return self.function.environment(runtime_api, base=self.base_environment,
+                                         task_root=self.cwd, runtime_dir=self.runtime_dir)
+
+    def start_process(self, runtime_api: str) -> subprocess.Popen[bytes]:
+        """``python -m awslambdaric module.handler``, in its own session (Ctrl-C in the
+        terminal stops the gateway, which stops the workers), with the memory limit."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", "awslambdaric", self.function.handler], cwd=self.cwd,
+            env=self.environment(runtime_api), stdin=subprocess.DEVNULL, stdout=self.output,
+            stderr=subprocess.STDOUT if self.output is not None else None,
+            start_new_session=True)
+        if self.function.memory_limit:
+            _limit_memory(process.pid, self.function.memory)
+        return process
+
+    def invoke_event(self, event: Any, *, wait: float) -> Outcome:
+        """Invoke the function with ``event``; an :class:`Outcome` after at most ``wait``
+        seconds (``timed_out`` then, while the invocation goes on in its worker)."""
+        trace = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0"
+        invocation = Invocation(str(uuid.uuid4()), json.dumps(event).encode(), trace_id=trace)
+        worker = self._acquire(invocation)
+        if worker is None:
+            return Outcome(failure="throttled", error_type=ERROR_TYPES["throttled"],
+                           trace=f"Rate Exceeded: all {self.concurrency} workers are busy "
+                                 "(--concurrency)")
+        cold = worker.invocations == 0
+        worker.api.submit(invocation)
+        if not invocation.done.wait(wait):
+            invocation.abandoned = True
+            return Outcome(timed_out=True)
+        return self._outcome(worker, invocation, cold)
+
+    def _acquire(self, invocation: Invocation) -> Worker | None:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the local runtime is closed")
+            if self._idle:
+                worker = self._idle.pop()  # the most recently used: warm, as on Lambda
+            elif len(self._workers) < self.concurrency:
+                worker = Worker(self, next(self._numbers))
+                self._workers.append(worker)
+                monitor = threading.Thread(target=self._monitor, args=(worker,), daemon=True,
+                                           name=f"lamroute-worker-{worker.number}")
+                self._monitors.append(monitor)
+                monitor.start()
+                self.watchdog.arm(time.monotonic() + INIT_LIMIT + self.function.timeout,
+                                  worker, None)
+            else:
+                return None
+            worker.busy = invocation
+            return worker
+
+    def _outcome(self, worker: Worker, invocation: Invocation, cold: bool) -> Outcome:
+        init_ms = worker.init_ms if cold else None
+        if invocation.failure is None:
+            try:
+                payload = json.loads(invocation.payload or b"null")
+            except ValueError:
+                payload = (invocation.payload or b"").decode("utf-8", "replace")
+            return Outcome(payload=payload, cold_start_ms=init_ms)
+        error = invocation.error or {}
+        error_type = error.get("errorType") or ERROR_TYPES.get(invocation.failure) or "Error"
+        return Outcome(failure=invocation.failure, error_type=error_type,
+                       trace=format_error(error), cold_start_ms=init_ms)
+
+    def release(self, worker: Worker, invocation: Invocation) -> None:
+        """An invocation ended with an answer or an error: the worker is free again."""
+        with self._lock:
+            worker.busy = None
+            ended = worker.retire or invocation.failure == "memory" or self._closed
+            if not ended and worker in self._workers:
+                self._idle.append(worker)
+        if ended:
+            # Lambda ends an environment that ran out of memory; a recycled one is replaced.
+            worker.kill("out of memory" if invocation.failure == "memory" else "recycled")
+
+    def report(self, worker: Worker, invocation: Invocation) -> None:
+        """Lambda's ``REPORT`` line for the invocation (``Init Duration`` on a cold start)."""
+        duration = invocation.duration_ms
+        fields = [f"REPORT RequestId: {invocation.request_id}", f"Duration: {duration:.2f} ms",
+                  f"Billed Duration: {math.ceil(duration)} ms",
+                  f"Memory Size: {self.function.memory} MB"]
+        used = worker.max_memory_mb()
+        if used is not None:
+            fields.append(f"Max Memory Used: {used} MB")
+        if worker.invocations == 1 and worker.init_ms is not None:
+            fields.append(f"Init Duration: {worker.init_ms:.2f} ms")
+        if invocation.failure is not None:
+            fields.append(f"Status: {invocation.failure}")
+        logger.info("%s", "\t".join(fields))
+        if invocation.abandoned:
+            logger.warning("the timed-out invocation %s ended after %.1fs; its answer was "
+                           "dropped", invocation.request_id, duration / 1000)
+
+    def _monitor(self, worker: Worker) -> None:
+        """Wait for the worker's process to end; fail its invocation if it had one."""
+        code = worker.process.wait()
+        with self._lock:
+            if worker in self._workers:
+                self._workers.remove(worker)
+            if worker in self._idle:
+                self._idle.remove(worker)
+            invocation = worker.busy or worker.api.current
+        if invocation is not None and not invocation.done.is_set():
+            self._fail(worker, invocation, code)
+            invocation.done.set()
+            self.report(worker, invocation)
+        elif worker.kill_reason is None and not self._closed:
+            logger.warning("worker %s (pid %s) ended between invocations: %s", worker.number,
+                           worker.process.pid, describe_exit(code))
+        worker.api.close()
+
+    def _fail(self, worker: Worker, invocation: Invocation, code: int) -> None:
+        invocation.finished = time.perf_counter()
+        request = f"RequestId: {invocation.request_id} Error: "
+        if worker.kill_reason == "timeout":
+            invocation.failure = "timeout"
+            invocation.error = {"errorType": ERROR_TYPES["timeout"],
+                                "errorMessage": f"{request}Task timed out after "
+                                                f"{self.function.timeout:.2f} seconds"}
+        elif worker.init_ms is None:
+            invocation.failure = "init"
+            invocation.error = self._init_error(worker, code)
+        elif worker.kill_reason == "out of memory":
+            invocation.failure = "memory"
+            invocation.error = {"errorType": ERROR_TYPES["memory"],
+                                "errorMessage": f"{request}Runtime exited with error: "
+                                                f"{describe_exit(code)}"}
+        else:
+            invocation.failure = "crash"
+            invocation.error = {"errorType": ERROR_TYPES["crash"],
+                                "errorMessage": f"{request}Runtime exited with error: "
+                                                f"{describe_exit(code)}"}
+
+    def _init_error(self, worker: Worker, code: int) -> dict[str, Any]:
+        error = dict(worker.api.init_error or {})
+        if not error:
+            reason = ("took longer than the init limit" if worker.kill_reason == "init timeout"
+                      else f"exited before asking for an event: {describe_exit(code)}")
+            error = {"errorType": "Runtime.ExitError", "errorMessage": f"The runtime {reason}"}
+        if not error.get("stackTrace") and error.get("errorType") == "Runtime.ImportModuleError":
+            module = self.function.handler.rpartition(".")[0]
+            text = import_traceback(module, env=worker.pool.environment("127.0.0.1:9"),
+                                    cwd=self.cwd)
+            error["stackTrace"] = [line + "\n" for line in text.splitlines()[1:-1]]
+        return error
+
+    def recycle(self) -> None:
+        """Replace every worker (``--reload``): idle ones stop now, busy ones when done."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            for worker in self._workers:
+                worker.retire = True
+        for worker in idle:
+            worker.kill("recycled")
+
+    @property
+    def workers(self) -> int:
+        """How many workers are running (busy or idle)."""
+        with self._lock:
+            return len(self._workers)
+
+    def close(self) -> None:
+        """Stop every worker and the watchdog; waits for them."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers)
+        for worker in workers:
+            worker.kill("closed")
+        for monitor in list(self._monitors):
+            monitor.join()
+        self.watchdog.close()
+
+    def __enter__(self) -> LocalRuntime:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _limit_memory(pid: int, megabytes: int) -> None:
+    """Cap the worker's address space (``RLIMIT_AS``): allocations past it fail, as the
+    function's memory runs out on Lambda (which counts resident memory, not address space)."""
+    import resource
+
+    limit = megabytes * 1024 * 1024
+    try:
+        resource.prlimit(pid, resource.RLIMIT_AS, (limit, limit))
+    except (AttributeError, OSError, ValueError) as exc:  # not Linux, or already gone
+        logger.warning("cannot limit worker memory to %s MB: %s", megabytes, exc)
