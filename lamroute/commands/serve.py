@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 from ..cli import UsageError, load_app
+from . import _runtime
 
 HELP = "Serve an app through a local API Gateway (REST, HTTP API or Function URL) on 127.0.0.1."
 KINDS = {"rest": "a REST API", "http": "an HTTP API", "url": "a Function URL"}
@@ -34,8 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stage name in the URL (rest: 'prod' by default; http: '$default')")
     parser.add_argument("--payload-version", choices=("1.0", "2.0"), default="2.0",
                         help="HTTP API payload format version (default 2.0)")
-    parser.add_argument("--timeout", type=float, default=29.0,
-                        help="integration timeout in seconds; 504 after it (default 29)")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="the function's timeout (Lambda's Timeout): a worker still "
+                             "running then is stopped and the invocation fails (default: the "
+                             "template's, else 29)")
+    parser.add_argument("--integration-timeout", type=float, default=29.0, metavar="SECONDS",
+                        help="the gateway's integration timeout; 504 after it (default 29)")
     parser.add_argument("--binary-media-type", action="append", dest="binary_media_types",
                         metavar="TYPE", help="REST API binary media type (default */*)")
     parser.add_argument("--authorizer", metavar="MODULE:FN", default=None,
@@ -62,11 +67,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--one-way", action="store_true",
                         help="do not send WebSocket route answers back (routes without a "
                              "route response)")
+    _runtime.add_arguments(parser)
 
 
 def _server_argv(args: argparse.Namespace) -> list[str]:
     argv = ["serve", args.app, "--host", args.host, "--port", str(args.port), "--api", args.api,
-            "--payload-version", args.payload_version, "--timeout", str(args.timeout)]
+            "--payload-version", args.payload_version,
+            "--integration-timeout", str(args.integration_timeout),
+            "--concurrency", str(args.concurrency)]
+    for flag, option in (("--timeout", args.timeout), ("--memory", args.memory),
+                         ("--template", args.template), ("--function", args.function)):
+        if option is not None:
+            argv += [flag, str(option)]
+    if args.in_process:
+        argv.append("--in-process")
     if args.stage:
         argv += ["--stage", args.stage]
     for kind in args.binary_media_types or ():
@@ -113,21 +127,97 @@ def _install_signals() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..local import LocalGateway, configure_logging
+    from ..local import configure_logging
     from ..local.reload import run_with_reload
 
     configure_logging()
-    if args.reload:
+    if args.reload and args.in_process:
         _install_signals()
         return run_with_reload(_server_argv(args))
+    if not args.in_process:
+        return _run_workers(args)
+    function = _runtime.function_config(args)
+    os.environ.update(function.variables)  # the template's variables, as the workers get them
     app = load_app(args.app)
     if not callable(app):
         raise UsageError(f"{args.app} is a {type(app).__name__}, not a Lambda handler")
+    server = _gateway(app, args, function_timeout=function.timeout)
+    _announce(server, args)
+    if function.memory_limit:
+        _runtime.say("warning: --in-process cannot limit memory; --memory is not enforced")
+    try:
+        websocket = _start_websocket(app, args)
+    except UsageError:
+        server.stop()
+        raise
+    _install_signals()
+    try:
+        server.serve_forever()
+    finally:
+        if websocket is not None:
+            websocket.stop()
+    return 0
+
+
+def _run_workers(args: argparse.Namespace) -> int:
+    """The default: each invocation in a worker process running the runtime client."""
+    from ..local.reload import watch
+
+    runtime = _runtime.start_runtime(args, _runtime.function_config(args))
+    try:
+        server = _gateway(runtime, args)
+    except UsageError:
+        runtime.close()
+        raise
+    _announce(server, args)
+    _runtime.say(_runtime.describe(runtime))
+    websockets: list[Any] = []
+    try:
+        if args.ws_port is not None:  # explicit: served by this process, as --in-process
+            websockets.append(_start_websocket(load_app(args.app), args))
+        else:
+            _runtime.in_background(lambda: _websocket_if_any(args, runtime, websockets))
+    except UsageError:
+        server.stop()
+        runtime.close()
+        raise
+    if args.reload:
+        watch(runtime.recycle)
+    _install_signals()
+    try:
+        server.serve_forever()
+    finally:
+        for websocket in websockets:
+            if websocket is not None:
+                websocket.stop()
+        runtime.close()
+    return 0
+
+
+def _websocket_if_any(args: argparse.Namespace, runtime: Any, started: list[Any]) -> None:
+    """Serve the app's WebSocket routes (in this process) when it has any."""
+    if not _runtime.has_websocket_routes(args.app, runtime):
+        return
+    try:
+        started.append(_start_websocket(load_app(args.app), args))
+    except UsageError as exc:
+        _runtime.say(f"WebSocket routes not served: {exc}")
+        return
+    if args.reload:
+        _runtime.say("--reload restarts the workers; WebSocket routes keep the code they "
+                     "started with (restart lamroute serve to reload them)")
+
+
+def _gateway(app: Any, args: argparse.Namespace, *, function_timeout: float | None = None,
+             ) -> Any:
+    from ..local import LocalGateway
+
     try:
         server = LocalGateway(
             app, api=args.api, stage=args.stage, payload_version=args.payload_version,
-            timeout=args.timeout, port=args.port, host=args.host,
+            timeout=args.integration_timeout, port=args.port, host=args.host,
             binary_media_types=tuple(args.binary_media_types or ("*/*",)),
+            function_timeout=function_timeout,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -144,22 +234,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"lamroute: authorizer {args.authorizer} runs first; "
               + (f"its answers are cached {ttl}s per identity (--authorizer-ttl)" if ttl
                  else "no caching"), file=sys.stderr, flush=True)
+    return server
+
+
+def _announce(server: Any, args: argparse.Namespace) -> None:
     config = server.gateway.config
     payload = "1.0" if config.format in ("rest", "http-v1") else "2.0"
     print(f"lamroute: serving {args.app} as {KINDS[config.api]} (payload {payload}, stage "
           f"{config.stage_name}) on {server.url}/  (Ctrl-C to stop)", file=sys.stderr, flush=True)
-    try:
-        websocket = _start_websocket(app, args)
-    except UsageError:
-        server.stop()
-        raise
-    _install_signals()
-    try:
-        server.serve_forever()
-    finally:
-        if websocket is not None:
-            websocket.stop()
-    return 0
 
 
 def _start_websocket(app: Any, args: argparse.Namespace) -> Any:

@@ -158,6 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
 class LocalGateway:
     """A local API Gateway for ``app`` on ``host``:``port`` (``0`` picks a free port).
 
+    ``app`` is called in this process, or is a :class:`~lamroute.local.workers.LocalRuntime`
+    whose worker processes run it (closed by its owner, not by ``stop()``).
+
     ``host`` is 127.0.0.1 unless given (``0.0.0.0`` exposes it to the network); other options
     as :class:`GatewayConfig`. ``start()`` serves in a background thread,
     ``serve_forever()`` in the calling one (Ctrl-C stops it cleanly); ``stop()`` closes it.
@@ -171,9 +174,11 @@ class LocalGateway:
         self, app: Callable[[Any, Any], Any], *, api: str = "rest", stage: str | None = None,
         payload_version: str = "2.0", timeout: float = DEFAULT_TIMEOUT,
         binary_media_types: tuple[str, ...] = ("*/*",), port: int = 3000, host: str = HOST,
+        function_timeout: float | None = None,
     ) -> None:
         config = GatewayConfig(api=api, stage=stage, payload_version=payload_version,
-                               timeout=timeout, binary_media_types=binary_media_types)
+                               timeout=timeout, binary_media_types=binary_media_types,
+                               function_timeout=function_timeout)
         self.gateway = Gateway(app, config)
         self.host = host
         self._server = _Server((host, port), _Handler, bind_and_activate=True)
