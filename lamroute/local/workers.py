@@ -40,6 +40,8 @@ logger = logging.getLogger("lamroute.local.runtime")
 # the invocation, under the function's timeout.
 # https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib
 INIT_LIMIT = 10.0
+# An address space this close to the limit means allocations were refused there.
+OOM_MARGIN_MB = 16
 
 
 def runtime_client_dir() -> str:
@@ -89,16 +91,25 @@ class Worker:
         if self.process.poll() is None:
             self.process.kill()
 
-    def max_memory_mb(self) -> int | None:
-        """The process's peak resident memory (Linux), Lambda's "Max Memory Used"."""
+    def max_memory_mb(self, field: bytes = b"VmHWM:") -> int | None:
+        """The process's peak resident memory (Linux), Lambda's "Max Memory Used";
+        ``b"VmPeak:"`` for its peak address space."""
         try:
             with open(f"/proc/{self.process.pid}/status", "rb") as status:
                 for line in status:
-                    if line.startswith(b"VmHWM:"):
+                    if line.startswith(field):
                         return math.ceil(int(line.split()[1]) / 1024)
         except (OSError, ValueError, IndexError):
             return None
         return None
+
+    def ran_out_of_memory(self) -> bool:
+        """Whether the address space reached the memory limit: allocations failed there (a
+        ``MemoryError`` the app may have caught), where Lambda would have killed the process."""
+        if not self.pool.function.memory_limit:
+            return False
+        peak = self.max_memory_mb(b"VmPeak:")
+        return peak is not None and peak >= self.pool.function.memory - OOM_MARGIN_MB
 
 
 class _Watchdog:
@@ -239,6 +250,14 @@ class LocalRuntime:
 
     def release(self, worker: Worker, invocation: Invocation) -> None:
         """An invocation ended with an answer or an error: the worker is free again."""
+        if invocation.failure is None and worker.ran_out_of_memory():
+            invocation.failure, invocation.payload = "memory", None
+            invocation.error = {
+                "errorType": ERROR_TYPES["memory"],
+                "errorMessage": f"RequestId: {invocation.request_id} Error: Runtime exited "
+                                f"with error: signal: killed (the address space reached "
+                                f"{self.function.memory} MB; the app's answer is dropped, as "
+                                "Lambda would have stopped the process)"}
         with self._lock:
             worker.busy = None
             ended = worker.retire or invocation.failure == "memory" or self._closed
