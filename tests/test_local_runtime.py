@@ -284,3 +284,67 @@ def test_closing_the_runtime_stops_every_worker(output: IO[Any]) -> None:
     pool.close()
     assert process.poll() is not None
     assert pool.workers == 0
+
+
+SAM = """\
+Parameters:
+  Level:
+    Type: String
+    Default: DEBUG
+Globals:
+  Function:
+    Timeout: 12
+    MemorySize: 1024
+    Environment:
+      Variables:
+        A: global
+        B: global
+    LoggingConfig:
+      LogFormat: JSON
+Resources:
+  Other:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: other.app
+  Api:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: fixtures.runtime_app.app
+      FunctionName: notes-api
+      MemorySize: 256
+      Environment:
+        Variables:
+          B: own
+          FLAG: true
+          QUEUE: !GetAtt Queue.QueueName
+      LoggingConfig:
+        ApplicationLogLevel: !Ref Level
+"""
+
+
+def test_a_sam_template_gives_the_functions_settings_merged_with_globals(
+        tmp_path: Path) -> None:
+    from lamroute.local.sam import TemplateError, load_template, read_function
+
+    path = tmp_path / "template.yaml"
+    path.write_text(SAM)
+    spec = read_function(load_template(str(path)), handler=APP)
+    assert (spec.logical_id, spec.name, spec.timeout, spec.memory) == (
+        "Api", "notes-api", 12.0, 256)
+    assert spec.variables == {"A": "global", "B": "own", "FLAG": "true"}
+    assert spec.unresolved == {"QUEUE": '{"Fn::GetAtt": ["Queue", "QueueName"]}'}
+    assert (spec.log_format, spec.log_level) == ("JSON", "DEBUG")
+    with pytest.raises(TemplateError, match="choose one with --function"):
+        read_function(load_template(str(path)), handler="nowhere.app")
+    assert read_function(load_template(str(path)), handler="x.app", logical_id="Other").name \
+        == "Other"
+
+
+def test_the_log_settings_reach_the_runtime_client(tmp_path: Path) -> None:
+    """LoggingConfig becomes AWS_LAMBDA_LOG_FORMAT/LEVEL, which awslambdaric reads at start."""
+    function = FunctionConfig(handler=APP, log_format="JSON", log_level="DEBUG")
+    with LocalRuntime(function, concurrency=1, cwd=str(TESTS)) as pool, \
+            serving(pool) as server:
+        status, env = get(server, "/env")
+    assert status == 200
+    assert (env["AWS_LAMBDA_LOG_FORMAT"], env["AWS_LAMBDA_LOG_LEVEL"]) == ("JSON", "DEBUG")

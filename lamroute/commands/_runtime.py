@@ -67,8 +67,9 @@ def _template_function(args: argparse.Namespace, handler: str) -> Any:
     from ..local.sam import TemplateError, load_template, read_function
 
     try:
+        region = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION"))
         spec = read_function(load_template(args.template), handler=handler,
-                             logical_id=args.function)
+                             logical_id=args.function, region=region or "us-east-1")
     except TemplateError as exc:
         raise UsageError(str(exc)) from None
     for name, refers in spec.unresolved.items():

@@ -170,7 +170,6 @@ def _run_workers(args: argparse.Namespace) -> int:
         runtime.close()
         raise
     _announce(server, args)
-    _runtime.say(_runtime.describe(runtime))
     websockets: list[Any] = []
     try:
         if args.ws_port is not None:  # explicit: served by this process, as --in-process
@@ -181,6 +180,7 @@ def _run_workers(args: argparse.Namespace) -> int:
         server.stop()
         runtime.close()
         raise
+    _runtime.say(_runtime.describe(runtime))
     if args.reload:
         watch(runtime.recycle)
     _install_signals()
@@ -203,6 +203,7 @@ def _websocket_if_any(args: argparse.Namespace, runtime: Any, started: list[Any]
     except UsageError as exc:
         _runtime.say(f"WebSocket routes not served: {exc}")
         return
+    runtime.recycle()  # workers started before now lack the @connections endpoint
     if args.reload:
         _runtime.say("--reload restarts the workers; WebSocket routes keep the code they "
                      "started with (restart lamroute serve to reload them)")

@@ -18,6 +18,7 @@ True
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import threading
 import time
@@ -72,6 +73,12 @@ class Listener(Protocol):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     api: RuntimeApi
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A worker killed mid-request (timeout, crash, shutdown) resets its connection: the
+        # pool reports the failure; socketserver's traceback on stderr would only be noise.
+        logging.getLogger("lamroute.local.runtime").debug(
+            "runtime API connection from %s ended abruptly", client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):
