@@ -150,7 +150,7 @@ def test_a_request_beyond_the_concurrency_is_throttled_as_the_gateway_answers(
                 for _ in range(runtime.concurrency)]
         for thread in busy:
             thread.start()
-        while sum(w.busy is not None for w in runtime._workers) < runtime.concurrency:
+        while runtime.busy < runtime.concurrency:
             threading.Event().wait(0.01)
         throttled = get(server, "/whoami")
         for thread in busy:
@@ -238,7 +238,7 @@ def test_a_malformed_answer_from_a_worker_is_the_gateways_error(api: str) -> Non
 
 
 @pytest.mark.parametrize(("module", "shown"), [
-    ("runtime_broken", ["Runtime.ImportModuleError", "runtime_broken.py", "line 5",
+    ("runtime_broken", ["Runtime.ImportModuleError", "runtime_broken.py", "line 3",
                         "import lamroute_no_such_module",
                         "No module named 'lamroute_no_such_module'"]),
     ("runtime_raises", ["KeyError", "runtime_raises.py",
@@ -280,9 +280,9 @@ def test_closing_the_runtime_stops_every_worker(output: IO[Any]) -> None:
                         output=output)
     with serving(pool) as server:
         assert get(server, "/whoami")[0] == 200
-    process = pool._workers[0].process
+    (worker,) = pool._workers
     pool.close()
-    assert process.poll() is not None
+    assert worker.process.poll() is not None  # killed and reaped
     assert pool.workers == 0
 
 

@@ -353,6 +353,12 @@ class LocalRuntime:
         with self._lock:
             return len(self._workers)
 
+    @property
+    def busy(self) -> int:
+        """How many workers are running an invocation."""
+        with self._lock:
+            return sum(worker.busy is not None for worker in self._workers)
+
     def close(self) -> None:
         """Stop every worker and the watchdog; waits for them."""
         with self._lock:
