@@ -264,7 +264,21 @@ def test_the_integration_timeout_answers_504_while_the_function_runs_on(
         runtime: LocalRuntime) -> None:
     with serving(runtime, timeout=0.3) as server:
         status, body = get(server, "/hang?seconds=0.6")
+        busy = runtime.busy  # the function goes on after the gateway gave up
+        while runtime.busy:
+            threading.Event().wait(0.02)
+        assert get(server, "/whoami")[0] == 200  # the worker is free again
     assert (status, body) == (504, {"message": "Endpoint request timed out"})
+    assert busy == 1
+
+
+def test_recycling_a_busy_pool_frees_its_slots_at_once(runtime: LocalRuntime) -> None:
+    """A recycled worker stops counting toward the concurrency when it is stopped."""
+    with serving(runtime) as server:
+        for _ in range(3):
+            assert get(server, "/whoami")[0] == 200
+            runtime.recycle()
+            assert runtime.workers == 0
 
 
 def test_recycling_replaces_every_worker(runtime: LocalRuntime) -> None:

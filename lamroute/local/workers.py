@@ -261,7 +261,9 @@ class LocalRuntime:
         with self._lock:
             worker.busy = None
             ended = worker.retire or invocation.failure == "memory" or self._closed
-            if not ended and worker in self._workers:
+            if ended:
+                self._forget(worker)
+            elif worker in self._workers:
                 self._idle.append(worker)
         if ended:
             # Lambda ends an environment that ran out of memory; a recycled one is replaced.
@@ -289,10 +291,7 @@ class LocalRuntime:
         """Wait for the worker's process to end; fail its invocation if it had one."""
         code = worker.process.wait()
         with self._lock:
-            if worker in self._workers:
-                self._workers.remove(worker)
-            if worker in self._idle:
-                self._idle.remove(worker)
+            self._forget(worker)
             invocation = worker.busy or worker.api.current
         if invocation is not None and not invocation.done.is_set():
             self._fail(worker, invocation, code)
@@ -338,12 +337,22 @@ class LocalRuntime:
             error["stackTrace"] = [line + "\n" for line in text.splitlines()[1:-1]]
         return error
 
+    def _forget(self, worker: Worker) -> None:
+        """Take an ending worker out of the pool (under the lock): it no longer counts
+        toward the concurrency, and is never handed an invocation again."""
+        if worker in self._workers:
+            self._workers.remove(worker)
+        if worker in self._idle:
+            self._idle.remove(worker)
+
     def recycle(self) -> None:
         """Replace every worker (``--reload``): idle ones stop now, busy ones when done."""
         with self._lock:
             idle, self._idle = self._idle, []
             for worker in self._workers:
                 worker.retire = True
+            for worker in idle:
+                self._forget(worker)
         for worker in idle:
             worker.kill("recycled")
 
@@ -364,6 +373,8 @@ class LocalRuntime:
         with self._lock:
             self._closed = True
             workers = list(self._workers)
+            self._workers.clear()
+            self._idle.clear()
         for worker in workers:
             worker.kill("closed")
         for monitor in list(self._monitors):
