@@ -259,6 +259,26 @@ def test_in_process_function_timeout_is_a_failed_function_not_an_integration_tim
     assert "Task timed out after 0.20 seconds" in caplog.text
 
 
+def test_in_process_cold_start_is_the_first_invocation_with_the_measured_import() -> None:
+    """`lamroute serve --in-process` times the app's import: the container's init, shown with
+    the first invocation's cold-start mark (the same mark as a new worker's)."""
+    from lamroute.local.gateway import HttpRequest, access_line
+
+    app = App(access_log=False)
+
+    @app.get("/x")
+    def x() -> str:
+        return "x"
+
+    with serving(app, init_ms=42.4) as server:
+        first = server.gateway.handle(HttpRequest("GET", "/prod/x"))
+        second = server.gateway.handle(HttpRequest("GET", "/prod/x"))
+    assert first.cold_start is not None and first.cold_start.init_ms == 42.4
+    assert access_line(HttpRequest("GET", "/prod/x"), first, 0.001).endswith(
+        "1.0ms cold (init 42ms)")
+    assert second.cold_start is None
+
+
 def test_payload_2_answer_without_status_code_is_a_200_json_body() -> None:
     def bare(event: Any, context: Any) -> dict[str, Any]:
         return {"hello": "world"}
