@@ -22,9 +22,8 @@ from lamroute.deploy.custom_integration import (
     request_template,
 )
 from lamroute.formats import detect, parse_event
-from lamroute.local import Gateway, GatewayConfig, HttpRequest, LocalGateway
+from lamroute.local import Gateway, GatewayConfig, HttpRequest, LocalGateway, Outcome
 from lamroute.local.custom import CustomIntegration
-from lamroute.local.gateway import Outcome
 from lamroute.testing import TestClient, make_event
 from lamroute.testing.events import custom_event
 
@@ -184,8 +183,10 @@ def test_custom_format_is_not_imported_for_proxy_events() -> None:
 # -- the templates, rendered by the local gateway --------------------------------------------
 
 
-def gateway(app: Any, *, integration: str = "custom", timeout: float = 5.0) -> Gateway:
-    return Gateway(app, GatewayConfig(api="rest", integration=integration, timeout=timeout))
+def gateway(app: Any, *, integration: str = "custom", timeout: float = 5.0,
+            function_timeout: float | None = None) -> Gateway:
+    return Gateway(app, GatewayConfig(api="rest", integration=integration, timeout=timeout,
+                                      function_timeout=function_timeout))
 
 
 def test_factory_event_is_what_the_request_template_renders() -> None:
@@ -275,7 +276,9 @@ def test_gateway_function_timeout_is_a_504_problem() -> None:
     def hang(event: Any, context: Any) -> Any:  # a function that never answers in time
         time.sleep(1)
 
-    answer = gateway(hang, timeout=0.2).handle(HttpRequest("GET", "/prod/slow?x='\""))
+    # The function's own timeout (below the integration's, as `lamroute template` deploys it):
+    # a function error the timeout integration response turns into a problem.
+    answer = gateway(hang, function_timeout=0.2).handle(HttpRequest("GET", "/prod/slow?x='\""))
     assert answer.status == 504
     assert answer.header("content-type") == "application/problem+json"
     problem = json.loads(answer.body)
@@ -283,6 +286,18 @@ def test_gateway_function_timeout_is_a_504_problem() -> None:
     assert problem["detail"].startswith("The function did not answer in time")
     assert problem["instance"] == "/prod/slow"
     assert problem["request_id"] == answer.header("x-amzn-RequestId")
+
+
+def test_gateway_integration_timeout_is_the_gateways_own_504() -> None:
+    """The gateway gives up before the function's timeout: no function error reaches the
+    integration responses, API Gateway answers itself (its INTEGRATION_TIMEOUT response)."""
+    def hang(event: Any, context: Any) -> Any:
+        time.sleep(1)
+
+    answer = gateway(hang, timeout=0.2, function_timeout=5.0).handle(
+        HttpRequest("GET", "/prod/slow"))
+    assert (answer.status, json.loads(answer.body)) == (
+        504, {"message": "Endpoint request timed out"})
 
 
 @pytest.mark.parametrize("error", [RuntimeError("boom"), MemoryError(), ValueError("it's \"bad\"")])

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +213,12 @@ def test_templates_of_every_shape_are_read(tmp_path: Path) -> None:
     # Hand-written example templates: SAM events on an explicit API, and a WebSocket-only API.
     notes = load_template(ROOT / "examples/notes/template.yaml")
     assert (notes.api, notes.routes, notes.binary_media_types) == ("rest", None, ("*/*",))
-    assert load_template(ROOT / "examples/chat/template.yaml") == TemplateSettings()
+    chat = load_template(ROOT / "examples/chat/template.yaml")
+    assert replace(chat, function=None) == TemplateSettings()  # no REST or HTTP API
+    # The same read gives the function's settings (the local runtime's), here the only one.
+    assert chat.function is not None
+    assert (chat.function.logical_id, chat.function.timeout) == ("ChatFunction", 10.0)
+    assert chat.function.unresolved == {"CONNECTIONS_TABLE": '{"Ref": "ConnectionsTable"}'}
     assert load_template(ROOT / "examples/auth/template.yaml").api == "http"
     # Plain CloudFormation: a RestApi body, a Stage and a GatewayResponse resource, short tags.
     text = textwrap.dedent("""

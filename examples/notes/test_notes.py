@@ -300,4 +300,5 @@ def test_upload_through_lamroute_serve() -> None:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     assert '"POST /prod/notes/1/attachments" 201' in err
+    assert "runs in a worker process (awslambdaric)" in err  # the default: the local runtime
     assert "Traceback" not in err

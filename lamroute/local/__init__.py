@@ -5,9 +5,14 @@
 the HTTP server on 127.0.0.1, ``terminal.py`` what it prints, ``reload.py`` ``--reload``;
 ``websocket.py`` and ``websocket_management.py`` serve a WebSocket API and its ``@connections``
 endpoint; ``custom.py`` and ``vtl.py`` the custom (non-proxy) integration and its mapping
-templates; ``template_settings.py`` reads a SAM template's API settings (gateway responses,
-throttling, declared routes) and ``gateway_errors.py`` answers the gateway's own errors with
-them. Imported only by the ``serve`` command and tests (it pulls in ``http.server``).
+templates; ``sam.py`` reads a SAM template (the one reader), ``template_settings.py`` takes the
+API's settings from it (gateway responses, throttling, declared routes) and
+``gateway_errors.py`` answers the gateway's own errors with them. The function runs in-process
+or in the local runtime's worker processes (``invocation.py`` is how either is invoked and how an
+invocation ended; ``workers.py`` runs the AWS runtime interface client against the Runtime API
+emulator of ``runtime_api.py``, ``processes.py`` is their plumbing, ``function.py`` the function's
+settings and environment, ``failures.py`` the gateway's answers to a failed invocation).
+Imported only by the ``serve`` command and tests (it pulls in ``http.server``).
 
 >>> from lamroute import App
 >>> with LocalGateway(App(access_log=False), port=0) as server:
@@ -15,11 +20,13 @@ them. Imported only by the ``serve`` command and tests (it pulls in ``http.serve
 True
 """
 
-from .answers import Conversion, HttpAnswer, gateway_error, to_http_answer
-from .gateway import Gateway, GatewayConfig, HttpRequest, Outcome
+from .answers import ColdStart, Conversion, HttpAnswer, gateway_error, to_http_answer
+from .gateway import Gateway, GatewayConfig, HttpRequest
+from .invocation import Outcome
 from .server import LocalGateway, configure_logging
 
 __all__ = [
+    "ColdStart",
     "Conversion",
     "Gateway",
     "GatewayConfig",

@@ -11,10 +11,13 @@ that cannot be applied) goes through the gateway's errors, so ``lamroute serve -
 answers it with the template's gateway responses (``UNSUPPORTED_MEDIA_TYPE``,
 ``API_CONFIGURATION_ERROR``), as the deployed API does.
 
-A function timeout or crash becomes the error payload Lambda's Python runtime reports
-(``errorMessage``, ``errorType``, ``stackTrace``), so the templates answer it as they would on
-AWS: the local timeout stands for the function's own timeout, which the SAM template keeps
-below the integration's.
+The invocation goes through the gateway's function, in-process or in the local runtime's worker
+processes. A failed function (an exception, its own timeout, a crash, out of memory, an init
+error) gives the integration response the error document Lambda reports (``errorMessage``,
+``errorType``, ``stackTrace``), so the templates answer it as they would on AWS (the SAM
+template keeps the function's timeout below the integration's). What Lambda or the gateway
+decide without the function (a throttled invocation, the integration timeout) is the gateway's
+own answer, as for a proxy integration.
 https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html
 """
 
@@ -25,8 +28,6 @@ import binascii
 import json
 import logging
 import re
-import time
-import traceback
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -53,14 +54,13 @@ class _Request(Protocol):
 
 class _Outcome(Protocol):
     payload: Any
-    error: BaseException | None
     timed_out: bool
-    cold: bool
+    failure: str | None
+    cold_start: Any
+    def error_payload(self) -> dict[str, Any]: ...
 
 
 class _Config(Protocol):
-    @property
-    def timeout(self) -> float: ...
     @property
     def binary_media_types(self) -> tuple[str, ...]: ...
 
@@ -70,7 +70,8 @@ class _Gateway(Protocol):
     def config(self) -> _Config: ...
     @property
     def errors(self) -> GatewayErrors: ...
-    def invoke(self, event: dict[str, Any]) -> Any: ...
+    def invoke(self, event: Any) -> Any: ...
+    def answer(self, outcome: Any, request: Any, event: dict[str, Any]) -> HttpAnswer: ...
 
 
 class CustomIntegration:
@@ -101,8 +102,11 @@ class CustomIntegration:
                          "Gateway answers 500 Internal server error", what, exc)
             return self._configuration_error(request, request_id)
         outcome = self.gateway.invoke(payload)
-        answer = self.answer(outcome, event, what, request)
-        answer.cold = outcome.cold
+        if outcome.timed_out or outcome.failure == "throttled":  # no function error to map
+            answer = self.gateway.answer(outcome, request, event)
+        else:
+            answer = self.answer(outcome, event, what, request)
+        answer.cold_start = outcome.cold_start
         return answer
 
     def _configuration_error(self, request: _Request, request_id: str | None) -> HttpAnswer:
@@ -161,18 +165,10 @@ class CustomIntegration:
     def _result(self, outcome: _Outcome) -> tuple[str, str | None]:
         """The invocation result as the integration response payload, and the error message
         when it is a function error."""
-        if outcome.timed_out:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-            message = (f"{stamp} lamroute-local Task timed out after "
-                       f"{self.gateway.config.timeout:.2f} seconds")
-            return json.dumps({"errorMessage": message}), message
-        if outcome.error is not None:
-            error = outcome.error
-            message = str(error) or type(error).__name__
-            return json.dumps({
-                "errorMessage": message, "errorType": type(error).__name__,
-                "stackTrace": traceback.format_tb(error.__traceback__),
-            }), message
+        if outcome.failure is not None:
+            error = outcome.error_payload()
+            message = str(error.get("errorMessage") or error.get("errorType") or "")
+            return json.dumps(error), message
         try:
             return json.dumps(outcome.payload), None
         except (TypeError, ValueError) as exc:

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from ..routing.table import RouteTable
 from .answers import HttpAnswer, gateway_error
+from .failures import failure_status
 
 logger = logging.getLogger("lamroute.local")
 
@@ -183,6 +184,19 @@ class GatewayErrors:
         if self.api == "rest":
             answer.headers.append(("x-amzn-RequestId", request_id))
         return answer
+
+    def invocation_failed(self, failure: str, request: HttpRequest, *,
+                          request_id: str | None = None) -> HttpAnswer:
+        """The gateway's answer to an invocation that failed as ``failure`` (see
+        :data:`lamroute.local.failures.FAILURES`): AWS's status for this API and failure
+        (a REST API's 502 for a failed function, 500 for a throttled one...), with API
+        Gateway's default body, or the ``DEFAULT_5XX`` gateway response of the template the
+        gateway is served from (its body, and its status when it sets one, as on AWS). The
+        one decision point for failed invocations, in-process and in worker processes.
+        https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
+        """
+        status, message = failure_status(self.api, failure)
+        return self.answer("DEFAULT_5XX", status, message, request, request_id=request_id)
 
     def _render(self, response: GatewayResponse, kind: str, status: int, message: str | None,
                 request: HttpRequest, request_id: str) -> HttpAnswer:

@@ -197,8 +197,12 @@ class _Handler(BaseHTTPRequestHandler):
 class LocalGateway:
     """A local API Gateway for ``app`` on ``host``:``port`` (``0`` picks a free port).
 
-    ``host`` is 127.0.0.1 unless given (``0.0.0.0`` exposes it to the network); other options
-    as :class:`GatewayConfig`. ``start()`` serves in a background thread,
+    ``app`` is called in this process, or is a :class:`~lamroute.local.workers.LocalRuntime`
+    whose worker processes run it (closed by its owner, not by ``stop()``).
+
+    ``host`` is 127.0.0.1 unless given (``0.0.0.0`` exposes it to the network); ``init_ms``
+    how long an in-process app took to import (shown with its cold start); other options as
+    :class:`GatewayConfig`. ``start()`` serves in a background thread,
     ``serve_forever()`` in the calling one (Ctrl-C stops it cleanly); ``stop()`` closes it.
     ``connection_hooks`` see each request's handler before the HTTP pipeline; a hook returning
     ``True`` has answered it itself. ``gateway.request_hooks`` run between event and invocation.
@@ -210,12 +214,13 @@ class LocalGateway:
         self, app: Callable[[Any, Any], Any], *, api: str = "rest", stage: str | None = None,
         payload_version: str = "2.0", timeout: float = DEFAULT_TIMEOUT,
         binary_media_types: tuple[str, ...] = ("*/*",), port: int = 3000, host: str = HOST,
-        integration: str = "proxy",
+        integration: str = "proxy", function_timeout: float | None = None,
+        init_ms: float | None = None,
     ) -> None:
         config = GatewayConfig(api=api, stage=stage, payload_version=payload_version,
                                timeout=timeout, binary_media_types=binary_media_types,
-                               integration=integration)
-        self.gateway = Gateway(app, config)
+                               integration=integration, function_timeout=function_timeout)
+        self.gateway = Gateway(app, config, init_ms=init_ms)
         self.host = host
         self._server = _Server((host, port), _Handler, bind_and_activate=True)
         self._server.gateway = self.gateway

@@ -1,10 +1,17 @@
 """What ``lamroute serve --template template.yaml`` reads from a SAM or CloudFormation template.
 
-The REST or HTTP API's kind and stage, the REST API's gateway responses, binary media types and
-Lambda integration (the proxy, or lamroute's custom one), the stage's throttling, and the routes
-the API declares (when no ``ANY /{proxy+}`` catches everything): the local gateway then refuses,
-throttles, invokes and answers its own errors as the deployed API will. YAML templates need
-PyYAML (CloudFormation's short tags such as ``!Ref`` are read); JSON templates need nothing.
+One read of the file (:mod:`lamroute.local.sam`, the one template reader) gives both halves:
+
+- the API: the REST or HTTP API's kind and stage, the REST API's gateway responses, binary
+  media types and Lambda integration (the proxy, or lamroute's custom one), the stage's
+  throttling, and the routes the API declares (when no ``ANY /{proxy+}`` catches everything):
+  the local gateway then refuses, throttles, invokes and answers its own errors as the
+  deployed API will;
+- the function (``function``): its ``Timeout``, ``MemorySize``, ``Environment.Variables`` and
+  ``LoggingConfig``, which the local runtime's workers (or the in-process app) run with.
+
+YAML templates need PyYAML (CloudFormation's short tags such as ``!Ref`` are read); JSON
+templates need nothing.
 
 >>> settings = settings_from({"Resources": {"Api": {"Type": "AWS::Serverless::Api",
 ...     "Properties": {"StageName": "v1", "MethodSettings": [{"ResourcePath": "/*",
@@ -15,24 +22,29 @@ PyYAML (CloudFormation's short tags such as ``!Ref`` are read); JSON templates n
 
 from __future__ import annotations
 
-import importlib
-import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..formats import CUSTOM_MARKER
 from .gateway_errors import DeclaredRoutes, GatewayErrors, GatewayResponses, Throttle
+from .sam import (
+    Resolver,
+    TemplateFunction,
+    TemplateSettingsError,
+    parse_template,
+    read_function,
+    read_template,
+)
+
+__all__ = ["TemplateSettings", "TemplateSettingsError", "gateway_errors", "load_template",
+           "parse_template", "settings_from"]
 
 REST_TYPES = ("AWS::Serverless::Api", "AWS::ApiGateway::RestApi")
 HTTP_TYPES = ("AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api")
 _ANY = "x-amazon-apigateway-any-method"
 _METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
-
-
-class TemplateSettingsError(ValueError):
-    """A template the local gateway cannot read (said in one line)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,9 @@ class TemplateSettings:
     integration: str | None = None
     """``"proxy"``, ``"custom"`` or ``"custom-text"`` (``lamroute serve --integration``);
     ``None`` when the API definition does not say (SAM events: the proxy)."""
+    function: TemplateFunction | None = None
+    """The function's settings (``None``: the template has none, or several and no way to
+    choose)."""
 
 
 def gateway_errors(settings: TemplateSettings, *, api: str,
@@ -60,63 +75,27 @@ def gateway_errors(settings: TemplateSettings, *, api: str,
                          throttle=Throttle(*throttle) if throttle else None)
 
 
-def load_template(path: str | Path, *, api: str | None = None) -> TemplateSettings:
-    """Read ``path`` (YAML or JSON); ``api`` picks the REST or HTTP API when it has both."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TemplateSettingsError(f"cannot read {path}: {exc.strerror}") from None
-    return settings_from(parse_template(text, str(path)), api=api)
+def load_template(path: str | Path, *, api: str | None = None, handler: str | None = None,
+                  function: str | None = None, region: str = "us-east-1") -> TemplateSettings:
+    """Read ``path`` (YAML or JSON); ``api`` picks the REST or HTTP API when it has both,
+    ``handler`` (``module.attribute``) or ``function`` (a logical id) the function."""
+    return settings_from(read_template(str(path)), api=api, handler=handler, function=function,
+                         region=region)
 
 
-def parse_template(text: str, name: str = "template") -> dict[str, Any]:
-    """A template's text as a dict: JSON, or YAML with CloudFormation's short tags."""
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        try:
-            loaded: Any = json.loads(text)
-        except ValueError as exc:
-            raise TemplateSettingsError(f"{name} is not valid JSON: {exc}") from None
-    else:
-        try:
-            yaml: Any = importlib.import_module("yaml")
-        except ImportError:
-            raise TemplateSettingsError("a YAML template needs PyYAML: pip install pyyaml "
-                                        "(or pass a JSON template)") from None
-        try:
-            loaded = yaml.load(text, Loader=_cloudformation_loader(yaml))
-        except yaml.YAMLError as exc:
-            raise TemplateSettingsError(f"{name} is not valid YAML: {exc}") from None
-    if not isinstance(loaded, dict) or not isinstance(loaded.get("Resources"), dict):
-        raise TemplateSettingsError(f"{name} is not a template (no Resources)")
-    return loaded
+def settings_from(template: Mapping[str, Any], *, api: str | None = None,
+                  handler: str | None = None, function: str | None = None,
+                  region: str = "us-east-1") -> TemplateSettings:
+    """The settings of the template's REST or HTTP API (``api`` to choose between them) and of
+    its function (see :func:`lamroute.local.sam.read_function`)."""
+    spec = read_function(template, handler=handler, logical_id=function, region=region)
+    found = _api_settings(template, api, Resolver(template, region=region))
+    return replace(found, function=spec)
 
 
-def _cloudformation_loader(yaml: Any) -> Any:
-    class Loader(yaml.SafeLoader):  # type: ignore[misc]
-        pass
-
-    def construct(loader: Any, suffix: str, node: Any) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            value: Any = loader.construct_scalar(node)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)
-        if suffix == "Ref":
-            return {"Ref": value}
-        if suffix == "GetAtt" and isinstance(value, str):
-            value = value.split(".", 1)
-        return {f"Fn::{suffix}": value}
-
-    Loader.add_multi_constructor("!", construct)
-    return Loader
-
-
-def settings_from(template: Mapping[str, Any], *, api: str | None = None) -> TemplateSettings:
-    """The settings of the template's REST or HTTP API (``api`` to choose between them)."""
+def _api_settings(template: Mapping[str, Any], api: str | None,
+                  resolver: Resolver) -> TemplateSettings:
     resources: Mapping[str, Any] = template.get("Resources") or {}
-    parameters: Mapping[str, Any] = template.get("Parameters") or {}
     found = [(lid, r) for lid, r in resources.items() if isinstance(r, Mapping)
              and _kind(r) in ("rest", "http") and (api is None or _kind(r) == api)]
     kinds = {_kind(r) for _, r in found}
@@ -138,7 +117,7 @@ def settings_from(template: Mapping[str, Any], *, api: str | None = None) -> Tem
     body = props.get("DefinitionBody") or props.get("Body") or {}
     stage_props = _stage_of(resources, logical_id) if "Serverless" not in resource["Type"] \
         else props
-    stage = _value(stage_props.get("StageName"), parameters, "StageName")
+    stage = _value(stage_props.get("StageName"), resolver, "StageName")
     routes = list(_body_routes(body)) + list(_event_routes(resources, logical_id))
     responses = None
     binary = None
@@ -186,15 +165,14 @@ def _stage_of(resources: Mapping[str, Any], api_id: str) -> Mapping[str, Any]:
     return {}
 
 
-def _value(value: Any, parameters: Mapping[str, Any], what: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, Mapping) and set(value) == {"Ref"}:
-        default = (parameters.get(value["Ref"]) or {}).get("Default")
-        if isinstance(default, str):
-            return default
-    raise TemplateSettingsError(f"{what} {value!r} cannot be resolved locally: pass it on the "
-                                "command line")
+def _value(value: Any, resolver: Resolver, what: str) -> str | None:
+    if value is None:
+        return None
+    found = resolver.value(value)
+    if found is None:
+        raise TemplateSettingsError(f"{what} {value!r} cannot be resolved locally: pass it on "
+                                    "the command line")
+    return found
 
 
 def _body_routes(body: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
