@@ -310,6 +310,23 @@ def test_slow_invocation_times_out_with_504() -> None:
     assert (status, json.loads(body)) == (504, {"message": "Endpoint request timed out"})
 
 
+def test_http_api_integration_timeout_is_a_503_service_unavailable() -> None:
+    """HTTP APIs answer their integration timeout with 503 {"message":"Service Unavailable"}
+    (no spaces, as HTTP APIs write it), not REST's 504 "Endpoint request timed out"."""
+    release = threading.Event()
+
+    def slow(event: Any, context: Any) -> dict[str, Any]:
+        release.wait(10)
+        return {"statusCode": 200, "body": "late"}
+
+    try:
+        with serving(slow, api="http", timeout=0.2) as server:
+            status, _, body = request(server, "GET", "/")
+    finally:
+        release.set()
+    assert (status, body) == (503, b'{"message":"Service Unavailable"}')
+
+
 def test_concurrent_clients_are_all_answered_one_invocation_at_a_time() -> None:
     app = make_app()
     active = 0

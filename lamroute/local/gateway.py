@@ -116,6 +116,14 @@ class HttpRequest:
         return next((v for k, v in self.headers if k.lower() == wanted), None)
 
 
+# The gateway's answer when the integration timeout passes. REST APIs: 504 "Endpoint request
+# timed out" (https://repost.aws/knowledge-center/api-gateway-5xx-error). HTTP APIs answer
+# 503 {"message":"Service Unavailable"} instead: not in AWS's reference pages, but what captured
+# HTTP API answers show (cortexlabs/cortex#1225, serverless/serverless#11222).
+_TIMEOUT_ANSWERS = {"rest": (504, "Endpoint request timed out"),
+                    "http": (503, "Service Unavailable")}
+
+
 class Gateway:
     """Emulates one API Gateway stage (or Function URL) in front of one Lambda function.
 
@@ -221,9 +229,11 @@ class Gateway:
         what = loggable(request)
         request_id = event.get("requestContext", {}).get("requestId")
         if outcome.timed_out:
-            logger.error("!!! 504 %s: no answer within the %ss integration timeout; API Gateway "
-                         "answers 504 Endpoint request timed out", what, self.config.timeout)
-            return self.errors.answer("INTEGRATION_TIMEOUT", 504, "Endpoint request timed out",
+            status, message = _TIMEOUT_ANSWERS.get(self.config.api, _TIMEOUT_ANSWERS["rest"])
+            logger.error("!!! %s %s: no answer within the %ss integration timeout; %s answers "
+                         "%s %s", status, what, self.config.timeout, self.service, status,
+                         message)
+            return self.errors.answer("INTEGRATION_TIMEOUT", status, message,
                                       request, request_id=request_id)
         if outcome.failure is not None:
             answer = self.errors.invocation_failed(outcome.failure, request,

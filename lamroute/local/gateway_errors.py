@@ -176,7 +176,10 @@ class GatewayErrors:
         response = self.responses.find(kind, status) if self.responses is not None else None
         request_id = request_id or str(uuid.uuid4())
         if response is None:
-            body = json.dumps({message_key: message}).encode()
+            # HTTP APIs write their bodies without spaces ({"message":"Internal Server
+            # Error"}), REST APIs with ({"message": "Internal server error"}).
+            separators = (",", ":") if self.api == "http" else (", ", ": ")
+            body = json.dumps({message_key: message}, separators=separators).encode()
             answer = HttpAnswer(status, [("Content-Type", "application/json"), *headers], body)
         else:
             answer = self._render(response, kind, status, message, request, request_id)
