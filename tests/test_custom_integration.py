@@ -450,3 +450,30 @@ def test_serve_custom_integration_on_an_http_api_is_a_usage_error() -> None:
 
     assert main(["serve", "examples.notes.app:app", "--api", "http", "--integration", "custom",
                  "--port", "0"]) != 0
+
+
+@pytest.mark.parametrize("integration", ["custom", "custom-text"])
+def test_serve_custom_integration_refuses_a_binary_media_type_as_template_does(
+        integration: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The request template reads every body base64-encoded (binary media types */*): with
+    image/png only, every text body would reach the app as garbage. `lamroute template`
+    refuses it; `lamroute serve` accepted it and failed every text body."""
+    import argparse
+
+    from lamroute.cli import UsageError, main
+    from lamroute.commands import serve
+
+    options = ["--integration", integration, "--binary-media-type", "image/png"]
+    assert main(["template", "examples.notes.app:app", *options]) != 0
+    refused = capsys.readouterr().err.removeprefix("lamroute: error: ").strip()
+    assert "drop --binary-media-type" in refused
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    args = parser.parse_args(["examples.notes.app:app", *options])
+    with pytest.raises(UsageError) as error:  # before anything listens or runs
+        serve._integration(args, serve._template_settings(args))
+    assert str(error.value) == refused
+    for accepted in (["--binary-media-type", "*/*"], []):
+        args = parser.parse_args(["examples.notes.app:app", "--integration", integration,
+                                  *accepted])
+        assert serve._integration(args, serve._template_settings(args)) == integration

@@ -63,7 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "deploys them (needs 'lamroute[custom]'); custom-text: the same, "
                              "text-only answers")
     parser.add_argument("--binary-media-type", action="append", dest="binary_media_types",
-                        metavar="TYPE", help="REST API binary media type (default */*)")
+                        metavar="TYPE", help="REST API binary media type (default */*, which "
+                                             "the custom integration needs: another is refused)")
     parser.add_argument("--authorizer", metavar="MODULE:FN", default=None,
                         help="a Lambda authorizer on the routes that require auth, as the "
                              "gateway runs it (401 without the identity header, 403 on deny); "

@@ -106,6 +106,22 @@ class TemplateOptions:
             raise TemplateError("throttling rate and burst are >= 0")
 
 
+def check_binary_media_types(needed: tuple[str, ...], chosen: tuple[str, ...] | None) -> None:
+    """Refuse binary media types (``--binary-media-type``) other than the ones an integration
+    needs (``lamroute template`` and ``lamroute serve`` say it in the same words).
+
+    >>> check_binary_media_types(("*/*",), ("image/png",))
+    Traceback (most recent call last):
+    ...
+    lamroute.deploy.auth.TemplateError: the integration needs the binary media types */* (its \
+request template reads every body base64-encoded): drop --binary-media-type
+    """
+    if chosen is not None and set(chosen) != set(needed):
+        raise TemplateError(
+            f"the integration needs the binary media types {', '.join(needed)} (its request "
+            "template reads every body base64-encoded): drop --binary-media-type")
+
+
 def build_template(handler: str, app: Any = None, options: TemplateOptions | None = None, *,
                    description: str | None = None,
                    notes: list[str] | None = None) -> dict[str, Any]:
@@ -308,11 +324,7 @@ class _Builder:
         needed: tuple[str, ...] | None = getattr(self.options.integration,
                                                  "binary_media_types", None)
         if needed is not None:
-            if chosen is not None and set(chosen) != set(needed):
-                raise TemplateError(
-                    f"the integration needs the binary media types {', '.join(needed)} (its "
-                    "request template reads every body base64-encoded): drop "
-                    "--binary-media-type")
+            check_binary_media_types(needed, chosen)
             return tuple(needed)
         if chosen is not None:
             return chosen
