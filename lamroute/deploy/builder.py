@@ -352,6 +352,23 @@ class _Builder:
 
     # -- the WebSocket API ----------------------------------------------------------------------
 
+    def _manage_connections(self) -> bool:
+        """Whether the function may manage its WebSocket API's connections: yes unless the
+        options say no. Reading the code finds handlers that push, not a dependency or helper
+        that does (a missing right is a 403 on every push), so it only decides the note."""
+        chosen = self.options.manage_connections
+        pushes = uses_connections(self.app)
+        if chosen is None and not pushes:
+            self.notes.append(
+                "the function gets execute-api:ManageConnections on its WebSocket API's "
+                "@connections (no handler names connections, but a dependency or helper may "
+                "push): pass --no-manage-connections if nothing does")
+        elif chosen is False and pushes:
+            self.notes.append(
+                "--no-manage-connections, but the app's code uses connections: its pushes "
+                "will be refused (403 AccessDeniedException)")
+        return chosen is not False
+
     def _websocket_api(self, function: dict[str, Any]) -> None:
         stage = self.options.stage or "prod"
         if stage == "$default":  # an HTTP API's stage: the WebSocket API gets a named one
@@ -372,9 +389,7 @@ class _Builder:
             route_selection=self.options.route_selection, title=self.title,
             identity_headers=self.options.auth.identity_headers,
             timeout_s=self.timeouts["websocket"], throttle=throttle))
-        manage = self.options.manage_connections
-        if manage is None:
-            manage = uses_connections(self.app)
+        manage = self._manage_connections()
         properties = function["Properties"]
         if manage:
             properties.setdefault("Policies", []).append(manage_connections_policy(stage))
