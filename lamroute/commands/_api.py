@@ -141,6 +141,27 @@ def integration(args: argparse.Namespace, settings: Any) -> str:
     return found
 
 
+def install_integration(gateway: Any, settings: Any, app: Any) -> None:
+    """The custom integration the gateway runs: the template's own (its request templates,
+    content types, selection patterns and response templates), else the one `lamroute template`
+    writes for ``app`` (its error answers in the app's error formatter's shape, with its CORS
+    headers); nothing for the proxy."""
+    if gateway.config.integration == "proxy":
+        return
+    if settings.integration_spec is not None:
+        gateway.integration_spec = dict(settings.integration_spec)
+        return
+    from ..deploy.custom_integration import ErrorShape, error_template, integration
+
+    shape = ErrorShape.of(app)
+    notes: list[str] = []
+    error_template(502, shape=shape, notes=notes)  # an error formatter that fails is said
+    for note in notes:
+        print(f"lamroute: note: {note}", file=sys.stderr, flush=True)
+    gateway.integration_spec = integration(
+        "local", binary=gateway.config.integration == "custom", shape=shape)
+
+
 def install_gateway_errors(gateway: Any, settings: Any, args: argparse.Namespace) -> None:
     """The template's gateway responses, declared routes and throttling (the command line's
     throttling first), said in one line."""

@@ -265,6 +265,9 @@ class _Builder:
             GatewayRouteTable(routes)  # refuses sibling variables API Gateway would reject
         timeout_s = self.timeouts[api]
         make = options.integration or (lambda kind, t: proxy_integration(kind, timeout_s=t))
+        for_template = getattr(make, "for_template", None)
+        if for_template is not None:  # an integration that takes the app's error shape
+            make = for_template(self.app, self.notes)
         authorizers = plan.authorizers if plan else {}
         self.schemes.update(a.scheme for a in authorizers.values())
         body = definition(api, routes, title=self.title,
