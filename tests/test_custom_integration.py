@@ -591,3 +591,22 @@ def test_template_content_type_without_application_json_adds_it_with_a_note(
 
     spec = load_template(out).integration_spec
     assert spec is not None and set(spec["requestTemplates"]) == {"application/json", "text/csv"}
+
+
+def test_serve_with_workers_renders_the_custom_integration_errors_from_the_app() -> None:
+    """With worker processes the gateway calls no app in its own process: `lamroute serve`
+    gives it the integration written for the app it imported (its error formatter, CORS)."""
+    from lamroute.commands._api import install_integration
+    from lamroute.local.template_settings import TemplateSettings
+    from lamroute.security.cors import CORS
+
+    app = shaped_app(cors=CORS(allow_origins=["https://app.example"]))
+
+    def crash(event: Any, context: Any) -> Any:  # stands for the worker pool
+        raise MemoryError("Runtime exited with error: signal: killed")
+
+    served = gateway(crash)
+    install_integration(served, TemplateSettings(), app)
+    answer = served.handle(HttpRequest("GET", "/prod/fine", [("Origin", "https://app.example")]))
+    assert answer.status == 502 and json.loads(answer.body)["error"]["code"] == 502
+    assert answer.header("access-control-allow-origin") == "https://app.example"
