@@ -93,7 +93,9 @@ class TemplateOptions:
     """``(api, timeout_s) -> Integration``; the Lambda proxy when ``None``. An integration
     that needs REST binary media types of its own names them in a ``binary_media_types``
     attribute (:class:`~lamroute.deploy.custom_integration.CustomLambdaIntegration`: ``*/*``);
-    one that cannot serve ``api`` raises :class:`TemplateError`."""
+    one with a ``for_template(app, notes)`` method is given the app first (the custom one
+    answers function errors in the app's error shape); one that cannot serve ``api`` raises
+    :class:`TemplateError`."""
 
     def __post_init__(self) -> None:
         if self.api not in ("rest", "http"):
