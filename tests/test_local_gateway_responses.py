@@ -338,10 +338,10 @@ def test_serve_options_for_a_template(tmp_path: Path) -> None:
 # -- the custom (non-proxy) integration, served from its template --------------------------------
 
 
-def guarded_app() -> App:
+def guarded_app(**options: Any) -> App:
     from lamroute.security.guards import requires
 
-    app = make_app(auth=requires(kinds=["lambda"]))
+    app = make_app(auth=requires(kinds=["lambda"]), **options)
 
     @app.get("/health", public=True)
     def health() -> str:
@@ -363,17 +363,23 @@ def crashing(app: App) -> Any:
     return function
 
 
-def served_custom(app: Any, tmp_path: Path, *, function: Any = None,
-                  **options: Any) -> Gateway:
-    """`lamroute serve --template` of a `lamroute template --integration custom` template:
-    the integration, stage, binary types, gateway responses and authorizers it deploys."""
+def served_custom(app: Any, tmp_path: Path, *, function: Any = None, integration: Any = None,
+                  edit: Any = None, **options: Any) -> Gateway:
+    """`lamroute serve --template` of a `lamroute template --integration custom` template
+    (edited by hand first with ``edit``, if given): the integration, stage, binary types, gateway
+    responses and authorizers it deploys."""
     import argparse
 
     from lamroute.commands import serve
     from lamroute.deploy.custom_integration import CustomLambdaIntegration
 
     template = sam_template(handler="m.app", app=app, options=TemplateOptions(
-        integration=CustomLambdaIntegration(), **options))
+        integration=integration or CustomLambdaIntegration(), **options))
+    if edit is not None:
+        for item in template["Resources"]["Api"]["Properties"]["DefinitionBody"][
+                "paths"].values():
+            for operation in item.values():
+                edit(operation["x-amazon-apigateway-integration"])
     path = tmp_path / "template.yaml"
     path.write_text(to_yaml(template))
     parser = argparse.ArgumentParser()
@@ -388,6 +394,7 @@ def served_custom(app: Any, tmp_path: Path, *, function: Any = None,
                                          integration=settings.integration,
                                          binary_media_types=settings.binary_media_types))
     serve._install_gateway_errors(gateway, settings, args)
+    serve._install_integration(gateway, settings, app)
     serve.install_authorizer(gateway, args, app)
     return gateway
 
@@ -453,3 +460,132 @@ def test_serve_template_integration_must_match_the_command_line(tmp_path: Path) 
             "x-amazon-apigateway-integration": {"type": "mock"}}}}}}}}}
     with pytest.raises(TemplateSettingsError, match="not lamroute's"):
         settings_from(foreign)
+
+
+def test_custom_integration_from_a_template_answers_function_errors_with_the_apps_shape_and_cors(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lamroute serve --template` of a custom integration template written for an app with
+    CORS and an error_formatter: the integration responses' answers to a crashed function are
+    in the formatter's shape and carry the CORS headers, as the gateway responses do."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+
+    def formatter(problem: Any, request: Any) -> dict[str, Any]:
+        return {"failure": problem.title, "status": problem.status, "id": problem.request_id}
+
+    app = guarded_app(cors=CORS(allow_origins=["https://a.example"]), error_formatter=formatter)
+    gateway = served_custom(app, tmp_path, function=crashing(app))
+    crashed = gateway.handle(HttpRequest("GET", "/prod/crash", [("Origin", "https://a.example")]))
+    assert crashed.status == 502
+    assert crashed.header("Access-Control-Allow-Origin") == "https://a.example"
+    assert json.loads(crashed.body) == {"failure": "Bad Gateway", "status": 502,
+                                        "id": crashed.header("x-amzn-RequestId")}
+    # The gateway's own refusals (the authorizer's 401) carry the same shape and headers.
+    refused = gateway.handle(HttpRequest("GET", "/prod/me", [("Origin", "https://a.example")]))
+    assert refused.status == 401 and json.loads(refused.body)["failure"] == "Unauthorized"
+    assert refused.header("Access-Control-Allow-Origin") == "https://a.example"
+
+
+def test_serve_template_runs_the_templates_own_content_types_not_the_built_in_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template written with `--content-type text/csv` maps text/csv (and application/json,
+    added for requests without Content-Type); API Gateway answers 415 to image/png. The local
+    gateway used its 14 built-in content types and answered 200."""
+    from lamroute.deploy.custom_integration import CustomLambdaIntegration
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    app = guarded_app()
+
+    @app.post("/upload", public=True)
+    def upload(request: Request) -> dict[str, Any]:
+        return {"type": request.content_type, "size": len(request.body)}
+
+    gateway = served_custom(app, tmp_path, integration=CustomLambdaIntegration(
+        content_types=("text/csv",)))
+    png = gateway.handle(HttpRequest("POST", "/prod/upload", [("Content-Type", "image/png")],
+                                     b"\x89PNG"))
+    assert png.status == 415 and problem(png)["title"] == "Unsupported Media Type"
+    csv = gateway.handle(HttpRequest("POST", "/prod/upload", [("Content-Type", "text/csv")],
+                                     b"a,b"))
+    assert json.loads(csv.body) == {"type": "text/csv", "size": 3}
+    assert gateway.handle(HttpRequest("GET", "/prod/health")).body == b"ok"  # no Content-Type
+
+
+def test_serve_template_runs_the_templates_own_selection_patterns_and_response_templates(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An integration edited by hand (another selection pattern, status, response template
+    and a static header) is what the deployed API runs: the local gateway runs it too."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    app = guarded_app()
+
+    def edit(spec: dict[str, Any]) -> None:
+        spec["responses"] = responses = dict(spec["responses"])  # operations share the dict
+        responses.pop(".*Runtime.*")
+        responses[".*killed.*"] = {
+            "statusCode": "503", "responseParameters": {
+                "method.response.header.Retry-After": "'30'",
+                "method.response.header.X-Error": "integration.response.body.errorType"},
+            "responseTemplates": {"application/json": '{"busy": "$context.requestId"}'}}
+
+    gateway = served_custom(app, tmp_path, function=crashing(app), edit=edit)
+    crashed = gateway.handle(HttpRequest("GET", "/prod/crash"))
+    assert crashed.status == 503
+    assert json.loads(crashed.body) == {"busy": crashed.header("x-amzn-RequestId")}
+    assert (crashed.header("Retry-After"), crashed.header("X-Error")) == ("30", "MemoryError")
+    assert gateway.handle(HttpRequest("GET", "/prod/health")).body == b"ok"
+
+
+def test_serve_template_passthrough_when_no_match_sends_the_body_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    app = guarded_app()
+    payloads: list[Any] = []
+
+    def function(event: Any, context: Any) -> Any:
+        payloads.append(event)
+        return app(event, context) if isinstance(event, dict) and "lamroute" in event else {
+            "statusCode": 202, "headers": {}, "body": "cXVldWVk"}  # base64 "queued"
+
+    def edit(spec: dict[str, Any]) -> None:
+        spec["passthroughBehavior"] = "when_no_match"
+
+    gateway = served_custom(app, tmp_path, function=function, edit=edit)
+    queued = gateway.handle(HttpRequest("POST", "/prod/health",
+                                        [("Content-Type", "application/x-made-up")],
+                                        b'{"job": 1}'))
+    assert (queued.status, queued.body, payloads[-1]) == (202, b"queued", {"job": 1})
+    refused = gateway.handle(HttpRequest("POST", "/prod/health",
+                                         [("Content-Type", "application/x-made-up")], b"x"))
+    # Lambda takes JSON payloads only: a failed invocation, the template's DEFAULT_5XX.
+    assert refused.status == 502 and problem(refused)["title"] == "Bad Gateway"
+    assert len(payloads) == 1
+
+
+def test_serve_template_refuses_custom_integrations_it_cannot_run(tmp_path: Path) -> None:
+    app = make_app()
+
+    def load(edit: Any) -> TemplateSettings:
+        from lamroute.deploy.custom_integration import CustomLambdaIntegration
+
+        template = sam_template(handler="m.app", app=app, options=TemplateOptions(
+            integration=CustomLambdaIntegration(), per_route=True))
+        paths = template["Resources"]["Api"]["Properties"]["DefinitionBody"]["paths"]
+        edit(paths)
+        return settings_from(template)
+
+    assert load(lambda paths: None).integration_spec is not None
+
+    def differ(paths: dict[str, Any]) -> None:
+        spec = paths["/notes"]["get"]["x-amazon-apigateway-integration"]
+        spec["requestTemplates"] = {"text/csv": spec["requestTemplates"]["text/csv"]}
+
+    with pytest.raises(TemplateSettingsError, match="differ"):
+        load(differ)
+
+    def header_mapping(paths: dict[str, Any]) -> None:
+        for item in paths.values():
+            for operation in item.values():
+                operation["x-amazon-apigateway-integration"]["responses"]["default"][
+                    "responseParameters"] = {"method.response.header.X": "stageVariables.x"}
+
+    with pytest.raises(TemplateSettingsError, match="not emulated"):
+        load(header_mapping)

@@ -259,11 +259,68 @@ def test_websocket_without_connections_gets_no_manage_policy_and_one_way_has_no_
     def echo(body: dict[str, Any]) -> dict[str, Any]:
         return body
 
-    cfn = translate(to_yaml(sam_template(handler="m.app", app=app,
-                                         options=TemplateOptions(two_way=False))))
+    notes: list[str] = []
+    cfn = translate(to_yaml(sam_template(handler="m.app", app=app, notes=notes,
+                                         options=TemplateOptions(two_way=False,
+                                                                 manage_connections=False))))
     assert not resources(cfn, "AWS::ApiGatewayV2::RouteResponse")
     (role,) = resources(cfn, "AWS::IAM::Role").values()
     assert "execute-api:ManageConnections" not in json.dumps(role)
+    assert notes == []
+
+
+def _pushes_through(request: Request) -> Any:
+    """A dependency that talks to the WebSocket clients (the handlers never name it)."""
+    return request.connections
+
+
+def _connections_policy(cfn: dict[str, Any]) -> list[dict[str, Any]]:
+    (role,) = resources(cfn, "AWS::IAM::Role").values()
+    return [s for p in role["Properties"].get("Policies", ())
+            for s in p["PolicyDocument"]["Statement"]
+            if s["Action"] == "execute-api:ManageConnections"]
+
+
+def test_websocket_app_gets_manage_connections_even_when_a_dependency_pushes(
+        tmp_path: Path) -> None:
+    """Detection read the handlers' code only: a dependency or helper that calls
+    request.connections.send(...) left the function without execute-api:ManageConnections (every
+    push then refused with 403). A WebSocket app gets it unless told otherwise; detection only
+    decides the note."""
+    from lamroute import Depends
+
+    app = App()
+
+    @app.websocket("$default")
+    def relay(body: Any, clients: Annotated[Any, Depends(_pushes_through)]) -> None:
+        return None
+
+    notes: list[str] = []
+    cfn = translate(to_yaml(sam_template(handler="m.app", app=app, notes=notes)))
+    (statement,) = _connections_policy(cfn)
+    # Scoped to this API's own stage's @connections, nothing wider.
+    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:execute-api:"
+                                     "${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/prod/*/"
+                                     "@connections/*"}
+    (function,) = resources(cfn, "AWS::Lambda::Function").values()
+    assert "LAMROUTE_CONNECTIONS_ENDPOINT" in function["Properties"]["Environment"]["Variables"]
+    assert any("ManageConnections" in n and "--no-manage-connections" in n for n in notes)
+    # Said otherwise: by the option, or on the command line (--no-connections is its short form).
+    off = translate(to_yaml(sam_template(handler="m.app", app=app, options=TemplateOptions(
+        manage_connections=False))))
+    assert _connections_policy(off) == []
+    chat = "examples.chat.app:app"
+    for flag in ("--no-manage-connections", "--no-connections"):
+        assert _connections_policy(translate(generate(chat, flag, tmp_path=tmp_path))) == []
+
+
+def test_no_manage_connections_on_an_app_that_pushes_is_said(tmp_path: Path) -> None:
+    notes: list[str] = []
+    from examples.chat.app import app
+
+    sam_template(handler="m.app", app=app, notes=notes,
+                 options=TemplateOptions(manage_connections=False))
+    assert any("refused" in n and "connections" in n for n in notes)
 
 
 def guarded_websocket_app(*, connect_public: bool = False) -> Any:

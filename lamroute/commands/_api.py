@@ -119,7 +119,8 @@ def template_settings(args: argparse.Namespace) -> Any:
 
 def integration(args: argparse.Namespace, settings: Any) -> str:
     """``--integration``, else the template's, else the proxy; a template deploying another
-    one than the command line asks for is a usage error."""
+    one than the command line asks for is a usage error, and so are binary media types the
+    custom integration cannot work with."""
     chosen, deployed = args.integration, settings.integration
     if chosen is not None and deployed is not None and chosen != deployed:
         raise UsageError(f"--integration {chosen}, but {args.template} deploys the {deployed} "
@@ -127,7 +128,38 @@ def integration(args: argparse.Namespace, settings: Any) -> str:
     if chosen is None and deployed not in (None, "proxy"):
         print(f"lamroute: serving the {deployed} integration of {args.template}",
               file=sys.stderr, flush=True)
-    return str(chosen or deployed or "proxy")
+    found = str(chosen or deployed or "proxy")
+    if found != "proxy" and args.binary_media_types:
+        from ..deploy.builder import check_binary_media_types
+        from ..deploy.custom_integration import CustomLambdaIntegration
+
+        try:  # as `lamroute template` refuses it: text bodies would reach the app as garbage
+            check_binary_media_types(CustomLambdaIntegration.binary_media_types,
+                                     tuple(args.binary_media_types))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return found
+
+
+def install_integration(gateway: Any, settings: Any, app: Any) -> None:
+    """The custom integration the gateway runs: the template's own (its request templates,
+    content types, selection patterns and response templates), else the one `lamroute template`
+    writes for ``app`` (its error answers in the app's error formatter's shape, with its CORS
+    headers); nothing for the proxy."""
+    if gateway.config.integration == "proxy":
+        return
+    if settings.integration_spec is not None:
+        gateway.integration_spec = dict(settings.integration_spec)
+        return
+    from ..deploy.custom_integration import ErrorShape, error_template, integration
+
+    shape = ErrorShape.of(app)
+    notes: list[str] = []
+    error_template(502, shape=shape, notes=notes)  # an error formatter that fails is said
+    for note in notes:
+        print(f"lamroute: note: {note}", file=sys.stderr, flush=True)
+    gateway.integration_spec = integration(
+        "local", binary=gateway.config.integration == "custom", shape=shape)
 
 
 def install_gateway_errors(gateway: Any, settings: Any, args: argparse.Namespace) -> None:

@@ -26,6 +26,7 @@ from . import _runtime
 from ._api import install_authorizer as install_authorizer  # the tests' way in
 from ._api import install_authorizers
 from ._api import install_gateway_errors as _install_gateway_errors
+from ._api import install_integration as _install_integration
 from ._api import integration as _integration
 from ._api import require_template_engine as _require_template_engine
 from ._api import template_settings as _template_settings
@@ -63,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "deploys them (needs 'lamroute[custom]'); custom-text: the same, "
                              "text-only answers")
     parser.add_argument("--binary-media-type", action="append", dest="binary_media_types",
-                        metavar="TYPE", help="REST API binary media type (default */*)")
+                        metavar="TYPE", help="REST API binary media type (default */*, which "
+                                             "the custom integration needs: another is refused)")
     parser.add_argument("--authorizer", metavar="MODULE:FN", default=None,
                         help="a Lambda authorizer on the routes that require auth, as the "
                              "gateway runs it (401 without the identity header, 403 on deny); "
@@ -193,10 +195,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         server = _gateway(runtime or app, args, settings, integration, init_ms=init_ms,
                           function_timeout=function.timeout if args.in_process else None)
-        # The routes that require auth, or the WebSocket routes, need the app here too.
+        # The routes that require auth, the WebSocket routes, and the custom integration's
+        # error answers (the app's error formatter and CORS) need the app here too.
         if app is None and (args.authorizer or args.jwt_claims is not None
-                            or args.ws_port is not None):
+                            or args.ws_port is not None or (
+                                integration != "proxy" and settings.integration_spec is None)):
             app = _import_app(args, function)[0]
+        _install_integration(server.gateway, settings, app)
         authorizers = install_authorizers(server, args, app)
     except BaseException:
         if server is not None:

@@ -81,9 +81,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            metavar="EXPRESSION", help="route selection expression")
     websocket.add_argument("--one-way", action="store_true",
                            help="no route responses: route answers do not reach the client")
-    websocket.add_argument("--manage-connections", action=argparse.BooleanOptionalAction,
-                           default=None, help="give the function execute-api:ManageConnections "
-                                              "(default: when its code uses connections)")
+    websocket.add_argument("--manage-connections", "--connections",
+                           action=argparse.BooleanOptionalAction, default=None,
+                           help="give the function execute-api:ManageConnections on the "
+                                "WebSocket API's @connections (default: yes; "
+                                "--no-manage-connections or --no-connections for none)")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write to FILE instead of standard output")
 

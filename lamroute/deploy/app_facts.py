@@ -1,8 +1,9 @@
 """What a template needs to know about an app that its routes do not say outright.
 
 Whether it sends or receives binary bodies (a REST API then needs ``BinaryMediaTypes``),
-whether its handlers talk to WebSocket clients (the function then needs
-``execute-api:ManageConnections``), and who may open a WebSocket connection.
+whether its handlers visibly talk to WebSocket clients (a note only: the function gets
+``execute-api:ManageConnections`` anyway, as a dependency or helper may push), and who may open
+a WebSocket connection.
 
 >>> from lamroute import App
 >>> app = App(compress=True)

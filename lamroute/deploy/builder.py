@@ -93,7 +93,9 @@ class TemplateOptions:
     """``(api, timeout_s) -> Integration``; the Lambda proxy when ``None``. An integration
     that needs REST binary media types of its own names them in a ``binary_media_types``
     attribute (:class:`~lamroute.deploy.custom_integration.CustomLambdaIntegration`: ``*/*``);
-    one that cannot serve ``api`` raises :class:`TemplateError`."""
+    one with a ``for_template(app, notes)`` method is given the app first (the custom one
+    answers function errors in the app's error shape); one that cannot serve ``api`` raises
+    :class:`TemplateError`."""
 
     def __post_init__(self) -> None:
         if self.api not in ("rest", "http"):
@@ -104,6 +106,22 @@ class TemplateOptions:
                                 + (" (or $default)" if self.api == "http" else ""))
         if self.throttle is not None and (self.throttle[0] < 0 or self.throttle[1] < 0):
             raise TemplateError("throttling rate and burst are >= 0")
+
+
+def check_binary_media_types(needed: tuple[str, ...], chosen: tuple[str, ...] | None) -> None:
+    """Refuse binary media types (``--binary-media-type``) other than the ones an integration
+    needs (``lamroute template`` and ``lamroute serve`` say it in the same words).
+
+    >>> check_binary_media_types(("*/*",), ("image/png",))
+    Traceback (most recent call last):
+    ...
+    lamroute.deploy.auth.TemplateError: the integration needs the binary media types */* (its \
+request template reads every body base64-encoded): drop --binary-media-type
+    """
+    if chosen is not None and set(chosen) != set(needed):
+        raise TemplateError(
+            f"the integration needs the binary media types {', '.join(needed)} (its request "
+            "template reads every body base64-encoded): drop --binary-media-type")
 
 
 def build_template(handler: str, app: Any = None, options: TemplateOptions | None = None, *,
@@ -249,6 +267,9 @@ class _Builder:
             GatewayRouteTable(routes)  # refuses sibling variables API Gateway would reject
         timeout_s = self.timeouts[api]
         make = options.integration or (lambda kind, t: proxy_integration(kind, timeout_s=t))
+        for_template = getattr(make, "for_template", None)
+        if for_template is not None:  # an integration that takes the app's error shape
+            make = for_template(self.app, self.notes)
         authorizers = plan.authorizers if plan else {}
         self.schemes.update(a.scheme for a in authorizers.values())
         body = definition(api, routes, title=self.title,
@@ -308,11 +329,7 @@ class _Builder:
         needed: tuple[str, ...] | None = getattr(self.options.integration,
                                                  "binary_media_types", None)
         if needed is not None:
-            if chosen is not None and set(chosen) != set(needed):
-                raise TemplateError(
-                    f"the integration needs the binary media types {', '.join(needed)} (its "
-                    "request template reads every body base64-encoded): drop "
-                    "--binary-media-type")
+            check_binary_media_types(needed, chosen)
             return tuple(needed)
         if chosen is not None:
             return chosen
@@ -340,6 +357,23 @@ class _Builder:
 
     # -- the WebSocket API ----------------------------------------------------------------------
 
+    def _manage_connections(self) -> bool:
+        """Whether the function may manage its WebSocket API's connections: yes unless the
+        options say no. Reading the code finds handlers that push, not a dependency or helper
+        that does (a missing right is a 403 on every push), so it only decides the note."""
+        chosen = self.options.manage_connections
+        pushes = uses_connections(self.app)
+        if chosen is None and not pushes:
+            self.notes.append(
+                "the function gets execute-api:ManageConnections on its WebSocket API's "
+                "@connections (no handler names connections, but a dependency or helper may "
+                "push): pass --no-manage-connections if nothing does")
+        elif chosen is False and pushes:
+            self.notes.append(
+                "--no-manage-connections, but the app's code uses connections: its pushes "
+                "will be refused (403 AccessDeniedException)")
+        return chosen is not False
+
     def _websocket_api(self, function: dict[str, Any]) -> None:
         stage = self.options.stage or "prod"
         if stage == "$default":  # an HTTP API's stage: the WebSocket API gets a named one
@@ -360,9 +394,7 @@ class _Builder:
             route_selection=self.options.route_selection, title=self.title,
             identity_headers=self.options.auth.identity_headers,
             timeout_s=self.timeouts["websocket"], throttle=throttle))
-        manage = self.options.manage_connections
-        if manage is None:
-            manage = uses_connections(self.app)
+        manage = self._manage_connections()
         properties = function["Properties"]
         if manage:
             properties.setdefault("Policies", []).append(manage_connections_policy(stage))

@@ -136,9 +136,27 @@ def problem_for(error: GatewayError) -> Problem:
                    instance=_PATH, request_id=_REQUEST_ID, headers=list(error.headers))
 
 
-def _render(error: GatewayError, formatter: Formatter,
-            notes: list[str] | None) -> tuple[str, str, dict[str, str]]:
-    problem = problem_for(error)
+@dataclass(frozen=True)
+class RenderedProblem:
+    """A problem as the app's error formatter answers it, rendered once when the template is
+    written: its content type, body and other headers, where :data:`PATH` and
+    :data:`REQUEST_ID` (and :data:`DETAIL`) stand for the values the gateway fills in."""
+
+    content_type: str
+    body: str
+    headers: dict[str, str]
+
+
+PATH, REQUEST_ID, DETAIL = _PATH, _REQUEST_ID, _DETAIL
+
+
+def render_problem(problem: Problem, formatter: Formatter | None = None,
+                   notes: list[str] | None = None) -> RenderedProblem:
+    """``problem`` (its ``instance`` :data:`PATH`, its ``request_id`` :data:`REQUEST_ID`) as
+    the app's ``formatter`` answers it without a request; a formatter that needs one gives way
+    to lamroute's problem+json, said once in ``notes``. Gateway responses and the custom
+    integration's integration responses put the gateway's variables in place of the tokens."""
+    formatter = formatter or problem_response
     try:
         result = formatter(problem, None)
         response = result if isinstance(result, Response) else Response.json(
@@ -147,22 +165,30 @@ def _render(error: GatewayError, formatter: Formatter,
         if notes is not None and formatter is not problem_response and not any(
                 "error formatter" in note for note in notes):
             notes.append(f"the app's error formatter failed without a request "
-                         f"({type(exc).__name__}: {exc}); gateway responses use lamroute's "
-                         "problem+json")
+                         f"({type(exc).__name__}: {exc}); gateway responses and the custom "
+                         "integration's error answers use lamroute's problem+json")
         response = problem_response(problem, None)
     body = response.body.decode("utf-8", errors="replace")
+    content_type = response.headers.get("content-type") or PROBLEM_TYPE
+    headers = dict(problem.headers)
+    for name, value in response.headers.items():
+        if name.lower() not in ("content-type", "content-length") and name not in headers:
+            headers[name] = value
+    return RenderedProblem(content_type, body, headers)
+
+
+def _render(error: GatewayError, formatter: Formatter,
+            notes: list[str] | None) -> tuple[str, str, dict[str, str]]:
+    rendered = render_problem(problem_for(error), formatter, notes)
+    body = rendered.body
     for token, variable in _SUBSTITUTIONS:
         body = body.replace(token, variable)
-    content_type = response.headers.get("content-type") or PROBLEM_TYPE
-    headers = {name: _static(value) for name, value in problem.headers}
-    for name, value in response.headers.items():
-        lowered = name.lower()
-        if lowered in ("content-type", "content-length") or name in headers:
-            continue
+    headers = {}
+    for name, value in rendered.headers.items():
         if any(token in value for token in (_DETAIL, _PATH, _REQUEST_ID)):
             continue  # a header from a request value: a gateway response cannot compute it
         headers[name] = _static(value)
-    return content_type, body, headers
+    return rendered.content_type, body, headers
 
 
 def _static(value: str) -> str:
@@ -171,23 +197,35 @@ def _static(value: str) -> str:
 
 
 def _cors_headers(cors: CORS) -> dict[str, str]:
-    """The app's CORS headers as gateway response parameters.
+    """The app's CORS headers as gateway response parameters (see :func:`cors_headers`).
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html
+    """
+    return {name: "method.request.header.Origin" if value is None else _static(value)
+            for name, value in cors_headers(cors).items()}
 
-    A gateway response cannot test the Origin against a list: a single exact origin (or ``*``)
-    is sent as is, several origins or patterns echo the request's ``Origin`` (these answers
-    carry no data of the app, only the problem). https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html
+
+def cors_headers(cors: CORS) -> dict[str, str | None]:
+    """The CORS headers of the gateway's own error answers; ``None``: the request's ``Origin``.
+
+    They cannot test the Origin against a list: a single exact origin (or ``*``) is sent as
+    is, several origins or patterns echo the request's ``Origin`` (these answers carry no data
+    of the app, only the problem).
+
+    >>> from lamroute.security.cors import CORS
+    >>> cors_headers(CORS(allow_origins=["https://a.example", "https://b.example"]))
+    {'Access-Control-Allow-Origin': None, 'Vary': 'Origin'}
     """
     origins = cors.origins
-    headers: dict[str, str] = {}
+    headers: dict[str, str | None] = {}
     if cors.any_origin and not cors.allow_credentials:
-        headers["Access-Control-Allow-Origin"] = _static("*")
+        headers["Access-Control-Allow-Origin"] = "*"
     elif len(origins) == 1 and "*" not in origins[0]:
-        headers["Access-Control-Allow-Origin"] = _static(origins[0])
+        headers["Access-Control-Allow-Origin"] = origins[0]
     else:
-        headers["Access-Control-Allow-Origin"] = "method.request.header.Origin"
-        headers["Vary"] = _static("Origin")
+        headers["Access-Control-Allow-Origin"] = None
+        headers["Vary"] = "Origin"
     if cors.allow_credentials:
-        headers["Access-Control-Allow-Credentials"] = _static("true")
+        headers["Access-Control-Allow-Credentials"] = "true"
     if cors.exposed_headers:
-        headers["Access-Control-Expose-Headers"] = _static(cors.exposed_headers)
+        headers["Access-Control-Expose-Headers"] = cors.exposed_headers
     return headers

@@ -1,10 +1,17 @@
 """``lamroute serve --integration custom``: the custom (non-proxy) Lambda integration, locally.
 
 The gateway builds its REST proxy event as usual (stage, headers, authorizer hook); this module
-takes what a mapping template can see from it, renders the request template of
-``lamroute.deploy.custom_integration``, invokes the app with the result, picks the integration
-response (a function error's ``errorMessage`` against each ``selectionPattern``, else
-``default``), renders its template and converts the output (``contentHandling``).
+takes what a mapping template can see from it, renders the request template for the request's
+``Content-Type`` (no template: the ``passthroughBehavior``), invokes the function with the
+result, picks the integration response (a function error's ``errorMessage`` against each
+``selectionPattern``, else ``default``), applies its ``responseParameters``, renders its
+template and converts the output (``contentHandling``).
+
+The integration is the one ``lamroute template --integration custom`` writes for the app (its
+error answers in the app's error formatter's shape, with its CORS headers), or, with
+``lamroute serve --template``, the template's own (``x-amazon-apigateway-integration``: its
+request templates and content types, passthrough behavior, selection patterns, response
+templates and parameters); :func:`check_spec` says what cannot be emulated.
 
 What the gateway answers itself (no request template for the ``Content-Type``, a template
 that cannot be applied) goes through the gateway's errors, so ``lamroute serve --template``
@@ -31,10 +38,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ..deploy.custom_integration import integration
+from ..deploy.custom_integration import ErrorShape, integration
 from .answers import HttpAnswer, matches_media_types, media_type
 from .gateway_errors import GatewayErrors
-from .vtl import TemplateError, render
+from .vtl import TemplateError, jsonpath, render
 
 logger = logging.getLogger("lamroute.local")
 
@@ -75,32 +82,40 @@ class _Gateway(Protocol):
 
 
 class CustomIntegration:
-    """One method's ``x-amazon-apigateway-integration`` of type ``aws``, run locally."""
+    """One method's ``x-amazon-apigateway-integration`` of type ``aws``, run locally: ``spec``
+    (a template's, checked by :func:`check_spec`), else the one lamroute writes for the app
+    the gateway calls in-process (``binary``: ``custom``, else ``custom-text``)."""
 
-    def __init__(self, gateway: _Gateway, *, binary: bool = True) -> None:
+    def __init__(self, gateway: _Gateway, *, binary: bool = True,
+                 spec: Mapping[str, Any] | None = None) -> None:
         self.gateway = gateway
-        self.spec = integration("local", binary=binary)
+        self.spec = spec if spec is not None else integration(
+            "local", binary=binary, shape=ErrorShape.of(getattr(gateway, "app", None)))
+        # API Gateway picks a request template by the media type, whatever its case.
+        self.templates = {media_type(kind): template for kind, template
+                          in (self.spec.get("requestTemplates") or {}).items()}
 
     def handle(self, request: _Request, event: dict[str, Any], what: str) -> HttpAnswer:
         """``request``'s answer; ``event`` is the REST proxy event the gateway built for it,
         ``what`` names the request in log lines."""
+        # A request without Content-Type counts as application/json.
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html
         kind = media_type(request.header("content-type")) or "application/json"
-        template = self.spec["requestTemplates"].get(kind)
+        template = self.templates.get(kind)
         request_id = _request_id(event)
-        if template is None:  # passthroughBehavior NEVER: no template, no invocation
-            logger.warning("415 %s: no request template for Content-Type %s (passthrough "
-                           "behavior NEVER)", what, kind)
-            return self.gateway.errors.answer("UNSUPPORTED_MEDIA_TYPE", 415,
-                                              "Unsupported Media Type", request,
-                                              request_id=request_id)
-        try:
-            rendered = render(template, body=self._input_body(request, kind),
-                              params=_params(event), context=_context(event))
-            payload = json.loads(rendered.output)
-        except (TemplateError, ValueError) as exc:
-            logger.error("!!! 500 %s: the request template does not give JSON (%s); API "
-                         "Gateway answers 500 Internal server error", what, exc)
-            return self._configuration_error(request, request_id)
+        if template is None:
+            payload = self._passthrough(request, kind, what, request_id)
+            if isinstance(payload, HttpAnswer):
+                return payload
+        else:
+            try:
+                rendered = render(template, body=self._input_body(request, kind),
+                                  params=_params(event), context=_context(event))
+                payload = json.loads(rendered.output)
+            except (TemplateError, ValueError) as exc:
+                logger.error("!!! 500 %s: the request template does not give JSON (%s); API "
+                             "Gateway answers 500 Internal server error", what, exc)
+                return self._configuration_error(request, request_id)
         outcome = self.gateway.invoke(payload)
         if outcome.timed_out or outcome.failure == "throttled":  # no function error to map
             answer = self.gateway.answer(outcome, request, event)
@@ -108,6 +123,28 @@ class CustomIntegration:
             answer = self.answer(outcome, event, what, request)
         answer.cold_start = outcome.cold_start
         return answer
+
+    def _passthrough(self, request: _Request, kind: str, what: str,
+                     request_id: str | None) -> Any:
+        """The payload for a request whose ``Content-Type`` has no template, or the gateway's
+        answer: ``NEVER`` refuses it (415), ``WHEN_NO_TEMPLATES`` too when there are templates,
+        ``WHEN_NO_MATCH`` (API Gateway's default) sends the body unchanged: Lambda takes a JSON
+        payload (an empty body is ``{}``) and refuses anything else (a failed invocation, the
+        gateway's 500)."""
+        behavior = str(self.spec.get("passthroughBehavior") or "WHEN_NO_MATCH").upper()
+        if behavior == "NEVER" or (behavior == "WHEN_NO_TEMPLATES" and self.templates):
+            logger.warning("415 %s: no request template for Content-Type %s (passthrough "
+                           "behavior %s)", what, kind, behavior)
+            return self.gateway.errors.answer("UNSUPPORTED_MEDIA_TYPE", 415,
+                                              "Unsupported Media Type", request,
+                                              request_id=request_id)
+        try:
+            return json.loads(request.body or b"{}")
+        except ValueError:
+            logger.error("!!! 500 %s: passthrough (%s) of a body that is not JSON: Lambda "
+                         "refuses the payload; API Gateway answers 500", what, behavior)
+            return self.gateway.errors.answer("DEFAULT_5XX", 500, "Internal server error",
+                                              request, request_id=request_id)
 
     def _configuration_error(self, request: _Request, request_id: str | None) -> HttpAnswer:
         """A mapping that cannot be applied (API_CONFIGURATION_ERROR: "when base64 decoding
@@ -135,23 +172,30 @@ class CustomIntegration:
         result, error_message = self._result(outcome)
         if error_message is not None:
             logger.error("!!! %s: function error %r", what, error_message[:300])
-        chosen = self.spec["responses"][self.select(error_message)]
+        chosen = (self.spec.get("responses") or {}).get(self.select(error_message))
         try:
-            rendered = render(chosen["responseTemplates"]["application/json"], body=result,
-                              params=_params(event), context=_context(event))
-            body = _convert(rendered.output, chosen["contentHandling"])
+            if chosen is None:
+                raise TemplateError("no integration response matches and there is no default")
+            headers = _parameters(chosen, result, event)
+            template = _response_template(chosen, request.header("accept"))
+            rendered = render(template if template is not None else "$input.body",
+                              body=result, params=_params(event), context=_context(event))
+            body = _convert(rendered.output, chosen.get("contentHandling"))
         except TemplateError as exc:
             logger.error("!!! 500 %s: the integration response cannot be applied (%s); API "
                          "Gateway answers 500 Internal server error", what, exc)
             return self._configuration_error(request, _request_id(event))
         status = rendered.status or int(chosen["statusCode"])
-        headers = list(rendered.headers.items())
-        if not any(k.lower() == "content-type" for k, _ in headers):
-            headers.append(("Content-Type", "application/json"))
+        overridden = {name.lower() for name in rendered.headers}  # overrides are final
+        answer = HttpAnswer(status, [*((k, v) for k, v in headers.items()
+                                       if k.lower() not in overridden),
+                                     *rendered.headers.items()], body)
+        if answer.header("content-type") is None:
+            answer.headers.append(("Content-Type", "application/json"))
         request_id = _request_id(event)
         if request_id:
-            headers.append(("x-amzn-RequestId", request_id))
-        return HttpAnswer(status, headers, body)
+            answer.headers.append(("x-amzn-RequestId", request_id))
+        return answer
 
     def select(self, error_message: str | None) -> str:
         """The integration response for an invocation: for a function error, the first whose
@@ -159,8 +203,9 @@ class CustomIntegration:
         ``default`` (a successful invocation always gets ``default``)."""
         if error_message is None:
             return "default"
-        return next((pattern for pattern in self.spec["responses"] if pattern != "default"
-                     and re.fullmatch(pattern, error_message)), "default")
+        return next((pattern for pattern in self.spec.get("responses") or {}
+                     if pattern != "default" and re.fullmatch(pattern, error_message)),
+                    "default")
 
     def _result(self, outcome: _Outcome) -> tuple[str, str | None]:
         """The invocation result as the integration response payload, and the error message
@@ -182,9 +227,83 @@ def _request_id(event: Mapping[str, Any]) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def _convert(output: str, handling: str) -> bytes:
+def _response_template(response: Mapping[str, Any], accept: str | None) -> str | None:
+    """The integration response's template for the request's ``Accept`` (its first media
+    type that has one), else ``application/json``'s, else the first; ``None`` when it has
+    none (the integration's output passes through)."""
+    templates = {media_type(k): v for k, v in (response.get("responseTemplates") or {}).items()}
+    for wanted in (accept or "").split(","):
+        if media_type(wanted) in templates:
+            return str(templates[media_type(wanted)])
+    found = templates.get("application/json", next(iter(templates.values()), None))
+    return None if found is None else str(found)
+
+
+def _parameters(response: Mapping[str, Any], result: str,
+                event: Mapping[str, Any]) -> dict[str, str]:
+    """The method response headers an integration response's ``responseParameters`` map
+    (``'static'``, ``integration.response.body[.path]``, ``context.name``; see
+    :func:`check_spec`); a value that is not there sets no header.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-parameter-mapping-sources.html
+    """
+    headers: dict[str, str] = {}
+    for key, source in (response.get("responseParameters") or {}).items():
+        name, value = str(key)[len(_HEADER):], str(source)
+        found: Any
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            found = value[1:-1]
+        elif value.startswith(_BODY):
+            document = json.loads(result) if result else None
+            found = jsonpath(document, "$" + value[len(_BODY):])
+            found = found if isinstance(found, str) or found is None else json.dumps(found)
+        else:
+            found = _context(event).get(value[len("context."):])
+        if found is not None:
+            headers[name] = str(found)
+    return headers
+
+
+_HEADER = "method.response.header."
+_BODY = "integration.response.body"
+_PASSTHROUGH = ("NEVER", "WHEN_NO_MATCH", "WHEN_NO_TEMPLATES")
+_HANDLING = (None, "CONVERT_TO_TEXT", "CONVERT_TO_BINARY")
+
+
+def check_spec(spec: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` (in a line) for what this module cannot emulate of a custom
+    integration: a request ``contentHandling`` other than ``CONVERT_TO_TEXT`` (lamroute's
+    request template reads bodies base64-encoded), an unknown passthrough behavior or
+    ``contentHandling``, a ``responseParameters`` source other than a static value, the
+    integration response's body or a ``$context`` variable."""
+    if spec.get("contentHandling") != "CONVERT_TO_TEXT":
+        raise ValueError(f"request contentHandling {spec.get('contentHandling')!r}: the local "
+                         "gateway emulates CONVERT_TO_TEXT (what lamroute template writes)")
+    behavior = str(spec.get("passthroughBehavior") or "WHEN_NO_MATCH").upper()
+    if behavior not in _PASSTHROUGH:
+        raise ValueError(f"passthroughBehavior {behavior!r} is not one of {_PASSTHROUGH}")
+    for pattern, response in (spec.get("responses") or {}).items():
+        where = f"integration response {pattern!r}"
+        if response.get("contentHandling") not in _HANDLING:
+            raise ValueError(f"{where}: contentHandling {response.get('contentHandling')!r}")
+        try:
+            re.compile(pattern)
+            int(response["statusCode"])
+        except (re.error, KeyError, TypeError, ValueError):
+            raise ValueError(f"{where}: a selection pattern and a statusCode are needed") from None
+        for key, source in (response.get("responseParameters") or {}).items():
+            value = str(source)
+            if not str(key).startswith(_HEADER) or not (
+                    (len(value) >= 2 and value[0] == value[-1] == "'")
+                    or value == _BODY or value.startswith(_BODY + ".")
+                    or value.startswith("context.")):
+                raise ValueError(f"{where}: responseParameters {key!r}: {value!r} is not "
+                                 "emulated locally (static values, integration.response.body"
+                                 "[.path] and context.* are)")
+
+
+def _convert(output: str, handling: str | None) -> bytes:
     """``CONVERT_TO_BINARY``: the template's output is base64, the client gets its bytes (a
-    failed conversion is the gateway's 500); ``CONVERT_TO_TEXT``: UTF-8 text."""
+    failed conversion is the gateway's 500); ``CONVERT_TO_TEXT`` or none: UTF-8 text."""
     if handling == "CONVERT_TO_BINARY":
         try:
             return base64.b64decode(output.strip(), validate=True)

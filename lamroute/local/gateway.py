@@ -143,6 +143,9 @@ class Gateway:
         self.request_hooks: list[RequestHook] = []
         # The gateway's own refusals and error bodies (gateway responses: --template).
         self.errors = GatewayErrors(api=config.api)
+        self.integration_spec: dict[str, Any] | None = None
+        """The custom integration's ``x-amazon-apigateway-integration`` (``--template``'s, or
+        the one written for the app); ``None``: the one written for the in-process app."""
         self._custom_integration: Any = None
 
     def handle(self, request: HttpRequest) -> HttpAnswer:
@@ -172,7 +175,7 @@ class Gateway:
             from .custom import CustomIntegration  # loads the template engine (airspeed)
 
             self._custom_integration = CustomIntegration(
-                self, binary=self.config.integration == "custom")
+                self, binary=self.config.integration == "custom", spec=self.integration_spec)
         return self._custom_integration
 
     def strip_stage(self, raw_path: str) -> str | HttpAnswer:

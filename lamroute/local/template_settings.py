@@ -22,6 +22,7 @@ templates need nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -61,6 +62,10 @@ class TemplateSettings:
     integration: str | None = None
     """``"proxy"``, ``"custom"`` or ``"custom-text"`` (``lamroute serve --integration``);
     ``None`` when the API definition does not say (SAM events: the proxy)."""
+    integration_spec: dict[str, Any] | None = None
+    """The custom integration the definition's operations share (their
+    ``x-amazon-apigateway-integration``: request templates by content type, passthrough
+    behavior, integration responses by selection pattern), which the local gateway runs."""
     function: TemplateFunction | None = None
     """The function's settings (``None``: the template has none, or several and no way to
     choose)."""
@@ -124,9 +129,11 @@ def _api_settings(template: Mapping[str, Any], api: str | None,
     if kind == "rest":
         responses = _responses(props, body, resources, logical_id)
         binary = _binary(props, body) or ()  # none declared: the API has none
+    integration, spec = _integration(body)
     return TemplateSettings(api=kind, stage=stage, responses=responses,
                             routes=_declared(routes), throttle=_throttle(stage_props, kind),
-                            binary_media_types=binary, integration=_integration(body))
+                            binary_media_types=binary, integration=integration,
+                            integration_spec=spec)
 
 
 def _kind(resource: Mapping[str, Any]) -> str | None:
@@ -207,21 +214,44 @@ def _event_routes(resources: Mapping[str, Any], api_id: str | None,
                                                          "METHOD") else method
 
 
-def _integration(body: Mapping[str, Any]) -> str | None:
+def _integration(body: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
     """The Lambda integration of the definition's operations: the proxy (``aws_proxy``) or
     lamroute's custom one (``aws``, whose request template writes lamroute's marker), in
-    binary or text mode; any other one cannot be emulated."""
+    binary or text mode, and the custom one's spec (what the gateway runs of it); any other
+    one, or custom integrations that differ between operations, cannot be emulated."""
     found: set[str] = set()
+    specs: dict[str, dict[str, Any]] = {}
     for item in (body.get("paths") or {}).values():
         for key, operation in (item.items() if isinstance(item, Mapping) else ()):
             spec = operation.get("x-amazon-apigateway-integration") if isinstance(
                 operation, Mapping) and (key == _ANY or key in _METHODS) else None
             if isinstance(spec, Mapping):
-                found.add(_integration_kind(spec))
+                kind = _integration_kind(spec)
+                found.add(kind)
+                if kind != "proxy":
+                    run = {k: spec[k] for k in _RUN if k in spec}
+                    specs.setdefault(json.dumps(run, sort_keys=True, default=str), run)
     if len(found) > 1:
         raise TemplateSettingsError(f"the API mixes integrations ({', '.join(sorted(found))}): "
                                     "the local gateway runs one")
-    return found.pop() if found else None
+    if len(specs) > 1:
+        raise TemplateSettingsError("the operations' custom integrations differ (request "
+                                    "templates, passthrough or integration responses): the "
+                                    "local gateway runs one for every route")
+    if not specs:
+        return (found.pop() if found else None), None
+    from .custom import check_spec  # the module that runs them says what it cannot
+
+    (spec,) = specs.values()
+    try:
+        check_spec(spec)
+    except ValueError as exc:
+        raise TemplateSettingsError(f"the custom integration: {exc}") from None
+    return found.pop(), spec
+
+
+# What the local gateway runs of a custom integration (not its uri, timeout or credentials).
+_RUN = ("requestTemplates", "passthroughBehavior", "contentHandling", "responses")
 
 
 def _integration_kind(spec: Mapping[str, Any]) -> str:
@@ -231,9 +261,11 @@ def _integration_kind(spec: Mapping[str, Any]) -> str:
     templates = spec.get("requestTemplates") or {}
     if kind == "aws" and any(f'"lamroute": "{CUSTOM_MARKER}"' in str(t)
                              for t in templates.values()):
-        handling = {str(r.get("contentHandling")) for r in (spec.get("responses") or {}).values()
-                    if isinstance(r, Mapping)}
-        return "custom" if handling == {"CONVERT_TO_BINARY"} else "custom-text"
+        # Binary answers (`custom`) when the default response, which applies the app's
+        # answers, turns the base64 lamroute sends back into bytes.
+        default = (spec.get("responses") or {}).get("default")
+        handling = default.get("contentHandling") if isinstance(default, Mapping) else None
+        return "custom" if handling == "CONVERT_TO_BINARY" else "custom-text"
     raise TemplateSettingsError(f"an integration of type {kind!r} that is not lamroute's: the "
                                 "local gateway runs Lambda proxy integrations and lamroute's "
                                 "custom one")
