@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 import threading
@@ -171,6 +172,52 @@ def test_async_routes_through_the_test_client(logs: Records) -> None:
     assert client.get("/async/admin", identity={"scopes": ["read"]}).status_code == 403
     assert client.get("/async/admin", identity={"scopes": ["admin"]}).text == "admin"
     assert client.get("/async/deps?n=5").json() == {"value": 11}
+
+
+class _Lines(logging.Handler):
+    """Keeps (logger, level, message) only: a kept record's exc_info would keep the exception,
+    and so the task, alive."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[tuple[str, int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.name, record.levelno, record.getMessage().split("\n")[0]))
+
+
+def test_async_handler_raising_system_exit_logs_as_a_sync_one_no_task_never_retrieved() -> None:
+    """SystemExit escapes the task (asyncio lets it through the loop): the task was left with
+    an exception nobody retrieved, and asyncio logged "Task exception was never retrieved"
+    when it was collected; a sync handler's SystemExit leaves nothing behind."""
+    import gc
+
+    app = App(access_log=False)
+
+    @app.get("/sync/exit")
+    def sync_exit() -> None:
+        raise SystemExit(3)
+
+    @app.get("/async/exit")
+    async def async_exit() -> None:
+        raise SystemExit(3)
+
+    lines = {kind: _Lines() for kind in ("sync", "async")}
+    loggers = [logging.getLogger(name) for name in ("lamroute", "asyncio")]
+    propagate = [logger.propagate for logger in loggers]
+    for kind, handler in lines.items():
+        for logger in loggers:
+            logger.addHandler(handler)
+            logger.propagate = False  # no other handler keeps the records (and the task)
+        try:
+            assert TestClient(app).get(f"/{kind}/exit").status_code == 500
+            gc.collect()  # the task, its exception and the runner's frame form a cycle
+        finally:
+            for logger, value in zip(loggers, propagate, strict=True):
+                logger.removeHandler(handler)
+                logger.propagate = value
+    assert lines["sync"].lines == [("lamroute", logging.ERROR, "unhandled exception")]
+    assert lines["async"].lines == lines["sync"].lines
 
 
 def test_the_access_line_of_an_async_route_is_the_sync_one(logs: Records) -> None:

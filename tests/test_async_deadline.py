@@ -176,6 +176,37 @@ def test_in_another_thread_an_async_handler_is_still_cancelled_at_its_deadline(
     assert events[:2] == ["finally", "swallowed"] and "stubborn" in events
 
 
+def test_in_another_thread_async_requests_do_not_warn_that_handlers_cannot_be_interrupted(
+        logs: Records, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loop's timer cancels async handlers there: the warning that handlers cannot be
+    interrupted (logged on the first async request in a thread) is for a sync handler that ran
+    past its deadline, or an async one blocking the loop."""
+    monkeypatch.setattr(deadline, "_warned", set())  # a fresh container
+    events: list[str] = []
+    app = slow_app(events)
+
+    @app.get("/sync-late")
+    def sync_late() -> str:
+        time.sleep(0.45)
+        return "late"
+
+    statuses: list[tuple[str, int, int]] = []
+
+    def invoke() -> None:
+        for path in ("/fast", "/sleep", "/fast", "/sync-late", "/sync-late"):
+            status = call(app, path)[0].status_code
+            warned = sum("cannot be interrupted" in m for m in logs.messages())
+            statuses.append((path, status, warned))
+
+    thread = threading.Thread(target=invoke)
+    thread.start()
+    thread.join(timeout=10)
+    assert statuses == [("/fast", 200, 0), ("/sleep", 504, 0), ("/fast", 200, 0),
+                        ("/sync-late", 504, 1), ("/sync-late", 504, 1)]  # once per container
+    (warning,) = [m for m in logs.messages() if "cannot be interrupted" in m]
+    assert "not in the main thread" in warning
+
+
 @pytest.mark.parametrize("app_timeout", [None, Timeout(margin_s=0.01)])
 def test_a_route_timeout_under_async_app_middleware(app_timeout: Timeout | None) -> None:
     events: list[str] = []

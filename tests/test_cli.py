@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -119,8 +120,8 @@ def test_broken_user_modules_are_one_line_errors(project: Path, module: str, com
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     source, expected = BROKEN[module]
     (project / f"{module}.py").write_text(source)
-    extra = ["--path", "/"] if command == "invoke" else ["--port", "0"] if command == "serve" \
-        else []
+    extra = ["--path", "/"] if command == "invoke" else \
+        ["--port", "0", "--in-process"] if command == "serve" else []
     code, out, err = run_cli(capsys, command, f"{module}:app", *extra)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("lamroute: error: ")
@@ -139,8 +140,8 @@ def test_missing_attribute_is_a_one_line_error(project: Path,
 def test_an_attribute_that_is_no_app_is_a_one_line_error(
         project: Path, command: str, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "demo_cli_notapp.py").write_text("app = 42\n")
-    extra = ["--path", "/"] if command == "invoke" else ["--port", "0"] if command == "serve" \
-        else []
+    extra = ["--path", "/"] if command == "invoke" else \
+        ["--port", "0", "--in-process"] if command == "serve" else []
     code, _, err = run_cli(capsys, command, "demo_cli_notapp:app", *extra)
     assert code == 2
     assert err.startswith("lamroute: error: demo_cli_notapp:app is a int, not")
@@ -311,7 +312,201 @@ def test_serve_reload_restarts_on_code_changes(project: Path) -> None:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0
-    assert "change detected" in err
+    assert "change detected: restarting the workers" in err  # the server itself kept running
+
+
+ENV_APP = """
+import os
+from lamroute import App
+
+app = App(access_log=False)
+
+@app.get("/env/{name}")
+def env(name: str) -> dict[str, object]:
+    return {"value": os.environ.get(name), "pid": os.getpid()}
+"""
+
+TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage:
+    Type: String
+    Default: dev
+Globals:
+  Function:
+    Timeout: 7
+    Environment:
+      Variables:
+        SHARED: from-globals
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+  EnvFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: demo_cli_env.app
+      Runtime: python3.11
+      MemorySize: 256
+      Environment:
+        Variables:
+          STAGE: !Ref Stage
+          GREETING: !Sub "hello-${Stage}-${AWS::Region}"
+          TABLE_NAME: !Ref Table
+          TABLE_ARN: !GetAtt Table.Arn
+"""
+
+
+def test_serve_runs_workers_with_the_templates_settings(project: Path) -> None:
+    (project / "demo_cli_env.py").write_text(ENV_APP)
+    (project / "template.yaml").write_text(TEMPLATE)
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TABLE_NAME": "notes-local",
+           "AWS_REGION": "eu-west-3"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamroute", "serve", "demo_cli_env:app", "--port", str(port),
+         "--api", "http", "--template", "template.yaml"], cwd=project, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 30
+    try:
+        values = {name: json.loads(get(f"http://127.0.0.1:{port}/env/{name}", deadline))
+                  for name in ("STAGE", "GREETING", "SHARED", "TABLE_NAME", "TABLE_ARN",
+                               "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")}
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert {name: v["value"] for name, v in values.items()} == {
+        "STAGE": "dev", "GREETING": "hello-dev-eu-west-3", "SHARED": "from-globals",
+        "TABLE_NAME": "notes-local",  # not resolvable locally: the shell's value
+        "TABLE_ARN": None, "AWS_LAMBDA_FUNCTION_NAME": "EnvFunction",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256"}
+    assert len({v["pid"] for v in values.values()}) == 1  # one warm worker served them all
+    assert os.getpid() not in {v["pid"] for v in values.values()}
+    assert "worker process (awslambdaric)" in err and "timeout 7s, memory 256 MB" in err
+    assert "TABLE_ARN is" in err and "only AWS can resolve" in err
+    assert re.search(r'"GET /env/STAGE" 200 \d+B [\d.]+ms cold \(init \d+ms\)\n', err), err
+
+
+API_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      GatewayResponses:
+        DEFAULT_5XX:
+          StatusCode: "502"
+          ResponseParameters:
+            Headers:
+              Content-Type: "'application/problem+json'"
+          ResponseTemplates:
+            application/json: '{"title": "Bad Gateway", "request_id": "$context.requestId"}'
+  Function:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: demo_cli_both.app
+      Timeout: 4
+      MemorySize: 384
+      Environment:
+        Variables:
+          GREETING: from-the-template
+      Events:
+        Proxy:
+          Type: Api
+          Properties: {RestApiId: !Ref Api, Path: "/{proxy+}", Method: ANY}
+"""
+
+
+def test_serve_one_template_gives_the_function_and_the_api_their_settings(
+        project: Path) -> None:
+    """One --template, read once: the function's Timeout, MemorySize and variables for the
+    workers, the API's stage and gateway responses for the gateway; a worker that crashes gets
+    the template's DEFAULT_5XX answer."""
+    (project / "demo_cli_both.py").write_text(
+        ENV_APP + "\n@app.get('/crash')\ndef crash() -> None:\n    os._exit(3)\n")
+    (project / "template.yaml").write_text(API_TEMPLATE)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamroute", "serve", "demo_cli_both:app", "--port", str(port),
+         "--template", "template.yaml"], cwd=project, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        greeting = json.loads(get(f"http://127.0.0.1:{port}/v1/env/GREETING",
+                                  time.monotonic() + 30))
+        with pytest.raises(urllib.error.HTTPError) as crashed:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/crash", timeout=10)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert greeting["value"] == "from-the-template"
+    assert crashed.value.code == 502
+    assert crashed.value.headers["Content-Type"] == "application/problem+json"
+    assert json.loads(crashed.value.read())["title"] == "Bad Gateway"
+    assert "from template.yaml: 1 gateway responses" in err
+    assert "timeout 4s, memory 384 MB" in err  # the workers run with the function's settings
+    assert "exit status 3" in err and process.returncode == 0
+
+
+def test_serve_shows_an_import_error_as_an_init_error_with_the_traceback(
+        project: Path) -> None:
+    (project / "broken_cli_worker.py").write_text(
+        "from lamroute import App\n\nimport does_not_exist_anywhere\n\napp = App()\n")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamroute", "serve", "broken_cli_worker:app", "--port",
+         str(port)], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + 30
+    try:
+        while True:  # the server starts; the request fails as the function cannot start
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/prod/", timeout=10)
+            except urllib.error.HTTPError as exc:
+                status, body = exc.code, json.loads(exc.read())
+                break
+            except urllib.error.URLError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert (status, body) == (502, {"message": "Internal server error"})
+    assert "init error" in err and "Runtime.ImportModuleError" in err
+    assert 'broken_cli_worker.py", line 3' in err
+    assert "import does_not_exist_anywhere" in err
+
+
+def test_serve_finds_websocket_routes_without_importing_the_app_itself(project: Path) -> None:
+    """The gateway asks a scratch process whether the app has WebSocket routes (the app itself
+    runs in workers); it then serves them, as `lamroute serve` always did."""
+    (project / "demo_cli_ws.py").write_text(
+        "from lamroute import App\napp = App(access_log=False)\n"
+        "@app.websocket('ping')\ndef ping():\n    return 'pong'\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamroute", "serve", "demo_cli_ws:app", "--port", "0"],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert process.stderr is not None
+        lines = [process.stderr.readline() for _ in range(3)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    assert any("WebSocket API on ws://127.0.0.1:" in line for line in lines), lines
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["demo_cli_app:a.b"], "not of the form module:attribute"),
+    (["demo_cli_app:app", "--function", "Fn"], "--function needs --template"),
+    (["demo_cli_app:app", "--template", "missing.yaml"], "cannot read missing.yaml"),
+    (["demo_cli_app:app", "--concurrency", "0"], "--concurrency must be at least 1"),
+])
+def test_serve_runtime_options_are_checked(project: Path, argv: list[str], message: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "serve", *argv, "--port", "0")
+    assert code == 2
+    assert err.startswith("lamroute: error: ") and message in err
 
 
 def test_reload_watches_python_files_but_not_virtualenvs(tmp_path: Path) -> None:

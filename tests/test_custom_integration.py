@@ -13,17 +13,17 @@ from typing import Any
 import pytest
 
 from lamroute import App, Request, Response
+from lamroute.deploy.auth import TemplateError
 from lamroute.deploy.custom_integration import (
     DEFAULT_CONTENT_TYPES,
     RUNTIME_PATTERN,
     TIMEOUT_PATTERN,
-    custom_integration_paths,
+    CustomLambdaIntegration,
     request_template,
 )
 from lamroute.formats import detect, parse_event
-from lamroute.local import Gateway, GatewayConfig, HttpRequest, LocalGateway
+from lamroute.local import Gateway, GatewayConfig, HttpRequest, LocalGateway, Outcome
 from lamroute.local.custom import CustomIntegration
-from lamroute.local.gateway import Outcome
 from lamroute.testing import TestClient, make_event
 from lamroute.testing.events import custom_event
 
@@ -145,6 +145,23 @@ def test_custom_event_carries_lambda_authorizer_context_and_cognito_claims() -> 
         "cognito", "s1", ["admins", "staff"])
 
 
+def test_custom_event_carries_the_iam_caller_so_iam_guarded_routes_work() -> None:
+    from lamroute import Identity
+    from lamroute.security.guards import requires
+
+    app = echo_app()
+
+    @app.get("/signed", auth=requires(kinds=["iam"]))
+    def signed(request: Request) -> dict[str, Any]:
+        return {"kind": request.auth.kind, "principal": request.auth.principal_id}
+
+    client = TestClient(app, format="custom")
+    arn = "arn:aws:iam::123456789012:user/ci"
+    assert client.get("/signed", identity=Identity(kind="iam", principal_id=arn)).json() == {
+        "kind": "iam", "principal": arn}
+    assert client.get("/signed").status_code == 401
+
+
 def test_malformed_custom_event_is_a_400() -> None:
     event = make_event("custom", "GET", "/things/1")
     del event["method"]
@@ -166,8 +183,10 @@ def test_custom_format_is_not_imported_for_proxy_events() -> None:
 # -- the templates, rendered by the local gateway --------------------------------------------
 
 
-def gateway(app: Any, *, integration: str = "custom", timeout: float = 5.0) -> Gateway:
-    return Gateway(app, GatewayConfig(api="rest", integration=integration, timeout=timeout))
+def gateway(app: Any, *, integration: str = "custom", timeout: float = 5.0,
+            function_timeout: float | None = None) -> Gateway:
+    return Gateway(app, GatewayConfig(api="rest", integration=integration, timeout=timeout,
+                                      function_timeout=function_timeout))
 
 
 def test_factory_event_is_what_the_request_template_renders() -> None:
@@ -189,6 +208,7 @@ def test_factory_event_is_what_the_request_template_renders() -> None:
                 "queryStringParameters", "body", "isBase64Encoded"):
         assert rendered[key] == expected[key], key
     assert parse_event(rendered, None).headers.getall("x-tag") == ["é ✓"]
+    assert rendered["requestContext"]["identity"] == expected["requestContext"]["identity"]
     assert rendered["requestContext"]["identity"]["sourceIp"] == "192.0.2.3"
 
 
@@ -256,7 +276,9 @@ def test_gateway_function_timeout_is_a_504_problem() -> None:
     def hang(event: Any, context: Any) -> Any:  # a function that never answers in time
         time.sleep(1)
 
-    answer = gateway(hang, timeout=0.2).handle(HttpRequest("GET", "/prod/slow?x='\""))
+    # The function's own timeout (below the integration's, as `lamroute template` deploys it):
+    # a function error the timeout integration response turns into a problem.
+    answer = gateway(hang, function_timeout=0.2).handle(HttpRequest("GET", "/prod/slow?x='\""))
     assert answer.status == 504
     assert answer.header("content-type") == "application/problem+json"
     problem = json.loads(answer.body)
@@ -264,6 +286,18 @@ def test_gateway_function_timeout_is_a_504_problem() -> None:
     assert problem["detail"].startswith("The function did not answer in time")
     assert problem["instance"] == "/prod/slow"
     assert problem["request_id"] == answer.header("x-amzn-RequestId")
+
+
+def test_gateway_integration_timeout_is_the_gateways_own_504() -> None:
+    """The gateway gives up before the function's timeout: no function error reaches the
+    integration responses, API Gateway answers itself (its INTEGRATION_TIMEOUT response)."""
+    def hang(event: Any, context: Any) -> Any:
+        time.sleep(1)
+
+    answer = gateway(hang, timeout=0.2, function_timeout=5.0).handle(
+        HttpRequest("GET", "/prod/slow"))
+    assert (answer.status, json.loads(answer.body)) == (
+        504, {"message": "Endpoint request timed out"})
 
 
 @pytest.mark.parametrize("error", [RuntimeError("boom"), MemoryError(), ValueError("it's \"bad\"")])
@@ -308,7 +342,7 @@ def test_runtime_and_unmatched_function_errors_answer_502_problems(message: str)
     integration = CustomIntegration(gw)
     event = make_event("rest", "GET", "/x", stage="prod")
     outcome = Outcome(error=RuntimeError(message))
-    answer = integration.answer(outcome, event, "GET /prod/x")
+    answer = integration.answer(outcome, event, "GET /prod/x", HttpRequest("GET", "/prod/x"))
     assert answer.status == 502
     assert json.loads(answer.body)["request_id"] == event["requestContext"]["requestId"]
 
@@ -329,13 +363,15 @@ def test_custom_integration_needs_a_rest_api() -> None:
 # -- the deployment ---------------------------------------------------------------------------
 
 
-def test_integration_definitions_cover_both_paths_and_every_function_error() -> None:
-    paths = custom_integration_paths("arn:aws:lambda:us-east-1:123456789012:function:f")
-    assert set(paths) == {"/", "/{proxy+}"}
-    for path in paths.values():
-        operation = path["x-amazon-apigateway-any-method"]
+def test_integration_covers_every_route_and_every_function_error() -> None:
+    from lamroute.deploy.routes import GatewayRoute
+
+    build = CustomLambdaIntegration()("rest", 12.5)
+    for route in (GatewayRoute("/", "ANY"), GatewayRoute("/notes/{note_id}", "DELETE")):
+        operation = build(route)
         integration = operation["x-amazon-apigateway-integration"]
         assert (integration["type"], integration["httpMethod"]) == ("aws", "POST")
+        assert integration["timeoutInMillis"] == 12500
         assert integration["passthroughBehavior"] == "never"
         assert integration["contentHandling"] == "CONVERT_TO_TEXT"
         assert set(integration["requestTemplates"]) == set(DEFAULT_CONTENT_TYPES)
@@ -345,7 +381,12 @@ def test_integration_definitions_cover_both_paths_and_every_function_error() -> 
             "default": "200", TIMEOUT_PATTERN: "504", RUNTIME_PATTERN: "502"}
         assert {v["contentHandling"] for v in responses.values()} == {"CONVERT_TO_BINARY"}
         assert set(operation["responses"]) == {"200", "502", "504"}
-    assert paths["/{proxy+}"]["x-amazon-apigateway-any-method"]["parameters"][0]["name"] == "proxy"
+    text = CustomLambdaIntegration(binary=False, content_types=("application/json",))
+    spec = text("rest", 29)(GatewayRoute("/", "ANY"))["x-amazon-apigateway-integration"]
+    assert list(spec["requestTemplates"]) == ["application/json"]
+    assert {v["contentHandling"] for v in spec["responses"].values()} == {"CONVERT_TO_TEXT"}
+    with pytest.raises(TemplateError, match="--api rest"):
+        CustomLambdaIntegration()("http", 30)
 
 
 @pytest.mark.parametrize("integration", ["custom", "custom-text"])
@@ -373,7 +414,7 @@ def test_template_integration_custom_transforms_and_lints(
     for path in paths.values():
         spec = path["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
         assert spec["type"] == "aws"
-        assert spec["uri"]["Fn::Sub"][1]["FunctionArn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+        assert "${Function.Arn}" in spec["uri"]["Fn::Sub"]
         assert {r["contentHandling"] for r in spec["responses"].values()} == {handling}
     (permission,) = resources(cfn, "AWS::Lambda::Permission").values()
     assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
@@ -409,3 +450,163 @@ def test_serve_custom_integration_on_an_http_api_is_a_usage_error() -> None:
 
     assert main(["serve", "examples.notes.app:app", "--api", "http", "--integration", "custom",
                  "--port", "0"]) != 0
+
+
+@pytest.mark.parametrize("integration", ["custom", "custom-text"])
+def test_serve_custom_integration_refuses_a_binary_media_type_as_template_does(
+        integration: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The request template reads every body base64-encoded (binary media types */*): with
+    image/png only, every text body would reach the app as garbage. `lamroute template`
+    refuses it; `lamroute serve` accepted it and failed every text body."""
+    import argparse
+
+    from lamroute.cli import UsageError, main
+    from lamroute.commands import serve
+
+    options = ["--integration", integration, "--binary-media-type", "image/png"]
+    assert main(["template", "examples.notes.app:app", *options]) != 0
+    refused = capsys.readouterr().err.removeprefix("lamroute: error: ").strip()
+    assert "drop --binary-media-type" in refused
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    args = parser.parse_args(["examples.notes.app:app", *options])
+    with pytest.raises(UsageError) as error:  # before anything listens or runs
+        serve._integration(args, serve._template_settings(args))
+    assert str(error.value) == refused
+    for accepted in (["--binary-media-type", "*/*"], []):
+        args = parser.parse_args(["examples.notes.app:app", "--integration", integration,
+                                  *accepted])
+        assert serve._integration(args, serve._template_settings(args)) == integration
+
+
+# -- the integration responses' own answers: the app's error formatter and CORS headers --------
+
+
+def envelope(problem: Any, request: Any) -> Response:
+    """An app's error_formatter: its own shape, media type and a header of its own."""
+    return Response.json({"error": {"code": problem.status, "message": problem.detail,
+                                    "at": problem.instance, "ref": problem.request_id},
+                          "note": "it's \"quoted\" \\ $dollar #hash ${x}"},
+                         problem.status, headers=[("X-Error-Shape", "envelope")])
+
+
+def shaped_app(**options: Any) -> App:
+    app = App(access_log=False, timeout=None, error_formatter=envelope, **options)
+
+    @app.get("/slow")
+    def slow() -> str:
+        time.sleep(1)
+        return "late"
+
+    @app.get("/fine")
+    def fine() -> str:
+        return "fine"
+
+    return app
+
+
+def rendered_error(spec: dict[str, Any], pattern: str, headers: dict[str, str]
+                   ) -> tuple[int, dict[str, str], Any]:
+    """The integration response ``pattern`` of ``spec`` rendered for a function error, as the
+    gateway renders it (lamroute.local.vtl), and its body decoded."""
+    from lamroute.local.vtl import render
+
+    chosen = spec["responses"][pattern]
+    out = render(chosen["responseTemplates"]["application/json"],
+                 body=json.dumps({"errorMessage": "Task timed out after 3.00 seconds"}),
+                 params={"header": headers, "path": {}, "querystring": {}},
+                 context={"path": "/prod/it's", "requestId": "req-9"})
+    text = out.output
+    if chosen["contentHandling"] == "CONVERT_TO_BINARY":
+        text = base64.b64decode(text).decode()
+    return out.status, {k.lower(): v for k, v in out.headers.items()}, json.loads(text)
+
+
+@pytest.mark.parametrize("binary", [True, False], ids=["custom", "custom-text"])
+def test_custom_integration_error_answers_use_the_apps_error_formatter_and_cors(
+        binary: bool) -> None:
+    """The integration responses for a timed-out or failed function answered lamroute's
+    problem shape without the app's CORS headers, while the gateway responses use the app's
+    error_formatter and CORS: a browser saw a CORS failure instead of the 504."""
+    from lamroute.deploy.routes import GatewayRoute
+    from lamroute.security.cors import CORS
+
+    app = shaped_app(cors=CORS(allow_origins=["https://app.example"]))
+    notes: list[str] = []
+    build = CustomLambdaIntegration(binary=binary).for_template(app, notes)("rest", 29)
+    spec = build(GatewayRoute("/{proxy+}", "ANY"))["x-amazon-apigateway-integration"]
+    for pattern, status in ((TIMEOUT_PATTERN, 504), (RUNTIME_PATTERN, 502), ("default", 502)):
+        code, headers, body = rendered_error(spec, pattern, {"Origin": "https://app.example"})
+        assert code == status
+        assert body["error"]["code"] == status and body["error"]["ref"] == "req-9"
+        assert body["error"]["at"] == "/prod/it%27s"
+        assert body["note"] == "it's \"quoted\" \\ $dollar #hash ${x}"  # no VTL in it
+        assert headers["content-type"] == "application/json"
+        assert headers["x-error-shape"] == "envelope"
+        assert headers["access-control-allow-origin"] == "https://app.example"
+    assert notes == []
+    # Several allowed origins: the request's Origin is echoed, as the gateway responses do.
+    echo = CustomLambdaIntegration(binary=binary).for_template(
+        shaped_app(cors=CORS(allow_origins=["https://a.example", "https://*.b.example"],
+                             allow_credentials=True)), [])("rest", 29)
+    spec = echo(GatewayRoute("/", "ANY"))["x-amazon-apigateway-integration"]
+    _, headers, _ = rendered_error(spec, TIMEOUT_PATTERN, {"origin": "https://x.b.example"})
+    assert headers["access-control-allow-origin"] == "https://x.b.example"
+    assert (headers["vary"], headers["access-control-allow-credentials"]) == ("Origin", "true")
+    _, headers, _ = rendered_error(spec, TIMEOUT_PATTERN, {})
+    assert "access-control-allow-origin" not in headers
+
+
+def test_custom_integration_error_answers_locally_use_the_apps_error_formatter_and_cors(
+        ) -> None:
+    """`lamroute serve --integration custom` (no template): the same error answers."""
+    from lamroute.security.cors import CORS
+
+    app = shaped_app(cors=CORS(allow_origins=["https://app.example"]))
+    slow = gateway(app, function_timeout=0.2).handle(
+        HttpRequest("GET", "/prod/slow", [("Origin", "https://app.example")]))
+    assert slow.status == 504
+    assert slow.header("access-control-allow-origin") == "https://app.example"
+    assert slow.header("content-type") == "application/json"
+    body = json.loads(slow.body)
+    assert body["error"]["code"] == 504 and body["error"]["at"] == "/prod/slow"
+    assert body["error"]["ref"] == slow.header("x-amzn-RequestId")
+    fine = gateway(app).handle(HttpRequest("GET", "/prod/fine",
+                                           [("Origin", "https://app.example")]))
+    assert (fine.status, fine.body) == (200, b"fine")  # the app's answer, its own headers
+    assert fine.header("access-control-allow-origin") == "https://app.example"
+
+
+def test_template_content_type_without_application_json_adds_it_with_a_note(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """API Gateway picks the request template of a request without Content-Type (every GET)
+    as application/json: with `--content-type text/csv` alone, every GET was refused 415."""
+    from lamroute.cli import main
+
+    out = tmp_path / "template.json"
+    assert main(["template", "examples.notes.app:app", "--integration", "custom",
+                 "--content-type", "text/csv", "-o", str(out)]) == 0
+    assert "application/json added" in capsys.readouterr().err
+    from lamroute.local.template_settings import load_template
+
+    spec = load_template(out).integration_spec
+    assert spec is not None and set(spec["requestTemplates"]) == {"application/json", "text/csv"}
+
+
+def test_serve_with_workers_renders_the_custom_integration_errors_from_the_app() -> None:
+    """With worker processes the gateway calls no app in its own process: `lamroute serve`
+    gives it the integration written for the app it imported (its error formatter, CORS)."""
+    from lamroute.commands._api import install_integration
+    from lamroute.local.template_settings import TemplateSettings
+    from lamroute.security.cors import CORS
+
+    app = shaped_app(cors=CORS(allow_origins=["https://app.example"]))
+
+    def crash(event: Any, context: Any) -> Any:  # stands for the worker pool
+        raise MemoryError("Runtime exited with error: signal: killed")
+
+    served = gateway(crash)
+    install_integration(served, TemplateSettings(), app)
+    answer = served.handle(HttpRequest("GET", "/prod/fine", [("Origin", "https://app.example")]))
+    assert answer.status == 502 and json.loads(answer.body)["error"]["code"] == 502
+    assert answer.header("access-control-allow-origin") == "https://app.example"

@@ -105,6 +105,16 @@ def test_more_fields_than_max_fields_is_a_413(client: TestClient) -> None:
     assert "more than 3 fields" in response.json()["detail"]
 
 
+def test_max_fields_counts_fields_not_ampersand_separators(client: TestClient) -> None:
+    """A trailing ``&`` or an empty ``&&`` is no field: browsers and ``parse_qsl`` skip them."""
+    for body in (b"a=1&b=2&c=3&", b"&a=1&&b=2&c=3&&", b"a=1&b=&c"):
+        response = client.post("/limited", body=body, headers=URLENCODED)
+        assert response.json() == {"fields": 3}, body
+    response = client.post("/limited", body=b"a=1&&b=2&c=3&d=4", headers=URLENCODED)
+    assert response.status_code == 413
+    assert "more than 3 fields" in response.json()["detail"]
+
+
 @pytest.mark.parametrize(("fmt", "binary"), FORMATS, ids=IDS)
 def test_ten_thousand_fields_are_refused_by_the_default_limit(fmt: str,
                                                               binary: tuple[str, ...]) -> None:

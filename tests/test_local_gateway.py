@@ -201,8 +201,15 @@ def test_app_errors_are_the_apps_own_problem_answers() -> None:
     assert json.loads(body)["status"] == 404
 
 
+# The gateway's answer to a failed function or a malformed answer: REST 502, HTTP API 500,
+# Function URL 502 (see lamroute/local/failures.py for the AWS documentation).
+FUNCTION_FAILED = {"rest": (502, {"message": "Internal server error"}),
+                   "http": (500, {"message": "Internal Server Error"}),
+                   "url": (502, {"message": "Internal Server Error"})}
+
+
 @pytest.mark.parametrize("api", ["rest", "http", "url"])
-def test_malformed_response_is_a_502_with_a_loud_log_line(
+def test_malformed_response_is_the_gateways_error_with_a_loud_log_line(
         api: str, caplog: pytest.LogCaptureFixture) -> None:
     def bad(event: Any, context: Any) -> dict[str, Any]:
         return {"statusCode": "200", "body": {"not": "a string"}}
@@ -210,26 +217,66 @@ def test_malformed_response_is_a_502_with_a_loud_log_line(
     with caplog.at_level(logging.ERROR, logger="lamroute.local"), \
             serving(bad, api=api) as server:
         status, headers, body = request(server, "GET", "/x")
-    assert status == 502
-    assert json.loads(body) == {"message": "Internal server error"}
+    assert (status, json.loads(body)) == FUNCTION_FAILED[api]
     assert headers["Content-Type"] == "application/json"
     text = caplog.text
-    assert "502" in text and "malformed" in text
+    assert str(status) in text and "malformed" in text
     assert "statusCode '200' is not an int" in text and "body is a dict" in text
 
 
 @pytest.mark.parametrize("api", ["rest", "http", "url"])
-def test_crashed_invocation_is_a_500_with_the_traceback_logged(
+def test_crashed_invocation_in_process_is_answered_as_the_gateway_answers_a_failed_function(
         api: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A REST API answers a failed function with 502, not 500 (500 is a rejected invocation).
+    https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html"""
     def crash(event: Any, context: Any) -> dict[str, Any]:
         raise RuntimeError("database exploded")
 
     with caplog.at_level(logging.ERROR, logger="lamroute.local"), \
             serving(crash, api=api) as server:
         status, _, body = request(server, "GET", "/x")
-    assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
+    assert (status, json.loads(body)) == FUNCTION_FAILED[api]
     assert "RuntimeError: database exploded" in caplog.text
     assert "Traceback" in caplog.text
+
+
+@pytest.mark.parametrize("api", ["rest", "http"])
+def test_in_process_function_timeout_is_a_failed_function_not_an_integration_timeout(
+        api: str, caplog: pytest.LogCaptureFixture) -> None:
+    release = threading.Event()
+
+    def slow(event: Any, context: Any) -> dict[str, Any]:
+        release.wait(10)
+        return {"statusCode": 200, "body": "late"}
+
+    try:
+        with caplog.at_level(logging.ERROR, logger="lamroute.local"), \
+                serving(slow, api=api, timeout=5.0, function_timeout=0.2) as server:
+            status, _, body = request(server, "GET", "/")
+    finally:
+        release.set()
+    assert (status, json.loads(body)) == FUNCTION_FAILED[api]
+    assert "Task timed out after 0.20 seconds" in caplog.text
+
+
+def test_in_process_cold_start_is_the_first_invocation_with_the_measured_import() -> None:
+    """`lamroute serve --in-process` times the app's import: the container's init, shown with
+    the first invocation's cold-start mark (the same mark as a new worker's)."""
+    from lamroute.local.gateway import HttpRequest, access_line
+
+    app = App(access_log=False)
+
+    @app.get("/x")
+    def x() -> str:
+        return "x"
+
+    with serving(app, init_ms=42.4) as server:
+        first = server.gateway.handle(HttpRequest("GET", "/prod/x"))
+        second = server.gateway.handle(HttpRequest("GET", "/prod/x"))
+    assert first.cold_start is not None and first.cold_start.init_ms == 42.4
+    assert access_line(HttpRequest("GET", "/prod/x"), first, 0.001).endswith(
+        "1.0ms cold (init 42ms)")
+    assert second.cold_start is None
 
 
 def test_payload_2_answer_without_status_code_is_a_200_json_body() -> None:
@@ -261,6 +308,23 @@ def test_slow_invocation_times_out_with_504() -> None:
     finally:
         release.set()
     assert (status, json.loads(body)) == (504, {"message": "Endpoint request timed out"})
+
+
+def test_http_api_integration_timeout_is_a_503_service_unavailable() -> None:
+    """HTTP APIs answer their integration timeout with 503 {"message":"Service Unavailable"}
+    (no spaces, as HTTP APIs write it), not REST's 504 "Endpoint request timed out"."""
+    release = threading.Event()
+
+    def slow(event: Any, context: Any) -> dict[str, Any]:
+        release.wait(10)
+        return {"statusCode": 200, "body": "late"}
+
+    try:
+        with serving(slow, api="http", timeout=0.2) as server:
+            status, _, body = request(server, "GET", "/")
+    finally:
+        release.set()
+    assert (status, body) == (503, b'{"message":"Service Unavailable"}')
 
 
 def test_concurrent_clients_are_all_answered_one_invocation_at_a_time() -> None:

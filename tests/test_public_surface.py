@@ -94,6 +94,39 @@ def test_a_first_request_loads_no_more_modules_than_before_the_layout() -> None:
     _assert_no_heavier(loaded, FIRST_REQUEST_BEFORE)
 
 
+# Split off larger modules (issue 13): each loads with the first template, route or body that
+# needs it (the code after `app = lamroute.App()` that does), never for a plain app.
+ON_FIRST_USE = {
+    "lamroute.routing.foreign_syntax": "try:\n    app.get('/users/:user_id')(lambda **kw: kw)\n"
+                                       "except lamroute.RouteDefinitionError:\n    pass",
+    "lamroute.params.json_body": "app.post('/items')(lambda item=lamroute.Body(): item)",
+    "lamroute.params.constraints": "app.get('/q')(lambda q=lamroute.Query(ge=1): q)",
+    "lamroute.params.form_kinds": "app.post('/f')(lambda name=lamroute.Form(): name)",
+    "lamroute.http.json_checks": "from lamroute.testing import TestClient\n"
+                                 "app.post('/j')(lambda body=lamroute.Body(): body)\n"
+                                 "assert TestClient(app).post('/j', body=b'{', headers="
+                                 "{'content-type': 'application/json'}).status_code == 400",
+}
+
+
+def test_modules_split_off_load_only_with_what_needs_them() -> None:
+    plain = _loaded(
+        "import lamroute\n"
+        "app = lamroute.App(access_log=False)\n"
+        "@app.get('/items/{item_id}')\n"
+        "def item(item_id: int, verbose: bool = False) -> dict:\n"
+        "    return {'id': item_id}\n"
+        "event = {'resource': '/items/{item_id}', 'path': '/items/1', 'httpMethod': 'GET',"
+        " 'headers': None, 'requestContext': {'stage': 'prod', 'requestId': 'r'}, 'body': None,"
+        " 'pathParameters': {'item_id': '1'}}\n"
+        "assert app(event, None)['statusCode'] == 200"
+    )
+    assert not set(ON_FIRST_USE) & set(plain)
+    for module, code in ON_FIRST_USE.items():
+        loaded = _loaded("import lamroute\napp = lamroute.App(access_log=False)\n" + code)
+        assert module in loaded, (module, code)
+
+
 def test_testing_exports_exactly_its_public_names() -> None:
     testing = lamroute.testing
     public = {name for name in dir(testing) if not name.startswith("_")}

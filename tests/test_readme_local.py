@@ -99,9 +99,19 @@ def test_local_gateway_snippet_runs_as_written(monkeypatch: pytest.MonkeyPatch) 
     from examples.notes.store import NoteStore
 
     monkeypatch.setattr(notes, "store", NoteStore(":memory:"))
-    (code,) = re.findall(r"```python\n(.*?)```", section("Local gateway and command line"),
-                         flags=re.S)
+    code = re.findall(r"```python\n(.*?)```", section("Local gateway and command line"),
+                      flags=re.S)[0]
     exec(compile(code, "README:local", "exec"), {})
+
+
+def test_local_runtime_snippet_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker imports examples.notes from the repository, with an in-memory store."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("NOTES_DB", ":memory:")
+    blocks = re.findall(r"```python\n(.*?)```", section("Local gateway and command line"),
+                        flags=re.S)
+    (code,) = [block for block in blocks if "LocalRuntime" in block]
+    exec(compile(code, "README:local-runtime", "exec"), {})
 
 
 EXAMPLES_README = (ROOT / "examples" / "README.md").read_text()

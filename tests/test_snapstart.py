@@ -218,6 +218,10 @@ events += [make_event("rest", "POST", "/orders", json={"item": {"name": "pen"}})
            make_event("http", "POST", "/orders", json={"item": {}}),
            make_event("rest", "POST", "/orders", body="{not json"),
            make_event("alb", "GET", "/nowhere"), make_websocket_event("$default", body="{}")]
+if sys.argv[2:] == ["custom"]:  # a REST API with lamroute's custom (non-proxy) integration
+    events = [make_event("custom", "GET", "/users/1"),
+              make_event("custom", "POST", "/orders", json={"item": {"name": "pen"}}),
+              make_event("custom", "GET", "/nowhere")]
 contexts = [FakeContext() for _ in events]
 import logging, io
 for handler in logging.getLogger("lamroute").handlers:
@@ -236,9 +240,9 @@ print(json.dumps({"statuses": statuses, "imported": sorted(set(sys.modules) - be
 '''
 
 
-def _first_requests(mode: str) -> dict[str, Any]:
+def _first_requests(mode: str, *events: str) -> dict[str, Any]:
     code = FAKE_MODULE + FIRST_REQUESTS
-    out = subprocess.check_output([sys.executable, "-c", code, mode], text=True)
+    out = subprocess.check_output([sys.executable, "-c", code, mode, *events], text=True)
     return json.loads(out.splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -248,6 +252,17 @@ def test_before_the_snapshot_the_lazy_work_of_first_requests_is_done() -> None:
     expected = [200] * 6 + [201, 422, 400, 404, 200]
     assert cold["statuses"] == warmed["statuses"] == expected
     assert cold["imported"]  # without the hooks, first requests import modules (http, ...)
+    assert warmed["imported"] == []
+
+
+def test_snapstart_warms_the_custom_integration_format_before_the_snapshot() -> None:
+    """The custom integration's event format is loaded by the first custom event: before the
+    snapshot too, so that a restored environment behind a custom integration does not import it
+    on its first request."""
+    cold = _first_requests("cold", "custom")
+    warmed = _first_requests("snapstart", "custom")
+    assert cold["statuses"] == warmed["statuses"] == [200, 201, 404]
+    assert "lamroute.formats.custom" in cold["imported"]
     assert warmed["imported"] == []
 
 

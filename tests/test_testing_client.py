@@ -221,3 +221,41 @@ def test_readme_error_formatter_runs_as_written() -> None:
     exec(compile(code, "README:errors", "exec"), namespace)
     response = TestClient(namespace["app"]).get("/nothing")
     assert response.json() == {"error": {"status": 404, "message": "No route matches /nothing."}}
+
+
+# (format, Content-Type, Content-Encoding or None, delivered base64?): the services' documented
+# rules (lamroute.testing.bodies), ALB's Content-Encoding rule included.
+DELIVERIES = [
+    ("alb", "application/json", "identity", True), ("alb-multi", "text/plain", "br", True),
+    ("alb", "application/json", None, False),
+    ("alb", "application/x-www-form-urlencoded", None, True),
+    ("http", "application/json", None, False), ("url", "text/csv", None, False),
+    ("http", "application/octet-stream", None, True), ("url", None, None, True),
+]
+
+
+@pytest.mark.parametrize(("fmt", "content_type", "encoding", "base64"), DELIVERIES)
+def test_alb_base64_encodes_any_body_sent_with_a_content_encoding(
+        fmt: str, content_type: str | None, encoding: str | None, base64: bool) -> None:
+    """ALB: "If the content-encoding header is present, the load balancer Base64 encodes the
+    body" (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html)."""
+    app = App(access_log=False)
+
+    @app.post("/echo")
+    def echo(request: Request) -> dict[str, str]:
+        return {"body": request.body.decode()}
+
+    seen: list[bool] = []
+
+    def spy(event: Any, context: Any) -> Any:
+        seen.append(event["isBase64Encoded"])
+        return app(event, context)
+
+    client = TestClient(app, format=fmt)
+    client.app = spy
+    headers = {"Content-Type": content_type} if content_type else {}
+    if encoding is not None:
+        headers["Content-Encoding"] = encoding
+    response = client.post("/echo", body=b'{"a": 1}', headers=headers)
+    assert response.json() == {"body": '{"a": 1}'}
+    assert seen == [base64]

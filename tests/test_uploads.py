@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.policy
 import hashlib
 import os
+from email.encoders import encode_base64
 from email.mime.application import MIMEApplication
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -60,6 +61,10 @@ def upload_app(**options: Any) -> App:
         form = request.form()
         return {"items": [[k, v if isinstance(v, str) else {"file": v.filename, "size": v.size}]
                           for k, v in form.multi_items()]}
+
+    @app.post("/names")
+    def names(files: Annotated[list[UploadFile], File(alias="f")]) -> dict[str, Any]:
+        return {"raw": [f.filename for f in files], "safe": [f.safe_filename for f in files]}
 
     @app.post("/small", max_part_size=10, max_fields=3)
     def small(request: Request) -> dict[str, int]:
@@ -151,6 +156,34 @@ def test_unicode_file_names_in_rfc5987_filename_star(client: TestClient) -> None
     assert response.json()["title"] == "naïve"
 
 
+# (what a client may send as a file name, what safe_filename makes of it)
+HOSTILE_NAMES = [("../../etc/passwd", "passwd"), ("..\\..\\windows\\win.ini", "win.ini"),
+                 ("C:\\Users\\ann\\résumé.pdf", "résumé.pdf"),
+                 ("a\r\nSet-Cookie: x.txt", "aSet-Cookie: x.txt"),
+                 ("evil\x00.php.jpg", "evil.php.jpg"), ("\u202egpj.exe", "gpj.exe"),
+                 ("..", None), ("/", None), (" .htaccess ", "htaccess"),
+                 ("é" * 200 + ".pdf", "é" * 125 + ".pdf"),
+                 ("Übersicht 📊.xlsx", "Übersicht 📊.xlsx")]
+
+
+def test_upload_filename_is_the_clients_raw_value_and_safe_filename_is_not(
+        client: TestClient) -> None:
+    """``filename`` passes through whatever the client sent (paths, CR/LF, NUL), as in
+    Starlette; ``safe_filename`` is a name that cannot leave a directory or break a line."""
+    message = MIMEMultipart("form-data")
+    for name, _ in HOSTILE_NAMES:
+        part = MIMEApplication(b"x")
+        part.add_header("Content-Disposition", "form-data", name="f",
+                        filename=("utf-8", "", name))  # RFC 8187: %0D%0A, %00 arrive as is
+        message.attach(part)
+    body = message.as_bytes(policy=email.policy.HTTP).partition(b"\r\n\r\n")[2]
+    response = client.post("/names", body=body, headers={"Content-Type": message["Content-Type"]})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"raw": [name for name, _ in HOSTILE_NAMES],
+                               "safe": [safe for _, safe in HOSTILE_NAMES]}
+    assert all(len(s.encode()) <= 255 for s in response.json()["safe"] if s)
+
+
 def test_part_headers_reach_the_upload(client: TestClient) -> None:
     response = client.post("/upload", data={"title": "t"},
                            files={"file": ("a.txt", b"hi", "text/plain", {"X-Part": "7"})})
@@ -223,7 +256,7 @@ GOOD, _ = encode_multipart_formdata({"title": "t", "file": ("a.txt", b"hello")},
      "Content-Transfer-Encoding"),
     (f"multipart/form-data; boundary={BOUNDARY}",
      GOOD.replace(b"\r\n\r\nt\r\n", b"\r\nContent-Type: text/plain; charset=nope\r\n\r\nt\r\n"),
-     "not valid nope text"),
+     "charset 'nope', which is not a text encoding"),
     (f"multipart/form-data; boundary={BOUNDARY}",
      GOOD.replace(b"\r\n\r\nt\r\n", b"\r\n\r\n\xff\xfe\r\n"), "not valid utf-8"),
 ])
@@ -233,6 +266,127 @@ def test_hostile_multipart_bodies_are_400_problems(client: TestClient, content_t
         response = client.post(path, body=body, headers={"Content-Type": content_type})
         assert response.status_code == 400, (path, response.text)
         assert detail in response.json()["detail"], response.json()["detail"]
+
+
+def with_part_headers(headers: bytes, content: bytes = b"t") -> bytes:
+    """GOOD with extra headers and new content in its text part ``title``."""
+    return GOOD.replace(b"\r\n\r\nt\r\n", b"\r\n" + headers + b"\r\n\r\n" + content + b"\r\n")
+
+
+# Python codecs that are not text encodings a client could send: some raise a plain
+# UnicodeError (undefined, punycode), some decode to markup (utf-7: +ADw- is "<"; unicode_escape).
+NOT_TEXT_CHARSETS = ["undefined", "punycode", "utf-7", "UTF7", "rot13", "hex", "base64", "zlib",
+                     "idna", "unicode_escape", "raw_unicode_escape", "utf-32", "utf-8-sig",
+                     "replacement", "x-user-defined", "mbcs", "\u212aoi8-r"]
+
+
+@pytest.mark.parametrize("charset", NOT_TEXT_CHARSETS)
+def test_hostile_part_charsets_are_400_not_500(client: TestClient, charset: str) -> None:
+    body = with_part_headers(f"Content-Type: text/plain; charset={charset}".encode(),
+                             b"+ADw-script+AD4-alert(1)+ADw-/script+AD4-abc\\")
+    for path in ("/upload", "/echo"):
+        response = client.post(path, body=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        assert response.status_code == 400, (path, response.text)
+        assert "not a text encoding" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("parameter", "detail"), [
+    (b"filename*=punycode''abc%5C", "charset 'punycode'"),
+    (b"filename*=undefined''%41", "charset 'undefined'"),
+    (b"filename*=utf-7''%2BADw-script%2BAD4-.html", "charset 'utf-7'"),
+    (b"filename*=utf-8''%FF.txt", "not valid utf-8 text"),
+    (b"filename*=a.txt", "RFC 8187"),
+])
+def test_hostile_rfc8187_file_names_are_400_not_500(client: TestClient, parameter: bytes,
+                                                    detail: str) -> None:
+    """A ``filename*`` that cannot be read is refused, never ignored: without it the file
+    part would turn into a text field."""
+    body = GOOD.replace(b'filename="a.txt"', parameter)
+    assert body != GOOD
+    for path in ("/upload", "/echo"):
+        response = client.post(path, body=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        assert response.status_code == 400, (path, response.text)
+        assert detail in response.json()["detail"]
+
+
+@pytest.mark.parametrize("parameter", [b"name*=punycode''%5C", b"name*=undefined''title",
+                                       b"name*=utf-7''+AHQ-itle"])
+def test_hostile_rfc8187_field_names_are_400_not_500(client: TestClient,
+                                                     parameter: bytes) -> None:
+    body = GOOD.replace(b'name="title"', parameter)
+    response = client.post("/echo", body=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert response.status_code == 400, response.text
+    assert "not a text encoding" in response.json()["detail"]
+
+
+# (label as a client writes it, text, how the client encodes it): decoded as the WHATWG Encoding
+# Standard says (latin1 means windows-1252; utf-16 is written with a byte-order mark).
+LABELLED_TEXTS = [("utf-8", "naïve 📄", "utf-8"), ("UTF8", "ok", "utf-8"),
+                  ("us-ascii", "plain", "ascii"), ("iso-8859-1", "café", "latin-1"),
+                  ("latin1", "€uro", "cp1252"), ("windows-1251", "Привет", "cp1251"),
+                  ("koi8-r", "Привет", "koi8-r"), ("iso-8859-7", "Γειά", "iso8859-7"),
+                  ("shift_jis", "日本語", "shift_jis"), ("euc-jp", "日本語", "euc-jp"),
+                  ("iso-2022-jp", "日本語", "iso2022-jp"), ("gb2312", "中文", "gb2312"),
+                  ("big5", "中文", "big5"), ("euc-kr", "한국어", "euc-kr"),
+                  ("utf-16", "naïve", "utf-16"), ("utf-16be", "naïve", "utf-16-be")]
+
+
+@pytest.mark.parametrize(("label", "text", "codec"), LABELLED_TEXTS)
+def test_part_charsets_decode_as_browsers_decode_them(client: TestClient, label: str,
+                                                      text: str, codec: str) -> None:
+    message = MIMEMultipart("form-data")
+    part = MIMEBase("text", "plain", charset=label)
+    part.set_payload(text.encode(codec))
+    encode_base64(part)  # what email writes for such a part
+    part.add_header("Content-Disposition", "form-data", name="field")
+    message.attach(part)
+    body = message.as_bytes(policy=email.policy.HTTP).partition(b"\r\n\r\n")[2]
+    response = client.post("/echo", body=body, headers={"Content-Type": message["Content-Type"]})
+    assert response.status_code == 200, response.text
+    assert response.json()["items"] == [["field", text]]
+
+
+def test_only_the_whatwg_standards_labels_are_honoured() -> None:
+    """221 labels (every one of the standard's but ``replacement`` and ``x-user-defined``),
+    each decoded by a Python text codec; no other name Python knows is honoured."""
+    import codecs
+    from encodings.aliases import aliases
+
+    from lamroute.http.charsets import CODECS, codec_of
+
+    assert len(CODECS) == 221
+    assert all(codecs.lookup(codec)._is_text_encoding for codec in set(CODECS.values()))
+    python_names = set(aliases) | set(aliases.values())
+    honoured = {name for name in python_names if codec_of(name) is not None}
+    assert honoured <= set(CODECS)
+    assert not honoured & {"utf_7", "u7", "unicode_escape", "punycode", "idna", "rot_13",
+                           "hex_codec", "base64_codec", "zlib_codec", "utf_32", "utf_8_sig"}
+
+
+def test_latin1_labelled_text_decodes_every_byte_as_windows_1252() -> None:
+    client = TestClient(upload_app(), format="http")
+    body = with_part_headers(b"Content-Type: text/plain; charset=ISO-8859-1",
+                             b"caf\xe9 \x80 \x81")
+    response = client.post("/echo", body=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert response.json()["items"][0] == ["title", "café € \x81"]
+
+
+def test_invalid_base64_part_is_a_400_not_silently_empty(client: TestClient) -> None:
+    for content in (b"!!!", b"aGVsbG8", b"aGVs bG8=\x00"):
+        body = with_part_headers(b"Content-Transfer-Encoding: base64", content)
+        response = client.post("/echo", body=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        assert response.status_code == 400, (content, response.text)
+        assert "not valid base64" in response.json()["detail"]
+    # MIME base64 is written in lines: line breaks (and spaces) are not part of the data
+    body = with_part_headers(b"Content-Transfer-Encoding: base64", b"aGVs\r\nbG8=")
+    response = client.post("/echo", body=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert response.json()["items"][0] == ["title", "hello"]
 
 
 def test_too_many_part_headers_are_a_400() -> None:

@@ -5,7 +5,8 @@ embedded SQLite), deploy it with ``template.yaml`` (notes in DynamoDB: ``NOTES_T
 Handlers are plain functions: ``get_note(1)`` works in a unit test.
 Parameters are typed: path ids are ints, the JSON body is a pydantic model, pagination comes
 from constrained query parameters; anything invalid is a 422 problem naming the field. Notes take
-file attachments (``multipart/form-data`` uploads, served back with their media type).
+file attachments (``multipart/form-data`` uploads, served back with their media type, always
+as downloads).
 """
 
 from __future__ import annotations
@@ -122,7 +123,9 @@ def attach_file(note_id: NoteId, request: Request, response: Response,
     the API needs ``multipart/form-data`` (or ``*/*``) in its binary media types, as
     ``template.yaml`` sets.
     """
-    record = store.attach(note_id, filename=file.filename or "attachment",
+    # the client's name is kept as data, made safe (no path, no control characters): the
+    # content is stored under the attachment's id
+    record = store.attach(note_id, filename=file.safe_filename or "attachment",
                           content_type=file.content_type or "application/octet-stream",
                           content=file.read())
     attachment = Attachment.model_validate(record)
@@ -135,13 +138,24 @@ def attach_file(note_id: NoteId, request: Request, response: Response,
     200: {"description": "The file, with the media type it was uploaded with",
           "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}})
 def download_file(note_id: NoteId, attachment_id: AttachmentId) -> Response:
-    """The attached file, named in ``Content-Disposition`` (RFC 6266, UTF-8 names included)."""
+    """The attached file, named in ``Content-Disposition`` (RFC 6266, UTF-8 names included),
+    always as a download (``nosniff`` and a sandbox policy: an uploaded page never runs)."""
     found = store.attachment(note_id, attachment_id)
     if found is None:
         store.get(note_id)  # a missing note is the note's 404
         raise NotFound(f"note {note_id} has no attachment {attachment_id}")
     return Response(found["content"], media_type=found["content_type"],
-                    headers={"Content-Disposition": content_disposition(found["filename"])})
+                    headers={"Content-Disposition": content_disposition(found["filename"]),
+                             **DOWNLOAD_HEADERS})
+
+
+# The media type is the uploader's word: an attachment "text/html" holding a script must not run
+# in this API's origin. Browsers save an `attachment` rather than render it; `nosniff` stops
+# them from guessing an active type for content labelled otherwise (and makes them honour the
+# type given); the sandbox policy keeps scripts and plugins off should the file be rendered all
+# the same (a direct navigation in some browsers, a viewer).
+DOWNLOAD_HEADERS = {"X-Content-Type-Options": "nosniff",
+                    "Content-Security-Policy": "default-src 'none'; sandbox"}
 
 
 def content_disposition(filename: str) -> str:

@@ -212,6 +212,25 @@ def test_attach_a_file_and_download_it(fmt: str) -> None:
     assert download.headers["content-disposition"] == (
         "attachment; filename=\"_bersicht _.bin\"; "
         "filename*=UTF-8''%C3%9Cbersicht%20%F0%9F%93%8A.bin")
+    assert download.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("fmt", ["rest", "http", "url", "alb"])
+def test_an_uploaded_html_page_downloads_and_never_runs(fmt: str) -> None:
+    """The media type is the uploader's: a page with a script is served as a download that a
+    browser neither sniffs nor runs (attachment, nosniff, a sandbox policy)."""
+    client = TestClient(notes.app, format=fmt)
+    note = create(client)
+    page = b"<html><script>fetch('/prod/notes').then(steal)</script></html>"
+    uploaded = upload(client, note["id"], {"file": ("../../index.html", page, "text/html")})
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["filename"] == "index.html"  # the client's path is not kept
+    download = client.get(f"/notes/{note['id']}/attachments/{uploaded.json()['id']}")
+    assert download.content == page
+    assert download.headers["content-type"].startswith("text/html")
+    assert download.headers["content-disposition"] == 'attachment; filename="index.html"'
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["content-security-policy"] == "default-src 'none'; sandbox"
 
 
 def test_attachment_errors(client: TestClient) -> None:
@@ -281,4 +300,5 @@ def test_upload_through_lamroute_serve() -> None:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
     assert '"POST /prod/notes/1/attachments" 201' in err
+    assert "runs in a worker process (awslambdaric)" in err  # the default: the local runtime
     assert "Traceback" not in err

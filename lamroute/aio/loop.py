@@ -106,6 +106,13 @@ def _run(coro: Coroutine[Any, Any, T], alarm: Any) -> T:
         if watch is not None and watch.fired and not task.done():  # the loop was stopped
             raise DeadlineInterrupt("handler cancelled: deadline reached", watch) from None
         raise
+    except (SystemExit, KeyboardInterrupt):
+        # asyncio lets these through the loop, leaving them on the task too: retrieved here
+        # (the boundary answers the one raised), or asyncio logs "Task exception was never
+        # retrieved" when the task is collected, which a sync handler's SystemExit never does.
+        if task.done() and not task.cancelled():
+            task.exception()
+        raise
     finally:
         if watch is not None:
             unwatch(watch)

@@ -1,15 +1,17 @@
-"""A REST API custom (non-proxy) Lambda integration for a lamroute app: mapping templates and the
-OpenAPI ``x-amazon-apigateway-integration`` objects of ``ANY /`` and ``ANY /{proxy+}``.
+"""lamroute's custom (non-proxy) Lambda integration for a REST API: the mapping templates and
+integration responses of every route (``lamroute template --integration custom``).
 
 Why: with a proxy integration, a failed invocation (timeout, crash, out of memory) reaches the
 client as the gateway's ``{"message": "Internal server error"}``. A custom integration maps the
 function's errors itself: its integration responses catch them by ``selectionPattern`` and answer
-RFC 9457 problems (504 for a timeout, 502 otherwise).
+them as the app answers its own errors (504 for a timeout, 502 otherwise): the body its
+``error_formatter`` gives the problem (RFC 9457 problem+json by default) and its CORS headers,
+as the gateway responses do (:class:`ErrorShape`).
 
 - The request template (VTL) writes the event ``lamroute.formats.custom`` reads: method,
   ``$context.path``, resource and path parameters, headers, query string, the body in base64,
-  request id, source IP and authorizer output. Client-controlled strings go through
-  ``$util.urlEncode``, whose output needs no JSON escaping.
+  request id, source IP, the caller's IAM identity and authorizer output. Client-controlled
+  strings go through ``$util.urlEncode``, whose output needs no JSON escaping.
 - The default integration response applies lamroute's answer: ``$context.responseOverride.status``
   and one ``$context.responseOverride.header`` per header, the body as the template's output.
   With ``binary=True`` (the default) the answer's body is always base64 and the integration
@@ -21,26 +23,42 @@ RFC 9457 problems (504 for a timeout, 502 otherwise).
   ``BinaryMediaTypes: ["*/*"]``: every request body with a ``Content-Type`` then reaches the
   template base64-encoded in ``$input.body``.
 
+:class:`CustomLambdaIntegration` is the template builder's ``integration`` (see
+:mod:`lamroute.deploy.builder`): routes, authorizers, gateway responses and the other options
+stay what they are with the proxy; only each operation's integration changes.
+
 References (quoted in the templates' comments below):
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-override-request-response-parameters.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings-workflow.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html
 
->>> paths = custom_integration_paths({"Fn::GetAtt": ["Function", "Arn"]})
->>> sorted(paths)
-['/', '/{proxy+}']
->>> integration = paths["/"]["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
->>> integration["type"], sorted(integration["responses"])
-('aws', ['.*Runtime.*', '.*Task timed out.*', 'default'])
+>>> from lamroute.deploy.routes import GatewayRoute
+>>> build = CustomLambdaIntegration()("rest", 29.0)
+>>> operation = build(GatewayRoute("/{proxy+}", "ANY"))
+>>> integration = operation["x-amazon-apigateway-integration"]
+>>> integration["type"], integration["timeoutInMillis"], sorted(integration["responses"])
+('aws', 29000, ['.*Runtime.*', '.*Task timed out.*', 'default'])
+>>> sorted(operation["responses"])
+['200', '502', '504']
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..errors import Problem, status_phrase
 from ..formats import CUSTOM_MARKER as MARKER  # the event's `lamroute` key
+from .auth import TemplateError
+from .definition import Integration, invoke_uri
+from .gateway_responses import PATH, REQUEST_ID, Formatter, cors_headers, render_problem
+from .routes import GatewayRoute
+
+if TYPE_CHECKING:
+    from ..security.cors import CORS
 
 DEFAULT_CONTENT_TYPES: tuple[str, ...] = (
     "application/json", "application/x-www-form-urlencoded", "multipart/form-data",
@@ -63,27 +81,14 @@ RUNTIME_PATTERN = ".*Runtime.*"
 ``Runtime.ExitError``, ``Runtime.ImportModuleError``... Any other function error falls to the
 default integration response, whose template answers it with a 502 problem too."""
 
-# Velocity in API Gateway and the local engine (airspeed) disagree on backslashes inside string
-# literals, so the templates contain none: the problem bodies are built with $q for a quote.
-# `$context.path` is the only client text in them: escapeJavaScript makes it JSON-safe except
-# for `'` (it writes `\'`, not valid JSON: mapping template reference, $util.escapeJavaScript),
-# which is percent-encoded first.
-_PROBLEM = (
-    "#set($q = '\"')"
-    "#set($instance = $util.escapeJavaScript($context.path.replace(\"'\", \"%27\")))"
-    "#set($problem = \"{${q}type${q}:${q}about:blank${q},${q}title${q}:${q}{title}${q},"
-    "${q}status${q}:{status},${q}detail${q}:${q}{detail}${q},${q}instance${q}:${q}$instance${q},"
-    "${q}request_id${q}:${q}$context.requestId${q}}\")"
-    "#set($context.responseOverride.status = {status})"
-    "#set($discard = $context.responseOverride.header.put('Content-Type', "
-    "'application/problem+json'))"
-)
 _TIMEOUT_DETAIL = "The function did not answer in time; quote the request_id when reporting it."
 _FAILED_DETAIL = ("The function failed before it could answer; quote the request_id when "
                   "reporting it.")
 
 _PAIRS = ("{{#foreach($k in {source}.keySet())\"$util.urlEncode($k)\": "
           "\"$util.urlEncode({source}.get($k))\"#if($foreach.hasNext), #end#end}}")
+# The caller's API key and IAM identity (an IAM-authorized route's caller is read from them).
+_IDENTITY = ("apiKey", "apiKeyId", "userArn", "caller", "user", "accessKey", "accountId")
 _CLAIMS = ("sub", "cognito:username", "email", "cognito:groups", "scope", "client_id",
            "token_use")
 
@@ -133,7 +138,8 @@ def request_template(*, binary: bool = True) -> str:
         "\"requestTimeEpoch\": \"$context.requestTimeEpoch\",",
         "\"identity\": {\"sourceIp\": \"$context.identity.sourceIp\", "
         "\"userAgent\": \"$util.urlEncode(\"$!context.identity.userAgent\")\", "
-        "\"apiKey\": \"$util.urlEncode(\"$!context.identity.apiKey\")\"},",
+        + ", ".join(f"\"{name}\": \"$util.urlEncode(\"$!context.identity.{name}\")\""
+                    for name in _IDENTITY) + "},",
         "\"authorizer\": " + _PAIRS.format(source="$context.authorizer").replace(
             "{#foreach", "{#if($context.authorizer)#foreach").replace("#end#end}", "#end#end#end}")
         + ",",
@@ -143,14 +149,31 @@ def request_template(*, binary: bool = True) -> str:
     ])
 
 
-def response_template(*, binary: bool = True) -> str:
+@dataclass(frozen=True)
+class ErrorShape:
+    """How the integration responses answer a function error: the body, media type and headers
+    the app's ``error_formatter`` gives the problem (lamroute's problem+json by default) and the
+    app's CORS headers, as the gateway responses have them
+    (:mod:`lamroute.deploy.gateway_responses`), rendered once, when the template is written."""
+
+    formatter: Formatter | None = None
+    cors: CORS | None = None
+
+    @classmethod
+    def of(cls, app: Any) -> ErrorShape:
+        """The shape of ``app``'s own error answers (the default one without an app)."""
+        return cls(getattr(getattr(app, "boundary", None), "formatter", None),
+                   getattr(app, "cors", None))
+
+
+def response_template(*, binary: bool = True, shape: ErrorShape = ErrorShape()) -> str:
     """The default integration response's template: applies lamroute's answer, or answers a
     function error no ``selectionPattern`` caught with a 502 problem.
 
     One line: whatever the template prints is the body. Each override is set once ("Overrides
     are final... Trying to override the same parameter multiple times will result in 5XX").
     """
-    problem = _problem_template(502, "Bad Gateway", _FAILED_DETAIL, binary=binary)
+    problem = error_template(502, binary=binary, shape=shape)
     return ("#set($r = $input.path('$'))"
             "#if($r.statusCode)"
             "#set($context.responseOverride.status = $r.statusCode)"
@@ -160,23 +183,96 @@ def response_template(*, binary: bool = True) -> str:
             "#{else}" + problem + "#end")
 
 
-def _problem_template(status: int, title: str, detail: str, *, binary: bool) -> str:
-    body = "$util.base64Encode($problem)" if binary else "$problem"
-    return (_PROBLEM.replace("{title}", title).replace("{status}", str(status))
-            .replace("{detail}", detail) + body)
+def error_template(status: int, *, binary: bool = True, shape: ErrorShape = ErrorShape(),
+                   notes: list[str] | None = None) -> str:
+    """The template of a function-error integration response: a ``status`` problem (504: the
+    function timed out) as the app's error formatter renders it, with its headers and the
+    app's CORS headers, set with ``$context.responseOverride.header`` (an integration
+    response's ``responseParameters`` cannot read the request's ``Origin``, and on the default
+    response they would apply to the app's own answers too).
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-parameter-mapping-sources.html
+    """
+    detail = _TIMEOUT_DETAIL if status == 504 else _FAILED_DETAIL
+    problem = Problem(status, status_phrase(status), detail, instance=PATH,
+                      request_id=REQUEST_ID)
+    rendered = render_problem(problem, shape.formatter, notes)
+    kind = rendered.content_type.split(";", 1)[0].strip().lower()
+    # `$context.path` is the only client text in the body: for JSON, escapeJavaScript makes it
+    # safe except for `'` (it writes `\'`, not valid JSON: mapping template reference,
+    # $util.escapeJavaScript), which is percent-encoded first.
+    instance = ("$util.escapeJavaScript($context.path.replace(\"'\", \"%27\"))"
+                if kind.endswith("json") else "$context.path")
+    literal = _Literal()
+    parts = [f"#set($instance = {instance})",
+             f"#set($problem = {literal.string(rendered.body, path='${instance}')})",
+             f"#set($context.responseOverride.status = {status})",
+             _put(literal, "Content-Type", rendered.content_type)]
+    parts += [_put(literal, name, value) for name, value in rendered.headers.items()]
+    for name, value in (cors_headers(shape.cors) if shape.cors is not None else {}).items():
+        if value is not None:
+            parts.append(_put(literal, name, value))
+        else:  # echo the request's Origin (`$input.params()` are the method request's)
+            parts.append("#set($origin = \"$!input.params().header.get('Origin')"
+                         "$!input.params().header.get('origin')\")"
+                         "#if($origin != \"\")#set($discard = $context.responseOverride.header"
+                         ".put('Access-Control-Allow-Origin', $origin))#end")
+    output = "$util.base64Encode($problem)" if binary else "$problem"
+    return literal.definitions() + "".join(parts) + output
 
 
-def error_template(status: int, *, binary: bool = True) -> str:
-    """The template of a function-error integration response: a ``status`` problem."""
-    if status == 504:
-        return _problem_template(504, "Gateway Timeout", _TIMEOUT_DETAIL, binary=binary)
-    return _problem_template(status, "Bad Gateway", _FAILED_DETAIL, binary=binary)
+def _put(literal: _Literal, name: str, value: str) -> str:
+    return (f"#set($discard = $context.responseOverride.header.put({literal.string(name)}, "
+            f"{literal.string(value)}))")
 
 
-def integration(function_arn: Any, *, binary: bool = True,
-                content_types: Iterable[str] = DEFAULT_CONTENT_TYPES) -> dict[str, Any]:
-    """The ``x-amazon-apigateway-integration`` object invoking ``function_arn`` (a string or
-    a CloudFormation intrinsic such as ``{"Fn::GetAtt": ["Function", "Arn"]}``)."""
+class _Literal:
+    """Text as a VTL string literal that API Gateway's Velocity and the local engine (airspeed)
+    read alike. They disagree on backslashes inside string literals, and ``$``, ``#`` and
+    ``"`` mean something there: each such character (and any control character) is a variable
+    holding it (``$q`` for a quote, the others ``$util.urlDecode('%XX')``), defined once. The
+    problem's placeholders become ``$context.path`` (or ``path``) and ``$context.requestId``."""
+
+    def __init__(self) -> None:
+        self.used: dict[str, str] = {}
+
+    def string(self, text: str, *, path: str = "${context.path}") -> str:
+        tokens = {REQUEST_ID: "${context.requestId}", PATH: path}
+        out = []
+        for piece in re.split("(" + "|".join(map(re.escape, tokens)) + ")", text):
+            if piece in tokens:
+                out.append(tokens[piece])
+                continue
+            for char in piece:
+                if char in "\"$#\\" or ord(char) < 0x20 or ord(char) == 0x7F:
+                    name = "q" if char == '"' else f"c{ord(char):02X}"
+                    self.used[name] = char
+                    out.append("${" + name + "}")
+                else:
+                    out.append(char)
+        return '"' + "".join(out) + '"'
+
+    def definitions(self) -> str:
+        return "".join("#set($q = '\"')" if name == "q"
+                       else f"#set(${name} = $util.urlDecode('%{ord(char):02X}'))"
+                       for name, char in sorted(self.used.items()))
+
+
+METHOD_RESPONSES: dict[str, Any] = {
+    "200": {"description": "The app's answer (its status is set by the response template)"},
+    "502": {"description": "The function failed: a problem, in the app's error shape"},
+    "504": {"description": "The function timed out: a problem, in the app's error shape"},
+}
+"""The method responses the integration responses name (the answer's real status comes from
+``$context.responseOverride.status``)."""
+
+
+def integration(uri: Any, *, binary: bool = True,
+                content_types: Iterable[str] = DEFAULT_CONTENT_TYPES,
+                timeout_s: float | None = None,
+                shape: ErrorShape = ErrorShape()) -> dict[str, Any]:
+    """The ``x-amazon-apigateway-integration`` object invoking the function at ``uri`` (its
+    invocation URI, a CloudFormation intrinsic in a template); ``timeout_s`` the integration
+    timeout (API Gateway's default, 29 s, when ``None``); ``shape`` the app's error answers."""
     handling = "CONVERT_TO_BINARY" if binary else "CONVERT_TO_TEXT"
     template = request_template(binary=binary)
 
@@ -184,93 +280,69 @@ def integration(function_arn: Any, *, binary: bool = True,
         return {"statusCode": str(status), "contentHandling": handling,
                 "responseTemplates": {"application/json": body}}
 
-    return {
+    spec: dict[str, Any] = {
         "type": "aws",
         "httpMethod": "POST",  # Lambda's Invoke API, whatever the client's method
-        "uri": {"Fn::Sub": [
-            "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
-            "${FunctionArn}/invocations", {"FunctionArn": function_arn}]},
+        "uri": uri,
         "passthroughBehavior": "never",
         "contentHandling": "CONVERT_TO_TEXT",
         "requestTemplates": {kind: template for kind in content_types},
         "responses": {
-            "default": answer(200, response_template(binary=binary)),
-            TIMEOUT_PATTERN: answer(504, error_template(504, binary=binary)),
-            RUNTIME_PATTERN: answer(502, error_template(502, binary=binary)),
+            "default": answer(200, response_template(binary=binary, shape=shape)),
+            TIMEOUT_PATTERN: answer(504, error_template(504, binary=binary, shape=shape)),
+            RUNTIME_PATTERN: answer(502, error_template(502, binary=binary, shape=shape)),
         },
     }
+    if timeout_s is not None:
+        spec["timeoutInMillis"] = int(timeout_s * 1000)
+    return spec
 
 
-def custom_integration_paths(function_arn: Any, *, binary: bool = True,
-                             content_types: Iterable[str] = DEFAULT_CONTENT_TYPES,
-                             ) -> dict[str, Any]:
-    """OpenAPI 2.0 ``paths`` for ``ANY /`` and ``ANY /{proxy+}`` through the custom integration.
+@dataclass(frozen=True)
+class CustomLambdaIntegration:
+    """The template builder's ``integration`` for lamroute's custom integration
+    (``TemplateOptions(integration=CustomLambdaIntegration())``): every operation of the REST
+    API invokes the function through the mapping templates, with the method responses its
+    integration responses name. ``binary=False``: text-only answers (``custom-text``);
+    ``content_types``: the request bodies the API takes (each repeats the request template,
+    about 2.5 KB, in every operation); ``shape``: how its own error answers look (the builder
+    gives it the app's, see :meth:`for_template`)."""
 
-    The method responses list the statuses the integration responses name (200, 502, 504); the
-    answer's real status comes from ``$context.responseOverride.status``.
-    """
-    content_types = tuple(content_types)
-    responses = {
-        "200": {"description": "The app's answer (its status is set by the response template)"},
-        "502": {"description": "The function failed: an RFC 9457 problem"},
-        "504": {"description": "The function timed out: an RFC 9457 problem"},
-    }
+    binary: bool = True
+    content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES
+    shape: ErrorShape = ErrorShape()
+    binary_media_types: ClassVar[tuple[str, ...]] = ("*/*",)
+    """What the API needs: every request body with a ``Content-Type`` reaches the request
+    template base64-encoded (``CONVERT_TO_TEXT`` of a binary payload)."""
 
-    def method(parameters: list[dict[str, Any]]) -> dict[str, Any]:
-        operation: dict[str, Any] = {"responses": responses}
-        if parameters:
-            operation["parameters"] = parameters
-        operation["x-amazon-apigateway-integration"] = integration(
-            function_arn, binary=binary, content_types=content_types)
-        return {"x-amazon-apigateway-any-method": operation}
+    def for_template(self, app: Any, notes: list[str]) -> CustomLambdaIntegration:
+        """This integration for ``app``'s template: its error answers in the app's shape, and
+        ``application/json`` among the content types (a request without ``Content-Type``,
+        every ``GET``, counts as ``application/json``: without its template API Gateway
+        answers 415 to it). What was added or could not be carried over is said in
+        ``notes``."""
+        content_types = self.content_types
+        if "application/json" not in (kind.lower() for kind in content_types):
+            content_types = ("application/json", *content_types)
+            notes.append("--content-type: application/json added (API Gateway picks the "
+                         "request template of a request without Content-Type, every GET, "
+                         "as application/json: without it they would all be refused 415)")
+        shape = ErrorShape.of(app) if app is not None else self.shape
+        error_template(502, shape=shape, notes=notes)  # a formatter that fails is said
+        return replace(self, content_types=content_types, shape=shape)
 
-    proxy = {"name": "proxy", "in": "path", "required": True, "type": "string"}
-    return {"/": method([]), "/{proxy+}": method([proxy])}
+    def __call__(self, api: str, timeout_s: float) -> Integration:
+        if api != "rest":
+            raise TemplateError("the custom (non-proxy) integration needs --api rest (HTTP APIs "
+                                "only have proxy integrations for Lambda)")
+        spec = integration(invoke_uri(), binary=self.binary, content_types=self.content_types,
+                           timeout_s=timeout_s, shape=self.shape)
 
+        def build(route: GatewayRoute) -> dict[str, Any]:
+            return {"responses": dict(METHOD_RESPONSES),
+                    "x-amazon-apigateway-integration": dict(spec)}
 
-def openapi_body(function_arn: Any, *, title: str = "lamroute", binary: bool = True,
-                 content_types: Iterable[str] = DEFAULT_CONTENT_TYPES) -> dict[str, Any]:
-    """A whole OpenAPI 2.0 document (``DefinitionBody``/``Body``) with ``*/*`` binary types."""
-    return {
-        "swagger": "2.0",
-        "info": {"title": title, "version": "1.0"},
-        "paths": custom_integration_paths(function_arn, binary=binary,
-                                          content_types=content_types),
-        "x-amazon-apigateway-binary-media-types": ["*/*"],
-    }
-
-
-def apply_to_sam(template: dict[str, Any], *, api_id: str = "Api", function_id: str = "Function",
-                 binary: bool = True) -> dict[str, Any]:
-    """Swap a SAM template's REST proxy events for the custom integration (in place).
-
-    The API gets the OpenAPI body; the function loses its ``Api`` events (SAM would add proxy
-    integrations for them) and gets an explicit ``AWS::Lambda::Permission`` for the API.
-    """
-    resources = template["Resources"]
-    api = resources[api_id]
-    if api["Type"] != "AWS::Serverless::Api":
-        raise ValueError("the custom integration needs a REST API (AWS::Serverless::Api)")
-    function = resources[function_id]["Properties"]
-    events = function.get("Events", {})
-    for name in [k for k, v in events.items() if v.get("Type") == "Api"]:
-        del events[name]
-    if not events:
-        function.pop("Events", None)
-    body = openapi_body({"Fn::GetAtt": [function_id, "Arn"]}, binary=binary)
-    body["info"]["title"] = {"Ref": "AWS::StackName"}
-    api["Properties"]["DefinitionBody"] = body
-    resources[f"{function_id}ApiPermission"] = {
-        "Type": "AWS::Lambda::Permission",
-        "Properties": {
-            "Action": "lambda:InvokeFunction",
-            "FunctionName": {"Ref": function_id},
-            "Principal": "apigateway.amazonaws.com",
-            "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:"
-                                     f"${{AWS::AccountId}}:${{{api_id}}}/*"},
-        },
-    }
-    return template
+        return build
 
 
 def _claim(name: str) -> str:

@@ -1,11 +1,11 @@
-"""SAM templates for one Lambda function behind an API Gateway proxy resource.
+"""SAM templates: ``sam_template`` builds one for an app, ``to_yaml`` writes it.
 
-``ANY /`` and ``ANY /{proxy+}`` both invoke the function; SAM's ``Api``/``HttpApi`` events
-create the ``AWS::Lambda::Permission`` API Gateway needs to invoke it.
+The parts live beside this module (see :mod:`lamroute.deploy.builder`): the function, the REST
+or HTTP API with its definition, authorizers and gateway responses, the WebSocket API.
 
->>> template = sam_template(handler="notes.app.app", api="http")
->>> sorted(template["Resources"]["Function"]["Properties"]["Events"])
-['Proxy', 'Root']
+>>> template = sam_template(handler="notes.app.app", options=TemplateOptions(api="http"))
+>>> sorted(template["Resources"]["Api"]["Properties"]["DefinitionBody"]["paths"])
+['/', '/{proxy+}']
 >>> print(to_yaml({"Path": "/{proxy+}", "Method": "ANY"}), end="")
 Path: "/{proxy+}"
 Method: ANY
@@ -17,8 +17,12 @@ import json
 import re
 from typing import Any
 
-SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
-DEFAULT_RUNTIME = "python3.11"
+from .auth import TemplateError
+from .builder import DEFAULT_RUNTIME, SAM_TRANSFORM, TemplateOptions, build_template
+
+__all__ = ["DEFAULT_RUNTIME", "SAM_TRANSFORM", "TemplateError", "TemplateOptions",
+           "handler_for", "sam_template", "to_yaml"]
+
 _PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9_.:\-]*$")
 _YAML_WORDS = frozenset({"yes", "no", "on", "off", "true", "false", "null", "y", "n"})
 
@@ -29,56 +33,12 @@ def handler_for(target: str) -> str:
     return f"{module}.{attribute or 'app'}"
 
 
-def sam_template(
-    *, handler: str, api: str = "rest", stage: str | None = None, runtime: str = DEFAULT_RUNTIME,
-    code_uri: str = ".", memory: int = 512, timeout: int = 29, description: str | None = None,
-) -> dict[str, Any]:
-    """The template as a dict (``to_yaml`` writes it); ``api`` is ``"rest"`` or ``"http"``."""
-    if api not in ("rest", "http"):
-        raise ValueError("api must be 'rest' or 'http'")
-    api_id = "Api" if api == "rest" else "HttpApi"
-    if api == "rest":
-        stage = stage or "prod"
-        api_resource: dict[str, Any] = {"Type": "AWS::Serverless::Api", "Properties": {
-            "StageName": stage,
-            # Binary bodies both ways; SAM's notation for "*/*" escapes the slash as "~1".
-            # https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-api.html
-            "BinaryMediaTypes": ["*~1*"],
-        }}
-        event_props: dict[str, Any] = {"RestApiId": {"Ref": api_id}}
-        event_type = "Api"
-    else:
-        stage = stage or "$default"
-        api_resource = {"Type": "AWS::Serverless::HttpApi", "Properties": {"StageName": stage}}
-        event_props = {"ApiId": {"Ref": api_id}, "PayloadFormatVersion": "2.0"}
-        event_type = "HttpApi"
-    path_stage = "" if stage == "$default" else f"{stage}/"
-    function = {"Type": "AWS::Serverless::Function", "Properties": {
-        "Handler": handler,
-        "Runtime": runtime,
-        "CodeUri": code_uri,
-        "MemorySize": memory,
-        "Timeout": timeout,
-        "Architectures": ["arm64"],
-        "Environment": {"Variables": {"LOG_LEVEL": "INFO"}},
-        "Events": {
-            "Root": {"Type": event_type, "Properties": {**event_props, "Path": "/",
-                                                        "Method": "ANY"}},
-            "Proxy": {"Type": event_type, "Properties": {**event_props, "Path": "/{proxy+}",
-                                                         "Method": "ANY"}},
-        },
-    }}
-    return {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Transform": SAM_TRANSFORM,
-        "Description": description or f"{handler} behind an API Gateway proxy resource",
-        "Resources": {api_id: api_resource, "Function": function},
-        "Outputs": {"ApiUrl": {
-            "Description": "The API's base URL",
-            "Value": {"Fn::Sub": f"https://${{{api_id}}}.execute-api.${{AWS::Region}}."
-                                 f"${{AWS::URLSuffix}}/{path_stage}"},
-        }},
-    }
+def sam_template(*, handler: str, app: Any = None, options: TemplateOptions | None = None,
+                 description: str | None = None,
+                 notes: list[str] | None = None) -> dict[str, Any]:
+    """The template of ``app`` (``None``: a plain proxy) as a dict; see
+    :func:`lamroute.deploy.builder.build_template`."""
+    return build_template(handler, app, options, description=description, notes=notes)
 
 
 def _scalar(value: Any) -> str:

@@ -14,6 +14,9 @@ standard library; ``multipart/form-data`` bodies by :mod:`lamroute.http.multipar
 from __future__ import annotations
 
 import io
+import itertools
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TypeVar, overload
 
@@ -52,11 +55,11 @@ DEFAULT_LIMITS = FormLimits()
 class UploadFile:
     """One uploaded file of a multipart body.
 
-    ``filename`` (as the client named it: ``filename*`` of RFC 5987 preferred, else the raw
-    UTF-8 ``filename`` browsers send; ``None`` when absent), ``content_type``, ``headers`` (the
-    part's own), ``size`` in bytes, ``read()``/``seek()``/``close()`` and ``file``, a binary
-    file object positioned at the start. The content is in memory: Lambda delivers the whole
-    body in the event anyway.
+    ``filename`` (exactly as the client sent it: ``filename*`` of RFC 8187 preferred, else the
+    raw UTF-8 ``filename`` browsers send; ``None`` when absent: never a path to use, see
+    :attr:`safe_filename`), ``content_type``, ``headers`` (the part's own), ``size`` in bytes,
+    ``read()``/``seek()``/``close()`` and ``file``, a binary file object positioned at the
+    start. The content is in memory: Lambda delivers the whole body in the event anyway.
 
     >>> upload = UploadFile(b"hello", filename="a.txt", content_type="text/plain")
     >>> upload.read(2), upload.read(), upload.size
@@ -72,6 +75,27 @@ class UploadFile:
         self.content_type = content_type
         self.headers = headers if headers is not None else Headers()
         self.size = len(content)
+
+    @property
+    def safe_filename(self) -> str | None:
+        r"""``filename`` reduced to a name that is safe as the last part of a path.
+
+        The client's own value may be ``../../etc/passwd``, ``C:\Users\ann\a.pdf``, or hold
+        CR/LF, NUL and invisible direction marks. This keeps the part after the last ``/`` or
+        ``\``, drops control and format characters (Unicode Cc, Cf, Zl, Zp), trims spaces
+        and dots at both ends (no ``..``, no hidden ``.htaccess``) and shortens the stem to fit
+        255 bytes of UTF-8 (the name limit of Linux file systems), keeping the extension;
+        ``None`` when nothing is left. Still choose the directory yourself, and prefer a name
+        of your own (an id) for storage.
+
+        >>> UploadFile(b"", filename="../../etc/passwd").safe_filename
+        'passwd'
+        >>> UploadFile(b"", filename="C:\\Users\\ann\\résumé.pdf\r\n").safe_filename
+        'résumé.pdf'
+        >>> UploadFile(b"", filename="..").safe_filename is None
+        True
+        """
+        return None if self.filename is None else safe_filename(self.filename)
 
     def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes from the current position (all that is left by default)."""
@@ -89,6 +113,29 @@ class UploadFile:
         return (f"UploadFile(filename={self.filename!r}, content_type={self.content_type!r}, "
                 f"size={self.size})")
 
+
+def safe_filename(name: str) -> str | None:
+    """See :attr:`UploadFile.safe_filename`."""
+    name = name.replace("\\", "/").rpartition("/")[2]
+    name = "".join(char for char in name
+                   if unicodedata.category(char) not in _UNSAFE_CATEGORIES)
+    while name != (trimmed := name.strip().strip(".")):
+        name = trimmed
+    if len(name.encode("utf-8")) > MAX_FILENAME_BYTES:
+        stem, dot, extension = name.rpartition(".")
+        if not dot or len(extension) > 16:  # no extension worth keeping
+            stem, extension = name, ""
+        else:
+            extension = "." + extension
+        room = MAX_FILENAME_BYTES - len(extension.encode("utf-8"))
+        name = stem.encode("utf-8")[:room].decode("utf-8", errors="ignore").rstrip() + extension
+    return name or None
+
+
+# Control (CR, LF, NUL...), format (bidi overrides such as U+202E, zero-width characters) and
+# line/paragraph separators: never wanted in a file name, a log line or a header.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+MAX_FILENAME_BYTES = 255
 
 FormValue = str | UploadFile
 
@@ -167,13 +214,27 @@ def parse_urlencoded(body: bytes, limits: FormLimits = DEFAULT_LIMITS) -> FormDa
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise BadRequest("The form body is not valid UTF-8.") from None
-    if text.count("&") >= limits.max_fields:
+    if _more_fields_than(text, limits.max_fields):
         raise too_many_fields(limits.max_fields)
     try:
         pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
         raise BadRequest("A form field is not valid UTF-8 once percent-decoded.") from None
     return FormData(pairs)
+
+
+def _more_fields_than(text: str, limit: int) -> bool:
+    """Whether ``a=1&b=2`` holds more than ``limit`` fields: the parts between ``&`` that are
+    not empty (``a=1&&b=2&`` is two fields, as ``parse_qsl`` reads it), counted up to
+    ``limit + 1`` only.
+
+    >>> _more_fields_than("a=1&b=2&c=3&", 3), _more_fields_than("a&b&c&d", 3)
+    (False, True)
+    """
+    if text.count("&") < limit:  # the common case: at most count + 1 fields
+        return False
+    fields = re.finditer(r"[^&]+", text)
+    return next(itertools.islice(fields, limit, None), None) is not None
 
 
 def too_many_fields(limit: int) -> PayloadTooLarge:

@@ -8,8 +8,11 @@ parsed: the part over ``max_part_size`` or the field past ``max_fields`` stops t
 
 A part with a ``filename`` parameter is a file (:class:`~lamroute.http.forms.UploadFile`), any
 other a text field (``str``, decoded as UTF-8 or the part's ``charset``). The file name is taken
-from ``filename*`` (RFC 5987 ``utf-8''%C3%A9.txt``, sent by .NET and some older clients) when
-present, else from ``filename`` (raw UTF-8, as browsers send it, RFC 7578 §4.2).
+from ``filename*`` (RFC 8187, formerly 5987: ``utf-8''%C3%A9.txt``, sent by .NET and some older
+clients) when present, else from ``filename`` (raw UTF-8, as browsers send it, RFC 7578 §4.2).
+A charset, of a part or of a ``*=`` value, must be a label of the WHATWG Encoding Standard
+(:mod:`lamroute.http.charsets`): any other, text not valid in it, a malformed ``*=`` value or a
+base64 part that is not base64 is a 400.
 
 >>> body = (b'--xyz\\r\\nContent-Disposition: form-data; name="title"\\r\\n\\r\\nhi\\r\\n'
 ...         b'--xyz\\r\\nContent-Disposition: form-data; name="f"; filename="a.txt"\\r\\n'
@@ -23,12 +26,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import logging
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from ..exceptions import BadRequest
+from .charsets import decode
 from .forms import (
     DEFAULT_LIMITS,
     FormData,
@@ -61,7 +64,8 @@ def header_params(value: str) -> tuple[str, dict[str, str]]:
     """``'form-data; name="a"; filename*=utf-8\\'\\'%C3%A9'`` → ``("form-data", {...})``.
 
     Quoted strings keep ``;`` inside them; an extended parameter
-    (``name*=charset'lang'value``, RFC 5987) is decoded and wins over the plain one.
+    (``name*=charset'lang'value``, RFC 8187) is decoded and wins over the plain one; a 400
+    when it is malformed, in a charset that is not a text encoding, or not valid in it.
 
     >>> header_params('form-data; name="a;b"; filename*=UTF-8\\'\\'caf%C3%A9.txt')
     ('form-data', {'name': 'a;b', 'filename': 'café.txt'})
@@ -71,9 +75,7 @@ def header_params(value: str) -> tuple[str, dict[str, str]]:
     extended: dict[str, str] = {}
     for key, raw in _split_params(rest):
         if key.endswith("*"):
-            decoded = _extended_value(raw)
-            if decoded is not None:
-                extended[key[:-1]] = decoded
+            extended[key[:-1]] = _extended_value(key, raw)
         elif key not in plain:
             plain[key] = raw
     plain.update(extended)
@@ -124,16 +126,19 @@ def _closing_quote(text: str, start: int) -> int:
     return len(text)
 
 
-def _extended_value(raw: str) -> str | None:
-    """RFC 5987 ``charset'language'percent-encoded`` → text (``None`` when malformed)."""
+def _extended_value(key: str, raw: str) -> str:
+    """RFC 8187 ``charset'language'percent-encoded`` → text; a 400 when it cannot be read.
+
+    Ignoring a bad value would change the meaning of the part: without its ``filename*`` a
+    file would become a text field.
+    """
     charset, sep, rest = raw.partition("'")
     _, sep2, encoded = rest.partition("'")
     if not (sep and sep2):
-        return None
-    try:
-        return unquote(encoded, encoding=charset or "utf-8", errors="strict")
-    except (LookupError, UnicodeDecodeError):
-        return None
+        raise BadRequest(f"The multipart parameter {key}= is not charset'language'value "
+                         "(RFC 8187).")
+    return _decoded_text(unquote_to_bytes(encoded), charset or "utf-8",
+                         f"The multipart parameter {key}=")
 
 
 def _header_text(raw: bytes) -> str:
@@ -241,8 +246,8 @@ def _decoded(content: bytes, encoding: str | None) -> bytes:
     if kind in ("", "7bit", "8bit", "binary"):
         return content
     try:
-        if kind == "base64":
-            return base64.b64decode(content)
+        if kind == "base64":  # line breaks are part of MIME base64, anything else is not
+            return base64.b64decode(content.translate(None, b" \t\r\n"), validate=True)
         if kind == "quoted-printable":
             return binascii.a2b_qp(content)
     except (binascii.Error, ValueError):
@@ -254,11 +259,18 @@ def _text(content: bytes, content_type: str | None, name: str) -> str:
     charset = "utf-8"
     if content_type:
         charset = header_params(content_type)[1].get("charset") or charset
+    return _decoded_text(content, charset, f"The form field {name!r}")
+
+
+def _decoded_text(content: bytes, charset: str, what: str) -> str:
+    """``content`` in ``charset`` (a WHATWG label); a 400 naming ``what`` otherwise."""
     try:
-        codecs.lookup(charset)
-        return content.decode(charset)
-    except (LookupError, UnicodeDecodeError):
-        raise BadRequest(f"The form field {name!r} is not valid {charset} text.") from None
+        return decode(content, charset)
+    except LookupError:
+        raise BadRequest(f"{what} declares the charset {charset!r}, which is not a text "
+                         "encoding (see the WHATWG Encoding Standard).") from None
+    except ValueError:  # UnicodeDecodeError, or a codec's plain UnicodeError
+        raise BadRequest(f"{what} is not valid {charset} text.") from None
 
 
 def parse_multipart(body: bytes, content_type: str,

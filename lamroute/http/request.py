@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..exceptions import BadRequest, UnprocessableEntity, UnsupportedMediaType
+from ..exceptions import BadRequest, UnsupportedMediaType
 from .multidict import Headers, QueryParams
 
 if TYPE_CHECKING:
@@ -197,7 +197,9 @@ class Request:
             kind = type(value)
         if kind is _NonFiniteJSON:
             if not allow_non_finite:
-                raise value.problem()
+                from .json_checks import non_finite_problem
+
+                raise non_finite_problem(value.value)
             return value.value
         return value
 
@@ -346,7 +348,6 @@ def _no_constant(name: str) -> Any:  # NaN, Infinity, -Infinity: not JSON, but P
 # float literal; a body without NaN or huge numbers decodes in one pass.
 _FINITE = json.JSONDecoder(parse_float=_finite_float, parse_constant=_no_constant)
 _ANY_NUMBER = json.JSONDecoder()
-_MAX_REPORTED = 20
 
 
 class _Unchecked:
@@ -359,7 +360,9 @@ class _Unchecked:
         self.value = value
 
     def checked(self) -> Any:
-        return _NonFiniteJSON(self.value) if _non_finite_paths(self.value) else self.value
+        from .json_checks import non_finite_paths
+
+        return _NonFiniteJSON(self.value) if non_finite_paths(self.value) else self.value
 
 
 class _NonFiniteJSON:
@@ -369,13 +372,6 @@ class _NonFiniteJSON:
 
     def __init__(self, value: Any) -> None:
         self.value = value
-
-    def problem(self) -> UnprocessableEntity:
-        errors = [{"loc": ["body", *path], "msg": "Input should be a finite number",
-                   "type": "finite_number"} for path in _non_finite_paths(self.value)]
-        return UnprocessableEntity(
-            "The request body holds numbers JSON cannot carry (NaN, Infinity or out of range).",
-            extra={"errors": errors})
 
 
 def _parse_json(body: bytes, any_number: bool) -> Any:
@@ -396,10 +392,14 @@ def _parse_json(body: bytes, any_number: bool) -> Any:
             except _NonFinite:
                 value = _NonFiniteJSON(_ANY_NUMBER.decode(text))
     except (ValueError, RecursionError) as exc:
-        raise BadRequest(f"The request body is not valid JSON: {_short(exc)}") from None
-    if "\\" in text and _surrogate_escape().search(text) and _has_lone_surrogate(value):
-        raise BadRequest("The request body is not valid JSON: it holds a lone surrogate "
-                         "(an unpaired \\ud800-\\udfff escape).")
+        from .json_checks import malformed
+
+        raise malformed(exc) from None
+    if "\\" in text and _surrogate_escape().search(text):
+        from .json_checks import refuse_lone_surrogates
+
+        refuse_lone_surrogates(value.value if type(value) in (_NonFiniteJSON, _Unchecked)
+                               else value)
     return value
 
 
@@ -407,42 +407,3 @@ def _parse_json(body: bytes, any_number: bool) -> Any:
 def _surrogate_escape() -> re.Pattern[str]:
     """A \\uD800-\\uDFFF escape: compiled on first use (import stays light)."""
     return re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    """Whether a string (key or value) anywhere in ``value`` cannot be encoded as UTF-8."""
-    stack = [value.value if type(value) in (_NonFiniteJSON, _Unchecked) else value]
-    while stack:
-        item = stack.pop()
-        if type(item) is dict:
-            stack.extend(item)
-            stack.extend(item.values())
-        elif type(item) is list:
-            stack.extend(item)
-        elif type(item) is str and not item.isascii():
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-    return False
-
-
-def _non_finite_paths(value: Any) -> list[list[str | int]]:
-    """Where the NaN and infinite floats are in ``value`` (the first few)."""
-    found: list[list[str | int]] = []
-    stack: list[tuple[list[str | int], Any]] = [([], value)]
-    while stack and len(found) < _MAX_REPORTED:
-        path, item = stack.pop()
-        if type(item) is float and item - item != 0:
-            found.append(path)
-        elif type(item) is dict:
-            stack.extend(([*path, key], child) for key, child in reversed(item.items()))
-        elif type(item) is list:
-            stack.extend(([*path, index], child)
-                         for index, child in reversed(list(enumerate(item))))
-    return found
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) <= 120 else text[:117] + "..."

@@ -11,9 +11,11 @@ registers two when it is built:
 
 - before the snapshot (:func:`before_snapshot`): the app starts (its ``@app.on_startup``
   hooks; a failure fails the publication instead of snapshotting a broken app), the lazy work
-  of a first request is done (every payload format parses and renders a request, an error
-  answer and an access line are formatted, validators left for their first request are built,
-  the event loop of an app with async code runs once), then the app's
+  of a first request is done (every payload format, the custom integration's included, parses
+  and renders a request, an error
+  answer and an access line are formatted, the checks of a malformed JSON body are loaded,
+  validators left for their first request are built, the event loop of an app with async code
+  runs once), then the app's
   ``@app.before_snapshot`` hooks run;
 - after a restore (:func:`after_restore`): the next request is logged as a cold start,
   Python's shared ``random`` generator is reseeded (it was seeded before the snapshot, so every
@@ -34,7 +36,7 @@ import sys
 from typing import Any
 
 from ..exceptions import NotFound
-from ..formats import FORMATS, PayloadFormat, websocket_format
+from ..formats import CUSTOM_MARKER, FORMATS, PayloadFormat, detect, websocket_format
 from ..http.response import Response
 from ..params.validation import build_deferred
 from .hooks import run_hook
@@ -89,10 +91,13 @@ def warm(app: App) -> None:
         event = SAMPLE_EVENTS.get(fmt.name)
         if event is not None:
             _warm_format(app, fmt, event)
+    if app.routes:  # the custom integration's format, loaded by the first event it sends
+        _warm_format(app, detect(SAMPLE_EVENTS["custom"]), SAMPLE_EVENTS["custom"])
     if app.websocket_routes:
         app.connections  # noqa: B018 - the @connections client's module
     if app.access_log:
         app.access_logger()  # the access line's module
+    from ..http import json_checks  # noqa: F401 - loaded by the first malformed JSON body
     if _has_async(app):
         from ..aio.loop import run
 
@@ -159,6 +164,14 @@ SAMPLE_EVENTS: dict[str, dict[str, Any]] = {
     },
 }
 """The smallest events each payload format parses (a Function URL parses as ``http``)."""
+SAMPLE_EVENTS["custom"] = {  # what lamroute's custom integration request template writes
+    "lamroute": CUSTOM_MARKER, "responseEncoding": "base64", "method": "POST",
+    "path": "%2Fwarm%2Fwarm", "resource": "/warm", "pathParameters": {},
+    "headers": {"content-type": "application%2Fjson", "cookie": "a%3Db"},
+    "queryStringParameters": {"q": "1"}, "body": "e30=", "isBase64Encoded": True,
+    "requestContext": {"stage": "warm", "requestId": "warm",
+                       "identity": {"sourceIp": "127.0.0.1"}},
+}
 SAMPLE_EVENTS["http-v1"] = {**SAMPLE_EVENTS["rest"], "version": "1.0"}
 SAMPLE_EVENTS["url"] = {**SAMPLE_EVENTS["http"], "requestContext": {
     **SAMPLE_EVENTS["http"]["requestContext"], "domainName": "warm.lambda-url.us-east-1.on.aws"}}

@@ -27,15 +27,32 @@ TEXT_TYPES = frozenset({"application/json", "application/javascript", "applicati
                         "application/graphql"})
 
 
+@dataclass(frozen=True)
+class ColdStart:
+    """The mark of an invocation that started a new execution environment, with how long its
+    init took (``None`` when it was not measured: an app imported by the caller). The access
+    line, the pretty terminal line and the runtime's ``REPORT`` line all show this one value.
+
+    >>> ColdStart(127.9).mark, ColdStart().mark
+    ('cold (init 128ms)', 'cold')
+    """
+
+    init_ms: float | None = None
+
+    @property
+    def mark(self) -> str:
+        return "cold" if self.init_ms is None else f"cold (init {self.init_ms:.0f}ms)"
+
+
 @dataclass
 class HttpAnswer:
     """What the local gateway writes back: status, header pairs (repeatable) and body bytes;
-    ``cold`` when the invocation behind it was a cold start (the access line shows it)."""
+    ``cold_start`` when the invocation behind it was a cold start (the access line shows it)."""
 
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
-    cold: bool = False
+    cold_start: ColdStart | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or ``None``."""

@@ -19,9 +19,6 @@ b'hello'
 from __future__ import annotations
 
 import logging
-import threading
-import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,10 +26,11 @@ from urllib.parse import parse_qsl
 
 from ..logs import printable, redact_text
 from ..testing.bodies import delivered_body
-from ..testing.client import FakeContext
 from ..testing.events import make_event
 from ..testing.gateway_auth import AuthorizerOutcome
 from .answers import HttpAnswer, gateway_error, to_http_answer
+from .gateway_errors import AUTHORIZER_TYPES, GatewayErrors
+from .invocation import InProcess, Outcome
 
 logger = logging.getLogger("lamroute.local")
 
@@ -57,7 +55,10 @@ class GatewayConfig:
     ``"http"`` (payload ``2.0`` or ``1.0``; ``$default`` stage or a named one) or ``"url"``
     (a Function URL). ``timeout`` is the integration timeout in seconds (504 after it);
     ``binary_media_types`` the REST API's setting (``*/*`` as ``lamroute template`` writes it);
-    ``integration`` one of :data:`INTEGRATIONS` (REST APIs only for the custom ones).
+    ``integration`` one of :data:`INTEGRATIONS` (REST APIs only for the custom ones);
+    ``function_timeout`` the function's own (Lambda's ``Timeout``, ``None``: no other than the
+    integration timeout) for an app called in-process (worker processes have their
+    :class:`~lamroute.local.function.FunctionConfig`'s).
     """
 
     api: str = "rest"
@@ -66,6 +67,7 @@ class GatewayConfig:
     timeout: float = DEFAULT_TIMEOUT
     binary_media_types: tuple[str, ...] = ("*/*",)
     integration: str = "proxy"
+    function_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if self.api not in APIS:
@@ -78,7 +80,8 @@ class GatewayConfig:
             raise ValueError("payload_version must be '1.0' or '2.0'")
         if self.api == "url" and self.stage not in (None, "$default"):
             raise ValueError("Function URLs have no stages")
-        if self.timeout <= 0:
+        if self.timeout <= 0 or (self.function_timeout is not None
+                                 and self.function_timeout <= 0):
             raise ValueError("timeout must be positive")
 
     @property
@@ -113,28 +116,36 @@ class HttpRequest:
         return next((v for k, v in self.headers if k.lower() == wanted), None)
 
 
-@dataclass
-class Outcome:
-    """How one invocation ended: a payload, an exception, or no answer within the timeout;
-    ``cold`` when it was the container's first."""
-
-    payload: Any = None
-    error: BaseException | None = None
-    trace: str = ""
-    timed_out: bool = False
-    cold: bool = False
+# The gateway's answer when the integration timeout passes. REST APIs: 504 "Endpoint request
+# timed out" (https://repost.aws/knowledge-center/api-gateway-5xx-error). HTTP APIs answer
+# 503 {"message":"Service Unavailable"} instead: not in AWS's reference pages, but what captured
+# HTTP API answers show (cortexlabs/cortex#1225, serverless/serverless#11222).
+_TIMEOUT_ANSWERS = {"rest": (504, "Endpoint request timed out"),
+                    "http": (503, "Service Unavailable")}
 
 
 class Gateway:
-    """Emulates one API Gateway stage (or Function URL) in front of one Lambda container."""
+    """Emulates one API Gateway stage (or Function URL) in front of one Lambda function.
 
-    def __init__(self, app: Callable[[Any, Any], Any], config: GatewayConfig) -> None:
+    ``app`` is called in this process (one container: :class:`~.invocation.InProcess`, its
+    cold start measured as ``init_ms`` when the caller timed the import), or is a
+    :class:`~lamroute.local.workers.LocalRuntime` whose worker processes run it.
+    """
+
+    def __init__(self, app: Callable[[Any, Any], Any], config: GatewayConfig, *,
+                 init_ms: float | None = None) -> None:
         self.app = app
         self.config = config
+        # A LocalRuntime (worker processes) in place of an in-process app.
+        self.runtime: Any = app if hasattr(app, "invoke_event") else None
+        self.function: Any = self.runtime or InProcess(
+            app, function_timeout=config.function_timeout, init_ms=init_ms)
         self.request_hooks: list[RequestHook] = []
-        # One container handles one invocation at a time; other requests wait their turn.
-        self._lock = threading.Lock()
-        self._cold = True  # the app was imported for this container: its first call is cold
+        # The gateway's own refusals and error bodies (gateway responses: --template).
+        self.errors = GatewayErrors(api=config.api)
+        self.integration_spec: dict[str, Any] | None = None
+        """The custom integration's ``x-amazon-apigateway-integration`` (``--template``'s, or
+        the one written for the app); ``None``: the one written for the in-process app."""
         self._custom_integration: Any = None
 
     def handle(self, request: HttpRequest) -> HttpAnswer:
@@ -143,6 +154,9 @@ class Gateway:
         app_path = self.strip_stage(raw_path)
         if isinstance(app_path, HttpAnswer):
             return app_path
+        refused = self.errors.refuse(request, app_path)
+        if refused is not None:
+            return refused
         event = self.build_event(request, app_path, raw_query)
         for hook in self.request_hooks:
             early = hook(request, event)
@@ -153,7 +167,7 @@ class Gateway:
             return answer
         outcome = self.invoke(event)
         answer = self.answer(outcome, request, event)
-        answer.cold = outcome.cold
+        answer.cold_start = outcome.cold_start
         return answer
 
     def _custom(self) -> Any:
@@ -161,7 +175,7 @@ class Gateway:
             from .custom import CustomIntegration  # loads the template engine (airspeed)
 
             self._custom_integration = CustomIntegration(
-                self, binary=self.config.integration == "custom")
+                self, binary=self.config.integration == "custom", spec=self.integration_spec)
         return self._custom_integration
 
     def strip_stage(self, raw_path: str) -> str | HttpAnswer:
@@ -207,67 +221,66 @@ class Gateway:
         return delivered_body(self.config.format, request.body, request.header("content-type"),
                               binary_media_types=self.config.binary_media_types)
 
-    def invoke(self, event: dict[str, Any]) -> Outcome:
-        """Call the app in a worker thread, one invocation at a time, within the timeout.
-
-        The timeout counts from the start of the invocation, not from the wait in the queue.
-        A timed-out invocation keeps the container busy until it ends, as in Lambda.
-        """
-        started, done, abandoned = threading.Event(), threading.Event(), threading.Event()
-        outcome = Outcome()
-        timeout = self.config.timeout
-
-        def run() -> None:
-            with self._lock:
-                outcome.cold, self._cold = self._cold, False
-                started.set()
-                begun = time.perf_counter()
-                try:
-                    context = FakeContext(timeout_ms=int(timeout * 1000),
-                                          function_name="lamroute-local")
-                    outcome.payload = self.app(event, context)
-                except BaseException as exc:  # a crashed invocation, reported by answer()
-                    outcome.error, outcome.trace = exc, traceback.format_exc()
-                finally:
-                    done.set()
-                    if abandoned.is_set():
-                        logger.warning("the timed-out invocation ended after %.1fs; its answer "
-                                       "was dropped", time.perf_counter() - begun)
-
-        threading.Thread(target=run, name="lamroute-invocation", daemon=True).start()
-        started.wait()
-        if not done.wait(timeout):
-            abandoned.set()
-            return Outcome(timed_out=True, cold=outcome.cold)
+    def invoke(self, event: Any) -> Outcome:
+        """Invoke the function with ``event`` (in this process or in a worker), waiting at
+        most the integration timeout."""
+        outcome: Outcome = self.function.invoke_event(event, wait=self.config.timeout)
         return outcome
 
     def answer(self, outcome: Outcome, request: HttpRequest, event: dict[str, Any]) -> HttpAnswer:
         """Turn the invocation's outcome into the gateway's HTTP answer, loudly on failure."""
         what = loggable(request)
+        request_id = event.get("requestContext", {}).get("requestId")
         if outcome.timed_out:
-            logger.error("!!! 504 %s: no answer within the %ss integration timeout; API Gateway "
-                         "answers 504 Endpoint request timed out", what, self.config.timeout)
-            return gateway_error(504, "Endpoint request timed out")
-        if outcome.error is not None:
-            # A failed invocation: API Gateway answers with its generic internal error.
-            # https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html
-            logger.error("!!! 500 %s: the invocation crashed; API Gateway answers 500 Internal "
-                         "server error\n%s", what, outcome.trace.rstrip())
-            return gateway_error(500, "Internal server error")
+            status, message = _TIMEOUT_ANSWERS.get(self.config.api, _TIMEOUT_ANSWERS["rest"])
+            logger.error("!!! %s %s: no answer within the %ss integration timeout; %s answers "
+                         "%s %s", status, what, self.config.timeout, self.service, status,
+                         message)
+            return self.errors.answer("INTEGRATION_TIMEOUT", status, message,
+                                      request, request_id=request_id)
+        if outcome.failure is not None:
+            answer = self.errors.invocation_failed(outcome.failure, request,
+                                                   request_id=request_id)
+            why = _FAILURE_WORDS.get(outcome.failure, "the invocation failed")
+            logger.error("!!! %s %s: %s (%s); %s answers %s\n%s", answer.status, what, why,
+                         outcome.error_type, self.service, _said(answer),
+                         outcome.trace.rstrip())
+            return answer
         done = to_http_answer(self.config.format, outcome.payload,
                               accept=request.header("accept"),
                               binary_media_types=self.config.binary_media_types)
         if done.problems:
-            logger.error("!!! 502 %s: the app returned a malformed %s proxy response (%s); API "
-                         "Gateway answers 502 Internal server error. Response: %.500r", what,
-                         self.config.format, "; ".join(done.problems), outcome.payload)
+            answer = self.errors.invocation_failed("malformed", request, request_id=request_id)
+            logger.error("!!! %s %s: the app returned a malformed %s proxy response (%s); %s "
+                         "answers %s. Response: %.500r", answer.status, what,
+                         self.config.format, "; ".join(done.problems), self.service,
+                         _said(answer), outcome.payload)
+            return answer
         for warning in done.warnings:
             logger.warning("%s: %s", what, warning)
-        request_id = event.get("requestContext", {}).get("requestId")
         if request_id:
             name = "x-amzn-RequestId" if self.config.api == "rest" else "Apigw-Requestid"
             done.answer.headers.append((name, request_id))
         return done.answer
+
+    @property
+    def service(self) -> str:
+        return "the Function URL" if self.config.api == "url" else "API Gateway"
+
+
+_FAILURE_WORDS = {
+    "throttled": "throttled: every worker is busy (--concurrency)",
+    "function": "the function raised an unhandled error",
+    "timeout": "the function ran past its timeout and was stopped",
+    "crash": "the function's process crashed",
+    "memory": "the function ran out of memory",
+    "init": "the function failed to initialise (init error)",
+}
+
+
+def _said(answer: HttpAnswer) -> str:
+    """The answer's status and body for a log line (a gateway response's body may be long)."""
+    return f"{answer.status} {printable(answer.body[:300].decode('utf-8', 'replace'))}"
 
 
 def forwarded_headers(headers: list[tuple[str, str]], peer: str) -> list[tuple[str, str]]:
@@ -290,20 +303,23 @@ def forwarded_headers(headers: list[tuple[str, str]], peer: str) -> list[tuple[s
 
 def access_line(request: HttpRequest, answer: HttpAnswer, seconds: float) -> str:
     """One access log line: ``127.0.0.1 "GET /prod/notes?token=[REDACTED]" 200 123B 4.1ms``,
-    ``cold`` at the end for a cold start.
+    with the cold-start mark at the end when the request started a new execution environment
+    (``cold (init 128ms)``, see :class:`~.answers.ColdStart`).
 
     The request line is the client's: see :func:`loggable`.
     """
+    cold = "" if answer.cold_start is None else " " + answer.cold_start.mark
     return (f'{printable(request.client_ip)} "{loggable(request)}" {answer.status} '
-            f"{len(answer.body)}B {seconds * 1000:.1f}ms" + (" cold" if answer.cold else ""))
+            f"{len(answer.body)}B {seconds * 1000:.1f}ms{cold}")
 
 
 def access_fields(request: HttpRequest, answer: HttpAnswer,
-                  seconds: float) -> dict[str, tuple[str, str, int, float, bool]]:
+                  seconds: float) -> dict[str, tuple[str, str, int, float, str]]:
     """The access record's ``extra``: what the pretty terminal line shows
-    (:func:`lamroute.local.terminal.render_access`)."""
+    (:func:`lamroute.local.terminal.render_access`), the cold-start mark included."""
     method, _, target = loggable(request).partition(" ")
-    return {"http_access": (method, target, answer.status, seconds, answer.cold)}
+    cold = "" if answer.cold_start is None else answer.cold_start.mark
+    return {"http_access": (method, target, answer.status, seconds, cold)}
 
 
 def loggable(request: HttpRequest) -> str:
@@ -322,10 +338,12 @@ class Authorizing(Protocol):
     def authorize(self, event: dict[str, Any], format: str) -> AuthorizerOutcome | None: ...
 
 
-def local_gateway_hook(gate: Authorizing, format: str) -> RequestHook:
+def local_gateway_hook(gate: Authorizing, format: str,
+                       errors: GatewayErrors | None = None) -> RequestHook:
     """A ``Gateway.request_hooks`` entry for ``lamroute serve --authorizer``/``--jwt-claims``:
     runs ``gate`` (a ``GatewayAuthorizer``, or ``RouteAuthorizers`` that pick one per route)
-    between the event and the invocation, answers refusals itself and says why in the log."""
+    between the event and the invocation, answers refusals itself and says why in the log
+    (with ``errors``' gateway responses when it has some)."""
     def hook(request: Any, event: dict[str, Any]) -> HttpAnswer | None:
         outcome = gate.authorize(event, format)
         if outcome is None or outcome.allowed:
@@ -338,7 +356,13 @@ def local_gateway_hook(gate: Authorizing, format: str) -> RequestHook:
         elif outcome.www_authenticate is not None:
             logger.warning("401 from the JWT authorizer: %s", outcome.reason)
         answer = outcome.proxy_answer()
-        return HttpAnswer(outcome.status, list(answer["headers"].items()),
-                          answer["body"].encode())
+        headers = list(answer["headers"].items())
+        if errors is not None and errors.responses is not None:
+            kind = AUTHORIZER_TYPES.get(outcome.error_type or "", "")
+            extra = [(k, v) for k, v in headers if k.lower() == "x-amzn-errortype"]
+            return errors.answer(kind, outcome.status, outcome.message, request,
+                                 request_id=event.get("requestContext", {}).get("requestId"),
+                                 message_key=outcome.message_key, headers=extra)
+        return HttpAnswer(outcome.status, headers, answer["body"].encode())
 
     return hook

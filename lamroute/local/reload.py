@@ -14,8 +14,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .gateway import logger
 
@@ -66,3 +67,22 @@ def run_with_reload(server_argv: Sequence[str], *, roots: Sequence[str] = (".",)
         if child is not None:
             _stop(child)
         return 0
+
+
+def watch(on_change: Callable[[], None], *, roots: Sequence[str] = (".",),
+          interval: float = 0.5) -> threading.Thread:
+    """Call ``on_change`` (in a daemon thread) whenever a ``.py`` file under ``roots`` changes:
+    ``serve --reload`` restarts the workers this way, the server keeps running."""
+    def loop() -> None:
+        snapshot = python_files_mtimes(roots)
+        while True:
+            time.sleep(interval)
+            current = python_files_mtimes(roots)
+            if current != snapshot:
+                snapshot = current
+                logger.info("change detected: restarting the workers")
+                on_change()
+
+    thread = threading.Thread(target=loop, daemon=True, name="lamroute-reload")
+    thread.start()
+    return thread

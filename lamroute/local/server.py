@@ -110,15 +110,16 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
         except ValueError as exc:  # a FramingError: its message holds no client data
-            refusal = gateway_error(400, str(exc))
-        else:
-            if body is not None:
-                request = HttpRequest(self.command, self.path, list(self.headers.items()), body,
-                                      self.client_address[0])
-                return request, self._invoke(request)
-            refusal = gateway_error(413, "Request Too Long")
-        self.close_connection = True
-        return HttpRequest(self.command, self.path, client_ip=self.client_address[0]), refusal
+            self.close_connection = True
+            return (HttpRequest(self.command, self.path, client_ip=self.client_address[0]),
+                    gateway_error(400, str(exc)))
+        request = HttpRequest(self.command, self.path, list(self.headers.items()), body or b"",
+                              self.client_address[0])
+        if body is None:  # the template's REQUEST_TOO_LARGE gateway response, when it has one
+            self.close_connection = True
+            return request, self.server.gateway.errors.answer("REQUEST_TOO_LARGE", 413,
+                                                              "Request Too Long", request)
+        return request, self._invoke(request)
 
     def _invoke(self, request: HttpRequest) -> HttpAnswer:
         try:
@@ -196,8 +197,12 @@ class _Handler(BaseHTTPRequestHandler):
 class LocalGateway:
     """A local API Gateway for ``app`` on ``host``:``port`` (``0`` picks a free port).
 
-    ``host`` is 127.0.0.1 unless given (``0.0.0.0`` exposes it to the network); other options
-    as :class:`GatewayConfig`. ``start()`` serves in a background thread,
+    ``app`` is called in this process, or is a :class:`~lamroute.local.workers.LocalRuntime`
+    whose worker processes run it (closed by its owner, not by ``stop()``).
+
+    ``host`` is 127.0.0.1 unless given (``0.0.0.0`` exposes it to the network); ``init_ms``
+    how long an in-process app took to import (shown with its cold start); other options as
+    :class:`GatewayConfig`. ``start()`` serves in a background thread,
     ``serve_forever()`` in the calling one (Ctrl-C stops it cleanly); ``stop()`` closes it.
     ``connection_hooks`` see each request's handler before the HTTP pipeline; a hook returning
     ``True`` has answered it itself. ``gateway.request_hooks`` run between event and invocation.
@@ -209,12 +214,13 @@ class LocalGateway:
         self, app: Callable[[Any, Any], Any], *, api: str = "rest", stage: str | None = None,
         payload_version: str = "2.0", timeout: float = DEFAULT_TIMEOUT,
         binary_media_types: tuple[str, ...] = ("*/*",), port: int = 3000, host: str = HOST,
-        integration: str = "proxy",
+        integration: str = "proxy", function_timeout: float | None = None,
+        init_ms: float | None = None,
     ) -> None:
         config = GatewayConfig(api=api, stage=stage, payload_version=payload_version,
                                timeout=timeout, binary_media_types=binary_media_types,
-                               integration=integration)
-        self.gateway = Gateway(app, config)
+                               integration=integration, function_timeout=function_timeout)
+        self.gateway = Gateway(app, config, init_ms=init_ms)
         self.host = host
         self._server = _Server((host, port), _Handler, bind_and_activate=True)
         self._server.gateway = self.gateway

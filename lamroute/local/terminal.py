@@ -4,7 +4,8 @@ and tracebacks (``--log-format pretty``), or the JSON lines exactly as Lambda wo
 
 Pretty output goes to standard error; when standard output is not a terminal (``> app.jsonl``)
 the JSON lines still go there, so they stay available. The access line comes from the gateway
-(what the client got: time, method, URL, status, duration, a ``cold`` mark for a cold start);
+(what the client got: time, method, URL, status, duration, and the cold-start mark with its
+init duration, ``cold (init 128ms)``, for a cold start);
 the app's own JSON access line, which would repeat it, is left out of the pretty view.
 
 Both ways of running the app use the same renderer: in-process, :func:`install` puts a
@@ -72,21 +73,23 @@ def default_mode(stream: TextIO | None = None) -> str:
     return "pretty" if isatty is not None and isatty() else "json"
 
 
-def render_access(method: str, url: str, status: int, seconds: float, cold: bool,
+def render_access(method: str, url: str, status: int, seconds: float, cold: str,
                   style: Style, *, at: float | None = None) -> str:
-    """The one human line of a request: ``12:00:01.250 GET /prod/notes 200 3.1ms cold``.
+    """The one human line of a request: ``12:00:01.250 GET /prod/notes 200 3.1ms``, then
+    ``cold``, the cold-start mark (:attr:`lamroute.local.answers.ColdStart.mark`), if any.
 
     ``url`` must already be safe for a terminal (see ``gateway.loggable``).
 
-    >>> render_access("GET", "/prod/notes?limit=2", 200, 0.0031, True, Style(False), at=0.25)
-    '00:00:00.250 GET /prod/notes?limit=2 200 3.1ms cold'
+    >>> render_access("GET", "/prod/notes?limit=2", 200, 0.0031, "cold (init 96ms)",
+    ...               Style(False), at=0.25)
+    '00:00:00.250 GET /prod/notes?limit=2 200 3.1ms cold (init 96ms)'
     """
     code = "32" if status < 400 else "33" if status < 500 else "31;1"
     parts = [style.paint(_clock(time.time() if at is None else at), "2"),
              style.paint(method, "1"), url, style.paint(str(status), code),
              f"{seconds * 1000:.1f}ms"]
     if cold:
-        parts.append(style.paint("cold", "36"))
+        parts.append(style.paint(cold, "36"))
     return " ".join(parts)
 
 
@@ -96,9 +99,9 @@ def render_line(text: str, style: Style) -> str | None:
     try:
         data = json.loads(text)
     except ValueError:
-        return printable(text.rstrip("\n"))
+        return _plain(text)
     if not isinstance(data, dict):
-        return printable(text.rstrip("\n"))
+        return _plain(text)
     name = str(data.get("name") or data.get("logger") or "")
     if name == LOGGER_NAME and data.get("message") == "request" and "status" in data:
         return None
@@ -116,6 +119,13 @@ def render_line(text: str, style: Style) -> str | None:
     if trace:
         lines += [_frame_line(line, style) for line in trace.rstrip("\n").split("\n")]
     return "\n".join(lines)
+
+
+def _plain(text: str) -> str:
+    """A line that is not JSON: the runtime client's text-mode error report joins its lines
+    with ``\\r`` and indents with no-break spaces (one CloudWatch event): shown as lines."""
+    parts = text.rstrip("\n").split("\r")
+    return "\n".join(printable(part.replace("\u00a0", " ")) for part in parts)
 
 
 def _clock(moment: float) -> str:
@@ -166,6 +176,7 @@ class PrettyHandler(LamrouteHandler):
     def __init__(self, json_handler: logging.Handler, stream: TextIO, style: Style) -> None:
         super().__init__(stream)
         self.style = style
+        self.twin = json_handler
         self.setFormatter(json_handler.formatter)
         self.filters = list(json_handler.filters)
         self.setLevel(json_handler.level)
@@ -236,9 +247,10 @@ class Terminal:
         if self.mode != "pretty":
             return
         for logger in (logging.getLogger(LOGGER_NAME), logging.getLogger()):
+            twinned = {id(h.twin) for h in logger.handlers if isinstance(h, PrettyHandler)}
             for handler in list(logger.handlers):
-                if isinstance(handler, LamrouteHandler) and not isinstance(handler,
-                                                                           PrettyHandler):
+                if isinstance(handler, LamrouteHandler) and not isinstance(
+                        handler, PrettyHandler) and id(handler) not in twinned:
                     logger.addHandler(PrettyHandler(handler, self.err, self.style))
                     if not self.keep_json:
                         logger.removeHandler(handler)

@@ -2,9 +2,15 @@
 
 This module holds the binder (:func:`build_binder`, :class:`Binder`); ``signature.py`` reads a
 signature into parameter specs, ``markers.py`` holds ``Query``, ``Header``, ``Body``,
-``Depends``..., ``converters.py`` the conversions that need no pydantic and ``validation.py`` the
-pydantic bridge, validation errors and response models (pydantic is imported only when a route
-uses a model or a constrained type).
+``Depends``..., ``converters.py`` the conversions of path, query, header and cookie values and
+``validation.py`` the pydantic bridge, validation errors and response models (pydantic is
+imported only when a route uses a model or a constrained type). Loaded only by the routes that
+need them: ``json_body.py`` binds a JSON body, ``constraints.py`` checks a marker's constraints
+against its type, ``form_kinds.py`` tells a form field, form model and file apart at
+registration, ``forms.py`` binds the bodies that are not JSON (``Form()``, ``File()``,
+``UploadFile``, a raw ``Body()``) and ``responses.py`` the ``response: Response`` parameter;
+``dependencies.py`` holds dependencies that await or yield, their clean-up,
+``cache="container"`` values and ``dependency_overrides`` (loaded only by apps that use them).
 
 Path parameters are bound by name, everything else by annotation and marker: ``int``/``float``/
 ``bool``/``str``/``UUID``/``Enum`` are converted without pydantic, other types (``date``,
@@ -28,8 +34,8 @@ from typing import Any, Protocol
 from ..exceptions import RouteDefinitionError
 from ..http.request import Request
 from ..http.response import Response
-from .converters import IDENTITY, Converter, check_text, each, fast_converter, list_item
-from .markers import Body, Param
+from .converters import IDENTITY, Converter, check_text, list_item, scalar_converter
+from .markers import Param
 from .signature import Dependant, ParamSpec, analyse, describe
 from .validation import (
     INVALID,
@@ -37,8 +43,6 @@ from .validation import (
     RequestValidationError,
     ResponseModel,
     build_adapter,
-    constrained,
-    error,
     is_optional,
     missing,
     validator,
@@ -150,27 +154,6 @@ def build_binder(
                   tuple(extract in compiler.awaited for _, extract in extractors))
 
 
-def _scalar_converter(spec: ParamSpec, where: str) -> tuple[Converter, bool, bool]:
-    """``(convert, is_list, keeps_text)`` for a path/query/header/cookie parameter.
-
-    ``keeps_text``: the raw text may reach the handler (``str``, or through pydantic), so a lone
-    surrogate must be refused first; the other fast converters refuse it themselves.
-    """
-    _, inner = is_optional(spec.annotation)
-    item = list_item(inner)
-    plain = not spec.metadata and not (spec.marker is not None and spec.marker.constraints)
-    if plain:
-        fast = fast_converter(inner if item is None else item)
-        if fast is not None and item is None:
-            return fast, False, fast is IDENTITY
-        if fast is not None:
-            kind = typing.get_origin(inner) or inner
-            return (each(fast, kind if kind in (set, frozenset, tuple) else list), True,
-                    fast is IDENTITY)
-    target = constrained(spec.annotation, spec.marker, spec.metadata)
-    return validator(build_adapter(target, where)), item is not None, True
-
-
 # -- compiling specs into extractors ---------------------------------------------------------
 
 
@@ -203,7 +186,9 @@ class _Compiler:
         if source == "depends":
             return self.dependency(spec)
         if source == "body":
-            return self.body(spec, where)
+            from .json_body import body_extractor  # routes with a JSON body only
+
+            return body_extractor(spec, where, self.embed_all)
         if source == "query-model":
             return _query_model(spec, where)
         if source in _OTHER_BODIES:
@@ -246,32 +231,6 @@ class _Compiler:
 
         return extract
 
-    def body(self, spec: ParamSpec, where: str) -> Extractor:
-        embed = self.embed_all or (isinstance(spec.marker, Body) and spec.marker.embed)
-        loc: tuple[str | int, ...] = ("body", spec.alias) if embed else ("body",)
-        alias, required, default = spec.alias, spec.required, _default_getter(spec)
-        convert, typed = _body_converter(spec, where)
-
-        def extract(request: Any, errors: ErrorList, cache: dict[Any, Any] | None) -> Any:
-            # A typed body's validator refuses NaN and infinities field by field (or accepts
-            # them where the type allows them); an untyped one has request.json() refuse them.
-            data = read_json_body(request, allow_non_finite=typed)
-            if embed and data is not _ABSENT:
-                if not isinstance(data, dict):
-                    if not any(e["loc"] == ["body"] for e in errors):
-                        errors.append(error(["body"], _NOT_OBJECT, "model_attributes_type"))
-                    return INVALID
-                data = data.get(alias, _ABSENT)
-            if data is _ABSENT:
-                if required:
-                    errors.append(missing(loc))
-                    return INVALID
-                return default()
-            return convert(data, loc, errors)
-
-        return extract
-
-
 _OTHER_BODIES = frozenset({"form", "form-model", "file", "raw-body"})
 
 
@@ -286,7 +245,7 @@ def _nested(dependant: Dependant) -> list[ParamSpec]:
 
 
 def _scalar(spec: ParamSpec, where: str) -> Extractor:
-    convert, is_list, keeps_text = _scalar_converter(spec, where)
+    convert, is_list, keeps_text = scalar_converter(spec, where)
     loc: tuple[str | int, ...] = (spec.source, spec.alias)
     alias, required, default = spec.alias, spec.required, _default_getter(spec)
     plain = convert is IDENTITY
@@ -342,26 +301,6 @@ def _fetcher(source: str, alias: str, is_list: bool) -> Callable[[Any], Any]:
     return lambda request: getattr(request, "cookies", {}).get(alias)
 
 
-def _body_converter(spec: ParamSpec, where: str) -> tuple[Converter, bool]:
-    """``(convert, typed)``: ``typed`` when pydantic validates the body."""
-    tp = spec.annotation
-    plain = not spec.metadata and not (spec.marker is not None and spec.marker.constraints)
-    if plain and tp in (Any, None, object):
-        return (lambda value, loc, errors: value), False
-    if plain and tp in (dict, list):
-        kind = "dict_type" if tp is dict else "list_type"
-        msg = "Input should be a valid dictionary" if tp is dict else "Input should be a valid list"
-
-        def check(value: Any, loc: tuple[str | int, ...], errors: ErrorList) -> Any:
-            if isinstance(value, tp):
-                return value
-            errors.append(error(loc, msg, kind))
-            return INVALID
-
-        return check, False
-    return validator(build_adapter(constrained(tp, spec.marker, spec.metadata), where)), True
-
-
 def _query_model(spec: ParamSpec, where: str) -> Extractor:
     model = is_optional(spec.annotation)[1]
     fields = tuple(
@@ -377,42 +316,6 @@ def _query_model(spec: ParamSpec, where: str) -> Extractor:
         return convert(data, ("query",), errors)
 
     return extract
-
-
-_NOT_OBJECT = "Input should be a valid dictionary or object to extract fields from"
-
-
-class _Absent:
-    __slots__ = ()
-
-
-_ABSENT: Any = _Absent()
-
-
-def read_json_body(request: Any, *, allow_non_finite: bool = False) -> Any:
-    """The parsed JSON body, or ``_ABSENT`` when there is none.
-
-    A ``Content-Type`` that is not JSON is a 415; malformed JSON a 400 and NaN or infinite
-    numbers a 422 unless ``allow_non_finite`` (from ``request.json()``). A missing
-    ``Content-Type`` is read as JSON, as most HTTP clients expect.
-    """
-    if isinstance(request, Request):
-        media = request.content_type  # finds the one header without parsing them all
-    else:  # a request-like object (a WebSocket message, ...)
-        value = request.headers.get("content-type")
-        media = value.split(";", 1)[0].strip().lower() if value else None
-    if media is not None and media != "application/json" and not media.endswith("+json"):
-        from ..exceptions import UnsupportedMediaType
-
-        raise UnsupportedMediaType(
-            f"The body must be JSON (application/json), not {media or 'empty'}."
-        )
-    raw = getattr(request, "body", None)
-    if raw is not None and len(raw) == 0:
-        return _ABSENT
-    if isinstance(request, Request):
-        return request.json(allow_non_finite=allow_non_finite)
-    return request.json()  # a request-like object's own reading
 
 
 class RouteLike(Protocol):

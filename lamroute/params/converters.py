@@ -1,8 +1,9 @@
-"""Converters from strings (path, query, header, cookie values) that need no pydantic.
+"""Converters from strings (path, query, header, cookie values, form fields).
 
 ``int``, ``float``, ``bool``, ``str``, ``UUID`` and ``Enum`` (of str or int values) are
 converted with plain Python; errors use pydantic's ``msg``/``type`` wording so every 422 reads
-the same whichever path produced it.
+the same whichever path produced it. :func:`scalar_converter` picks the converter of a
+parameter: one of these when its type allows, else a pydantic validator.
 
 >>> errors = []
 >>> fast_converter(int)("42", ("query", "n"), errors), errors
@@ -17,9 +18,20 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .validation import INVALID, ErrorList, error
+from .validation import (
+    INVALID,
+    ErrorList,
+    build_adapter,
+    constrained,
+    error,
+    is_optional,
+    validator,
+)
+
+if TYPE_CHECKING:
+    from .signature import ParamSpec
 
 Converter = Callable[[Any, "tuple[str | int, ...]", ErrorList], Any]
 
@@ -170,3 +182,25 @@ def each(convert: Converter, kind: type) -> Converter:
         return result if kind is list else kind(result)
 
     return convert_all
+
+
+def scalar_converter(spec: ParamSpec, where: str) -> tuple[Converter, bool, bool]:
+    """``(convert, is_list, keeps_text)`` for a path/query/header/cookie parameter (or a form
+    field): a converter of this module when the type allows, else a pydantic validator.
+
+    ``keeps_text``: the raw text may reach the handler (``str``, or through pydantic), so a lone
+    surrogate must be refused first; the other fast converters refuse it themselves.
+    """
+    _, inner = is_optional(spec.annotation)
+    item = list_item(inner)
+    plain = not spec.metadata and not (spec.marker is not None and spec.marker.constraints)
+    if plain:
+        fast = fast_converter(inner if item is None else item)
+        if fast is not None and item is None:
+            return fast, False, fast is IDENTITY
+        if fast is not None:
+            kind = typing.get_origin(inner) or inner
+            return (each(fast, kind if kind in (set, frozenset, tuple) else list), True,
+                    fast is IDENTITY)
+    target = constrained(spec.annotation, spec.marker, spec.metadata)
+    return validator(build_adapter(target, where)), item is not None, True

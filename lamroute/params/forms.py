@@ -1,9 +1,10 @@
 """Body parameters that are not JSON: form fields, uploaded files and the raw body.
 
 Loaded when a route declares ``Form()``, ``File()``, an ``UploadFile`` or ``Annotated[bytes,
-Body()]``: an app without them never imports it. ``lamroute.params.signature`` classifies such a
-parameter at registration (and checks that python-multipart, the ``lamroute[forms]`` extra, is
-installed); ``form_extractor`` builds its extractor. Every extractor reads ``request.form()``
+Body()]``: an app without them never imports it. :mod:`lamroute.params.signature` classifies
+such a parameter at registration (:mod:`lamroute.params.form_kinds` tells the form kinds apart
+and checks that python-multipart, the ``lamroute[forms]`` extra, is installed);
+``form_extractor`` builds its extractor. Every extractor reads ``request.form()``
 (parsed once per request, within the route's ``max_fields``/``max_part_size``); failures are
 listed under ``("body", name)`` as for JSON bodies.
 
@@ -18,8 +19,10 @@ from typing import Any
 
 from ..exceptions import RouteDefinitionError, UnsupportedMediaType
 from ..http.forms import FormData, UploadFile
+from .converters import scalar_converter
+from .form_kinds import list_item_of
 from .markers import Body
-from .signature import ParamSpec, list_item_of
+from .signature import ParamSpec
 from .validation import (
     INVALID,
     ErrorList,
@@ -79,9 +82,7 @@ def _form(request: Any) -> FormData:
 
 
 def _field(spec: ParamSpec, where: str) -> Extractor:
-    from . import _scalar_converter
-
-    convert, is_list, _ = _scalar_converter(spec, where)
+    convert, is_list, _ = scalar_converter(spec, where)
     alias, required, default = spec.alias, spec.required, _default(spec)
     loc: tuple[str | int, ...] = ("body", alias)
 

@@ -2,11 +2,13 @@
 
 Each parameter gets a ``source``: ``path``, ``query``, ``header``, ``cookie``, ``body``,
 ``query-model`` (a model for a group of query parameters), ``request``, ``context``,
-``depends``, or one of the body kinds of :mod:`lamroute.params.forms`: ``form`` (a form field),
-``form-model`` (a model from form fields), ``file`` (an uploaded file), ``raw-body`` (``bytes``
-with ``Body()``) and ``response`` (``response: Response``, merged into the answer). The
-binder (:mod:`lamroute.params`) compiles the specs into extractors;
-:mod:`lamroute.openapi.document` documents them.
+``depends``, ``response`` (``response: Response``, merged into the answer), ``raw-body``
+(``bytes`` with ``Body()``), or a form's body kind, told by :mod:`lamroute.params.form_kinds`
+(loaded by the first ``Form()``, ``File()`` or ``UploadFile``): ``form`` (a form field),
+``form-model`` (a model from form fields), ``file`` (an uploaded file). Constraints
+(``Query(ge=1)``) are checked against the type by :mod:`lamroute.params.constraints`, loaded by
+the first marker that has some. The binder (:mod:`lamroute.params`) compiles the specs into
+extractors; :mod:`lamroute.openapi.document` documents them.
 
 >>> def search(q: str, page: int = 1) -> None: ...
 >>> [(p.name, p.source, p.required) for p in analyse(search, ()).params]
@@ -30,7 +32,6 @@ from .markers import (
     Body,
     Cookie,
     Depends,
-    File,
     Form,
     Header,
     LambdaContext,
@@ -316,7 +317,9 @@ def _spec(
     if source == "path":
         required = True
     if isinstance(marker, Param) and marker.constraints:
-        _check_constraints(annotation, marker.constraints, where)
+        from .constraints import check_constraints  # markers with constraints only
+
+        check_constraints(annotation, marker.constraints, where)
     return ParamSpec(name, source, alias, annotation, required, default, marker, metadata)
 
 
@@ -336,8 +339,13 @@ def _source(
         if isinstance(bare, type) and issubclass(bare, Response):
             return "response", name  # FastAPI's shape: headers, cookies, status merged in
     _, inner = is_optional(annotation)
-    if isinstance(marker, Form) or (marker is None and is_upload(inner)):
-        return form_source(annotation, marker, where), alias
+    # No annotation can name UploadFile before lamroute.http.forms is imported: until then, an
+    # unmarked parameter loads no form module.
+    if isinstance(marker, Form) or (marker is None and "lamroute.http.forms" in sys.modules):
+        from .form_kinds import form_source, is_upload
+
+        if isinstance(marker, Form) or is_upload(inner):
+            return form_source(annotation, marker, where), alias
     if isinstance(marker, Body) and inner is bytes:
         return "raw-body", alias
     body_like = _is_body_type(inner)
@@ -365,70 +373,6 @@ def _source(
     return "query", alias
 
 
-def is_upload(tp: Any) -> bool:
-    """``UploadFile`` or ``list[UploadFile]`` (false, without importing, when nobody imported
-    :mod:`lamroute.http.forms`: then no annotation can name it)."""
-    forms = sys.modules.get("lamroute.http.forms")
-    if forms is None:
-        return False
-    item = list_item_of(tp) or tp
-    return isinstance(item, type) and issubclass(item, forms.UploadFile)
-
-
-def list_item_of(tp: Any) -> Any | None:
-    """``X`` for ``list[X]``, ``str`` for a bare ``list``, else ``None``."""
-    if tp is list:
-        return str
-    if typing.get_origin(tp) is list:
-        args = typing.get_args(tp)
-        return args[0] if args else str
-    return None
-
-
-def form_source(annotation: Any, marker: Any, where: str) -> str:
-    """``form``, ``form-model`` or ``file`` for a ``Form()``/``File()``/``UploadFile``
-    parameter (:mod:`lamroute.params.forms` binds them); :class:`RouteDefinitionError` for a
-    type a form cannot carry, or when python-multipart is not installed."""
-    require_multipart(where)
-    inner = is_optional(annotation)[1]
-    target = list_item_of(inner) or inner
-    if isinstance(marker, File) or is_upload(target):
-        if target is not bytes and not is_upload(target):
-            raise RouteDefinitionError(
-                f"{where}: a File() parameter is UploadFile, bytes, or a list of them, not "
-                f"{annotation!r}.")
-        if marker is not None and marker.constraints:
-            raise RouteDefinitionError(f"{where}: File() takes no constraints; check the "
-                                       "file in the handler (upload.size, upload.content_type).")
-        return "file"
-    if is_model(inner):
-        return "form-model"
-    if is_model(target) or typing.get_origin(target) is dict or target in (dict, bytes):
-        raise RouteDefinitionError(
-            f"{where}: a form field is text (str, int, list[str]...), not {annotation!r}; use "
-            "Annotated[Model, Form()] for a model, File() for a file.")
-    return "form"
-
-
-def require_multipart(where: str) -> None:
-    """The clear error at registration when python-multipart (``lamroute[forms]``) is missing.
-
-    Found, not imported: the parser (~4 ms) loads with the first multipart body, not at cold
-    start.
-    """
-    from importlib.util import find_spec
-
-    try:
-        found = find_spec("python_multipart") is not None
-    except (ImportError, ValueError):  # a module set to None in sys.modules, a broken spec
-        found = False
-    if not found:
-        raise RouteDefinitionError(
-            f"{where}: Form() and File() parameters need python-multipart; install the forms "
-            "extra: pip install 'lamroute[forms]'."
-        )
-
-
 def _is_body_type(tp: Any) -> bool:
     """A model, a dataclass, ``list[Model]`` or any ``dict[...]``: read from the JSON body."""
     if is_model(tp) or (isinstance(tp, type) and dataclasses.is_dataclass(tp)):
@@ -439,23 +383,3 @@ def _is_body_type(tp: Any) -> bool:
     if origin in (list, set, tuple, frozenset):
         return any(_is_body_type(arg) for arg in typing.get_args(tp))
     return False
-
-
-_NUMERIC = frozenset({"gt", "ge", "lt", "le", "multiple_of"})
-_LENGTH = frozenset({"min_length", "max_length", "pattern"})
-
-
-def _check_constraints(annotation: Any, constraints: dict[str, Any], where: str) -> None:
-    """Refuse constraints the type cannot take (pydantic would fail on every request)."""
-    inner = is_optional(annotation)[1]
-    if inner in (int, float) or typing.get_origin(inner) in (list, set, tuple, frozenset):
-        wrong = _LENGTH & constraints.keys() if inner in (int, float) else (
-            (_NUMERIC | {"pattern"}) & constraints.keys())
-    elif inner in (str, bytes):
-        wrong = _NUMERIC & constraints.keys()
-    else:
-        return
-    if wrong:
-        raise RouteDefinitionError(
-            f"{where}: constraint(s) {sorted(wrong)} do not apply to {annotation!r}."
-        )

@@ -3,8 +3,9 @@
 This module holds the :class:`Router` (decorators by HTTP method, live ``include_router``);
 ``routes.py`` what a route is (:class:`Route`, :class:`WebSocketRoute`, their options and the
 option value types), ``table.py`` the templates (API Gateway syntax) and the route table (one dict
-lookup for static paths, a segment trie for the rest). Routing knows no event shape: it matches
-a method and a path, whatever format they arrived in.
+lookup for static paths, a segment trie for the rest), ``foreign_syntax.py`` the hint for another
+framework's parameter syntax (``<int:id>``, ``:id``), loaded by a template that uses one. Routing
+knows no event shape: it matches a method and a path, whatever format they arrived in.
 
 >>> router = Router()
 >>> @router.get("/users/{user_id}")

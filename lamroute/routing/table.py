@@ -26,15 +26,6 @@ T = TypeVar("T")
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
 _STATIC_SEGMENT = re.compile(r"^[^{}<>]+$")
-# Other frameworks' parameter syntaxes, refused with the API Gateway spelling as a hint:
-# Flask <int:name>, Starlette {name:int}, Express :name, a glob's *. A `path` converter is greedy.
-_FOREIGN_PARAMS = (
-    re.compile(r"^<(?:(?P<conv>[^<>:]*):)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)>$"),
-    re.compile(r"^\{(?P<name>[A-Za-z_][A-Za-z0-9_]*):(?P<conv>[^{}]*)\}$"),
-    re.compile(r"^:(?P<name>[A-Za-z_][A-Za-z0-9_]*)$"),
-    re.compile(r"^\*\*?$"),
-)
-_CONVERTER_TYPES = {"int": "int", "float": "float", "uuid": "UUID"}
 
 
 class Template:
@@ -101,11 +92,10 @@ def parse_template(path: str, *, strict_slashes: bool = False) -> Template:
             params.append(name)
             greedy = name if plus else None
             segments.append("{+}" if plus else "{}")
-        elif segment and (not _STATIC_SEGMENT.match(segment) or _foreign(segment) is not None):
-            raise RouteDefinitionError(
-                f"Route path {path!r}: segment {segment!r} must be literal text or a whole "
-                "'{name}' / '{name+}' parameter (API Gateway syntax)" + _hint(raw_segments)
-            )
+        elif segment and (not _STATIC_SEGMENT.match(segment) or _foreign(segment)):
+            from .foreign_syntax import malformed  # a template that fails: the hint loads
+
+            raise malformed(path, segment, raw_segments)
         else:
             segments.append(segment)
     return Template("/" + "/".join(raw_segments), tuple(segments), tuple(params), greedy)
@@ -126,37 +116,15 @@ def strip_segments(raw_path: str, prefix: str) -> str | None:
     return "/" + "/".join(parts[count + 1:])
 
 
-def _foreign(segment: str) -> tuple[str, str | None] | None:
-    """The API Gateway spelling of another framework's parameter segment and its converter
-    (``<int:id>`` gives ``("{id}", "int")``), or ``None`` when ``segment`` is not one."""
-    for pattern in _FOREIGN_PARAMS:
-        found = pattern.match(segment)
-        if found:
-            groups = found.groupdict()
-            name, conv = groups.get("name") or "path", groups.get("conv")
-            greedy = conv == "path" or "name" not in groups
-            return ("{%s+}" if greedy else "{%s}") % name, None if greedy else conv
-    return None
+def _foreign(segment: str) -> bool:
+    """Whether the literal text ``segment`` is another framework's parameter (Express's
+    ``:name``, a glob's ``*``): the other foreign syntaxes hold ``<`` or ``{``, which literal text
+    cannot, so only a segment that starts with ``:`` or ``*`` loads the check."""
+    if segment[0] not in ":*":
+        return False
+    from .foreign_syntax import foreign
 
-
-def _hint(segments: list[str]) -> str:
-    """``": use /items/{item_id} ..."`` when another framework's syntax translates, else ``"."``.
-
-    >>> _hint(["items", "<int:item_id>"])
-    ': use /items/{item_id} and annotate the handler (item_id: int).'
-    """
-    spelled, types = [], []
-    for segment in segments:
-        foreign = _foreign(segment)
-        spelled.append(foreign[0] if foreign else segment)
-        if foreign and foreign[1] in _CONVERTER_TYPES:
-            types.append(f"{foreign[0].strip('{}')}: {_CONVERTER_TYPES[foreign[1]]}")
-    if not any(map(_foreign, segments)):
-        if any("<" in segment or ">" in segment for segment in segments):
-            return " ('<' and '>' are not path characters)."
-        return "."
-    annotate = f" and annotate the handler ({', '.join(types)})" if types else ""
-    return f": use /{'/'.join(spelled)}{annotate}."
+    return foreign(segment) is not None
 
 
 class Match(Generic[T]):

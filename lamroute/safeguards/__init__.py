@@ -5,7 +5,8 @@ compression and the response size, resolved once per route at registration (rout
 override the app's); a route with nothing to do gets no safeguard at all, so an app without these
 features pays nothing. ``deadline.py`` answers 504 before Lambda or the gateway gives up,
 ``limits.py`` keeps requests and answers within the services' size limits, ``compression.py``
-gzips (loaded only by apps that compress). Their option values (``Timeout``, ``Compression``)
+gzips (loaded only by apps that compress), ``tasks.py`` lets the deadline cancel an async
+handler's task (loaded only by async apps). Their option values (``Timeout``, ``Compression``)
 are declared in :mod:`lamroute.routing.routes`.
 
 >>> import logging

@@ -25,7 +25,7 @@ the interrupt returns the 504 answer, which the middleware may decorate.
 
 Where no interruption is possible (another thread, no ``SIGALRM``, or another handler's
 ``SIGALRM`` timer already running), the handler runs to its end; a late answer is still
-replaced by the 504, and the log says once per container that handlers cannot be interrupted.
+replaced by the 504, and the first one in the container logs why handlers cannot be interrupted.
 
 An ``async`` route runs as a task on the container's event loop, which the deadline cancels
 first (:mod:`lamroute.safeguards.tasks`), and interrupts half the margin later if it lingers;
@@ -280,10 +280,6 @@ class Deadline:
 
     def _run_late(self, call: Callable[[Request], Response], request: Request, alarm: _Alarm,
                   reason: str) -> Response:
-        if reason not in _warned:
-            _warned.add(reason)
-            self.logger.warning("handlers cannot be interrupted at their deadline: %s; a late "
-                                 "answer becomes a 504 only once the handler returns", reason)
         main = alarm.thread == _MAIN_THREAD
         if main:
             _Current.alarm = alarm  # inert (never armed): lets a route's own timeout adjust it
@@ -299,6 +295,13 @@ class Deadline:
             else:
                 _late.alarm = None
         if alarm.budget is not None and time.perf_counter() - alarm.started > alarm.budget:
+            # Said when it happens, not at the first request: async handlers are cancelled in
+            # time here by the loop's timer (then the alarm has fired); sync ones are not.
+            if not alarm.fired and reason not in _warned:
+                _warned.add(reason)
+                self.logger.warning("handlers cannot be interrupted at their deadline: %s; a "
+                                     "sync handler (or an async one blocking the loop) runs to "
+                                     "its end, and its late answer becomes the 504", reason)
             raise self._timed_out(request, alarm, "handler returned after its deadline")
         return response
 

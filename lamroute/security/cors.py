@@ -108,6 +108,16 @@ class CORS:
     def any_origin(self) -> bool:
         return "*" in self._origins
 
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The allowed origins and patterns, as given (``lamroute template`` reads them)."""
+        return self._origins
+
+    @property
+    def exposed_headers(self) -> str:
+        """The ``Access-Control-Expose-Headers`` value (empty when none are exposed)."""
+        return self._exposed
+
     def origin_allowed(self, origin: str) -> bool:
         """True when ``origin`` (the request's ``Origin`` header) may read answers."""
         lowered = origin.lower()

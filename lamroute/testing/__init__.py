@@ -1,5 +1,12 @@
 """Testing helpers: event factories, a fake Lambda context, the gateway's rules and a TestClient.
 
+``client.py`` (:class:`TestClient`, ``FakeContext``), ``events.py`` (``make_event`` for every
+format), ``bodies.py`` (bodies as each service delivers them, form bodies), ``rules.py`` (what
+the gateways accept as a proxy response), ``websocket.py`` (WebSocket events, an in-memory
+``@connections``), ``identity.py`` (a caller in an event); the authorizers as the gateway runs
+them: ``authorizer_events.py``, ``gateway_auth.py``, ``jwt_authorizer.py`` and
+``route_auth.py`` (which routes they guard). The local gateway reuses them all.
+
 >>> from lamroute import App
 >>> client = TestClient(App(), format="http")
 >>> client.get("/missing").status_code

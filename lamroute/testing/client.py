@@ -215,7 +215,8 @@ class TestClient:
         if implied is not None and content_type is None:
             headers.append(("Content-Type", implied))
             content_type = implied
-        return delivered_body(fmt, body, content_type,
+        encoding = next((v for k, v in headers if k.lower() == "content-encoding"), None)
+        return delivered_body(fmt, body, content_type, content_encoding=encoding,
                               binary_media_types=self.binary_media_types)
 
     def invoke(self, event: Any) -> TestResponse:

@@ -307,7 +307,9 @@ def custom_event(rest: Mapping[str, Any], *, response_encoding: str = "base64") 
             "requestTimeEpoch": str(context.get("requestTimeEpoch", "")),
             "identity": {"sourceIp": identity.get("sourceIp") or "",
                          "userAgent": _form(identity.get("userAgent") or ""),
-                         "apiKey": _form(identity.get("apiKey") or "")},
+                         **{name: _form(str(identity.get(name) or "")) for name in (
+                             "apiKey", "apiKeyId", "userArn", "caller", "user", "accessKey",
+                             "accountId")}},
             "authorizer": {_form(k): _form(str(v)) for k, v in authorizer.items()
                            if v is not None and not isinstance(v, Mapping)},
             "claims": {_form(k): _form(str(v)) for k, v in claims.items()},

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from lamroute import HTTPError, Response
+from lamroute.http.charsets import CODECS as WHATWG_CODECS
 from lamroute.testing import FORMATS, make_event
 from lamroute.testing.rules import check_proxy_response
 
@@ -71,6 +72,25 @@ hostile_value = st.recursive(
                             st.dictionaries(_junk_keys, inner, max_size=4)),
     max_leaves=8,
 )
+
+
+# -- charsets --------------------------------------------------------------------------------
+
+# Python codecs a client could name that are no text encoding of the WHATWG Encoding Standard:
+# some raise a plain UnicodeError, some are not text, utf-7 and the escapes decode to markup.
+PYTHON_ONLY_CODECS = ["utf-7", "UTF7", "punycode", "undefined", "idna", "rot13", "hex", "base64",
+                      "zlib", "bz2", "uu", "quopri", "unicode_escape", "raw_unicode_escape",
+                      "utf-32", "utf-8-sig", "mbcs", "oem", "charmap", "cp037", "palmos",
+                      "replacement", "x-user-defined", "\u212aoi8-r"]
+CHARSET_LABELS = st.one_of(
+    # the standard's labels, in any ASCII case, with the whitespace it trims
+    st.tuples(st.sampled_from(sorted(WHATWG_CODECS)), st.sampled_from(["", " ", "\t"]),
+              st.booleans()).map(lambda t: t[1] + (t[0].upper() if t[2] else t[0]) + t[1]),
+    st.sampled_from(PYTHON_ONLY_CODECS),
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"],
+                          exclude_characters='";'), max_size=15),
+)
+"""What a hostile client may put in ``charset=`` or before the ``''`` of an RFC 8187 value."""
 
 
 # -- events -----------------------------------------------------------------------------------

@@ -1,21 +1,33 @@
-"""Form and multipart bodies: real bodies (urllib3's encoder) round-trip exactly; mangled,
-truncated, mislabelled and random bodies are answered with a 4xx, never a 5xx; in every payload
-format, base64 or text as each service delivers them."""
+"""Form and multipart bodies: real bodies (urllib3's encoder) round-trip exactly, text parts in
+every charset of the WHATWG Encoding Standard included; mangled, truncated, mislabelled and
+random bodies (any ``charset=``, any RFC 8187 ``name*=``/``filename*=`` value) are answered
+with a 4xx, never a 5xx; in every payload format, base64 or text as each service delivers
+them."""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from hypothesis import given
 from hypothesis import strategies as st
 from urllib3 import encode_multipart_formdata
+from urllib3.fields import RequestField
 
 from lamroute import App, File, Form, Request, Timeout, UploadFile
 from lamroute.testing import FORMATS, FakeContext, make_event
 from lamroute.testing.bodies import delivered_body
 
-from .strategies import CASES, PERCENT_JUNK, check_answer, fuzz_settings
+from .strategies import (
+    CASES,
+    CHARSET_LABELS,
+    PERCENT_JUNK,
+    WHATWG_CODECS,
+    check_answer,
+    fuzz_settings,
+)
 
 
 def forms_app() -> App:
@@ -77,7 +89,7 @@ def mangled_multipart(draw: st.DrawFn) -> tuple[bytes, str]:
     data = bytearray(body)
     for _ in range(draw(st.integers(1, 4))):
         action = draw(st.sampled_from(["truncate", "flip", "insert", "delete", "boundary",
-                                       "header"]))
+                                       "header", "charset", "extended"]))
         at = draw(st.integers(0, max(len(data) - 1, 0)))
         if action == "truncate":
             del data[at:]
@@ -96,10 +108,62 @@ def mangled_multipart(draw: st.DrawFn) -> tuple[bytes, str]:
                 "multipart/form-data; boundary=" + "b" * 300, "multipart/mixed; boundary=x",
                 "multipart/form-data; boundary=fuzz-b0undary; charset=utf-8",
                 "multipart/form-data; boundary=\u00e9", "application/x-www-form-urlencoded"]))
+        elif action == "charset":  # a text part in any charset a client may name
+            end = bytes(data).find(b"\r\n\r\n")
+            if end != -1:
+                label = draw(CHARSET_LABELS).encode()
+                data[end:end] = b"\r\nContent-Type: text/plain; charset=" + label
+        elif action == "extended":  # an RFC 8187 name*= or filename*= in any charset
+            key = draw(st.sampled_from([b"name", b"filename"]))
+            label = draw(CHARSET_LABELS).encode()
+            value = draw(st.one_of(PERCENT_JUNK, st.text(max_size=12).map(quote))).encode()
+            data = bytearray(bytes(data).replace(
+                b" " + key + b'="', b" " + key + b"*=" + label + b"''" + value + b'; x="', 1))
         else:
             data = bytearray(bytes(data).replace(b"Content-Disposition", draw(st.sampled_from(
                 [b"Content-Type", b"X", b"content-disposition", b"Content-Disposition\r\n"])), 1))
     return bytes(data), content_type
+
+
+# Characters of many scripts; each charset encodes some of them.
+_SCRIPTS = "".join(chr(c) for c in [
+    *range(0x20, 0x7F), *range(0xA0, 0x180), *range(0x391, 0x3CA), *range(0x401, 0x460),
+    *range(0x5D0, 0x5EB), *range(0x621, 0x64B), *range(0x2013, 0x2023), 0x20AC, 0x2122,
+]) + "日本語中文한국어漢字かなカナ"
+
+
+@functools.cache
+def repertoire(codec: str) -> str:
+    """The characters of ``_SCRIPTS`` that ``codec`` writes and reads back unchanged."""
+    def round_trips(char: str) -> bool:
+        try:
+            return char.encode(codec).decode(codec) == char
+        except UnicodeError:
+            return False
+    return "".join(char for char in _SCRIPTS if round_trips(char))
+
+
+@st.composite
+def labelled_texts(draw: st.DrawFn) -> tuple[str, str, bytes]:
+    """(a WHATWG label, a text, the text as a client encodes it in that charset)."""
+    label = draw(st.sampled_from(sorted(WHATWG_CODECS)))
+    codec = WHATWG_CODECS[label]
+    text = draw(st.text(st.sampled_from(repertoire(codec)), max_size=30))
+    return label, text, text.encode(codec)
+
+
+@fuzz_settings(ci_examples=60)
+@given(st.sampled_from(FORMATS), labelled_texts())
+def test_text_parts_in_every_whatwg_charset_round_trip(fmt: str,
+                                                      case: tuple[str, str, bytes]) -> None:
+    CASES["charset round trips"] += 1
+    label, text, encoded = case
+    field = RequestField(name="t", data=encoded)
+    field.make_multipart(content_type=f"text/plain; charset={label}")
+    body, content_type = encode_multipart_formdata([field])
+    answer = send(fmt, body, content_type)
+    assert answer["statusCode"] == 200, answer["body"][:300]
+    assert json.loads(answer["body"])["items"] == [["t", text]]
 
 
 @fuzz_settings(ci_examples=100)
