@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..http.response import Response, json_response, to_response
+from ..http.response import Response, to_response
 from ..middleware import build_async_chain, build_chain, build_entry_chain, is_async
 from ..params.dependencies import EXITS, aclose_exits, close_exits
 from ..params.signature import call_kind
@@ -80,8 +80,6 @@ def direct_entry(route: EndpointParts,
         if guard is not None:
             guard.check(request)
         result = run(handler(**bind(request)) if bind is not None else handler())
-        if serialize is None and type(result) is dict:  # _render's usual case
-            return json_response(result, status)
         return _render(result, serialize, status)
 
     return entry
@@ -129,8 +127,6 @@ def async_endpoint(route: EndpointParts) -> AsyncHandler:
             result = handler(**bind(request)) if bind is not None else handler()
             if handler_async:
                 result = await result
-            if serialize is None and type(result) is dict:  # _render's usual case
-                return json_response(result, status)
             return _render(result, serialize, status)
 
         return simple
@@ -164,8 +160,6 @@ def async_endpoint(route: EndpointParts) -> AsyncHandler:
 def _render(result: Any, serialize: Callable[[Any], Any] | None, status: int) -> Response:
     if serialize is not None:
         result = serialize(result)
-    if type(result) is dict:
-        return json_response(result, status)
     return to_response(result, status)
 
 

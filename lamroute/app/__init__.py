@@ -1,5 +1,9 @@
 """The application: the Lambda handler itself, and the boundary no exception crosses.
 
+``App`` lives here; ``compiled.py`` holds a route as built at registration (its binder,
+response model, safeguards and middleware chain); ``adjust.py`` the 405 and ``OPTIONS``
+answers, ``strip_prefixes`` and the CORS headers, loaded on first use.
+
 >>> from lamroute.testing import TestClient
 >>> app = App(title="Demo")
 >>> @app.get("/hello/{name}")
@@ -20,12 +24,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ErrorFormatter, echo, problem_response, route_not_found
 from ..errors.boundary import Boundary
-from ..exceptions import FATAL, NotFound, RouteDefinitionError
+from ..exceptions import NotFound, RouteDefinitionError, reraise_fatal
 from ..formats import PayloadFormat, detect, is_websocket, render_safely
 from ..formats.alb import ALB, AlbFormat
 from ..http.request import Request
 from ..http.response import Response
-from ..logs import _request_fields, configure, set_request_field
+from ..logs import bind_request_fields, configure, set_request_field, unbind_request_fields
 from ..params.signature import call_kind
 from ..routing import RouteDecorators, Router
 from ..routing.routes import (
@@ -333,7 +337,7 @@ class App(RouteDecorators):
         tenant = getattr(context, "tenant_id", None)
         if tenant is not None:  # Lambda's tenant isolation mode
             fields["tenant_id"] = tenant
-        token = _request_fields.set(fields)  # logs.bind_request_fields, without the call
+        token = bind_request_fields(fields)
         try:
             try:
                 fmt = detect(event)
@@ -355,8 +359,7 @@ class App(RouteDecorators):
                 else:
                     response = self._handle(request)
             except BaseException as exc:  # the boundary: nothing escapes
-                if isinstance(exc, FATAL):  # reraise_fatal, inlined
-                    raise
+                reraise_fatal(exc)
                 response = self.boundary.handle(exc, request)
             if self.cors is not None and request is not None:
                 from .adjust import apply_cors
@@ -367,13 +370,12 @@ class App(RouteDecorators):
                 try:  # the usual case straight to the format; any failure goes the boundary's way
                     payload = fmt.render(response, request)
                 except BaseException as exc:
-                    if isinstance(exc, FATAL):
-                        raise
+                    reraise_fatal(exc)
             if payload is None:
                 payload = render_safely(fmt, response, request, event, self.boundary)
             payload = self.safeguards.payload_limit.fit(payload, fmt, response, request, event)
         finally:
-            _request_fields.reset(token)
+            unbind_request_fields(token)
         if self.access_log:
             (self._log_access or self.access_logger())(self.logger, request, payload, started,
                                                        cold, context)
@@ -401,11 +403,7 @@ class App(RouteDecorators):
                     return answer
             raise NotFound(f"No route matches {echo(request.path)}.")
         request.route = match.template
-        fields = _request_fields.get()  # logs.set_request_field, without the call
-        if type(fields) is dict:
-            fields["route"] = match.template
-        elif fields is not None:
-            set_request_field("route", match.template)
+        set_request_field("route", match.template)
         if match.target is None:  # the path is served, not with this method
             from .adjust import not_allowed
 

@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..http.request import Request
-from ..http.response import Response, json_response, to_response
+from ..http.response import Response, to_response
 from ..params import Binder, build_binder, build_response_model
 from ..params.signature import call_kind
 from ..routing.routes import AuthOption, Handler, Route, check_middleware
@@ -90,8 +90,6 @@ class CompiledRoute:
         result = self.handler(**self.bind(request)) if self.bind is not None else self.handler()
         if self.serialize is not None:
             result = self.serialize(result)
-        if type(result) is dict:  # what to_response does first, without the call
-            return json_response(result, self.status)
         return to_response(result, self.status)
 
 

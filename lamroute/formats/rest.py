@@ -67,12 +67,7 @@ class V1Format(c.ProxyReader):
         if self.name == "http-v1":  # e.g. the `$default` route: no resource to match against
             prefix, app_path = c.strip_stage(prefix, app_path, stage)
         request_id = context_.get("requestId")
-        if prefix or not stage or self.name != "rest":
-            root_path = self._root_path(prefix, stage, context_)
-        else:  # _root_path's REST case, inlined
-            domain = context_.get("domainName")
-            on_execute_api = not isinstance(domain, str) or domain.endswith(".amazonaws.com")
-            root_path = "/" + stage if on_execute_api else prefix
+        root_path = self._root_path(prefix, stage, context_)
         return Request(
             method=method.upper(),
             path=app_path,

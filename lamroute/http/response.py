@@ -210,11 +210,6 @@ _C_ENCODE: Any = _make_c_encoder and _make_c_encoder(
 )
 
 
-def json_response(data: Any, status: int) -> Response:
-    """``_json_response(dump_json(data), status)``: a handler's dict, answered as JSON."""
-    return _json_response(dump_json(data), status)
-
-
 def dump_json(data: Any) -> bytes:
     """Compact JSON bytes; NaN, infinities and unknown types raise :class:`ResponseError`.
 

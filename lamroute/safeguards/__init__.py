@@ -3,7 +3,8 @@
 This module holds the chain (:class:`Safeguards`, :class:`RouteSafeguard`): body size, deadline,
 compression and the response size, resolved once per route at registration (route options
 override the app's); a route with nothing to do gets no safeguard at all, so an app without these
-features pays nothing. ``deadline.py`` answers 504 before Lambda or the gateway gives up,
+features pays nothing. ``deadline.py`` answers 504 before Lambda or the gateway gives up, with
+the thread of ``watchdog.py`` (loaded with the first deadline) interrupting a late handler,
 ``limits.py`` keeps requests and answers within the services' size limits, ``compression.py``
 gzips (loaded only by apps that compress), ``tasks.py`` lets the deadline cancel an async
 handler's task (loaded only by async apps). Their option values (``Timeout``, ``Compression``)

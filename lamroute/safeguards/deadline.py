@@ -39,9 +39,7 @@ cancel yet: it is interrupted as a sync handler is.
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # no stubs: the C half of `signal`
-import _thread
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +54,7 @@ if TYPE_CHECKING:
 
     from ..http.request import Request
     from ..http.response import Response
+    from .watchdog import Watchdog
 
     class Watch(Protocol):
         """An async task the deadline watches (:class:`lamroute.safeguards.tasks.Watch`)."""
@@ -73,7 +72,7 @@ _MAIN_THREAD = threading.main_thread().ident
 _get_ident = threading.get_ident
 _getsignal = _signal.getsignal
 _perf_counter = time.perf_counter
-_NEVER = float("inf")
+_NEVER = float("inf")  # the watchdog's "no wake-up planned"
 _EARLY_S = 0.001  # a signal this close to the deadline is the deadline's (clock rounding)
 _warned: set[str] = set()  # reasons already logged in this container
 CANCEL_MESSAGE = "lamroute: the request reached its deadline"
@@ -182,14 +181,8 @@ class Deadline:
             remaining_ms = float(request.context.get_remaining_time_in_millis())
         except Exception:  # no Lambda context (a plain unit test): no deadline to keep
             return call(request)
-        # Timeout.budget, inlined (every request)
-        available = remaining_ms / 1000
-        integration = timeout.integration_s
-        if integration is not None and integration < available:
-            available = integration
-        budget = available - timeout.margin_s
-        started = _perf_counter()
-        alarm = _Alarm(self, started, remaining_ms, budget if budget > 0 else 0.0, thread)
+        budget = timeout.budget(remaining_ms)
+        alarm = _Alarm(self, _perf_counter(), remaining_ms, budget, thread)
         if budget <= 0:
             raise self._timed_out(request, alarm, "no time left to start the handler")
         if not main or not _CAN_INTERRUPT:
@@ -197,16 +190,23 @@ class Deadline:
                                   _CAN_INTERRUPT else "no SIGALRM on this platform")
         if _getsignal(_SIGALRM) is not _dispatch:
             return self._run_foreign(call, request, alarm)
-        # The usual case, inlined: the watchdog interrupts the call at the deadline.
+        return self._run_watched(call, request, alarm, budget)
+
+    def _run_watched(self, call: Callable[[Request], Response], request: Request,
+                     alarm: _Alarm, budget: float) -> Response:
+        """The usual case: ``call(request)`` in the main thread, which the watchdog interrupts
+        once ``budget`` seconds have passed."""
         current = _Current
+        started = alarm.started
         try:
             try:
                 alarm.armed = True
-                current.alarm = alarm  # before the watchdog's wake-up is read (see _Watchdog)
-                wakes_at = _watchdog.wakes_at
+                current.alarm = alarm  # before the wake-up time is read (see .watchdog)
+                watchdog = _watchdog or _first_watchdog()
+                wakes_at = watchdog.wakes_at
                 # (Usually it wakes earlier already; a wake-up time gone by means it is late.)
                 if started + budget < wakes_at or wakes_at < started:
-                    _watchdog.watch(started + budget)
+                    watchdog.watch(started + budget)
                 response = call(request)
             finally:
                 # Disarm first: a signal arriving from here on finds the alarm inert.
@@ -256,7 +256,7 @@ class Deadline:
             if outer.budget - (_perf_counter() - outer.started) <= 0:
                 raise self._timed_out(request, outer, "no time left to start the handler")
             if outer.armed:
-                _watchdog.watch(outer.started + outer.budget)
+                (_watchdog or _first_watchdog()).watch(outer.started + outer.budget)
         if outer.watch is not None and not outer.armed:  # an async task's loop keeps the time
             outer.watch.aim(outer)
 
@@ -334,68 +334,35 @@ _late = threading.local()
 interrupted; ``None`` or unset between invocations."""
 
 
-class _Watchdog:
-    """The thread that interrupts the main thread at a deadline (one per process, started
-    with the first deadline). It sleeps until ``wakes_at`` (``perf_counter`` time; never while
-    no invocation needs it), then looks at the invocation running in the main thread: past
-    its deadline, it sends that thread ``SIGALRM``; otherwise it sleeps until that deadline.
-    An invocation only writes to it when its deadline is earlier than the planned wake-up."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.wake = threading.Condition(self.lock)
-        self.wakes_at = _NEVER
-        self.started = False
-
-    def watch(self, due: float) -> None:
-        """Wake up by ``due`` at the latest."""
-        with self.lock:
-            if due < self.wakes_at or self.wakes_at < _perf_counter():
-                self.wakes_at = due
-                if not self.started:
-                    # The low-level start: threading.Thread.start() would wait for the thread
-                    # to be scheduled (a quarter of a millisecond of the first request).
-                    self.started = True
-                    _thread.start_new_thread(self._loop, ())
-                self.wake.notify()
-
-    def _loop(self) -> None:
-        # Named for threading.enumerate() and thread dumps (a daemon, as such threads are).
-        threading.current_thread().name = "lamroute-deadline"
-        with self.lock:
-            while True:
-                delay = self.wakes_at - _perf_counter()
-                if delay > 0:
-                    self.wake.wait(None if delay == _NEVER else delay)
-                    continue
-                # Reset before the running invocation is read; an invocation sets itself
-                # before it reads `wakes_at`: one of the two always sees the other.
-                self.wakes_at = _NEVER
-                alarm = _Current.alarm
-                budget = alarm.budget if alarm is not None and alarm.armed else None
-                if alarm is None or budget is None:
-                    continue  # nothing runs, or nothing to interrupt: asleep until needed
-                due = alarm.started + budget
-                now = _perf_counter()
-                if now < due:  # a later invocation (or a longer route budget) since
-                    self.wakes_at = due
-                    continue
-                if _getsignal(_SIGALRM) is _dispatch:
-                    _signal.pthread_kill(_MAIN_THREAD, _SIGALRM)
-                if alarm.watch is not None:  # a cancelled task that lingers: again, later
-                    self.wakes_at = now + alarm.grace()
-
-    def forget(self) -> None:
-        """In a forked child: no watchdog thread there yet (the parent's did not come along)."""
-        self.lock = threading.Lock()
-        self.wake = threading.Condition(self.lock)
-        self.wakes_at = _NEVER
-        self.started = False
+def _on_watchdog(now: float) -> float:
+    """The watchdog's check: the main thread's invocation, once past its deadline, gets
+    ``SIGALRM``; the next wake-up time is returned (a cancelled task that lingers: again after
+    the grace period; a later deadline set since: that one)."""
+    alarm = _Current.alarm
+    budget = alarm.budget if alarm is not None and alarm.armed else None
+    if alarm is None or budget is None:
+        return _NEVER  # nothing runs, or nothing to interrupt: asleep until needed
+    due = alarm.started + budget
+    if now < due:  # a later invocation (or a longer route budget) since
+        return due
+    if _getsignal(_SIGALRM) is _dispatch:
+        _signal.pthread_kill(_MAIN_THREAD, _SIGALRM)
+    if alarm.watch is not None:
+        return now + alarm.grace()
+    return _NEVER
 
 
-_watchdog = _Watchdog()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_watchdog.forget)
+_watchdog: Watchdog | None = None  # made with the first deadline
+
+
+def _first_watchdog() -> Watchdog:
+    """The process's watchdog, made (its module loaded) with the first deadline."""
+    global _watchdog
+    from .watchdog import Watchdog
+
+    if _watchdog is None:
+        _watchdog = Watchdog(_on_watchdog, name="lamroute-deadline")
+    return _watchdog
 
 
 def current_alarm() -> _Alarm | None:

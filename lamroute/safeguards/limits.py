@@ -174,12 +174,12 @@ class PayloadLimit:
         # The runtime cannot change within a container: read once.
         self.escaped = runtime_escapes_non_ascii()
         self.per_char = ESCAPED_BYTES_PER_CHAR if self.escaped else UTF8_BYTES_PER_CHAR
+        self._limits: dict[PayloadFormat | None, int] = {}  # each format's, on its first answer
 
     def fit(self, payload: dict[str, Any], fmt: PayloadFormat | None, response: Response,
             request: Request | None, event: Any = None) -> dict[str, Any]:
         """``payload`` when it fits; else a gzipped or a ``Response Too Large`` answer."""
-        limit = (ALB_RESPONSE_LIMIT if getattr(fmt, "name", "").startswith("alb")
-                 else LAMBDA_RESPONSE_LIMIT)  # limit_for, inlined (every request)
+        limit = self._limits.get(fmt) or self._limits.setdefault(fmt, limit_for(fmt))
         try:
             if rough_bound(payload, self.per_char) <= limit:
                 return payload
