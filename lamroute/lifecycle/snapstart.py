@@ -97,6 +97,9 @@ def warm(app: App) -> None:
         app.connections  # noqa: B018 - the @connections client's module
     if app.access_log:
         app.access_logger()  # the access line's module
+    from ..safeguards.deadline import watchdog
+
+    watchdog()  # its module (the thread starts with the first deadline, after the restore)
     from ..http import json_checks  # noqa: F401 - loaded by the first malformed JSON body
     if _has_async(app):
         from ..aio.loop import run

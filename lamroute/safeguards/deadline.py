@@ -202,11 +202,11 @@ class Deadline:
             try:
                 alarm.armed = True
                 current.alarm = alarm  # before the wake-up time is read (see .watchdog)
-                watchdog = _watchdog or _first_watchdog()
-                wakes_at = watchdog.wakes_at
+                dog = _watchdog or watchdog()
+                wakes_at = dog.wakes_at
                 # (Usually it wakes earlier already; a wake-up time gone by means it is late.)
                 if started + budget < wakes_at or wakes_at < started:
-                    watchdog.watch(started + budget)
+                    dog.watch(started + budget)
                 response = call(request)
             finally:
                 # Disarm first: a signal arriving from here on finds the alarm inert.
@@ -256,7 +256,7 @@ class Deadline:
             if outer.budget - (_perf_counter() - outer.started) <= 0:
                 raise self._timed_out(request, outer, "no time left to start the handler")
             if outer.armed:
-                (_watchdog or _first_watchdog()).watch(outer.started + outer.budget)
+                (_watchdog or watchdog()).watch(outer.started + outer.budget)
         if outer.watch is not None and not outer.armed:  # an async task's loop keeps the time
             outer.watch.aim(outer)
 
@@ -355,8 +355,9 @@ def _on_watchdog(now: float) -> float:
 _watchdog: Watchdog | None = None  # made with the first deadline
 
 
-def _first_watchdog() -> Watchdog:
-    """The process's watchdog, made (its module loaded) with the first deadline."""
+def watchdog() -> Watchdog:
+    """The process's watchdog, made (its module loaded) with the first deadline; its thread
+    starts when it is first asked to wake up."""
     global _watchdog
     from .watchdog import Watchdog
 
