@@ -773,3 +773,39 @@ def test_websocket_problems_have_the_six_members() -> None:
             problem = session.send_json({"action": action}).json()
             assert problem["status"] == status
             assert {"type", "title", "status", "detail", "instance", "request_id"} <= set(problem)
+
+
+# -- the 404 of an unknown path, answered without the exception (issue 18) -----------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("path", ["/no/such/path", "/caf%C3%A9/x", "/" + "long" * 400])
+def test_an_unknown_path_is_answered_without_raising_not_found(
+        fmt: str, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    raised: list[NotFound] = []
+    real_init = NotFound.__init__
+
+    def counting(self: NotFound, *args: Any, **kwargs: Any) -> None:
+        raised.append(self)
+        real_init(self, *args, **kwargs)
+
+    plain = App(access_log=False)
+    plain.get("/items")(lambda: {"ok": True})
+    general = App(access_log=False)  # an exception handler: the general path, NotFound raised
+    general.get("/items")(lambda: {"ok": True})
+    general.exception_handler(KeyError)(lambda request, exc: {"key": str(exc)})
+    event = make_event(fmt, "GET", path, request_id="req-404")
+    monkeypatch.setattr(NotFound, "__init__", counting)
+    fast = plain(event, FakeContext())
+    assert raised == []
+    slow = general(event, FakeContext())
+    assert len(raised) == 1
+    assert fast == slow and fast["statusCode"] == 404
+    assert check_proxy_response(fmt, fast) == []
+
+
+def test_a_not_found_handler_still_answers_unknown_paths() -> None:
+    app = App(access_log=False)
+    app.exception_handler(NotFound)(lambda request, exc: {"nowhere": request.path})
+    response = TestClient(app).get("/gone")
+    assert (response.status_code, response.json()) == (404, {"nowhere": "/gone"})

@@ -391,7 +391,7 @@ def test_redaction_of_query_strings_and_bytes() -> None:
 
 
 def test_redaction_decisions_are_cached_within_a_bound() -> None:
-    from lamroute import logs as logs_module
+    from lamroute.logs import redaction as logs_module
 
     for i in range(3 * logs_module._MAX_DECISIONS):
         assert logs_module.is_sensitive(f"x-custom-{i}") is False

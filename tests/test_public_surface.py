@@ -162,3 +162,30 @@ def test_every_module_path_the_readme_names_imports(path: str) -> None:
 
 def test_the_readme_names_module_paths() -> None:
     assert len(_readme_module_paths()) >= 10
+
+
+def test_an_http_app_loads_neither_the_websocket_format_nor_the_lazy_log_parts() -> None:
+    # Issue 18: what only some apps need loads on first use (the WebSocket format with a
+    # WebSocket event or route; Lambda's JSON log format and log_root; the secrets rules with
+    # the first line that has fields; python-json-logger with the first line that is not an
+    # access line); an access line loads lamroute.logs.access, nothing else.
+    code = (
+        "import sys, lamroute\n"
+        "class Context:\n"
+        "    aws_request_id = 'a-1'\n"
+        "    def get_remaining_time_in_millis(self): return 30_000\n"
+        "sys.stdout = open('/dev/null', 'w')\n"
+        "app = lamroute.App()\n"
+        "app.get('/items/{item_id}')(lambda item_id: {'id': item_id})\n"
+        "event = {'version': '2.0', 'routeKey': '$default', 'rawPath': '/items/1',"
+        " 'rawQueryString': '', 'headers': {'user-agent': 'ua/1'},"
+        " 'requestContext': {'http': {'method': 'GET', 'path': '/items/1',"
+        " 'sourceIp': '192.0.2.1'}, 'requestId': 'r-1', 'stage': '$default'},"
+        " 'isBase64Encoded': False}\n"
+        "assert app(event, Context())['statusCode'] == 200\n"
+        "sys.stdout = sys.__stdout__\n"
+    )
+    loaded = set(_loaded(code))
+    assert "lamroute.logs.access" in loaded
+    assert not {"lamroute.formats.websocket", "lamroute.logs.runtime", "lamroute.logs.redaction",
+                "pythonjsonlogger", "lamroute.app.adjust", "asyncio"} & loaded

@@ -29,11 +29,12 @@ import logging
 import os
 import threading
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ..params import dependencies
 from ..safeguards.deadline import DeadlineInterrupt, current_alarm
 from ..safeguards.tasks import unwatch, watch_task
+from .eager import EagerLoop, eager_loop
 
 T = TypeVar("T")
 
@@ -50,7 +51,7 @@ def event_loop() -> asyncio.AbstractEventLoop:
     global _loop
     loop = _loop
     if loop is None or loop.is_closed():
-        loop = _loop = asyncio.new_event_loop()
+        loop = _loop = eager_loop()
     return loop
 
 
@@ -72,9 +73,20 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def _run(coro: Coroutine[Any, Any, T], alarm: Any) -> T:
     loop = _loop
-    if loop is None or loop.is_closed():
+    eager = type(loop) is EagerLoop and loop.eager()  # (open, no task factory, no debug mode)
+    if loop is None or (not eager and loop.is_closed()):
         loop = event_loop()
-    task = loop.create_task(coro)
+        eager = type(loop) is EagerLoop and loop.eager()
+    if eager:
+        # Its first step at once, where a handler that awaits nothing ends; the loop runs
+        # only if something waits for it. While the step runs there is nothing to cancel: the
+        # deadline interrupts it as it would a sync handler.
+        started = cast(EagerLoop, loop)
+        task = started.start(coro)
+        if task.done() and started.idle():
+            return task.result()
+    else:
+        task = loop.create_task(coro)
     watch = watch_task(task, loop, alarm)
     try:
         # One pass of the loop first (stop() before run_forever(): "poll the I/O selector once

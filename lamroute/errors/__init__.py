@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from ..exceptions import (
     FATAL,
@@ -141,6 +141,12 @@ ErrorFormatter = Callable[[Problem, "Request | None"], Any]
 ECHO_LIMIT = 1024
 
 
+@overload
+def echo(value: str) -> str: ...
+@overload
+def echo(value: None) -> None: ...
+@overload
+def echo(value: str | None) -> str | None: ...
 def echo(value: str | None) -> str | None:
     """A request value clipped for an error body: a megabyte path or request id repeated in the
     answer could push it over Lambda's 6 MB response limit."""
@@ -166,6 +172,43 @@ def client_error_response(error: HTTPError, request: Request | None) -> Response
         if request.request_id is not None:
             body["request_id"] = echo(request.request_id)
     return _json_response(dump_json(body), error.status, PROBLEM_TYPE)
+
+
+def route_not_found(request: Request) -> Response | None:
+    """``client_error_response(NotFound(f"No route matches {path}."), request)``, the same
+    bytes, without the exception: the 404 of a path no route matches, for an app with the
+    default formatter and no exception handler. Its constant members are encoded once; the
+    request's three strings by the C encoder. ``None`` for a path the JSON encoder would refuse
+    (the caller takes the general path, which copes).
+
+    >>> from lamroute.formats import parse_event
+    >>> from lamroute.testing import make_event
+    >>> request = parse_event(make_event("rest", "GET", "/nowhere", request_id="r-1"), None)
+    >>> route_not_found(request).body == client_error_response(
+    ...     NotFound("No route matches /nowhere."), request).body
+    True
+    """
+    global _not_found_head
+    head = _not_found_head
+    if head is None:  # (status_phrase loads `http` for its HTTPStatus enum: on first use)
+        head = _not_found_head = dump_json(
+            {"type": "about:blank", "title": status_phrase(404), "status": 404})[:-1].decode()
+    e = _encode_string
+    path, request_id = request.path, request.request_id
+    try:
+        body = (f'{head},"detail":{e(f"No route matches {echo(path)}.")},'
+                f'"instance":{e(echo(request.root_path + path))}')
+        if request_id is not None:
+            body = f'{body},"request_id":{e(echo(request_id))}}}'
+        else:
+            body += "}"
+        return _json_response(body.encode("utf-8"), 404, PROBLEM_TYPE)
+    except (TypeError, ValueError):  # not a str, or a lone surrogate UTF-8 cannot carry
+        return None
+
+
+_not_found_head: str | None = None
+_encode_string = json.encoder.encode_basestring  # what dump_json writes strings with
 
 
 def minimal_problem(

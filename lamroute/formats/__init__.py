@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -28,7 +29,6 @@ from ..http.response import PROBLEM_TYPE, Response
 from .alb import ALB
 from .http import HTTP, URL
 from .rest import HTTP_V1, REST
-from .websocket import WEBSOCKET
 
 
 class PayloadFormat(EventReader, Protocol):
@@ -43,10 +43,11 @@ class PayloadFormat(EventReader, Protocol):
 
 # Order matters: ALB before 1.0 (both carry httpMethod), Function URLs apart from HTTP APIs.
 # WebSocket events (requestContext.connectionId, no httpMethod) match none of those, so they
-# are tried last and HTTP requests pay nothing for them; nor for the custom integration's event
-# (a `lamroute` marker and `method`, no httpMethod): tried after them all, and its module is
-# only imported by an app that receives one (see _custom).
-FORMATS: list[PayloadFormat] = [HTTP, URL, ALB, HTTP_V1, REST, WEBSOCKET]
+# are tried after them and HTTP requests pay nothing for them: their module is imported with
+# the first one, or the first WebSocket route (see websocket_format); nor for the custom
+# integration's event (a `lamroute` marker and `method`, no httpMethod): tried after them
+# all, its module imported likewise (see _custom).
+FORMATS: list[PayloadFormat] = [HTTP, URL, ALB, HTTP_V1, REST]
 BY_NAME: dict[str, PayloadFormat] = {f.name: f for f in FORMATS}
 _BUILTIN_COUNT = len(FORMATS)
 
@@ -77,12 +78,15 @@ def detect(event: Any) -> PayloadFormat:
             return ALB
         if "httpMethod" in event:
             return HTTP_V1 if event.get("version") == "1.0" else REST
-        if WEBSOCKET.detect(event):
-            return WEBSOCKET
     else:
         for fmt in FORMATS:
             if fmt.detect(event):
                 return fmt
+    context = event.get("requestContext")
+    if isinstance(context, Mapping) and "connectionId" in context:  # (what it needs first)
+        websocket = websocket_format()
+        if websocket.detect(event):
+            return websocket
     if event.get("lamroute") == CUSTOM_MARKER:
         return _custom()
     raise InvalidEvent("The Lambda event is not an API Gateway, ALB or Function URL event.")
@@ -90,6 +94,23 @@ def detect(event: Any) -> PayloadFormat:
 
 CUSTOM_MARKER = "custom/1"
 """The ``lamroute`` key of a custom integration event (``lamroute.formats.custom``)."""
+
+
+def websocket_format() -> PayloadFormat:
+    """The WebSocket format (:mod:`lamroute.formats.websocket`, imported on first use)."""
+    from .websocket import WEBSOCKET
+
+    BY_NAME.setdefault(WEBSOCKET.name, WEBSOCKET)
+    return WEBSOCKET
+
+
+def is_websocket(request: Request) -> bool:
+    """Whether ``request`` is a :class:`~lamroute.formats.websocket.WebSocketRequest` (no
+    import: there is none before the module is loaded)."""
+    if type(request) is Request:
+        return False
+    module = sys.modules.get(f"{__name__}.websocket")
+    return module is not None and isinstance(request, module.WebSocketRequest)
 
 
 def _custom() -> PayloadFormat:

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from ..exceptions import InvalidEvent, ResponseError, plain_status
 from ..http.multidict import Headers
-from ..http.response import Response
+from ..http.response import CONTENT_TYPE, JSON_TYPE, PROBLEM_TYPE, Response
 
 if TYPE_CHECKING:
     from ..http.identity import Identity
@@ -69,35 +69,57 @@ def string_pairs(values: Mapping[str, Any], what: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def first_header(source: Mapping[str, Any], name: str) -> str | None:
-    """The first value of header ``name`` (lower-case) in a headers map, without parsing it all.
+def first_headers(source: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str | None]:
+    """The first value of each header of ``names`` (lower-case) in a headers map, in one pass,
+    without parsing it all: ``None`` when absent.
 
-    Gives what ``Headers(string_pairs(source)).get(name)`` gives; raises ``LookupError`` when
-    that header's value is malformed, so the caller parses the full map and reports the error.
+    Gives what ``Headers(string_pairs(source)).get(name)`` gives for each; a name whose value is
+    malformed is left out (the caller parses the full map, which reports it), and a key that is
+    not a string raises ``LookupError`` (likewise).
+
+    >>> first_headers({"Host": "h", "User-Agent": ["ua/1"]}, ("content-type", "user-agent"))
+    {'content-type': None, 'user-agent': 'ua/1'}
     """
-    size = len(name)
-    initials = name[:1] + name[:1].upper()
-    for key in source:
-        # The first letter (a slice: no call), then the length, spare a lower() per header
-        # (this runs on every access line). A non-string key fails like lower() would.
-        if type(key) is str and key[:1] not in initials:
-            continue
-        if len(key) != size or key.lower() != name:
-            continue
-        value = source[key]
-        if value is None:
-            continue
-        if type(value) is str:
-            return value
-        if type(value) is list and len(value) == 1 and type(value[0]) is str:
-            return value[0]  # the usual multiValueHeaders entry
-        if isinstance(value, str):
-            return value
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise LookupError(name)
-        if value:
-            return str(value[0])
-    return None
+    sizes = _SIZES.get(names)
+    if sizes is None:
+        sizes = _SIZES[names] = frozenset(map(len, names))
+    found: dict[str, Any] = dict.fromkeys(names)  # None: wanted, not found yet
+    left = len(names)
+    try:
+        for key in source:
+            # The length first (no call), then the lower-cased name, only for those lengths
+            # (this runs on every access line).
+            if len(key) not in sizes or found.get(key.lower(), _SKIP) is not None:
+                continue  # not a name wanted, or one found already
+            value = source[key]
+            if value is None:
+                continue
+            if type(value) is str:
+                pass
+            elif type(value) is list and len(value) == 1 and type(value[0]) is str:
+                value = value[0]  # the usual multiValueHeaders entry
+            elif isinstance(value, str):
+                pass
+            elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                value = _MALFORMED
+            elif value:
+                value = str(value[0])
+            else:
+                continue  # an empty list: a later spelling may hold the value
+            found[key.lower()] = value
+            left -= 1
+            if not left:
+                break
+    except (TypeError, AttributeError):  # a key that is not a string
+        raise LookupError("header names must be strings") from None
+    if _MALFORMED in found.values():
+        return {k: v for k, v in found.items() if v is not _MALFORMED}
+    return found
+
+
+_SIZES: dict[tuple[str, ...], frozenset[int]] = {}
+_MALFORMED: Any = object()
+_SKIP: Any = object()
 
 
 def str_or_none(value: Any) -> str | None:
@@ -291,12 +313,16 @@ def simple_parts(response: Response) -> tuple[int, str, str, str, bool] | None:
             or type(body) is not bytes):
         return None
     name, value = items[0]
-    if (type(name) is not str or type(value) is not str or name.lower() != "content-type"
+    if name is CONTENT_TYPE and (value is JSON_TYPE or value is PROBLEM_TYPE):
+        textual = True  # lamroute's own JSON header (the same strings): valid, and text
+    elif (type(name) is not str or type(value) is not str or name.lower() != "content-type"
             or "\r" in value or "\n" in value or "\0" in value or not value.isascii()):
         return None  # (a non-ASCII value is checked for lone surrogates by the general path)
+    else:
+        textual = _is_textual(value)
     if not body:
         return status, name, value, "", False
-    if _is_textual(value):
+    if textual:
         try:
             return status, name, value, body.decode("utf-8"), False
         except UnicodeDecodeError:

@@ -85,12 +85,19 @@ class CustomFormat(V1Format):
     def headers(self, event: Mapping[str, Any]) -> Headers:
         return Headers(_pairs(event, "headers", "header names and values"))
 
-    def header(self, event: Mapping[str, Any], name: str) -> str | None:
-        """One header's value (``name`` lower-case), decoding names until it is found."""
+    def headers_named(self, event: Mapping[str, Any],
+                      names: tuple[str, ...]) -> dict[str, str | None]:
+        """Some headers' values (``names`` lower-case), decoding names until they are found."""
+        found: dict[str, str | None] = dict.fromkeys(names)
+        left = len(names)
         for key, value in c.mapping(event, "headers").items():
-            if _decode(key, "header names").lower() == name:
-                return _decode(value, "header values")
-        return None
+            name = _decode(key, "header names").lower()
+            if name in found and found[name] is None:
+                found[name] = _decode(value, "header values")
+                left -= 1
+                if not left:
+                    break
+        return found
 
     def query(self, event: Mapping[str, Any]) -> QueryParams:
         return QueryParams(_pairs(event, "queryStringParameters", "query string names and values"))

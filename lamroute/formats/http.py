@@ -76,9 +76,10 @@ class V2Format(c.ProxyReader):
         # Repeated headers arrive comma-joined in one value; splitting would break dates etc.
         return Headers(c.string_pairs(c.mapping(event, "headers"), "header"))
 
-    def header(self, event: Mapping[str, Any], name: str) -> str | None:
-        """One header's value without building :meth:`headers` (``name`` lower-case)."""
-        return c.first_header(c.mapping(event, "headers"), name)
+    def headers_named(self, event: Mapping[str, Any],
+                      names: tuple[str, ...]) -> dict[str, str | None]:
+        """Some headers' values without building :meth:`headers` (``names`` lower-case)."""
+        return c.first_headers(c.mapping(event, "headers"), names)
 
     def query(self, event: Mapping[str, Any]) -> QueryParams:
         # rawQueryString keeps repeated keys apart; queryStringParameters joins them with commas.

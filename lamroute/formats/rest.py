@@ -67,12 +67,7 @@ class V1Format(c.ProxyReader):
         if self.name == "http-v1":  # e.g. the `$default` route: no resource to match against
             prefix, app_path = c.strip_stage(prefix, app_path, stage)
         request_id = context_.get("requestId")
-        if prefix or not stage or self.name != "rest":
-            root_path = self._root_path(prefix, stage, context_)
-        else:  # _root_path's REST case, inlined
-            domain = context_.get("domainName")
-            on_execute_api = not isinstance(domain, str) or domain.endswith(".amazonaws.com")
-            root_path = "/" + stage if on_execute_api else prefix
+        root_path = self._root_path(prefix, stage, context_)
         return Request(
             method=method.upper(),
             path=app_path,
@@ -100,8 +95,10 @@ class V1Format(c.ProxyReader):
         source = multi or c.mapping(event, "headers")
         return Headers(c.string_pairs(source, "header"))
 
-    def header(self, event: Mapping[str, Any], name: str) -> str | None:
-        """One header's first value without building :meth:`headers` (``name`` lower-case)."""
+    def headers_named(self, event: Mapping[str, Any],
+                      names: tuple[str, ...]) -> dict[str, str | None]:
+        """Some headers' first values without building :meth:`headers` (``names``
+        lower-case)."""
         multi = event.get("multiValueHeaders")
         if type(multi) is not dict:
             multi = c.mapping(event, "multiValueHeaders")
@@ -109,7 +106,7 @@ class V1Format(c.ProxyReader):
             multi = event.get("headers")
             if type(multi) is not dict:
                 multi = c.mapping(event, "headers")
-        return c.first_header(multi, name)
+        return c.first_headers(multi, names)
 
     def query(self, event: Mapping[str, Any]) -> QueryParams:
         multi = c.mapping(event, "multiValueQueryStringParameters")

@@ -72,6 +72,9 @@ class State:
         return "State(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"
 
 
+_WITH_BODY = ("content-type", "user-agent")  # what one pass looks for when a body is read
+
+
 class Request:
     """One HTTP request, whatever the payload format it arrived in.
 
@@ -92,6 +95,7 @@ class Request:
         "_json",
         "_query",
         "_reader",
+        "_seen",
         "_state",
         "context",
         "event",
@@ -139,6 +143,7 @@ class Request:
         self._body: bytes | None = None
         self._json: Any = _UNSET
         self._auth: Identity | None = None
+        self._seen: dict[str, str | None] | None = None
 
     @property
     def headers(self) -> Headers:
@@ -255,15 +260,22 @@ class Request:
 
     def _header(self, name: str) -> str | None:
         """``headers.get(name)`` (``name`` lower-case); until something needs every header, a
-        format that offers ``header(event, name)`` finds this one without parsing them all (the
-        access log and JSON bodies read one header on every request)."""
+        format that offers ``headers_named(event, names)`` finds this one without parsing them
+        all (the access line reads one header on every request, a JSON body another: a body's
+        ``Content-Type`` is read first, so that pass finds the ``User-Agent`` too)."""
         if self._headers is None:
-            lookup = getattr(self._reader, "header", None)
-            if lookup is not None:
+            seen = self._seen
+            if seen is None or name not in seen:
+                lookup = getattr(self._reader, "headers_named", None)
+                if lookup is None:
+                    return self.headers.get(name)
                 try:
-                    return lookup(self.event, name)  # type: ignore[no-any-return]
-                except LookupError:
-                    pass
+                    found = lookup(self.event, _WITH_BODY if name == "content-type" else (name,))
+                except LookupError:  # a malformed map: parsed in full, which says why
+                    return self.headers.get(name)
+                seen = self._seen = found if seen is None else {**seen, **found}
+            if name in seen:  # (left out when its value is malformed: see below)
+                return seen[name]
         return self.headers.get(name)
 
     @property
@@ -366,7 +378,12 @@ def _parse_json(body: bytes, any_number: bool) -> Any:
     if not body:
         raise BadRequest("The request body is empty; JSON was expected.")
     try:
-        text = body.decode(json.detect_encoding(body))  # strict: surrogate bytes fail here
+        # strict: surrogate bytes fail here. A body opening with an ASCII `{` or `[` and no
+        # NUL next is UTF-8 in json.detect_encoding's terms (no BOM, not UTF-16/32): no call.
+        first = body[0]
+        encoding = ("utf-8" if (first == 0x7B or first == 0x5B) and body[1:2] != b"\x00"
+                    else json.detect_encoding(body))
+        text = body.decode(encoding)
         if any_number:
             value: Any = _Unchecked(_ANY_NUMBER.decode(text))
         else:

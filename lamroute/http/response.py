@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 JSON_TYPE = "application/json"
+# The one header of a JSON answer, by identity: a format that finds this very string (and
+# JSON_TYPE or PROBLEM_TYPE) knows the header is valid and textual without checking it.
+CONTENT_TYPE = "Content-Type"
 PROBLEM_TYPE = "application/problem+json"
 HeadersInit = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
@@ -272,7 +275,7 @@ def _json_response(body: bytes, status: int, media_type: str = JSON_TYPE) -> Res
     response = Response.__new__(Response)
     response.status = status
     headers = Headers.__new__(Headers)  # Headers([("Content-Type", JSON_TYPE)]), built directly
-    headers._items = [("Content-Type", media_type)]
+    headers._items = [(CONTENT_TYPE, media_type)]
     headers._index = {"content-type": [media_type]}
     response.headers = headers
     response.cookies = []

@@ -36,7 +36,7 @@ import sys
 from typing import Any
 
 from ..exceptions import NotFound
-from ..formats import CUSTOM_MARKER, FORMATS, PayloadFormat, detect
+from ..formats import CUSTOM_MARKER, FORMATS, PayloadFormat, detect, websocket_format
 from ..http.response import Response
 from ..params.validation import build_deferred
 from .hooks import run_hook
@@ -87,14 +87,19 @@ def warm(app: App) -> None:
         rebuild = getattr(adapter, "rebuild", None)  # a response model (pydantic >= 2.10)
         if rebuild is not None:  # one left for its first use (forward references): built
             rebuild(raise_errors=False)
-    for fmt in FORMATS:
+    for fmt in [*FORMATS, websocket_format()] if app.websocket_routes else FORMATS:
         event = SAMPLE_EVENTS.get(fmt.name)
-        if event is not None and (fmt.name != "websocket" or app.websocket_routes):
+        if event is not None:
             _warm_format(app, fmt, event)
     if app.routes:  # the custom integration's format, loaded by the first event it sends
         _warm_format(app, detect(SAMPLE_EVENTS["custom"]), SAMPLE_EVENTS["custom"])
     if app.websocket_routes:
         app.connections  # noqa: B018 - the @connections client's module
+    if app.access_log:
+        app.access_logger()  # the access line's module
+    from ..safeguards.deadline import watchdog
+
+    watchdog()  # its module (the thread starts with the first deadline, after the restore)
     from ..http import json_checks  # noqa: F401 - loaded by the first malformed JSON body
     if _has_async(app):
         from ..aio.loop import run

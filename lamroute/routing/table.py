@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import unquote
 
 from ..exceptions import RouteDefinitionError
@@ -143,6 +143,9 @@ class Match(Generic[T]):
     def __repr__(self) -> str:
         return (f"Match(status={self.status!r}, target={self.target!r}, params={self.params!r}, "
                 f"template={self.template!r}, allowed={self.allowed!r})")
+
+
+_NOT_FOUND: Match[Any] = Match(404, None, {}, None, ())  # shared: a Match is only read
 
 
 class _Endpoint(Generic[T]):
@@ -289,15 +292,19 @@ class RouteTable(Generic[T]):
                         static: _Endpoint[T] | None) -> Match[T]:
         """The trie walk for decoded ``segments``; ``static`` is the path's static endpoint,
         which matched the path but serves none of the ``wanted`` methods."""
+        root = self._root
+        if (static is None and segments and root.param is None and root.greedy is None
+                and segments[0] not in root.static):
+            return _NOT_FOUND  # no route starts this way (most unknown paths): no walk at all
         params: dict[str, str] = {}
-        endpoint = self._walk(self._root, segments, 0, params, wanted)
+        endpoint = self._walk(root, segments, 0, params, wanted)
         if endpoint is not None:
             return self._found(endpoint, wanted, params)
         # The rare error path: collect every endpoint the path matches, whatever its methods.
         matches = [static] if static is not None else []
         self._collect(self._root, segments, 0, matches)
         if not matches:
-            return Match(404, None, {}, None, ())
+            return _NOT_FOUND
         allowed = sorted({m for found in matches for m in self.allowed(found)})
         return Match(405, None, {}, matches[0].template.path, tuple(allowed))
 

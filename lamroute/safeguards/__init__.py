@@ -3,7 +3,8 @@
 This module holds the chain (:class:`Safeguards`, :class:`RouteSafeguard`): body size, deadline,
 compression and the response size, resolved once per route at registration (route options
 override the app's); a route with nothing to do gets no safeguard at all, so an app without these
-features pays nothing. ``deadline.py`` answers 504 before Lambda or the gateway gives up,
+features pays nothing. ``deadline.py`` answers 504 before Lambda or the gateway gives up, with
+the thread of ``watchdog.py`` (loaded with the first deadline) interrupting a late handler,
 ``limits.py`` keeps requests and answers within the services' size limits, ``compression.py``
 gzips (loaded only by apps that compress), ``tasks.py`` lets the deadline cancel an async
 handler's task (loaded only by async apps). Their option values (``Timeout``, ``Compression``)
@@ -57,6 +58,15 @@ class RouteSafeguard:
         self.compression = compression
         # gzip bound to this route's settings; the module loads only for routes that compress
         self.gzip = _gzip(compression) if compression is not None else None
+
+    @property
+    def runner(self) -> Callable[[Callable[[Request], Response], Request], Response]:
+        """What the app calls as ``runner(handle, request)``: :meth:`run`, or straight the
+        deadline's ``run`` when the deadline is all there is to do (most routes)."""
+        if (self.deadline is not None and self.max_body_size is None and self.gzip is None
+                and type(self) is RouteSafeguard):
+            return self.deadline.run
+        return self.run
 
     def run(self, call: Callable[[Request], Response], request: Request) -> Response:
         """``call(request)`` inside the route's limits."""

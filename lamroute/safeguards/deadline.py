@@ -11,18 +11,26 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.htm
 is raised where the handler is, its ``finally`` blocks and context managers run, and the
 client gets a formatted 504 problem (:class:`HandlerTimeout`).
 
-One timer covers the whole chain: with app middleware it is armed before the first one (the
+No timer is armed per request: an invocation writes down when its budget ends, and one
+watchdog thread per process (started with the first deadline, asleep in between) sends the
+main thread ``SIGALRM`` once a running invocation passes it. A request pays no system call
+for its deadline, and no timer or signal is ever left pending between invocations. An answer
+returned after the deadline (the watchdog needs the interpreter's lock to act) is a 504 too.
+
+One deadline covers the whole chain: with app middleware it starts before the first one (the
 app's budget, counted from there), so app and router middleware, route middleware, the guard,
-dependencies and the handler all run under it; a route with its own ``timeout`` re-aims the same
-timer once it is routed (``timeout=None`` stops it). A middleware's ``call_next`` that meets the
-interrupt returns the 504 answer, which the middleware may decorate.
+dependencies and the handler all run under it; a route with its own ``timeout`` moves the same
+deadline once it is routed (``timeout=None`` lifts it). A middleware's ``call_next`` that meets
+the interrupt returns the 504 answer, which the middleware may decorate.
 
-Where no interruption is possible (another thread, no ``SIGALRM``, or a ``SIGALRM`` timer
-already running), the handler runs to its end; a late answer is still replaced by the 504, and
-the first one in the container logs why handlers cannot be interrupted.
+Where no interruption is possible (another thread, no ``SIGALRM``, or another handler's
+``SIGALRM`` timer already running), the handler runs to its end; a late answer is still
+replaced by the 504, and the first one in the container logs why handlers cannot be interrupted.
 
-An ``async`` route runs as a task on the container's event loop, which the alarm cancels
-first (:mod:`lamroute.safeguards.tasks`), and interrupts half the margin later if it lingers.
+An ``async`` route runs as a task on the container's event loop, which the deadline cancels
+first (:mod:`lamroute.safeguards.tasks`), and interrupts half the margin later if it lingers;
+during the task's first step, taken at once (:mod:`lamroute.aio.eager`), there is nothing to
+cancel yet: it is interrupted as a sync handler is.
 
 >>> Timeout(integration_s=10.0, margin_s=0.2).budget(remaining_ms=3000)
 2.8
@@ -36,27 +44,38 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..exceptions import GatewayTimeout
 from ..routing.routes import Timeout
 
 if TYPE_CHECKING:
-    import asyncio
+    from typing import Protocol
 
     from ..http.request import Request
     from ..http.response import Response
+    from .watchdog import Watchdog
+
+    class Watch(Protocol):
+        """An async task the deadline watches (:class:`lamroute.safeguards.tasks.Watch`)."""
+
+        def cancel(self) -> None: ...
+        def aim(self, alarm: _Alarm) -> None: ...
 
 # Only the C module: `signal.getsignal`/`signal.signal` convert to and from enums, which costs
 # microseconds per request, and importing `signal` builds those enums (~1 ms of cold start).
-_CAN_INTERRUPT = hasattr(_signal, "setitimer") and hasattr(_signal, "SIGALRM")
+_CAN_INTERRUPT = hasattr(_signal, "pthread_kill") and hasattr(_signal, "SIGALRM")
 _SIGALRM = int(getattr(_signal, "SIGALRM", 14))
 _ITIMER_REAL = int(getattr(_signal, "ITIMER_REAL", 0))
 _SIG_DFL = int(_signal.SIG_DFL)
 _MAIN_THREAD = threading.main_thread().ident
 _get_ident = threading.get_ident
+_getsignal = _signal.getsignal
 _perf_counter = time.perf_counter
+_NEVER = float("inf")  # the watchdog's "no wake-up planned"
+_EARLY_S = 0.001  # a signal this close to the deadline is the deadline's (clock rounding)
 _warned: set[str] = set()  # reasons already logged in this container
+CANCEL_MESSAGE = "lamroute: the request reached its deadline"
 
 
 class DeadlineInterrupt(BaseException):
@@ -92,64 +111,45 @@ class HandlerTimeout(GatewayTimeout):
 
 class _Alarm:
     """One invocation's deadline: when it started, the Lambda time left then, its budget (which
-    a route's own timeout may replace), and the SIGALRM handler state. Raises once, then stays
-    inert until restored. ``watch``: the async task running under it, if any
-    (:mod:`lamroute.safeguards.tasks`), which it cancels first."""
+    a route's own timeout may replace; ``None`` once lifted). ``armed`` while the watchdog may
+    interrupt it; raises once, then stays inert. ``watch``: the async task running under it, if
+    any (:mod:`lamroute.safeguards.tasks`), which it cancels first."""
 
     __slots__ = ("answer", "armed", "budget", "deadline", "fired", "remaining_ms", "reported",
                  "started", "thread", "watch")
 
     def __init__(self, deadline: Deadline, started: float, remaining_ms: float,
-                 budget: float | None, thread: int) -> None:
+                 budget: float | None, thread: int | None) -> None:
         self.deadline = deadline
         self.started = started
         self.remaining_ms = remaining_ms
         self.budget = budget
         self.thread = thread
-        self.armed = False  # True while a SIGALRM timer runs for it
-        self.fired = False
-        self.reported = False
+        self.armed = self.fired = self.reported = False
         self.answer: Response | None = None
         self.watch: Watch | None = None
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if self.armed:
-            watch = self.watch
-            if watch is not None and not self.fired:
-                # An async task: cancel it (the loop unwinds it, cleanup included) and come
-                # back after the grace period in case it swallows the cancellation or blocks.
-                self.fired = True
-                watch.cancel()
-                _signal.setitimer(_ITIMER_REAL, self.grace())
-                return
-            self.armed = False
+        budget = self.budget
+        if not self.armed or budget is None or (
+                _perf_counter() - self.started < budget - _EARLY_S):
+            return  # not this invocation's deadline (a stray or foreign SIGALRM): ignored
+        watch = self.watch
+        if watch is not None and not self.fired:
+            # An async task: cancel it (the loop unwinds it, cleanup included); the watchdog
+            # comes back after the grace period in case it swallows the cancellation or blocks.
             self.fired = True
-            raise DeadlineInterrupt("handler interrupted: deadline reached", self)
+            watch.cancel()
+            return
+        self.armed = False
+        self.fired = True
+        raise DeadlineInterrupt("handler interrupted: deadline reached", self)
 
     def grace(self) -> float:
         """How long a cancelled task has to end: half the margin (at least 10 ms)."""
         timeout = self.deadline.timeout
         margin = timeout.margin_s if timeout is not None else 0.0
         return max(margin / 2, 0.01)
-
-
-class Watch:
-    """An async task running under an alarm, its loop, and the loop's deadline timer when no
-    ``SIGALRM`` serves (see :mod:`lamroute.safeguards.tasks`)."""
-
-    __slots__ = ("hard", "loop", "task", "timer")
-
-    def __init__(self, task: asyncio.Task[Any], loop: asyncio.AbstractEventLoop,
-                 hard: bool) -> None:
-        self.task = task
-        self.loop = loop
-        self.hard = hard  # the loop timer may stop the loop when the cancelled task lingers
-        self.timer: asyncio.TimerHandle | None = None
-
-    def cancel(self) -> None:
-        """Cancel the task, from a signal handler or any thread (call_soon_threadsafe also
-        wakes the loop if it waits in select() when the signal arrives)."""
-        self.loop.call_soon_threadsafe(self.task.cancel, CANCEL_MESSAGE)
 
 
 class Deadline:
@@ -168,101 +168,115 @@ class Deadline:
     def run(self, call: Callable[[Request], Response], request: Request) -> Response:
         """``call(request)``, interrupted or replaced by :class:`HandlerTimeout` when late."""
         thread = _get_ident()
-        outer = _Current.alarm if thread == _MAIN_THREAD else getattr(_late, "alarm", None)
+        main = thread == _MAIN_THREAD
+        outer = _Current.alarm if main else getattr(_late, "alarm", None)
         if outer is not None and outer.thread == thread:  # a deadline already runs: adjust it
-            return self._within(outer, call, request)
-        if self.timeout is None:
+            if outer.deadline is not self and not outer.fired:
+                self._aim(outer, request)
             return call(request)
-        remaining = getattr(request.context, "get_remaining_time_in_millis", None)
-        if remaining is None:
+        timeout = self.timeout
+        if timeout is None:
             return call(request)
         try:
-            remaining_ms = float(remaining())
-        except Exception:  # a context that is not Lambda's: no deadline to keep
+            remaining_ms = float(request.context.get_remaining_time_in_millis())
+        except Exception:  # no Lambda context (a plain unit test): no deadline to keep
             return call(request)
-        budget = self.timeout.budget(remaining_ms)
+        budget = timeout.budget(remaining_ms)
         alarm = _Alarm(self, _perf_counter(), remaining_ms, budget, thread)
         if budget <= 0:
             raise self._timed_out(request, alarm, "no time left to start the handler")
-        if not _CAN_INTERRUPT:
-            return self._run_late(call, request, alarm, "no SIGALRM on this platform")
-        if thread != _MAIN_THREAD:
-            return self._run_late(call, request, alarm, "not in the main thread")
-        return self._run_interruptible(call, request, alarm)
+        if not main or not _CAN_INTERRUPT:
+            return self._run_late(call, request, alarm, "not in the main thread" if
+                                  _CAN_INTERRUPT else "no SIGALRM on this platform")
+        if _getsignal(_SIGALRM) is not _dispatch:
+            return self._run_foreign(call, request, alarm)
+        return self._run_watched(call, request, alarm, budget)
 
-    def _within(self, outer: _Alarm, call: Callable[[Request], Response],
-                request: Request) -> Response:
-        """``call(request)`` under a deadline that already runs (the app's, armed before its
-        middleware): the same timer, re-aimed when this route has its own timeout."""
-        if outer.deadline is not self and not outer.fired:
-            self._aim(outer, request)
-        return call(request)
+    def _run_watched(self, call: Callable[[Request], Response], request: Request,
+                     alarm: _Alarm, budget: float) -> Response:
+        """The usual case: ``call(request)`` in the main thread, which the watchdog interrupts
+        once ``budget`` seconds have passed."""
+        current = _Current
+        started = alarm.started
+        try:
+            try:
+                alarm.armed = True
+                current.alarm = alarm  # before the wake-up time is read (see .watchdog)
+                dog = _watchdog or watchdog()
+                wakes_at = dog.wakes_at
+                # (Usually it wakes earlier already; a wake-up time gone by means it is late.)
+                if started + budget < wakes_at or wakes_at < started:
+                    dog.watch(started + budget)
+                response = call(request)
+            finally:
+                # Disarm first: a signal arriving from here on finds the alarm inert.
+                alarm.armed = False
+                if current.alarm is alarm:
+                    current.alarm = None
+        except BaseException as exc:
+            late = self._failed(request, alarm, exc)
+            if late is None:
+                raise
+            raise late from exc
+        if alarm.fired or (alarm.budget is not None
+                           and _perf_counter() - started > alarm.budget):
+            return self._late_answer(request, alarm, response)
+        return response
+
+    def _failed(self, request: Request, alarm: _Alarm,
+                exc: BaseException) -> HandlerTimeout | None:
+        """The 504 to raise when the guarded call raised ``exc`` because of the deadline (the
+        interrupt itself, or what a handler made of it); ``None`` when it is not the cause."""
+        if isinstance(exc, DeadlineInterrupt):
+            alarm.armed = False  # the interrupt may have cut the `finally` short
+            if _Current.alarm is alarm:
+                _Current.alarm = None
+        elif not alarm.fired or isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            return None
+        return self._timed_out(request, alarm, "handler interrupted")
+
+    def _late_answer(self, request: Request, alarm: _Alarm, response: Response) -> Response:
+        """The call returned after the deadline: the 504, unless a middleware already answered
+        the interrupt with it."""
+        if alarm.fired:
+            if response is alarm.answer:
+                return response
+            raise self._timed_out(request, alarm, "handler swallowed the interrupt")
+        raise self._timed_out(request, alarm, "handler returned after its deadline")
 
     def _aim(self, outer: _Alarm, request: Request) -> None:
         """Give the running deadline ``outer`` this route's budget (``None`` lifts it)."""
         outer.deadline = self
         if self.timeout is None:  # this route lifts the deadline
             outer.budget = None
+            outer.armed = False
+        else:
+            # The budget counts from the start of the invocation, as the gateway's timeout does.
+            outer.budget = self.timeout.budget(outer.remaining_ms)
+            if outer.budget - (_perf_counter() - outer.started) <= 0:
+                raise self._timed_out(request, outer, "no time left to start the handler")
             if outer.armed:
-                outer.armed = False
-                _signal.setitimer(_ITIMER_REAL, 0)
-            if outer.watch is not None:
-                aim_timer(outer)
-            return
-        # The budget counts from the start of the invocation, as the gateway's timeout does.
-        outer.budget = self.timeout.budget(outer.remaining_ms)
-        left = outer.budget - (time.perf_counter() - outer.started)
-        if left <= 0:
-            raise self._timed_out(request, outer, "no time left to start the handler")
-        if outer.armed:
-            _signal.setitimer(_ITIMER_REAL, left)
-        elif outer.watch is not None:  # an async task's loop keeps the time
-            aim_timer(outer)
+                (_watchdog or watchdog()).watch(outer.started + outer.budget)
+        if outer.watch is not None and not outer.armed:  # an async task's loop keeps the time
+            outer.watch.aim(outer)
 
-    def _run_interruptible(self, call: Callable[[Request], Response], request: Request,
-                           alarm: _Alarm) -> Response:
-        previous = _signal.getsignal(_SIGALRM)
+    def _run_foreign(self, call: Callable[[Request], Response], request: Request,
+                     alarm: _Alarm) -> Response:
+        """Another SIGALRM disposition is in place: lamroute's handler for this invocation (the
+        default disposition gives way for good; any other is put back afterwards), unless
+        another handler's timer runs or the handler lives outside Python."""
+        previous = _getsignal(_SIGALRM)
         if previous is None:  # a handler installed outside Python: it cannot be put back
             return self._run_late(call, request, alarm, "SIGALRM is handled outside Python")
-        # Installing a handler costs two sigaction calls per request, so with the default
-        # disposition our (inert between invocations) dispatcher stays; anyone else's handler is
-        # put back after every invocation.
-        install = previous is not _dispatch
-        restore = install and previous != _SIG_DFL
+        if _signal.getitimer(_ITIMER_REAL)[0] > 0:  # someone else's timer: leave it be
+            return self._run_late(call, request, alarm, "a SIGALRM timer is already running")
+        _signal.signal(_SIGALRM, _dispatch)  # then run takes its usual way
+        if previous == _SIG_DFL:  # our dispatcher stays: it ignores stray alarms
+            return self.run(call, request)
         try:
-            try:
-                if install:
-                    _signal.signal(_SIGALRM, _dispatch)
-                alarm.armed = True
-                outer = _signal.setitimer(_ITIMER_REAL, alarm.budget)
-                if outer[0] > 0:  # someone else's timer (a test runner's...): leave it be
-                    alarm.armed = False
-                    _signal.setitimer(_ITIMER_REAL, *outer)
-                    if install:
-                        _signal.signal(_SIGALRM, previous)
-                    return self._run_late(call, request, alarm,
-                                          "a SIGALRM timer is already running")
-                _Current.alarm = alarm
-                response = call(request)
-            finally:
-                # Disarm first: a signal arriving from here on finds the alarm inert.
-                if _Current.alarm is alarm:
-                    alarm.armed = False
-                    _disarm(previous if restore else None)
-        except DeadlineInterrupt as exc:
-            # The interrupt may have cut the `finally` above short.
-            alarm.armed = False
-            _disarm(previous if restore else None)
-            raise self._timed_out(request, alarm, "handler interrupted") from exc
-        except BaseException as exc:
-            if alarm.fired and not isinstance(exc, (SystemExit, KeyboardInterrupt)):
-                raise self._timed_out(request, alarm, "handler interrupted") from exc
-            raise
-        if alarm.fired:
-            if response is alarm.answer:  # a middleware answered the interrupt with the 504
-                return response
-            raise self._timed_out(request, alarm, "handler swallowed the interrupt")
-        return response
+            return self.run(call, request)
+        finally:
+            _signal.signal(_SIGALRM, previous)
 
     def _run_late(self, call: Callable[[Request], Response], request: Request, alarm: _Alarm,
                   reason: str) -> Response:
@@ -302,11 +316,17 @@ class Deadline:
         return HandlerTimeout(elapsed, budget)
 
 
-class _Current:
-    """The deadline of the invocation running in the main thread (signals are process-wide and
-    one invocation runs at a time); ``None`` between invocations."""
+class _MainThread:
+    """``alarm``: the deadline of the invocation running in the main thread (signals are
+    process-wide and one invocation runs at a time); ``None`` between invocations."""
 
-    alarm: _Alarm | None = None
+    __slots__ = ("alarm",)
+
+    def __init__(self) -> None:
+        self.alarm: _Alarm | None = None
+
+
+_Current = _MainThread()
 
 
 _late = threading.local()
@@ -314,37 +334,36 @@ _late = threading.local()
 interrupted; ``None`` or unset between invocations."""
 
 
-CANCEL_MESSAGE = "lamroute: the request reached its deadline"
+def _on_watchdog(now: float) -> float:
+    """The watchdog's check: the main thread's invocation, once past its deadline, gets
+    ``SIGALRM``; the next wake-up time is returned (a cancelled task that lingers: again after
+    the grace period; a later deadline set since: that one)."""
+    alarm = _Current.alarm
+    budget = alarm.budget if alarm is not None and alarm.armed else None
+    if alarm is None or budget is None:
+        return _NEVER  # nothing runs, or nothing to interrupt: asleep until needed
+    due = alarm.started + budget
+    if now < due:  # a later invocation (or a longer route budget) since
+        return due
+    if _getsignal(_SIGALRM) is _dispatch:
+        _signal.pthread_kill(_MAIN_THREAD, _SIGALRM)
+    if alarm.watch is not None:
+        return now + alarm.grace()
+    return _NEVER
 
 
-def aim_timer(alarm: _Alarm) -> None:
-    """(Re)start the loop timer that cancels the watched task at the budget (no SIGALRM)."""
-    watch = alarm.watch
-    if watch is None:
-        return
-    if watch.timer is not None:
-        watch.timer.cancel()
-        watch.timer = None
-    if alarm.budget is None or alarm.fired:
-        return
-    left = alarm.budget - (_perf_counter() - alarm.started)
-    watch.timer = watch.loop.call_later(left if left > 0 else 0.0, _soft_shot, alarm, watch)
+_watchdog: Watchdog | None = None  # made with the first deadline
 
 
-def _soft_shot(alarm: _Alarm, watch: Watch) -> None:
-    """The loop timer's deadline (in the loop's thread): cancel the task, then stop the loop
-    if it has not ended after the grace period."""
-    alarm.fired = True
-    if watch.task.done():
-        return
-    watch.task.cancel(CANCEL_MESSAGE)
-    if watch.hard:
-        watch.timer = watch.loop.call_later(alarm.grace(), _hard_shot, watch)
+def watchdog() -> Watchdog:
+    """The process's watchdog, made (its module loaded) with the first deadline; its thread
+    starts when it is first asked to wake up."""
+    global _watchdog
+    from .watchdog import Watchdog
 
-
-def _hard_shot(watch: Watch) -> None:
-    if not watch.task.done():
-        watch.loop.stop()  # run_until_complete raises: the runner answers the 504
+    if _watchdog is None:
+        _watchdog = Watchdog(_on_watchdog, name="lamroute-deadline")
+    return _watchdog
 
 
 def current_alarm() -> _Alarm | None:
@@ -355,15 +374,21 @@ def current_alarm() -> _Alarm | None:
     return alarm
 
 
+def time_left() -> float | None:
+    """Seconds left of the budget of the request running in this thread (``None`` without a
+    deadline): how much slow work a handler may still start.
+
+    >>> time_left() is None  # no request runs here
+    True
+    """
+    alarm = current_alarm()
+    if alarm is None or alarm.budget is None:
+        return None
+    return max(alarm.budget - (_perf_counter() - alarm.started), 0.0)
+
+
 def _dispatch(signum: int, frame: FrameType | None) -> None:
     """The SIGALRM handler: passes the signal to the current invocation's alarm, if any."""
     alarm = _Current.alarm
     if alarm is not None:
         alarm(signum, frame)
-
-
-def _disarm(previous: Any) -> None:
-    _Current.alarm = None
-    _signal.setitimer(_ITIMER_REAL, 0)
-    if previous is not None:
-        _signal.signal(_SIGALRM, previous)

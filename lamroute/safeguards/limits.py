@@ -124,6 +124,9 @@ def rough_bound(payload: Mapping[str, Any], per_char: int = ESCAPED_BYTES_PER_CH
             total += len(value) * per_char + _PER_ITEM_OVERHEAD
         elif kind is dict or isinstance(value, Mapping):
             for name, item in value.items():
+                if type(name) is str and type(item) is str:  # (single-value headers)
+                    total += _PER_ITEM_OVERHEAD + per_char * (len(name) + len(item))
+                    continue
                 total += _PER_ITEM_OVERHEAD + per_char * (
                     len(str(name)) + (sum(len(str(v)) + 4 for v in item)
                                       if isinstance(item, list) else len(str(item)))
@@ -171,11 +174,12 @@ class PayloadLimit:
         # The runtime cannot change within a container: read once.
         self.escaped = runtime_escapes_non_ascii()
         self.per_char = ESCAPED_BYTES_PER_CHAR if self.escaped else UTF8_BYTES_PER_CHAR
+        self._limits: dict[PayloadFormat | None, int] = {}  # each format's, on its first answer
 
     def fit(self, payload: dict[str, Any], fmt: PayloadFormat | None, response: Response,
             request: Request | None, event: Any = None) -> dict[str, Any]:
         """``payload`` when it fits; else a gzipped or a ``Response Too Large`` answer."""
-        limit = limit_for(fmt)
+        limit = self._limits.get(fmt) or self._limits.setdefault(fmt, limit_for(fmt))
         try:
             if rough_bound(payload, self.per_char) <= limit:
                 return payload

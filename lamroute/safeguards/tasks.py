@@ -26,20 +26,78 @@ from typing import TYPE_CHECKING, Any
 
 from .deadline import (
     _MAIN_THREAD,
+    CANCEL_MESSAGE,
     Deadline,
-    Watch,
     _Alarm,
     _Current,
     _get_ident,
     _late,
     _perf_counter,
-    aim_timer,
     current_alarm,
 )
 
 if TYPE_CHECKING:
     from ..http.request import Request
     from ..http.response import Response
+
+
+class Watch:
+    """An async task running under an alarm, its loop, and the loop's deadline timer when no
+    ``SIGALRM`` serves."""
+
+    __slots__ = ("hard", "loop", "task", "timer")
+
+    def __init__(self, task: asyncio.Task[Any], loop: asyncio.AbstractEventLoop,
+                 hard: bool) -> None:
+        self.task = task
+        self.loop = loop
+        self.hard = hard  # the loop timer may stop the loop when the cancelled task lingers
+        self.timer: asyncio.TimerHandle | None = None
+
+    def cancel(self) -> None:
+        """Cancel the task, from a signal handler or any thread (call_soon_threadsafe also
+        wakes the loop if it waits in select() when the signal arrives)."""
+        self.loop.call_soon_threadsafe(self.task.cancel, CANCEL_MESSAGE)
+
+    def aim(self, alarm: _Alarm) -> None:
+        """The loop keeps the time of ``alarm`` (its budget moved): see :func:`aim_timer`."""
+        aim_timer(alarm)
+
+
+def aim_timer(alarm: _Alarm) -> None:
+    """(Re)start the loop timer that cancels the watched task at the budget (no SIGALRM)."""
+    watch = _watch_of(alarm)
+    if watch is None:
+        return
+    if watch.timer is not None:
+        watch.timer.cancel()
+        watch.timer = None
+    if alarm.budget is None or alarm.fired:
+        return
+    left = alarm.budget - (_perf_counter() - alarm.started)
+    watch.timer = watch.loop.call_later(left if left > 0 else 0.0, _soft_shot, alarm, watch)
+
+
+def _watch_of(alarm: _Alarm) -> Watch | None:
+    """``alarm.watch``: the deadline knows it by its protocol, it is always one of these."""
+    return alarm.watch  # type: ignore[return-value]
+
+
+def _soft_shot(alarm: _Alarm, watch: Watch) -> None:
+    """The loop timer's deadline (in the loop's thread): cancel the task, then stop the loop
+    if it has not ended after the grace period."""
+    alarm.fired = True
+    if watch.task.done():
+        return
+    watch.task.cancel(CANCEL_MESSAGE)
+    if watch.hard:
+        watch.timer = watch.loop.call_later(alarm.grace(), _hard_shot, watch)
+
+
+def _hard_shot(watch: Watch) -> None:
+    if not watch.task.done():
+        watch.loop.stop()  # run_until_complete raises: the runner answers the 504
+
 
 def watch_task(task: asyncio.Task[Any], loop: asyncio.AbstractEventLoop,
                alarm: _Alarm | None = None, *, hard: bool = True) -> _Alarm | None:
@@ -51,8 +109,9 @@ def watch_task(task: asyncio.Task[Any], loop: asyncio.AbstractEventLoop,
     the margin later if it lingers.
     """
     if alarm is None:
-        alarm = current_alarm()
-        if alarm is None or alarm.thread != _get_ident():
+        thread = _get_ident()
+        alarm = _Current.alarm if thread == _MAIN_THREAD else getattr(_late, "alarm", None)
+        if alarm is None or alarm.thread != thread:
             return None
     if alarm.fired:
         return None
@@ -64,7 +123,7 @@ def watch_task(task: asyncio.Task[Any], loop: asyncio.AbstractEventLoop,
 
 def unwatch(alarm: _Alarm) -> None:
     """The task :func:`watch_task` registered has ended (or was abandoned)."""
-    watch, alarm.watch = alarm.watch, None
+    watch, alarm.watch = _watch_of(alarm), None
     if watch is not None and watch.timer is not None:
         watch.timer.cancel()
 

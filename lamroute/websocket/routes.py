@@ -148,6 +148,18 @@ class WebSocketRoutes:
         self._default_auth[route.route_key] = default_auth
         self.connect_guards = self._connect_guards()
 
+    def add_for_app(self, route: WebSocketRoute, app_auth: Any,
+                    overrides: Mapping[Any, Any] | None) -> None:
+        """Compile ``route`` now (bad handlers fail at import) under the app's default guard
+        (``App(auth=...)``), which covers every route but ``$disconnect``: ``$connect``, where
+        API Gateway authorizes the connection, and each message route, whose events carry the
+        authorizer context of the connection (``$context.authorizer.*``:
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html).
+        ``$disconnect`` runs once the connection is gone: refusing it would only skip clean-up.
+        """
+        default = app_auth if route.route_key != DISCONNECT else None
+        self.add(route, default_auth=default, overrides=overrides)
+
     def recompile(self, *, overrides: Mapping[Any, Any] | None) -> None:
         """Bind every route again (``app.dependency_overrides`` changed)."""
         for key, compiled in list(self.routes.items()):

@@ -45,6 +45,10 @@ WORKLOADS: dict[str, tuple[str, str, Any, str | None]] = {
 }
 SUCCESSFUL = ("health", "user", "create_item", "not_found")
 EXPECTED_STATUS = {"health": 200, "user": 200, "create_item": 201, "boom": 500, "not_found": 404}
+# Chalice answers an event for a path it has no route for with its own error: 405
+# MethodNotAllowedError (its routes are a defaultdict keyed by resource). Deployed by Chalice,
+# API Gateway would answer such a path itself; behind a catch-all resource, this is its 404.
+CHALICE_STATUS = {**EXPECTED_STATUS, "not_found": 405}
 
 
 def rest_event(workload: str) -> dict[str, Any]:
@@ -54,16 +58,19 @@ def rest_event(workload: str) -> dict[str, Any]:
                       request_id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef")
 
 
-def chalice_event(workload: str) -> dict[str, Any] | None:
-    """The event for a Chalice deployment (one resource per route); ``None`` if none is sent."""
-    resource = WORKLOADS[workload][3]
-    if resource is None:
-        return None  # API Gateway answers 403 "Missing Authentication Token" itself
+def chalice_event(workload: str) -> dict[str, Any]:
+    """The event for a Chalice deployment (one resource per route). An unknown path keeps its
+    own path as the resource: what Chalice sees if the event reaches it (see CHALICE_STATUS)."""
+    resource = WORKLOADS[workload][3] or WORKLOADS[workload][1]
     event = copy.deepcopy(rest_event(workload))
     event["resource"] = event["requestContext"]["resourcePath"] = resource
     event["pathParameters"] = {"user_id": "42"} if "{user_id}" in resource else None
     return event
 
 
-def event_for(framework: str, workload: str) -> dict[str, Any] | None:
+def event_for(framework: str, workload: str) -> dict[str, Any]:
     return chalice_event(workload) if framework == "chalice" else rest_event(workload)
+
+
+def expected_status(framework: str, workload: str) -> int:
+    return (CHALICE_STATUS if framework == "chalice" else EXPECTED_STATUS)[workload]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lamroute import App
+from lamroute import App, Timeout
 
 from . import filler_paths
 from .models import Item
@@ -15,11 +15,12 @@ def _filler(path: str) -> Callable[[], dict[str, str]]:
     return lambda: {"path": path}
 
 
-def build(n_routes: int, *, access_log: bool = True,
-          asynchronous: bool = False) -> Callable[[dict[str, Any], Any], Any]:
+def build(n_routes: int, *, access_log: bool = True, asynchronous: bool = False,
+          deadline: bool = True) -> Callable[[dict[str, Any], Any], Any]:
     """``asynchronous``: ``GET /users/{user_id}`` and ``GET /health`` are ``async def`` (the
-    async variants of those workloads); the other routes stay sync."""
-    app = App(title="bench", access_log=access_log)
+    async variants of those workloads); the other routes stay sync. ``deadline=False``:
+    ``App(timeout=None)``, to measure what the deadline guard costs."""
+    app = App(title="bench", access_log=access_log, timeout=Timeout() if deadline else None)
     for path in filler_paths(n_routes):
         app.get(path)(_filler(path))
 

@@ -1,5 +1,9 @@
 """The application: the Lambda handler itself, and the boundary no exception crosses.
 
+``App`` lives here; ``compiled.py`` holds a route as built at registration (its binder,
+response model, safeguards and middleware chain); ``adjust.py`` the 405 and ``OPTIONS``
+answers, ``strip_prefixes`` and the CORS headers, loaded on first use.
+
 >>> from lamroute.testing import TestClient
 >>> app = App(title="Demo")
 >>> @app.get("/hello/{name}")
@@ -16,23 +20,19 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import ErrorFormatter, echo, problem_response
-from .errors.boundary import Boundary
-from .exceptions import FATAL, MethodNotAllowed, NotFound, RouteDefinitionError
-from .formats import PayloadFormat, detect, render_safely
-from .formats.alb import ALB, AlbFormat
-from .formats.websocket import WEBSOCKET, WebSocketRequest
-from .http.request import Request
-from .http.response import Response, _json_response, dump_json, to_response
-from .logs import _request_fields, configure, log_access, set_request_field
-from .params import Binder, build_binder, build_response_model
-from .params.signature import call_kind
-from .routing import RouteDecorators, Router
-from .routing.routes import (
-    DISCONNECT,
+from ..errors import ErrorFormatter, echo, problem_response, route_not_found
+from ..errors.boundary import Boundary
+from ..exceptions import NotFound, RouteDefinitionError, reraise_fatal
+from ..formats import PayloadFormat, detect, is_websocket, render_safely
+from ..formats.alb import ALB, AlbFormat
+from ..http.request import Request
+from ..http.response import Response
+from ..logs import bind_request_fields, configure, set_request_field, unbind_request_fields
+from ..params.signature import call_kind
+from ..routing import RouteDecorators, Router
+from ..routing.routes import (
     AuthOption,
     Compression,
     Handler,
@@ -42,74 +42,19 @@ from .routing.routes import (
     WebSocketRoute,
     check_middleware,
 )
-from .routing.table import RouteTable, parse_template, strip_segments
-from .safeguards import RouteSafeguard, Safeguards
+from ..routing.table import RouteTable
+from ..safeguards import Safeguards
+from .compiled import CompiledRoute, compile_route, middleware_chain, recompile
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
-
-    from .lifecycle.hooks import Lifecycle
-    from .params.dependencies import DependencyOverrides
-    from .security.cors import CORS
-    from .security.guards import Guard
-    from .websocket.connections import Connections
-    from .websocket.routes import WebSocketRoutes
+    from ..lifecycle.hooks import Lifecycle
+    from ..params.dependencies import DependencyOverrides
+    from ..security.cors import CORS
+    from ..security.guards import Guard
+    from ..websocket.connections import Connections
+    from ..websocket.routes import WebSocketRoutes
 
 E = TypeVar("E", bound=Callable[..., Any])
-
-
-class CompiledRoute:
-    """A route ready to serve: its binder was built at registration.
-
-    What a request would otherwise look up again (the handler, its status, whether it takes
-    arguments) is read once here: a route is immutable once registered.
-    """
-
-    __slots__ = ("_chain", "ahandle", "bind", "binder", "guard", "handle", "handler", "is_async",
-                 "path_params", "route", "safeguard", "serialize", "status")
-
-    def __init__(self, route: Route, binder: Binder, serialize: Callable[[Any], Any] | None = None,
-                 guard: Guard | None = None, chain: Handler | None = None,
-                 safeguard: RouteSafeguard | None = None,
-                 path_params: tuple[str, ...] = ()) -> None:
-        self.route = route
-        self.binder = binder
-        self.serialize = serialize
-        self.guard = guard
-        self.chain = chain  # sets handle: the chain, or the endpoint when there is no middleware
-        # body size, deadline, compression around the whole chain (lamroute.safeguards)
-        self.safeguard = safeguard
-        self.handler = route.handler
-        self.status = route.status_code
-        self.bind = binder.bind if binder.extractors else None
-        self.path_params = path_params
-        # An async route (handler, dependency or middleware awaits) also has ``ahandle``, its
-        # chain awaited on the loop (under async app middleware); see lamroute.aio.routes.
-        self.is_async = False
-        self.ahandle: Callable[[Request], Awaitable[Response]] | None = None
-
-    @property
-    def chain(self) -> Handler | None:
-        return self._chain
-
-    @chain.setter
-    def chain(self, chain: Handler | None) -> None:
-        self._chain = chain
-        self.handle: Handler = chain if chain is not None else self.endpoint
-
-    def __call__(self, request: Request) -> Response:
-        return self.handle(request)
-
-    def endpoint(self, request: Request) -> Response:
-        """The guard, then the handler with its bound arguments (no middleware)."""
-        if self.guard is not None:
-            self.guard.check(request)
-        result = self.handler(**self.bind(request)) if self.bind is not None else self.handler()
-        if self.serialize is not None:
-            result = self.serialize(result)
-        if type(result) is dict:  # what to_response does first, without the call
-            return _json_response(dump_json(result), self.status)
-        return to_response(result, self.status)
 
 
 class App(RouteDecorators):
@@ -183,6 +128,7 @@ class App(RouteDecorators):
         # The guards of each guarded route, for the answers that list a path's methods.
         self.gates: dict[CompiledRoute, tuple[Guard, ...]] = {}
         self.logger = configure(log_level, root=log_root)
+        self._log_access: Callable[..., None] | None = None  # loaded with the first access line
         self.app_logger = logging.getLogger("lamroute.app")
         self.boundary = Boundary(logger=self.logger, formatter=error_formatter, debug=debug)
         self.safeguards = Safeguards(timeout=timeout, compress=compress,
@@ -204,12 +150,12 @@ class App(RouteDecorators):
         for func in middleware:
             self.middleware(func)
         if openapi_url or docs_url:
-            from .openapi.docs import install_docs
+            from ..openapi.docs import install_docs
 
             install_docs(self, openapi_url=openapi_url, docs_url=docs_url)
         # SnapStart's runtime hooks: the module exists in the Lambda managed runtimes only.
         if "snapshot_restore_py" in sys.modules or os.environ.get("AWS_LAMBDA_RUNTIME_API"):
-            from .lifecycle.snapstart import register
+            from ..lifecycle.snapstart import register
 
             register(self)
 
@@ -248,7 +194,7 @@ class App(RouteDecorators):
     def websockets(self) -> WebSocketRoutes:
         """The compiled WebSocket routes (the module loads for apps that have some)."""
         if self._websockets is None:
-            from .websocket.routes import WebSocketRoutes
+            from ..websocket.routes import WebSocketRoutes
 
             self._websockets = WebSocketRoutes(default_auth=self.auth)
         return self._websockets
@@ -259,7 +205,7 @@ class App(RouteDecorators):
         default takes each event's endpoint. Built on first use: an HTTP-only app never imports
         the connections code."""
         if self._connections is None:
-            from .websocket.connections import Connections
+            from ..websocket.connections import Connections
 
             self._connections = Connections()
         return self._connections
@@ -269,75 +215,19 @@ class App(RouteDecorators):
         self._connections = value
 
     def _compile_websocket_route(self, route: WebSocketRoute) -> WebSocketRoute:
-        """Compile ``route`` now (bad handlers fail at import).
-
-        The app's default guard (``App(auth=...)``) covers every route but ``$disconnect``:
-        ``$connect``, where API Gateway authorizes the connection, and each message route, whose
-        events carry the authorizer context of the connection (``$context.authorizer.*``:
-        https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html).
-        ``$disconnect`` runs once the connection is gone: refusing it would only skip clean-up.
-        """
-        default = self.auth if route.route_key != DISCONNECT else None
-        self.websockets.add(route, default_auth=default, overrides=self._overrides)
+        """Compile ``route`` now (:meth:`WebSocketRoutes.add_for_app`); the record to keep."""
+        self.websockets.add_for_app(route, self.auth, self._overrides)
         return route
 
     def _compile_route(self, route: Route) -> Route:
-        """Compile ``route`` into the table; the record to keep (its guard resolved)."""
-        template = parse_template(route.path, strict_slashes=self.table.strict_slashes)
-        guard = None
-        if self.auth is not None or "auth" in route.options or "public" in route.options:
-            from .security.guards import effective_guard  # only apps that use auth load it
-
-            guard = effective_guard(route.options, self.auth, f"Route {route.path!r}")
-        if guard is not None and route.options.get("auth") is not guard:
-            route = replace(route, options={**route.options, "auth": guard})
-        binder = build_binder(route.handler, template.params, overrides=self._overrides)
-        compiled = CompiledRoute(route, binder, build_response_model(route), guard,
-                                 safeguard=self.safeguards.for_route(route.options),
-                                 path_params=template.params)
-        self._bind_response_param(compiled)
-        guards = sys.modules.get("lamroute.security.guards")  # no guard exists before it loads
-        if guards is not None:
-            gates = guards.route_gates(guard, compiled.binder.dependant.calls())
-            if gates:
-                self.gates[compiled] = gates
-        self._wire(compiled)
-        self.table.add(route.path, route.methods, compiled, template=template)
+        """Compile ``route`` into the table (:mod:`.compiled`); the record to keep."""
+        route, compiled, gates = compile_route(
+            route, table=self.table, auth=self.auth, overrides=self._overrides,
+            safeguards=self.safeguards, boundary=self.boundary)
+        if gates:
+            self.gates[compiled] = gates
         self._compiled.append(compiled)
         return route
-
-    @staticmethod
-    def _bind_response_param(compiled: CompiledRoute) -> None:
-        """``response: Response`` in the signature: the handler answers with that object's
-        headers, cookies and status merged in (after the response model)."""
-        name = compiled.binder.response_param
-        if name is None:
-            return
-        from .params.responses import with_response_param
-
-        compiled.handler = with_response_param(
-            compiled.route.handler, compiled.serialize, name, compiled.status,
-            f"Route {compiled.route.path!r}")
-        compiled.serialize = None
-
-    def _wire(self, compiled: CompiledRoute) -> None:
-        """Build ``compiled``'s chain: its middleware around its endpoint, awaited where
-        something awaits (decided here, once: sync routes never touch the event loop)."""
-        middleware = [check_middleware(m) for m in compiled.route.options.get("middleware", ())]
-        binder = compiled.binder
-        if (binder.is_async or binder.has_exits or call_kind(compiled.handler) == "async"
-                or any(call_kind(m) == "async" for m in middleware)):
-            from .aio.routes import wire_route
-
-            wire_route(compiled, middleware, self.boundary)
-            return
-        compiled.is_async, compiled.ahandle = False, None  # (overrides may have made it sync)
-        if middleware:
-            from .middleware import build_chain
-
-            compiled.chain = build_chain(middleware, compiled.endpoint, self.boundary.handle)
-        else:
-            compiled.chain = None
 
     def middleware(self, func: E) -> E:
         """Wrap every request in ``func(request, call_next)`` (404s included); returns ``func``.
@@ -345,16 +235,7 @@ class App(RouteDecorators):
         ``async def`` middleware awaits ``call_next(request)``; with one, routing runs on the
         event loop (the sync middleware outside the first async one run before it)."""
         self.app_middleware.append(check_middleware(func))
-        if any(call_kind(m) == "async" for m in self.app_middleware):
-            from .aio.routes import app_chain
-
-            self._app_async = True  # routing runs on the loop (lamroute.aio.routes.adispatch)
-            chain = app_chain(self)
-        else:
-            from .middleware import build_chain
-
-            chain = build_chain(self.app_middleware, self.dispatch, self.boundary.handle)
-        self._handle = self.safeguards.cover(chain)  # the deadline covers app middleware too
+        self._handle, self._app_async = middleware_chain(self)
         return func
 
     def openapi(self, *, servers: Sequence[str] = ()) -> dict[str, Any]:
@@ -362,7 +243,7 @@ class App(RouteDecorators):
 
         ``servers`` lists base URLs for the paths: ``app.openapi(servers=["/prod"])``.
         """
-        from .openapi.document import build_openapi
+        from ..openapi.document import build_openapi
 
         return build_openapi(self, servers=servers)
 
@@ -378,7 +259,7 @@ class App(RouteDecorators):
         def decorator(func: E) -> E:
             self.boundary.add_handler(exc_type, func)
             if call_kind(func) == "async":  # awaited on the loop (async middleware await it)
-                from .aio.routes import run_now
+                from ..aio.routes import run_now
 
                 self.boundary.run_coroutine = run_now
             return func
@@ -391,7 +272,7 @@ class App(RouteDecorators):
     def lifecycle(self) -> Lifecycle:
         """The app's startup and SnapStart hooks, and whether the startup hooks ran."""
         if self._lifecycle is None:
-            from .lifecycle.hooks import Lifecycle
+            from ..lifecycle.hooks import Lifecycle
 
             self._lifecycle = Lifecycle(self)
         return self._lifecycle
@@ -426,27 +307,20 @@ class App(RouteDecorators):
         is called wherever ``original`` was a dependency; ``del``/``clear()`` restore it. The
         routes are bound again on each change: requests pay nothing for it."""
         if self._overrides is None:
-            from .params.dependencies import DependencyOverrides
+            from ..params.dependencies import DependencyOverrides
 
             self._overrides = DependencyOverrides(self._recompile)
         return self._overrides
 
     @dependency_overrides.setter
     def dependency_overrides(self, value: Any) -> None:
-        from .params.dependencies import DependencyOverrides
+        from ..params.dependencies import DependencyOverrides
 
         self._overrides = DependencyOverrides(self._recompile, dict(value).items())
         self._recompile()
 
     def _recompile(self) -> None:
-        for compiled in self._compiled:
-            route = compiled.route
-            compiled.binder = build_binder(route.handler, compiled.path_params,
-                                           overrides=self._overrides)
-            compiled.bind = compiled.binder.bind if compiled.binder.extractors else None
-            compiled.handler, compiled.serialize = route.handler, build_response_model(route)
-            self._bind_response_param(compiled)
-            self._wire(compiled)
+        recompile(self._compiled, self._overrides, self.boundary)
         if self._websockets is not None:
             self._websockets.recompile(overrides=self._overrides)
 
@@ -463,91 +337,80 @@ class App(RouteDecorators):
         tenant = getattr(context, "tenant_id", None)
         if tenant is not None:  # Lambda's tenant isolation mode
             fields["tenant_id"] = tenant
-        token = _request_fields.set(fields)  # logs.bind_request_fields, without the call
+        token = bind_request_fields(fields)
         try:
             try:
                 fmt = detect(event)
                 if fmt is ALB and self._alb is not None:
                     fmt = self._alb
                 request = fmt.parse(event, context)
-                if fmt is WEBSOCKET:  # handlers (and middleware) reach clients through it
+                if type(request) is not Request and is_websocket(request):
+                    # handlers (and middleware) reach clients through it
                     request._connections_config = self.connections  # type: ignore[attr-defined]
                 fields["request_id"] = request.request_id
                 if self._gate is not None:  # startup hooks to run first, or a 503
                     self._gate()
                 if self.strip_prefixes:
-                    self._strip_prefixes(request)
+                    from .adjust import strip_prefixes
+
+                    strip_prefixes(request, self.strip_prefixes)
                 if self.cors is not None and self.cors.is_preflight(request):
                     response = self.cors.preflight(request, self.table)
                 else:
                     response = self._handle(request)
             except BaseException as exc:  # the boundary: nothing escapes
-                if isinstance(exc, FATAL):  # reraise_fatal, inlined
-                    raise
+                reraise_fatal(exc)
                 response = self.boundary.handle(exc, request)
             if self.cors is not None and request is not None:
-                self._apply_cors(self.cors, request, response)
+                from .adjust import apply_cors
+
+                apply_cors(self.cors, request, response, self.logger)
             payload = None
             if request is not None and fmt is not None and request.method != "HEAD":
                 try:  # the usual case straight to the format; any failure goes the boundary's way
                     payload = fmt.render(response, request)
                 except BaseException as exc:
-                    if isinstance(exc, FATAL):
-                        raise
+                    reraise_fatal(exc)
             if payload is None:
                 payload = render_safely(fmt, response, request, event, self.boundary)
-            payload = self.safeguards.fit(payload, fmt, response, request, event)
+            payload = self.safeguards.payload_limit.fit(payload, fmt, response, request, event)
         finally:
-            _request_fields.reset(token)
+            unbind_request_fields(token)
         if self.access_log:
-            log_access(self.logger, request, payload, started, cold, context)
+            (self._log_access or self.access_logger())(self.logger, request, payload, started,
+                                                       cold, context)
         return payload
+
+    def access_logger(self) -> Callable[..., None]:
+        """The function that writes the access line (:mod:`lamroute.logs.access`, loaded with
+        the first one)."""
+        if self._log_access is None:
+            from ..logs.access import log_access
+
+            self._log_access = log_access
+        return self._log_access
 
     def dispatch(self, request: Request) -> Response:
         """Route ``request`` and call its handler; errors propagate to the boundary."""
-        if isinstance(request, WebSocketRequest):
-            return self.websockets.dispatch(request, self.connections)
+        if type(request) is not Request and is_websocket(request):
+            return self.websockets.dispatch(request, self.connections)  # type: ignore[arg-type]
         match = self.table.match(request.method, request.path, request.raw_path)
         if match.status == 404:
+            boundary = self.boundary
+            if not boundary.handlers and boundary.formatter is problem_response:
+                answer = route_not_found(request)  # the answer NotFound would get, at once
+                if answer is not None:
+                    return answer
             raise NotFound(f"No route matches {echo(request.path)}.")
         request.route = match.template
-        fields = _request_fields.get()  # logs.set_request_field, without the call
-        if type(fields) is dict:
-            fields["route"] = match.template
-        elif fields is not None:
-            set_request_field("route", match.template)
-        if match.target is None:
-            allowed = match.allowed
-            if self.gates:  # a caller is only told of the methods it may call
-                from .security.guards import allowed_methods
+        set_request_field("route", match.template)
+        if match.target is None:  # the path is served, not with this method
+            from .adjust import not_allowed
 
-                allowed = allowed_methods(request, self.table.methods_at(request.path),
-                                          self.gates)
-            allow = [("Allow", ", ".join(allowed))]
-            if request.method == "OPTIONS":
-                return Response(None, 204, headers=allow)
-            what = f"{echo(request.method)} is not allowed on {echo(request.path)}."
-            raise MethodNotAllowed(what, headers=allow)
+            return not_allowed(request, match, self.table, self.gates)
         request.path_params = match.params or {}  # a static match's shared {} is not handed out
         target = match.target
-        if target.safeguard is None:
+        guarded = target.guarded
+        if guarded is None:
             return target.handle(request)
-        return target.safeguard.run(target.handle, request)
-
-    def _apply_cors(self, cors: CORS, request: Request, response: Response) -> None:
-        try:
-            cors.apply(request, response)
-        except Exception:  # a malformed header must not cost the answer
-            self.logger.warning("CORS headers skipped: malformed request or response headers")
-
-    def _strip_prefixes(self, request: Request) -> None:
-        for prefix in self.strip_prefixes:
-            if request.path == prefix or request.path.startswith(prefix + "/"):
-                if request.raw_path is not None:  # the same segments off the encoded path
-                    raw = strip_segments(request.raw_path, prefix)
-                    if raw is None:  # the prefix only shows once a %2F is decoded
-                        continue
-                    request.raw_path = raw
-                request.root_path += prefix
-                request.path = request.path[len(prefix):] or "/"
-                return
+        return guarded(target.handle, request)

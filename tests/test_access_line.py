@@ -1,0 +1,283 @@
+"""The access line as shipped (issue 18): written without a ``LogRecord`` when lamroute's own
+handler is its only reader, byte for byte what python-json-logger writes for the record, and a
+real record through ``logging`` as soon as anything else may read it."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lamroute import App, Request
+from lamroute.logs import LamrouteHandler, configure, utc_timestamp
+from lamroute.logs import access as access_module
+from lamroute.testing import FakeContext, make_event
+
+
+class Sole:
+    """lamroute's handler alone on its logger, writing to a buffer (pytest may have attached
+    capture handlers to the ``lamroute`` logger: they are set aside for the test)."""
+
+    def __init__(self, logger: logging.Logger, handler: LamrouteHandler) -> None:
+        self.logger = logger
+        self.handler = handler
+        self.buffer = io.StringIO()
+
+    def isolate(self) -> None:
+        """Set pytest's capture handlers aside (it attaches them as each test phase starts)."""
+        self.logger.handlers[:] = [self.handler]
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.buffer.getvalue().splitlines()]
+
+
+@pytest.fixture
+def sole(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sole]:
+    for name in ("LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL", "AWS_LAMBDA_LOG_FORMAT"):
+        monkeypatch.delenv(name, raising=False)
+    logger = configure()
+    (handler,) = [h for h in logger.handlers if type(h) is LamrouteHandler]
+    saved = list(logger.handlers), list(logger.filters), logger.propagate
+    logger.handlers[:] = [handler]
+    logger.filters[:] = []
+    state = Sole(logger, handler)
+    old = handler.setStream(state.buffer)
+    try:
+        yield state
+    finally:
+        handler.setStream(old)  # type: ignore[arg-type]
+        logger.handlers[:], logger.filters[:], logger.propagate = saved
+        logger.setLevel(logging.INFO)
+
+
+@pytest.fixture
+def records(monkeypatch: pytest.MonkeyPatch) -> list[logging.LogRecord]:
+    """Every LogRecord made from here on, by any logger."""
+    made: list[logging.LogRecord] = []
+    real = logging.Logger.makeRecord
+
+    def counting(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = real(self, *args, **kwargs)
+        made.append(record)
+        return record
+
+    monkeypatch.setattr(logging.Logger, "makeRecord", counting)
+    return made
+
+
+def shop() -> App:
+    app = App()
+
+    @app.get("/items/{item_id}")
+    def item(item_id: str, request: Request) -> dict[str, str]:
+        return {"id": item_id}
+
+    return app
+
+
+def notes() -> App:
+    app = App()
+
+    @app.post("/notes")
+    def note(body: dict[str, Any]) -> dict[str, Any]:
+        return body
+
+    return app
+
+
+def general_line(logger: logging.Logger, handler: LamrouteHandler, **fields: Any) -> str:
+    """What python-json-logger writes for the access record (the general path)."""
+    record = access_module._record(logger, tuple(fields[k] for k in (
+        "method", "path", "route", "request_id", "source_ip", "user_agent")), fields["status"],
+        fields["duration_ms"], fields["aws_request_id"], fields["cold_start"],
+        fields.get("tenant_id"))
+    assert handler.filter(record)
+    return handler.format(record)
+
+
+def test_the_access_line_is_written_without_a_log_record_when_lamroute_is_its_only_reader(
+        sole: Sole, records: list[logging.LogRecord]) -> None:
+    sole.isolate()
+    context = FakeContext()
+    event = make_event("rest", "GET", "/items/7", headers={"User-Agent": "ua/1"},
+                       request_id="req-1", source_ip="192.0.2.44")
+    assert shop()(event, context)["statusCode"] == 200
+    assert records == []  # no LogRecord was built for nobody to read
+    (line,) = sole.lines()
+    assert {k: line[k] for k in ("message", "method", "path", "route", "status", "request_id",
+                                 "aws_request_id", "source_ip", "user_agent")} == {
+        "message": "request", "method": "GET", "path": "/items/7", "route": "/items/{item_id}",
+        "status": 200, "request_id": "req-1", "aws_request_id": context.aws_request_id,
+        "source_ip": "192.0.2.44", "user_agent": "ua/1"}
+    assert list(line)[:4] == ["timestamp", "level", "name", "message"]
+
+
+@pytest.mark.parametrize("fields", [
+    {"method": "GET", "path": "/items/7", "route": "/items/{item_id}", "request_id": "r-1",
+     "source_ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (X11) \u00e9\u2603 \"q\" \\ \x01"},
+    {"method": None, "path": None, "route": None, "request_id": None, "source_ip": None,
+     "user_agent": None},
+    {"method": "POST", "path": "/caf\u00e9/\ud83d\ude00", "route": None, "request_id": "\u2028",
+     "source_ip": "::1", "user_agent": "", "tenant_id": "tenant-\u00e9"},
+])
+def test_the_direct_line_is_the_bytes_python_json_logger_writes(
+        sole: Sole, fields: dict[str, Any]) -> None:
+    sole.isolate()
+    values = {**fields, "status": 404, "duration_ms": 12.345, "aws_request_id": "aws-1",
+              "cold_start": True}
+    general = general_line(sole.logger, sole.handler, **values)
+    direct = access_module.access_json(
+        json.loads(general)["timestamp"],
+        tuple(values[k] for k in ("method", "path", "route", "request_id", "source_ip",
+                                  "user_agent")),
+        404, 12.345, "aws-1", True, values.get("tenant_id"))
+    assert direct == general
+
+
+def test_a_value_that_is_no_string_takes_the_general_path(
+        sole: Sole, records: list[logging.LogRecord]) -> None:
+    sole.isolate()
+    context = FakeContext()
+    context.aws_request_id = 42  # type: ignore[assignment]  # a caller's odd context
+    shop()(make_event("http", "GET", "/items/1"), context)
+    (record,) = records
+    assert record.__dict__["aws_request_id"] == 42
+    assert sole.lines()[0]["aws_request_id"] == 42
+
+
+def test_a_users_filter_and_handler_still_see_the_access_record(
+        sole: Sole, records: list[logging.LogRecord]) -> None:
+    sole.isolate()
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    def no_health(record: logging.LogRecord) -> bool:
+        return record.__dict__.get("path") != "/items/health"
+
+    keep = Keep()
+    sole.logger.addHandler(keep)
+    sole.logger.addFilter(no_health)
+    app = shop()
+    app(make_event("rest", "GET", "/items/health"), FakeContext())
+    app(make_event("rest", "GET", "/items/2"), FakeContext())
+    assert [r.__dict__["path"] for r in seen] == ["/items/2"]  # filtered, then handled
+    assert [line["path"] for line in sole.lines()] == ["/items/2"]
+    assert seen[0].getMessage() == "request" and seen[0].__dict__["status"] == 200
+
+
+@pytest.mark.parametrize("change", ["formatter", "handler level", "handler filter",
+                                    "propagate", "terminator"])
+def test_any_change_to_lamroutes_handler_is_honoured(sole: Sole, change: str) -> None:
+    sole.isolate()
+    handler = sole.handler
+    saved = handler.formatter, handler.level, list(handler.filters), handler.terminator
+    if change == "formatter":
+        handler.setFormatter(logging.Formatter("%(message)s %(path)s"))
+    elif change == "handler level":
+        handler.setLevel(logging.WARNING)
+    elif change == "handler filter":
+        handler.addFilter(lambda record: False)
+    elif change == "propagate":
+        sole.logger.propagate = True
+    else:
+        handler.terminator = "\r\n"
+    try:
+        shop()(make_event("rest", "GET", "/items/3"), FakeContext())
+    finally:
+        handler.formatter, handler.level = saved[0], saved[1]
+        handler.filters[:], handler.terminator = saved[2], saved[3]
+    written = sole.buffer.getvalue()
+    expected = {"formatter": "request /items/3\n", "handler level": "", "handler filter": "",
+                "terminator": None, "propagate": None}[change]
+    if expected is not None:
+        assert written == expected
+    elif change == "terminator":
+        assert written.endswith('"}\r\n') and written.count("\n") == 1
+    else:
+        assert json.loads(written)["path"] == "/items/3"
+
+
+def test_log_level_above_info_silences_the_access_line(
+        sole: Sole, records: list[logging.LogRecord], monkeypatch: pytest.MonkeyPatch) -> None:
+    sole.isolate()
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    app = shop()
+    app(make_event("rest", "GET", "/items/4"), FakeContext())
+    assert sole.buffer.getvalue() == "" and records == []
+
+
+def test_a_failing_stream_is_reported_as_logging_reports_it(
+        sole: Sole, monkeypatch: pytest.MonkeyPatch) -> None:
+    sole.isolate()
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError("stream closed")
+
+    sole.handler.setStream(Closed())
+    reported: list[logging.LogRecord] = []
+    monkeypatch.setattr(sole.handler, "handleError", reported.append)
+    answer = shop()(make_event("rest", "GET", "/items/5"), FakeContext())
+    assert answer["statusCode"] == 200  # the answer never depends on its log line
+    assert [r.__dict__["path"] for r in reported] == ["/items/5"]
+
+
+def test_the_timestamp_has_milliseconds_in_utc() -> None:
+    assert utc_timestamp(1_700_000_000.0425) == "2023-11-14T22:13:20.042Z"
+    assert utc_timestamp(1_700_000_000.999) == "2023-11-14T22:13:20.999Z"
+
+
+def test_an_app_writing_only_access_lines_never_imports_python_json_logger() -> None:
+    code = (
+        "import sys, lamroute\n"
+        "app = lamroute.App()\n"
+        "app.get('/ok')(lambda: {'ok': True})\n"
+        "from lamroute.testing import FakeContext, make_event\n"
+        "sys.stdout = open('/dev/null', 'w')\n"
+        "assert app(make_event('rest', 'GET', '/ok'), FakeContext())['statusCode'] == 200\n"
+        "sys.stdout = sys.__stdout__\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('pythonjsonlogger',"
+        " 'lamroute.logs'))))"
+    )
+    out = subprocess.check_output([sys.executable, "-c", code], text=True).splitlines()
+    assert json.loads(out[0])["message"] == "request"
+    assert out[-1] == "['lamroute.logs', 'lamroute.logs.access']"
+
+
+def test_a_json_body_and_the_access_line_read_the_headers_in_one_pass(
+        sole: Sole, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lamroute.formats import _common
+
+    sole.isolate()
+    passes: list[tuple[str, ...]] = []
+    real = _common.first_headers
+
+    def counting(source: Any, names: tuple[str, ...]) -> dict[str, str | None]:
+        passes.append(names)
+        return real(source, names)
+
+    monkeypatch.setattr(_common, "first_headers", counting)
+    app = notes()
+    event = make_event("rest", "POST", "/notes", json={"text": "hi"},
+                       headers={"User-Agent": "ua/2"})
+    assert app(event, FakeContext())["statusCode"] == 200
+    assert passes == [("content-type", "user-agent")]
+    assert sole.lines()[0]["user_agent"] == "ua/2"
+
+
+def test_a_malformed_header_costs_its_field_not_the_body(sole: Sole) -> None:
+    sole.isolate()
+    app = notes()
+    event = make_event("rest", "POST", "/notes", json={"text": "hi"})
+    event["multiValueHeaders"]["User-Agent"] = [1, 2]  # not strings: the event is malformed
+    answer = app(event, FakeContext())
+    assert answer["statusCode"] in (200, 400)  # what parsing every header decides
+    assert sole.lines()[0]["user_agent"] is None
