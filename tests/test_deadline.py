@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fixtures import Records
+from fixtures import Records, deadline_watchdogs
 
 from lamroute import App, GatewayTimeout, Request, RouteDefinitionError, Timeout
 from lamroute.safeguards import deadline
@@ -440,11 +440,7 @@ def test_no_timer_system_call_per_request(monkeypatch: pytest.MonkeyPatch) -> No
     assert client.get("/chain").status_code == 200
     assert client.get("/missing").status_code == 404  # app middleware runs for 404s too
     assert calls == []
-    for _ in range(100):  # (it names itself once it runs)
-        watchdogs = [t for t in threading.enumerate() if t.name == "lamroute-deadline"]
-        if watchdogs:
-            break
-        time.sleep(0.01)
+    watchdogs = deadline_watchdogs()
     assert len(watchdogs) == 1 and watchdogs[0].daemon
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from fixtures import deadline_watchdogs
 
 from lamroute import App, Timeout
 from lamroute.safeguards import deadline
@@ -49,11 +49,7 @@ def test_the_watchdog_is_one_daemon_thread_and_sleeps_between_invocations() -> N
     client = TestClient(app, timeout_ms=3000)
     for _ in range(3):
         assert client.get("/").text == "ok"
-    for _ in range(100):  # (it names itself once it runs)
-        watchdogs = [t for t in threading.enumerate() if t.name == "lamroute-deadline"]
-        if watchdogs:
-            break
-        time.sleep(0.01)
+    watchdogs = deadline_watchdogs()
     assert len(watchdogs) == 1 and watchdogs[0].daemon
     assert deadline.time_left() is None  # between invocations: no deadline runs
 
