@@ -130,8 +130,8 @@ def integration(args: argparse.Namespace, settings: Any) -> str:
               file=sys.stderr, flush=True)
     found = str(chosen or deployed or "proxy")
     if found != "proxy" and args.binary_media_types:
-        from ..deploy.builder import check_binary_media_types
         from ..deploy.custom_integration import CustomLambdaIntegration
+        from ..deploy.options import check_binary_media_types
 
         try:  # as `lamroute template` refuses it: text bodies would reach the app as garbage
             check_binary_media_types(CustomLambdaIntegration.binary_media_types,

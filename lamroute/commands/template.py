@@ -116,9 +116,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def build_options(args: argparse.Namespace) -> Any:
-    """The command line as :class:`lamroute.deploy.builder.TemplateOptions`."""
+    """The command line as :class:`lamroute.deploy.options.TemplateOptions`."""
     from ..deploy.auth import AuthOptions
-    from ..deploy.builder import FunctionOptions, TemplateOptions
+    from ..deploy.options import FunctionOptions, TemplateOptions
 
     auth = AuthOptions(
         kinds=dict(_scoped(args.authorizer_kind, "--authorizer-kind")),

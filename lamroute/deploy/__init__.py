@@ -7,5 +7,5 @@ proxy by default; ``custom_integration.py``: lamroute's custom (non-proxy) integ
 mapping templates and integration responses; ``auth.py``: the authorizers the guards need,
 ``sam_auth.py`` in SAM's notation; ``gateway_responses.py``: the REST API's own error answers),
 the WebSocket API (``websocket.py``) and what ``app_facts.py`` infers from the app (binary
-bodies, connections).
+bodies, connections), as ``options.py`` asks (the function's and the template's options).
 """

@@ -18,7 +18,8 @@ import re
 from typing import Any
 
 from .auth import TemplateError
-from .builder import DEFAULT_RUNTIME, SAM_TRANSFORM, TemplateOptions, build_template
+from .builder import build_template
+from .options import DEFAULT_RUNTIME, SAM_TRANSFORM, TemplateOptions
 
 __all__ = ["DEFAULT_RUNTIME", "SAM_TRANSFORM", "TemplateError", "TemplateOptions",
            "handler_for", "sam_template", "to_yaml"]
