@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -27,3 +28,13 @@ def logs() -> Iterator[Records]:
     finally:
         logger.removeHandler(handler)
 
+
+@pytest.fixture(autouse=True)
+def _local_invocations_end() -> Iterator[None]:
+    """A test stops what it starts: an in-process invocation the local gateway gave up on
+    (its function outlived the timeout) ends within its test, so its late log line is that
+    test's, never the next one's."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name == "lamroute-invocation":
+            thread.join(timeout=10)
