@@ -809,3 +809,31 @@ def test_a_not_found_handler_still_answers_unknown_paths() -> None:
     app.exception_handler(NotFound)(lambda request, exc: {"nowhere": request.path})
     response = TestClient(app).get("/gone")
     assert (response.status_code, response.json()) == (404, {"nowhere": "/gone"})
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_out_of_memory_in_the_handler_and_in_logging_still_answers_500(
+        fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handler that runs out of memory, then every log call failing as well (their imports
+    and records need memory too): the boundary's last log call must not let it out."""
+    import logging
+
+    class NoMemory(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            raise MemoryError
+
+    app = App()
+
+    @app.get("/hog")
+    def hog() -> None:
+        raise MemoryError
+
+    logger = logging.getLogger("lamroute")
+    failing = NoMemory()
+    logger.addFilter(failing)
+    try:
+        response = app(make_event(fmt, "GET", "/hog"), FakeContext())
+    finally:
+        logger.removeFilter(failing)
+    assert check_proxy_response(fmt, response) == []
+    assert response["statusCode"] == 500

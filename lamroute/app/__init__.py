@@ -377,8 +377,11 @@ class App(RouteDecorators):
         finally:
             unbind_request_fields(token)
         if self.access_log:
-            (self._log_access or self.access_logger())(self.logger, request, payload, started,
-                                                       cold, context)
+            try:  # noqa: SIM105 - suppress() would build a context manager per request
+                (self._log_access or self.access_logger())(self.logger, request, payload,
+                                                           started, cold, context)
+            except Exception:  # logging itself failed (out of memory, a filter that raises):
+                pass  # nothing left to tell it with; the answer still goes out
         return payload
 
     def access_logger(self) -> Callable[..., None]:

@@ -68,7 +68,10 @@ class Boundary:
             return self._handle(exc, request)
         except BaseException as failure:
             reraise_fatal(failure)
-            self.logger.error("error handling failed", exc_info=failure)
+            try:  # out of memory, say, logging may fail too: the answer still goes out
+                self.logger.error("error handling failed", exc_info=failure)
+            except BaseException as lost:
+                reraise_fatal(lost)
             return self._safe_minimal(500, request)
 
     def _handle(self, exc: BaseException, request: Request | None) -> Response:

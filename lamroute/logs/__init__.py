@@ -94,7 +94,11 @@ class RequestFieldsFilter(logging.Filter):
                     attrs[key] = value
         extra = attrs.keys() - _RECORD_ATTRS
         if extra:
-            (_redactor or _load_redactor())(attrs, extra)
+            try:
+                (_redactor or _load_redactor())(attrs, extra)
+            except Exception:  # the redactor could not load or run (out of memory): fail closed
+                for key in extra:
+                    attrs[key] = REDACTED
         return True
 
 
