@@ -278,6 +278,41 @@ def test_a_malformed_header_costs_its_field_not_the_body(sole: Sole) -> None:
     app = notes()
     event = make_event("rest", "POST", "/notes", json={"text": "hi"})
     event["multiValueHeaders"]["User-Agent"] = [1, 2]  # not strings: the event is malformed
+    event["requestContext"]["identity"]["userAgent"] = None  # the header is read, not this
     answer = app(event, FakeContext())
     assert answer["statusCode"] in (200, 400)  # what parsing every header decides
     assert sole.lines()[0]["user_agent"] is None
+
+
+@pytest.mark.parametrize("fmt", ["rest", "http-v1", "http", "url"])
+def test_the_access_line_takes_the_user_agent_the_gateway_recorded_without_a_header_pass(
+        sole: Sole, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    from lamroute.formats import _common
+
+    sole.isolate()
+    passes: list[tuple[str, ...]] = []
+    real = _common.first_headers
+
+    def counting(source: Any, names: tuple[str, ...]) -> dict[str, str | None]:
+        passes.append(names)
+        return real(source, names)
+
+    monkeypatch.setattr(_common, "first_headers", counting)
+    event = make_event(fmt, "GET", "/items/7", headers={"User-Agent": "ua/3"})
+    assert shop()(event, FakeContext())["statusCode"] == 200
+    assert passes == []  # requestContext's userAgent: one lookup, no scan of the headers
+    assert sole.lines()[0]["user_agent"] == "ua/3"
+
+
+@pytest.mark.parametrize("fmt", ["rest", "http-v1", "http", "url", "alb", "alb-multi",
+                                 "custom"])
+def test_user_agent_is_the_header_whatever_the_format_records(fmt: str) -> None:
+    from lamroute.formats import parse_event
+
+    event = make_event(fmt, "GET", "/a", headers={"User-Agent": "Mozilla/5.0 (X11) \u00e9"})
+    assert parse_event(event, None).user_agent == "Mozilla/5.0 (X11) \u00e9"
+    context = event.get("requestContext")
+    for place in ("identity", "http"):  # not recorded: the headers are read
+        if isinstance(context, dict) and isinstance(context.get(place), dict):
+            context[place].pop("userAgent", None)
+    assert parse_event(event, None).user_agent == "Mozilla/5.0 (X11) \u00e9"

@@ -102,6 +102,11 @@ class CustomFormat(V1Format):
     def query(self, event: Mapping[str, Any]) -> QueryParams:
         return QueryParams(_pairs(event, "queryStringParameters", "query string names and values"))
 
+    def user_agent(self, event: Mapping[str, Any]) -> str | None:
+        """``None``: the template writes ``identity.userAgent`` form-encoded, so the header is
+        read (and decoded) with the others."""
+        return None
+
     def source_ip(self, event: Mapping[str, Any]) -> str | None:
         identity = c.request_context(event).get("identity")
         ip = identity.get("sourceIp") if isinstance(identity, Mapping) else None

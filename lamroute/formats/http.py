@@ -98,6 +98,18 @@ class V2Format(c.ProxyReader):
         http = c.request_context(event).get("http")
         return c.str_or_none(http.get("sourceIp")) if isinstance(http, Mapping) else None
 
+    def user_agent(self, event: Mapping[str, Any]) -> str | None:
+        """``requestContext.http.userAgent``: the ``User-Agent`` header as the gateway (or the
+        Function URL) recorded it, found without a pass over the headers.
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+        """
+        context_ = event.get("requestContext")
+        http = context_.get("http") if type(context_) is dict else None
+        if type(http) is not dict:
+            return None
+        agent = http.get("userAgent")
+        return agent if type(agent) is str else None
+
     def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
         """Authorizer output (``jwt``, ``lambda``, ``iam``) and the mTLS client certificate."""
         from .identity import AuthSources  # only apps that read request.auth load it
