@@ -5,7 +5,8 @@
 or a surrogate escape: loaded then), ``response.py`` (:class:`Response` and the rules that turn
 a handler's return value into one), ``multidict.py`` (``Headers``, ``QueryParams``),
 ``cookies.py`` (``Set-Cookie`` lines), ``identity.py`` (the
-:class:`~lamroute.http.identity.Identity` behind ``request.auth``). Form bodies load with the
+:class:`~lamroute.http.identity.Identity` behind ``request.auth``), ``state.py`` (the
+``request.state`` namespace, loaded with its first use). Form bodies load with the
 first form: ``forms.py`` (``FormData``, ``UploadFile``, the limits, URL-encoded bodies),
 ``multipart.py`` (``multipart/form-data``, parsed by python-multipart) and ``charsets.py`` (the
 WHATWG charset labels a part may declare). Nothing here reads an event key: the payload formats

@@ -25,6 +25,7 @@ from .multidict import Headers, QueryParams
 if TYPE_CHECKING:
     from .forms import FormData, FormLimits
     from .identity import Identity
+    from .state import State
 
 _UNSET: Any = object()
 
@@ -38,38 +39,6 @@ class EventReader(Protocol):
     def body(self, event: Mapping[str, Any]) -> bytes: ...
     def source_ip(self, event: Mapping[str, Any]) -> str | None: ...
     def authorizer(self, event: Mapping[str, Any]) -> dict[str, Any]: ...
-
-
-class State:
-    """An attribute namespace for per-request values: ``state.user = ...``, ``state.user``.
-
-    A missing attribute raises ``AttributeError`` naming it; ``"user" in state`` and
-    ``state.get("user")`` test without raising. It lives as long as its request: nothing in it
-    reaches the next invocation.
-
-    >>> state = State()
-    >>> state.user = "ann"
-    >>> state.user, "user" in state, state.get("tenant"), state
-    ('ann', True, None, State(user='ann'))
-    """
-
-    def __getattr__(self, name: str) -> Any:
-        # Only called for a missing attribute; it lets type checkers accept any name.
-        raise AttributeError(f"request.state has no {name!r} (set it first: "
-                             f"request.state.{name} = ...).")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self.__dict__[name] = value
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.__dict__
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """The value of ``name``, or ``default`` when it was never set."""
-        return self.__dict__.get(name, default)
-
-    def __repr__(self) -> str:
-        return "State(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"
 
 
 _WITH_BODY = ("content-type", "user-agent")  # what one pass looks for when a body is read
@@ -316,6 +285,8 @@ class Request:
         """Per-request scratch space for middleware, guards and handlers (created on first use):
         ``request.state.user = ...`` in a middleware, ``request.state.user`` in the handler."""
         if self._state is None:
+            from .state import State  # apps that never use it never load it
+
             self._state = State()
         return self._state
 
