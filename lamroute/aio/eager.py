@@ -89,7 +89,14 @@ class EagerLoop(asyncio.SelectorEventLoop):
         """A task for ``coro``, its first step taken already (it may be done)."""
         task, step = self.begin(coro)
         if step is not None:
-            self.take(step)
+            try:
+                self.take(step)
+            except (SystemExit, KeyboardInterrupt):
+                # Left on the task too: retrieved, or asyncio logs "Task exception was never
+                # retrieved" when the task is collected (a sync handler's SystemExit never is).
+                if task.done() and not task.cancelled():
+                    task.exception()
+                raise
         return task
 
     def idle(self) -> bool:
