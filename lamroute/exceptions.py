@@ -196,8 +196,17 @@ def status_phrase(status: int) -> str:
         return "Error"
 
 
+# Python 3.13 took RFC 9110's names for these four (``Content Too Large``...); an answer's title
+# is the same on every Lambda runtime, so they keep the wording of 3.10-3.12.
+_PINNED_PHRASES = {413: "Request Entity Too Large", 414: "Request-URI Too Long",
+                   416: "Requested Range Not Satisfiable", 422: "Unprocessable Entity"}
+
+
 @functools.lru_cache(maxsize=128)
 def _phrase(status: int) -> str:
+    pinned = _PINNED_PHRASES.get(status)
+    if pinned is not None:
+        return pinned
     from http import HTTPStatus  # on first error only: building the enum costs ~1 ms at import
 
     try:

@@ -837,3 +837,21 @@ def test_out_of_memory_in_the_handler_and_in_logging_still_answers_500(
         logger.removeFilter(failing)
     assert check_proxy_response(fmt, response) == []
     assert response["statusCode"] == 500
+
+
+@pytest.mark.parametrize(("status", "title"), [
+    (413, "Request Entity Too Large"), (414, "Request-URI Too Long"),
+    (416, "Requested Range Not Satisfiable"), (422, "Unprocessable Entity")])
+def test_a_title_is_the_same_on_every_python(status: int, title: str) -> None:
+    """Python 3.13 renamed these reason phrases (RFC 9110): a problem's title does not change
+    with the Lambda runtime."""
+    from lamroute.exceptions import HTTPError, status_phrase
+
+    assert status_phrase(status) == title
+    app = App()
+
+    @app.get("/fail")
+    def fail() -> None:
+        raise HTTPError(status)
+
+    assert TestClient(app).get("/fail").json()["title"] == title
