@@ -50,9 +50,9 @@ SUBCLASSES = [
     (NotFound, 404, "Not Found"),
     (MethodNotAllowed, 405, "Method Not Allowed"),
     (Conflict, 409, "Conflict"),
-    (PayloadTooLarge, 413, HTTPStatus(413).phrase),  # the phrase changed in Python 3.13
+    (PayloadTooLarge, 413, "Request Entity Too Large"),  # on every Python (3.13 renamed it)
     (UnsupportedMediaType, 415, "Unsupported Media Type"),
-    (UnprocessableEntity, 422, HTTPStatus(422).phrase),
+    (UnprocessableEntity, 422, "Unprocessable Entity"),
     (TooManyRequests, 429, "Too Many Requests"),
     (ServiceUnavailable, 503, "Service Unavailable"),
     (GatewayTimeout, 504, "Gateway Timeout"),
