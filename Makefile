@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint typecheck imports pytest run bench bench-micro fuzz clean
+.PHONY: setup test test-pythons lint typecheck imports pytest run bench bench-micro fuzz clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,19 @@ pytest: setup
 
 test: lint typecheck imports doctest pytest
 
+# The tests on every other Lambda Python found on this machine (python3.10, 3.12, 3.13 ...),
+# each in its own .venv-X.Y; kept out of `make test` (minutes per version).
+LAMBDA_PYTHONS ?= 3.10 3.12 3.13 3.14
+test-pythons:
+	@for v in $(LAMBDA_PYTHONS); do \
+	  if command -v python$$v >/dev/null 2>&1 && python$$v -c "" 2>/dev/null; then \
+	    echo "== Python $$v"; \
+	    [ -x .venv-$$v/bin/pytest ] || { python$$v -m venv .venv-$$v && \
+	      .venv-$$v/bin/python -m pip install --quiet -e '.[dev]'; } || exit 1; \
+	    .venv-$$v/bin/pytest -q -p no:randomly --ignore=tests/benchmarks || exit 1; \
+	  else echo "== Python $$v: not found, skipped"; fi; \
+	done
+
 run: setup
 	$(BIN)/lamroute serve examples.notes.app:app --port 3000
 
@@ -50,4 +63,4 @@ fuzz: setup
 	$(BIN)/pytest tests/fuzz -m "" --hypothesis-profile=campaign -p no:logging -s
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-3.* build *.egg-info

@@ -5,6 +5,7 @@ loop still runs whenever the task awaits or anything else waits on it."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -70,8 +71,11 @@ def test_a_handler_that_awaits_runs_on_the_loop(iterations: list[int]) -> None:
 
     @app.get("/")
     async def index() -> dict[str, float]:
-        async with asyncio.timeout(5):
-            await asyncio.sleep(0.01)
+        if sys.version_info >= (3, 11):
+            async with asyncio.timeout(5):  # (3.11+) a timer on the loop around the await
+                await asyncio.sleep(0.01)
+        else:
+            await asyncio.wait_for(asyncio.sleep(0.01), 5)
         return {"slept": 0.01}
 
     assert call(app, "/")["statusCode"] == 200

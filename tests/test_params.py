@@ -410,3 +410,21 @@ def test_constrained_route_imports_pydantic_at_registration() -> None:
     code = APP_WITHOUT_MODELS.replace("y: float = 1.0", "y: Annotated[float, Query(gt=0)] = 1.0")
     out = subprocess.check_output([sys.executable, "-c", code], text=True)
     assert "pydantic" in json.loads(out)
+
+
+def test_python_310s_implicit_optional_does_not_hide_a_marker() -> None:
+    """Python 3.10's get_type_hints turns ``x: Annotated[str | None, Header()] = None`` into
+    ``Optional[Annotated[...]]``: the marker was lost (a header read as a query parameter).
+    The unwrapping runs on 3.10 only; here it is given 3.10's hints directly."""
+    import inspect
+    from typing import Optional
+
+    from lamroute.params.signature import _undo_implicit_optional
+
+    def handler(trace: Annotated[str | None, Header()] = None,
+                plain: int | None = None, required: int = 0) -> None: ...
+
+    marked = Annotated[Optional[str], Header()]  # noqa: UP045 - 3.10's own spelling
+    hints = {"trace": Optional[marked], "plain": Optional[int], "required": int}  # noqa: UP045
+    _undo_implicit_optional(hints, inspect.signature(handler))
+    assert hints == {"trace": marked, "plain": Optional[int], "required": int}  # noqa: UP045

@@ -233,6 +233,8 @@ def _inspect(func: Any, where: str) -> tuple[inspect.Signature, dict[str, Any]]:
             hints = typing.get_type_hints(target, include_extras=True)
         except NameError:
             hints = typing.get_type_hints(target, localns=_caller_locals(), include_extras=True)
+        if sys.version_info < (3, 11):
+            _undo_implicit_optional(hints, signature)
     except NameError as exc:
         raise RouteDefinitionError(
             f"{where}: an annotation cannot be resolved ({exc}); define the types at module "
@@ -241,6 +243,21 @@ def _inspect(func: Any, where: str) -> tuple[inspect.Signature, dict[str, Any]]:
     except (TypeError, ValueError) as exc:
         raise RouteDefinitionError(f"Cannot inspect {where}: {exc}") from exc
     return signature, hints
+
+
+def _undo_implicit_optional(hints: dict[str, Any], signature: inspect.Signature) -> None:
+    """Python 3.10's ``get_type_hints`` wraps the hint of a parameter whose default is ``None``
+    in ``Optional[...]``, which hides an ``Annotated`` marker (``trace: Annotated[str | None,
+    Header()] = None`` became a query parameter): unwrapped, as 3.11 and later give it.
+    https://docs.python.org/3/library/typing.html#typing.get_type_hints ("Changed in 3.11")"""
+    for name, parameter in signature.parameters.items():
+        hint = hints.get(name)
+        if parameter.default is not None or typing.get_origin(hint) is not typing.Union:
+            continue
+        args = typing.get_args(hint)
+        annotated = [a for a in args if typing.get_origin(a) is typing.Annotated]
+        if len(args) == 2 and type(None) in args and len(annotated) == 1:
+            hints[name] = annotated[0]
 
 
 def _caller_locals() -> dict[str, Any]:
