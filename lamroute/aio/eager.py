@@ -89,7 +89,14 @@ class EagerLoop(asyncio.SelectorEventLoop):
         """A task for ``coro``, its first step taken already (it may be done)."""
         task, step = self.begin(coro)
         if step is not None:
-            self.take(step)
+            try:
+                self.take(step)
+            except (SystemExit, KeyboardInterrupt):
+                # The task keeps it too (Task.__step sets it, then re-raises): retrieved here,
+                # or asyncio logs "Task exception was never retrieved" when it is collected.
+                if task.done() and not task.cancelled():
+                    task.exception()
+                raise
         return task
 
     def idle(self) -> bool:
