@@ -60,14 +60,15 @@ def sole(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sole]:
 def records(monkeypatch: pytest.MonkeyPatch) -> list[logging.LogRecord]:
     """Every LogRecord made from here on, by any logger."""
     made: list[logging.LogRecord] = []
-    real = logging.Logger.makeRecord
+    real = logging.LogRecord.__init__
 
-    def counting(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = real(self, *args, **kwargs)
-        made.append(record)
-        return record
+    # Counted where every record is made, the record factory and Logger's methods left as they
+    # are (replacing one of them is what instrumentations do: the access line then has a record).
+    def counting(self: logging.LogRecord, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)
+        made.append(self)
 
-    monkeypatch.setattr(logging.Logger, "makeRecord", counting)
+    monkeypatch.setattr(logging.LogRecord, "__init__", counting)
     return made
 
 
@@ -316,3 +317,70 @@ def test_user_agent_is_the_header_whatever_the_format_records(fmt: str) -> None:
         if isinstance(context, dict) and isinstance(context.get(place), dict):
             context[place].pop("userAgent", None)
     assert parse_event(event, None).user_agent == "Mozilla/5.0 (X11) \u00e9"
+
+
+def test_a_log_record_factory_still_gets_the_access_record(sole: Sole) -> None:
+    # OpenTelemetry's logging instrumentation adds the trace ids to every record through the
+    # record factory; python-json-logger writes them: the access line must carry them too.
+    sole.isolate()
+    real = logging.getLogRecordFactory()
+
+    def with_trace(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = real(*args, **kwargs)
+        record.otelTraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+        return record
+
+    logging.setLogRecordFactory(with_trace)
+    try:
+        shop()(make_event("rest", "GET", "/items/8"), FakeContext())
+    finally:
+        logging.setLogRecordFactory(real)
+    (line,) = sole.lines()
+    assert line["otelTraceID"] == "4bf92f3577b34da6a3ce929d0e0e4736" and line["path"] == "/items/8"
+
+
+@pytest.mark.parametrize("method", ["makeRecord", "callHandlers", "handle"])
+def test_an_instrumented_logger_still_gets_the_access_record(
+        sole: Sole, monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    # ddtrace's log injection wraps Logger.makeRecord (adding dd.trace_id), Sentry's logging
+    # integration Logger.callHandlers (breadcrumbs, Sentry logs): each must see the access line.
+    sole.isolate()
+    real = getattr(logging.Logger, method)
+    seen: list[Any] = []
+
+    def instrumented(self: logging.Logger, *args: Any, **kwargs: Any) -> Any:
+        seen.append(args)
+        result = real(self, *args, **kwargs)
+        if method == "makeRecord":
+            result.__dict__["dd.trace_id"] = "123"
+        return result
+
+    monkeypatch.setattr(logging.Logger, method, instrumented)
+    shop()(make_event("rest", "GET", "/items/9"), FakeContext())
+    (line,) = sole.lines()
+    assert seen and line["path"] == "/items/9"
+    if method == "makeRecord":
+        assert line["dd.trace_id"] == "123"
+
+
+def test_logging_methods_replaced_before_the_access_line_loaded_are_honoured() -> None:
+    # An instrumentation usually loads first (a Lambda layer's wrapper imports it before the
+    # app): replaced then, logging's own methods are not there to compare with.
+    code = (
+        "import logging, sys\n"
+        "real = logging.Logger.callHandlers\n"
+        "seen = []\n"
+        "def wrapped(self, record):\n"
+        "    seen.append(record.getMessage())\n"
+        "    real(self, record)\n"
+        "logging.Logger.callHandlers = wrapped\n"
+        "from lamroute import App\n"
+        "from lamroute.testing import FakeContext, make_event\n"
+        "app = App()\n"
+        "app.get('/')(lambda: 'ok')\n"
+        "app(make_event('rest', 'GET', '/'), FakeContext())\n"
+        "sys.stderr.write(repr(seen))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stderr == "['request']"

@@ -145,3 +145,29 @@ def test_an_async_generator_of_the_first_step_is_finalised_on_the_loop() -> None
     assert call(app, "/first")["statusCode"] == 200
     call(app, "/first")  # the loop runs the finaliser it was handed
     assert closed
+
+
+def test_the_loop_is_running_during_the_first_step() -> None:
+    # A sync bridge written as many libraries write it: run_until_complete when the loop is not
+    # running, a thread of its own when it is. In the first step the loop must say it runs.
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = App(access_log=False)
+
+    async def fetch() -> int:
+        return 42
+
+    def run_sync(coro: Any) -> Any:
+        loop = asyncio.get_event_loop()
+        if loop.is_running():
+            with ThreadPoolExecutor(1) as pool:
+                return pool.submit(asyncio.run, coro).result()
+        return loop.run_until_complete(coro)
+
+    @app.get("/")
+    async def index() -> dict[str, Any]:
+        return {"running": asyncio.get_running_loop().is_running(), "value": run_sync(fetch())}
+
+    answer = call(app, "/")
+    assert answer["statusCode"] == 200 and answer["body"] == '{"running":true,"value":42}'
+    assert not aio_loop.event_loop().is_running()  # not left running

@@ -5,9 +5,10 @@ hit, a computed answer): running the loop for them (an iteration, a poll of the 
 costs more than the handler. Like Python 3.12's eager tasks (``eager_start``), the task
 lamroute makes for a request runs its first step as soon as it is made, in the calling thread,
 with the loop set as the running loop and the task as the current one (``get_running_loop()``,
-``current_task()``, ``asyncio.timeout()`` work as usual). If the handler finished there and
-nothing else waits on the loop (no callback ready, no timer pending, no task of the handlers'
-own still running), the loop does not run at all; otherwise it runs as before.
+``current_task()``, ``asyncio.timeout()``, ``loop.is_running()`` work as usual). If the handler
+finished there and nothing else waits on the loop (no callback ready, no timer pending, no
+task of the handlers' own still running), the loop does not run at all; otherwise it runs as
+before.
 
 Used when the event loop policy is asyncio's default on a platform whose default loop is the
 selector one (another policy, uvloop's say, gets its own loop, run the usual way), without a
@@ -27,12 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Callable, Coroutine
 from contextvars import Context
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 _set_running_loop = asyncio._set_running_loop
+_get_ident = threading.get_ident
 _get_hooks, _set_hooks = sys.get_asyncgen_hooks, sys.set_asyncgen_hooks
 
 __all__ = ["EagerLoop", "eager_loop"]
@@ -73,6 +76,9 @@ class EagerLoop(asyncio.SelectorEventLoop):
         callback, args, context = step
         hooks = _get_hooks()  # as run_forever sets them while the loop runs
         _set_hooks(*self._hooks)
+        # What makes loop.is_running() true, as in run_forever: code that asks it (a sync
+        # bridge choosing between run_until_complete and a thread) sees the loop it runs on.
+        self._thread_id = _get_ident()
         _set_running_loop(self)
         try:
             context.run(callback, *args)
@@ -83,6 +89,7 @@ class EagerLoop(asyncio.SelectorEventLoop):
                                          "exception": exc})
         finally:
             _set_running_loop(None)
+            self._thread_id = None  # type: ignore[assignment]  # (typeshed: int; asyncio: None)
             _set_hooks(*hooks)  # (an asyncgen_hooks is the pair firstiter, finalizer)
 
     def start(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
@@ -92,8 +99,8 @@ class EagerLoop(asyncio.SelectorEventLoop):
             try:
                 self.take(step)
             except (SystemExit, KeyboardInterrupt):
-                # Left on the task too: retrieved, or asyncio logs "Task exception was never
-                # retrieved" when the task is collected (a sync handler's SystemExit never is).
+                # The task keeps it too (Task.__step sets it, then re-raises): retrieved here,
+                # or asyncio logs "Task exception was never retrieved" when it is collected.
                 if task.done() and not task.cancelled():
                     task.exception()
                 raise

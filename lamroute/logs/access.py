@@ -8,8 +8,9 @@ filter, no filter on the logger, no propagation), no ``LogRecord`` is built for 
 The line python-json-logger would write for that record is written directly, to the same
 stream, under the handler's lock: its fixed parts encoded once, its per-request values by the C
 JSON string encoder. Anything else (a handler or filter of yours, another formatter,
-``log_root``, Lambda's JSON log format, a value that is not a plain string) takes the general
-path, ``Logger.handle`` with the record. Loaded with the first app that writes access lines.
+Lambda's JSON log format, a record factory or a ``Logger`` method an instrumentation replaced,
+a value that is not a plain string) takes the general path, ``Logger.handle`` with the
+record. Loaded with the first app that writes access lines.
 
 >>> line = access_json("2026-01-02T03:04:05.678Z", ("GET", "/a", "/a", "r-1", None, "ua/1"),
 ...                    200, 0.042, "aws-1", True, None)
@@ -25,6 +26,7 @@ import time
 from collections.abc import Mapping
 from json import dumps
 from json.encoder import encode_basestring_ascii
+from types import FunctionType
 from typing import Any
 
 from . import (
@@ -46,6 +48,22 @@ _HEAD = (f', "level": {dumps(logging.getLevelName(_INFO))}, "name": {dumps(LOGGE
 _NO_VALUES = (None, None, None, None, None, None)
 _perf_counter = time.perf_counter
 _time = time.time
+_get_record_factory = logging.getLogRecordFactory
+_LogRecord = logging.LogRecord
+
+
+def _stock(name: str) -> Any:
+    """``logging.Logger``'s own ``name`` method, or ``None`` when something replaced it before
+    this module loaded (an instrumentation wrapping it, as ddtrace's log injection does)."""
+    method = vars(logging.Logger).get(name)
+    return method if type(method) is FunctionType and method.__module__ == "logging" else None
+
+
+# What the general path runs for the record. An instrumentation that replaces one of them (Sentry
+# wraps callHandlers, ddtrace makeRecord) or the record factory (OpenTelemetry's trace ids)
+# reads or adds to every record: the access line is a real record for it.
+_HANDLE, _CALL_HANDLERS, _MAKE_RECORD = (_stock(name) for name in (
+    "handle", "callHandlers", "makeRecord"))
 
 __all__ = ["access_json", "log_access", "sole_handler"]
 
@@ -95,8 +113,12 @@ def log_access(
 
 def sole_handler(logger: logging.Logger) -> LamrouteHandler | None:
     """lamroute's own handler when it is the only one an ``INFO`` record of ``logger`` reaches
-    and it is as lamroute configured it (text formatter, its filter alone); else ``None``."""
-    if logger.filters:
+    and it is as lamroute configured it (text formatter, its filter alone), with ``logging``'s
+    own record machinery (no record factory, no ``Logger`` method replaced); else ``None``."""
+    kind = type(logger)
+    if (logger.filters or _get_record_factory() is not _LogRecord
+            or kind.handle is not _HANDLE or kind.callHandlers is not _CALL_HANDLERS
+            or kind.makeRecord is not _MAKE_RECORD):
         return None
     found = None
     current: logging.Logger | None = logger
