@@ -111,7 +111,10 @@ def test_a_handler_that_will_not_end_is_interrupted_half_the_margin_later(
     app = slow_app(events)
     answer, elapsed = call(app, path)
     assert answer.status_code == 504
-    assert 0.3 < elapsed < 2  # budget 0.3 s + half the 0.1 s margin, not 10 s
+    # The budget (0.3 s from the Lambda time left, in whole milliseconds), plus half the 0.1 s
+    # margin for the stubborn task; /blocks blocks in its first step, taken at once, where it
+    # is interrupted as a sync handler is, at the budget. Never the 10 s.
+    assert 0.29 < elapsed < 2
     assert any(m.startswith("deadline reached") for m in logs.messages())
     # The loop is still good for the next invocation.
     assert call(app, "/fast")[0].text == "quick"
