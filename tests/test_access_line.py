@@ -253,11 +253,10 @@ def test_an_app_writing_only_access_lines_never_imports_python_json_logger() -> 
     assert out[-1] == "['lamroute.logs', 'lamroute.logs.access']"
 
 
-def test_a_json_body_and_the_access_line_read_the_headers_in_one_pass(
-        sole: Sole, monkeypatch: pytest.MonkeyPatch) -> None:
+def header_passes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """The names each pass over an event's headers looks for, in order (recorded from now)."""
     from lamroute.formats import _common
 
-    sole.isolate()
     passes: list[tuple[str, ...]] = []
     real = _common.first_headers
 
@@ -266,6 +265,13 @@ def test_a_json_body_and_the_access_line_read_the_headers_in_one_pass(
         return real(source, names)
 
     monkeypatch.setattr(_common, "first_headers", counting)
+    return passes
+
+
+def test_a_json_body_and_the_access_line_read_the_headers_in_one_pass(
+        sole: Sole, monkeypatch: pytest.MonkeyPatch) -> None:
+    sole.isolate()
+    passes = header_passes(monkeypatch)
     app = notes()
     event = make_event("rest", "POST", "/notes", json={"text": "hi"},
                        headers={"User-Agent": "ua/2"})
@@ -288,17 +294,8 @@ def test_a_malformed_header_costs_its_field_not_the_body(sole: Sole) -> None:
 @pytest.mark.parametrize("fmt", ["rest", "http-v1", "http", "url"])
 def test_the_access_line_takes_the_user_agent_the_gateway_recorded_without_a_header_pass(
         sole: Sole, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
-    from lamroute.formats import _common
-
     sole.isolate()
-    passes: list[tuple[str, ...]] = []
-    real = _common.first_headers
-
-    def counting(source: Any, names: tuple[str, ...]) -> dict[str, str | None]:
-        passes.append(names)
-        return real(source, names)
-
-    monkeypatch.setattr(_common, "first_headers", counting)
+    passes = header_passes(monkeypatch)
     event = make_event(fmt, "GET", "/items/7", headers={"User-Agent": "ua/3"})
     assert shop()(event, FakeContext())["statusCode"] == 200
     assert passes == []  # requestContext's userAgent: one lookup, no scan of the headers

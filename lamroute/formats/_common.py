@@ -122,6 +122,20 @@ _MALFORMED: Any = object()
 _SKIP: Any = object()
 
 
+def context_string(event: Mapping[str, Any], section: str, key: str) -> str | None:
+    """``requestContext[section][key]`` when it is a string, else ``None`` (one lookup each).
+
+    >>> context_string({"requestContext": {"http": {"userAgent": "ua/1"}}}, "http", "userAgent")
+    'ua/1'
+    """
+    context_ = event.get("requestContext")
+    part = context_.get(section) if type(context_) is dict else None
+    if type(part) is not dict:
+        return None
+    value = part.get(key)
+    return value if type(value) is str else None
+
+
 def str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 

@@ -103,12 +103,7 @@ class V2Format(c.ProxyReader):
         Function URL) recorded it, found without a pass over the headers.
         https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
         """
-        context_ = event.get("requestContext")
-        http = context_.get("http") if type(context_) is dict else None
-        if type(http) is not dict:
-            return None
-        agent = http.get("userAgent")
-        return agent if type(agent) is str else None
+        return c.context_string(event, "http", "userAgent")
 
     def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
         """Authorizer output (``jwt``, ``lambda``, ``iam``) and the mTLS client certificate."""

@@ -128,12 +128,7 @@ class V1Format(c.ProxyReader):
         gateway recorded it, found without a pass over the headers (``None`` when absent).
         https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html#context-variable-reference
         """
-        context_ = event.get("requestContext")
-        identity = context_.get("identity") if type(context_) is dict else None
-        if type(identity) is not dict:
-            return None
-        agent = identity.get("userAgent")
-        return agent if type(agent) is str else None
+        return c.context_string(event, "identity", "userAgent")
 
     def auth_sources(self, event: Mapping[str, Any]) -> AuthSources:
         """Authorizer output, the caller ``identity`` (IAM, API key) and its mTLS certificate."""
