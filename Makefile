@@ -33,17 +33,21 @@ pytest: setup
 
 test: lint typecheck imports doctest pytest
 
-# The tests on every other Lambda Python found on this machine (python3.10, 3.12, 3.13 ...),
-# each in its own .venv-X.Y; kept out of `make test` (minutes per version).
+# The tests on every other Lambda Python found on this machine (python3.10, 3.12, 3.13 ... on
+# the PATH, or installed by pyenv), each in its own .venv-X.Y; kept out of `make test`
+# (minutes per version).
 LAMBDA_PYTHONS ?= 3.10 3.12 3.13 3.14
 test-pythons:
 	@for v in $(LAMBDA_PYTHONS); do \
-	  if command -v python$$v >/dev/null 2>&1 && python$$v -c "" 2>/dev/null; then \
-	    echo "== Python $$v"; \
-	    [ -x .venv-$$v/bin/pytest ] || { python$$v -m venv .venv-$$v && \
-	      .venv-$$v/bin/python -m pip install --quiet -e '.[dev]'; } || exit 1; \
-	    .venv-$$v/bin/pytest -q -p no:randomly --ignore=tests/benchmarks || exit 1; \
-	  else echo "== Python $$v: not found, skipped"; fi; \
+	  py=""; \
+	  if python$$v -c "" 2>/dev/null; then py=python$$v; \
+	  else for c in $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python; do \
+	    [ -x "$$c" ] && py=$$c; done; fi; \
+	  if [ -z "$$py" ]; then echo "== Python $$v: not found, skipped"; continue; fi; \
+	  echo "== Python $$v ($$py)"; \
+	  [ -x .venv-$$v/bin/pytest ] || { $$py -m venv .venv-$$v && \
+	    .venv-$$v/bin/python -m pip install --quiet -e '.[dev]'; } || exit 1; \
+	  .venv-$$v/bin/pytest -q -p no:randomly --ignore=tests/benchmarks || exit 1; \
 	done
 
 run: setup
