@@ -316,6 +316,29 @@ def test_user_agent_is_the_header_whatever_the_format_records(fmt: str) -> None:
     assert parse_event(event, None).user_agent == "Mozilla/5.0 (X11) \u00e9"
 
 
+@pytest.mark.parametrize("fmt", ["rest", "http", "url"])
+def test_a_user_agent_a_middleware_rewrote_is_the_one_read_and_logged(
+        sole: Sole, fmt: str) -> None:
+    """The gateway's recorded value is only a shortcut while the headers are untouched: a
+    middleware that rewrites the header (Headers is mutable) is not silently ignored."""
+    sole.isolate()
+    app = App()
+
+    @app.middleware
+    def rewrite(request: Request, call_next: Any) -> Any:
+        request.headers["User-Agent"] = "rewritten/1"
+        return call_next(request)
+
+    @app.get("/ua")
+    def ua(request: Request) -> dict[str, str | None]:
+        return {"ua": request.user_agent}
+
+    event = make_event(fmt, "GET", "/ua", headers={"User-Agent": "client/1"})
+    answer = app(event, FakeContext())
+    assert json.loads(answer["body"]) == {"ua": "rewritten/1"}
+    assert sole.lines()[0]["user_agent"] == "rewritten/1"
+
+
 def test_a_log_record_factory_still_gets_the_access_record(sole: Sole) -> None:
     # OpenTelemetry's logging instrumentation adds the trace ids to every record through the
     # record factory; python-json-logger writes them: the access line must carry them too.

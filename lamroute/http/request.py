@@ -224,14 +224,15 @@ class Request:
 
     @property
     def user_agent(self) -> str | None:
-        """The ``User-Agent`` header: as the gateway recorded it in the request context where
-        the format has it there (one lookup: the access line reads it on every request), else
-        read from the headers."""
-        recorded = getattr(self._reader, "user_agent", None)
-        if recorded is not None:
-            value: str | None = recorded(self.event)
-            if value is not None:
-                return value
+        """The ``User-Agent`` header. Until the headers are parsed (a middleware may change
+        them), as the gateway recorded it in the request context where the format has it there
+        (one lookup: the access line reads it on every request); else from the headers."""
+        if self._headers is None:
+            recorded = getattr(self._reader, "user_agent", None)
+            if recorded is not None:
+                value: str | None = recorded(self.event)
+                if value is not None:
+                    return value
         return self._header("user-agent")
 
     def _header(self, name: str) -> str | None:
