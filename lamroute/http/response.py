@@ -78,6 +78,23 @@ class Response:
         """A JSON response; raises :class:`ResponseError` when ``data`` is not serialisable."""
         return cls(dump_json(data), status, headers=headers, media_type=media_type)
 
+    def copy(self, body: bytes | None = None) -> Response:
+        """A copy whose headers and cookies change apart from this one's; ``body`` replaces
+        the body.
+
+        >>> original = Response("a", headers={"X-A": "1"})
+        >>> twin = original.copy(b"b")
+        >>> twin.headers["X-B"] = "2"
+        >>> original.body, twin.body, "x-b" in original.headers
+        (b'a', b'b', False)
+        """
+        copy = Response.__new__(Response)
+        copy.status = self.status
+        copy.headers = type(self.headers)(self.headers.multi_items())
+        copy.cookies = list(self.cookies)
+        copy.body = self.body if body is None else body
+        return copy
+
     @classmethod
     def redirect(cls, location: str, status: int = 307, *, headers: HeadersInit = None
                  ) -> Response:

@@ -40,23 +40,16 @@ from typing import Any, Protocol
 
 from ..deploy.custom_integration import ErrorShape, integration
 from .answers import HttpAnswer, matches_media_types, media_type
-from .gateway_errors import GatewayErrors
+from .gateway_errors import GatewayErrors, HttpRequest
 from .vtl import TemplateError, jsonpath, render
 
 logger = logging.getLogger("lamroute.local")
 
 
 # What this module needs of lamroute.local.gateway, which imports it (no import back).
-class _Request(Protocol):
-    @property
-    def method(self) -> str: ...
-    @property
-    def target(self) -> str: ...
-    @property
-    def client_ip(self) -> str: ...
+class _Request(HttpRequest, Protocol):
     @property
     def body(self) -> bytes: ...
-    def header(self, name: str) -> str | None: ...
 
 
 class _Outcome(Protocol):

@@ -46,7 +46,7 @@ def with_response_param(handler: Callable[..., Any], serialize: Callable[[Any], 
             result = serialize(result)
         answer = to_response(result, draft.status)
         if returned or answer is result:  # never modify a Response the handler may share
-            answer = _copy(answer)
+            answer = answer.copy()
         return merge(draft, answer, changed_status=draft.status != status)
 
     def draft_of(kwargs: dict[str, Any]) -> Response:
@@ -82,12 +82,3 @@ def merge(draft: Response, answer: Response, *, changed_status: bool) -> Respons
             answer.headers.add(key, value)
     answer.cookies.extend(draft.cookies)
     return answer
-
-
-def _copy(response: Response) -> Response:
-    copy = Response.__new__(Response)
-    copy.status = response.status
-    copy.headers = type(response.headers)(response.headers.multi_items())
-    copy.cookies = list(response.cookies)
-    copy.body = response.body
-    return copy

@@ -324,12 +324,7 @@ class ResponseModel:
         if data is None:  # `null` carries nothing to filter
             return response
         checked = self(data)  # validated and written as the model says
-        copy = Response.__new__(Response)
-        copy.status = response.status
-        copy.headers = type(response.headers)(response.headers.multi_items())
-        copy.cookies = list(response.cookies)
-        copy.body = checked.body
-        return copy
+        return response.copy(checked.body)
 
 
 def build_response_model(
