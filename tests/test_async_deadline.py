@@ -7,7 +7,7 @@ import asyncio
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -28,16 +28,22 @@ def no_timer_left() -> Iterator[None]:
     assert deadline._Current.alarm is None
 
 
-def slow_app(events: list[str], **options: Any) -> App:
-    app = App(timeout=FAST, **options)
-
-    @app.get("/sleep")
+def sleeper(events: list[str]) -> Callable[[], Awaitable[str]]:
+    """An async handler asleep for 10 s that notes its ``finally`` (cancelled at the deadline)."""
     async def sleep() -> str:
         try:
             await asyncio.sleep(10)
         finally:
             events.append("finally")
         return "never"
+
+    return sleep
+
+
+def slow_app(events: list[str], **options: Any) -> App:
+    app = App(timeout=FAST, **options)
+
+    app.get("/sleep")(sleeper(events))
 
     @app.get("/swallow")
     async def swallow() -> str:
@@ -145,13 +151,7 @@ def test_a_sync_middleware_around_an_async_handler_gets_the_504_too() -> None:
         response.headers["X-Seen"] = str(response.status)
         return response
 
-    @app.get("/sleep", middleware=[stamp])
-    async def sleep() -> str:
-        try:
-            await asyncio.sleep(10)
-        finally:
-            events.append("finally")
-        return "never"
+    app.get("/sleep", middleware=[stamp])(sleeper(events))
 
     answer, _ = call(app, "/sleep")
     assert (answer.status_code, answer.headers["x-seen"], events) == (504, "504", ["finally"])
@@ -219,13 +219,7 @@ def test_a_route_timeout_under_async_app_middleware(app_timeout: Timeout | None)
     async def outer(request: Request, call_next: Any) -> Response:
         return await call_next(request)  # type: ignore[no-any-return]
 
-    @app.get("/sleep", timeout=FAST)
-    async def sleep() -> str:
-        try:
-            await asyncio.sleep(10)
-        finally:
-            events.append("finally")
-        return "never"
+    app.get("/sleep", timeout=FAST)(sleeper(events))
 
     answer, elapsed = call(app, "/sleep")
     assert (answer.status_code, events) == (504, ["finally"])
@@ -263,13 +257,7 @@ def test_a_sync_middleware_between_async_layers_gets_the_504_from_call_next() ->
         response.headers["X-Inner"] = "yes"
         return response
 
-    @app.get("/sleep", middleware=[inner])
-    async def sleep() -> str:
-        try:
-            await asyncio.sleep(10)
-        finally:
-            events.append("finally")
-        return "never"
+    app.get("/sleep", middleware=[inner])(sleeper(events))
 
     answer, elapsed = call(app, "/sleep")
     assert answer.status_code == 504
