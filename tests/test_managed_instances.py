@@ -10,7 +10,6 @@ share ``/tmp``
 from __future__ import annotations
 
 import asyncio
-import logging
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 import pytest
+from fixtures import Records
 
 from lamroute import App, Depends, Header, Request
 from lamroute.logs import RequestFieldsFilter
@@ -29,27 +29,11 @@ THREADS = 8
 PER_THREAD = 24
 
 
-class Capture(logging.Handler):
-    """Every record of the lamroute loggers, with the request fields the filter adds."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.addFilter(RequestFieldsFilter())
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
-def capture() -> Iterator[Capture]:
-    handler = Capture()
-    logger = logging.getLogger("lamroute")
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
+def capture(logs: Records) -> Records:
+    """Every record of the lamroute loggers, with the request fields the filter adds."""
+    logs.addFilter(RequestFieldsFilter())
+    return logs
 
 
 @pytest.fixture(autouse=True)
@@ -85,7 +69,7 @@ def threaded_app() -> App:
     return app
 
 
-def test_eight_threads_each_get_their_own_answers_and_log_lines(capture: Capture) -> None:
+def test_eight_threads_each_get_their_own_answers_and_log_lines(capture: Records) -> None:
     app = threaded_app()
     barrier = threading.Barrier(THREADS)
     answers: list[tuple[str, str, TestResponse]] = []
@@ -198,7 +182,7 @@ def test_a_container_value_is_built_once_when_threads_ask_at_the_same_time(
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_request_tenant_id_comes_from_the_context_and_is_logged(fmt: str,
-                                                                capture: Capture) -> None:
+                                                                capture: Records) -> None:
     app = threaded_app()
     event = make_event(fmt, "GET", "/async/7", headers={"X-N": "7"})
     body = TestResponse(app(event, FakeContext(tenant_id="blue"))).json()
