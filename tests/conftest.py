@@ -29,6 +29,21 @@ def logs() -> Iterator[Records]:
         logger.removeHandler(handler)
 
 
+@pytest.fixture
+def local_logs() -> Iterator[Records]:
+    """The records of the local gateway's and runtime's logger (``lamroute.local``: access,
+    REPORT and failure lines), whatever an earlier ``configure_logging()`` did to it."""
+    logger = logging.getLogger("lamroute.local")
+    handler, level = Records(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 @pytest.fixture(autouse=True)
 def _local_invocations_end() -> Iterator[None]:
     """A test stops what it starts: an in-process invocation the local gateway gave up on

@@ -11,12 +11,11 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fixtures import Records
+from fixtures import Records, serving
 
 from lamroute import App, Request, Response
 from lamroute.local import LocalGateway
@@ -65,28 +64,8 @@ def make_app() -> App:
     return app
 
 
-@pytest.fixture
-def local_log() -> Iterator[Records]:
-    """The records of the local gateway's logger (``lamroute.local``), whatever an earlier
-    ``configure_logging()`` did to its propagation."""
-    logger = logging.getLogger("lamroute.local")
-    handler, level = Records(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
-@contextmanager
-def serving(app: Callable[[Any, Any], Any], **options: Any) -> Iterator[LocalGateway]:
-    server = LocalGateway(app, port=0, **options).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def request(server: LocalGateway, method: str, path: str, *, body: bytes | None = None,
@@ -380,11 +359,11 @@ def test_head_has_headers_but_no_body_and_chunked_uploads_are_read() -> None:
         connection.close()
 
 
-def test_access_log_line_per_request(local_log: Records) -> None:
+def test_access_log_line_per_request(local_logs: Records) -> None:
     with serving(make_app(), api="rest") as server:
         request(server, "GET", "/echo?q=1")
         request(server, "GET", "/missing")
-    lines = local_log.messages()
+    lines = local_logs.messages()
     assert any('"GET /prod/echo?q=1" 200' in line for line in lines)
     assert any('"GET /prod/missing" 404' in line for line in lines)
 
@@ -514,11 +493,11 @@ def test_chunk_size_with_trailing_whitespace_is_refused(size_line: bytes) -> Non
     pytest.param([b"Transfer-Encoding: chunked"], b"zz\r\nhello\r\n0\r\n\r\n", id="bad-chunk"),
 ])
 def test_framing_refusals_write_an_access_line(head: list[bytes], body: bytes,
-                                               local_log: Records) -> None:
+                                               local_logs: Records) -> None:
     """A request refused before the app (400 for its framing) is a request too: one line."""
     with serving(make_app(), api="rest") as server:
         assert raw_exchange(server, head, body)[0] == 400
-    lines = local_log.messages()
+    lines = local_logs.messages()
     (line,) = [line for line in lines if '"POST /prod/upload"' in line]
     assert line.startswith('127.0.0.1 "POST /prod/upload" 400 '), line
 

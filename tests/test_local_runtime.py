@@ -12,12 +12,11 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from fixtures import Records
+from fixtures import Records, serving
 
 from lamroute.local import LocalGateway
 from lamroute.local.function import FunctionConfig, execution_env
@@ -57,28 +56,8 @@ def runtime(output: IO[Any]) -> Iterator[LocalRuntime]:
         yield pool
 
 
-@pytest.fixture
-def local_logs() -> Iterator[Records]:
-    """The local gateway's and runtime's records (access lines, REPORT lines, failures)."""
-    handler = Records()
-    logger = logging.getLogger("lamroute.local")
-    logger.addHandler(handler)
-    level = logger.level
-    logger.setLevel(logging.INFO)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
-@contextmanager
-def serving(app: Any, api: str = "rest", **options: Any) -> Iterator[LocalGateway]:
-    server = LocalGateway(app, api=api, port=0, **options).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def get(server: LocalGateway, path: str) -> tuple[int, Any]:
