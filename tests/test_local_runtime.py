@@ -130,19 +130,26 @@ def test_workers_start_on_demand_and_handle_one_invocation_at_a_time(
     assert runtime.workers == 2
 
 
+def get_when_every_worker_is_busy(server: LocalGateway, pool: LocalRuntime, *,
+                                  seconds: float) -> tuple[int, Any]:
+    """``GET /whoami`` while requests hanging ``seconds`` hold every worker of ``pool``."""
+    busy = [threading.Thread(target=get, args=(server, f"/hang?seconds={seconds}"))
+            for _ in range(pool.concurrency)]
+    for thread in busy:
+        thread.start()
+    while pool.busy < pool.concurrency:
+        threading.Event().wait(0.01)
+    answer = get(server, "/whoami")
+    for thread in busy:
+        thread.join()
+    return answer
+
+
 @pytest.mark.parametrize("api", ["rest", "http", "url"])
 def test_a_request_beyond_the_concurrency_is_throttled_as_the_gateway_answers(
         runtime: LocalRuntime, api: str, local_logs: Records) -> None:
     with serving(runtime, api=api) as server:
-        busy = [threading.Thread(target=get, args=(server, "/hang?seconds=0.8"))
-                for _ in range(runtime.concurrency)]
-        for thread in busy:
-            thread.start()
-        while runtime.busy < runtime.concurrency:
-            threading.Event().wait(0.01)
-        throttled = get(server, "/whoami")
-        for thread in busy:
-            thread.join()
+        throttled = get_when_every_worker_is_busy(server, runtime, seconds=0.8)
     assert throttled == THROTTLED[api]
     assert any("throttled" in m and "TooManyRequestsException" in m
                for m in local_logs.messages())
@@ -399,12 +406,7 @@ def test_the_custom_integration_invokes_through_the_worker_pool(
         assert body["pid"] != os.getpid()
         crashed = get(server, "/crash/exit")
         timed_out = get(server, "/hang?seconds=30")  # past the function's 1 s timeout
-        busy = threading.Thread(target=get, args=(server, "/hang?seconds=0.6"))
-        busy.start()
-        while custom_pool.busy < custom_pool.concurrency:
-            threading.Event().wait(0.01)
-        throttled = get(server, "/whoami")
-        busy.join()
+        throttled = get_when_every_worker_is_busy(server, custom_pool, seconds=0.6)
     assert crashed[0] == 502 and crashed[1]["title"] == "Bad Gateway"
     assert timed_out[0] == 504 and timed_out[1]["title"] == "Gateway Timeout"
     assert throttled == THROTTLED["rest"]
@@ -429,12 +431,7 @@ def test_a_failed_invocation_gets_the_templates_gateway_response(
     with serving(custom_pool) as server:
         server.gateway.errors = gateway_errors(settings, api="rest")
         crashed = get(server, "/crash/exit")
-        busy = threading.Thread(target=get, args=(server, "/hang?seconds=0.6"))
-        busy.start()
-        while custom_pool.busy < custom_pool.concurrency:
-            threading.Event().wait(0.01)
-        throttled = get(server, "/whoami")
-        busy.join()
+        throttled = get_when_every_worker_is_busy(server, custom_pool, seconds=0.6)
     for status, problem in (crashed, throttled):
         assert status == 502 and problem["status"] == 502
         assert problem["detail"] == SERVER_ERROR_DETAIL
