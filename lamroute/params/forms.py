@@ -41,10 +41,6 @@ _EXPECTED_FILE = "Input should be a file upload, not a text field"
 _EXPECTED_TEXT = "Input should be a text field, not a file upload"
 
 
-def _is_upload(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, UploadFile)
-
-
 def check_body_kinds(params: list[ParamSpec], where: str) -> None:
     """Refuse a signature that mixes body kinds no request can carry at once (a JSON body and
     form fields, two raw bodies...)."""
