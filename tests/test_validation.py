@@ -432,3 +432,39 @@ def test_a_lone_surrogate_in_a_parameter_is_a_400(fmt: str) -> None:
         assert "lone surrogate" in json.loads(lone["body"])["detail"]
         fine = app(_with_text(make_event(fmt, "GET", path_, **options), "é😀"), None)
         assert fine["statusCode"] == 200, (path_, options, fine)
+
+
+class Tree(BaseModel):
+    name: str
+    branches: list[Any] = []
+
+
+@pytest.mark.parametrize("fmt", ["rest", "http", "alb"])
+def test_a_typed_body_the_fast_parser_refuses_gets_json_s_answer(fmt: str) -> None:
+    """A model body goes through pydantic's JSON parser first; what it refuses and ``json``
+    reads (nesting past its limit) is still read, and what both refuse keeps json's answer."""
+    app = App(access_log=False)
+
+    @app.post("/tree")
+    def tree(body: Tree) -> dict[str, Any]:
+        depth, node = 0, body.branches
+        while isinstance(node, list) and node:
+            depth, node = depth + 1, node[0]
+        return {"name": body.name, "depth": depth}
+
+    client = TestClient(app, format=fmt)
+    deep = '{"name": "oak", "branches": ' + "[" * 300 + "]" * 300 + "}"
+    response = client.post("/tree", body=deep, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"name": "oak", "depth": 299}
+    for body in ('{"name": "\\ud800"}', '{"name": "a", "branches": [NaN, Infinity]}'):
+        response = client.post("/tree", body=body, headers={"content-type": "application/json"})
+        if "NaN" in body:  # json reads the constants; the model's list of Any takes them
+            assert response.status_code == 200, response.text
+        else:
+            assert response.status_code == 400
+            assert "lone surrogate" in response.json()["detail"]
+    malformed = client.post("/tree", body='{"name": "oak",', headers={
+        "content-type": "application/json"})
+    assert malformed.status_code == 400
+    assert "line 1 column" in malformed.json()["detail"]
