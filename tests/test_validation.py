@@ -468,3 +468,26 @@ def test_a_typed_body_the_fast_parser_refuses_gets_json_s_answer(fmt: str) -> No
         "content-type": "application/json"})
     assert malformed.status_code == 400
     assert "line 1 column" in malformed.json()["detail"]
+
+
+class Measure(BaseModel):
+    label: str = Field(serialization_alias="Label")
+    tiny: float
+    huge: float
+    note: str
+
+
+def test_a_response_model_answer_is_the_bytes_pydantic_writes() -> None:
+    """The answer of a typed route is ``model_dump_json(by_alias=True)``: its aliases, its float
+    spelling (``1e-7``, where Python's json writes ``1e-07``) and its characters unescaped."""
+    app = App(access_log=False)
+    measure = Measure(label="ruler", tiny=1e-7, huge=1e16, note="é\u2028/")
+
+    @app.get("/measure")
+    def get_measure() -> Measure:
+        return measure
+
+    response = TestClient(app).get("/measure")
+    assert response.status_code == 200
+    assert response.content == measure.model_dump_json(by_alias=True).encode()
+    assert b'"tiny":1e-7' in response.content

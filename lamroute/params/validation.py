@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..exceptions import ResponseError, RouteDefinitionError, UnprocessableEntity
-from ..http.response import Response, _json_response, dump_json
+from ..http.response import Response, _json_response
 from .markers import Param
 
 ErrorList = list[dict[str, Any]]
@@ -284,23 +284,18 @@ class ResponseModel:
             return self.filter(result)
         adapter = self.adapter
         try:
-            # The core validator and serializer: ``adapter.validate_python(result,
-            # from_attributes=True)`` and ``adapter.dump_python(value, mode="json",
-            # by_alias=True)`` without their Python frames.
+            # The core validator: ``adapter.validate_python(result, from_attributes=True)``
+            # without its Python frame.
             value = adapter.validator.validate_python(result, from_attributes=True)
-            data = adapter.serializer.to_python(value, mode="json", by_alias=True)
         except self.error as exc:
             raise ResponseValidationError(self.where, convert_errors(exc, ())) from None
         try:
-            body = dump_json(data)
-        except ResponseError:
-            # NaN or an infinity the model allowed: pydantic's JSON writer follows the model's
-            # ser_json_inf_nan (null by default), where to_python(mode="json") kept the float.
-            try:
-                body = adapter.serializer.to_json(value, by_alias=True)
-            except Exception as exc:
-                raise ResponseError(f"{self.where} returned a value that cannot be serialised "
-                                    f"as JSON: {exc}") from exc
+            # Written by pydantic's JSON writer, as the model says (its serialisers, aliases,
+            # and NaN or infinities it allows as its ser_json_inf_nan says: null by default).
+            body = adapter.serializer.to_json(value, by_alias=True)
+        except Exception as exc:
+            raise ResponseError(f"{self.where} returned a value that cannot be serialised "
+                                f"as JSON: {exc}") from exc
         return _json_response(body, self.status)
 
     def filter(self, response: Response) -> Response:
