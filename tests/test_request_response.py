@@ -566,3 +566,39 @@ def test_request_cookies_are_percent_decoded(fmt: str) -> None:
     response = client.get("/read", cookies={"a": "x%3B%20y", "b": "%E2%9C%93", "c": "50%",
                                             "d": "plain"})
     assert response.json() == {"a": "x; y", "b": "✓", "c": "50%", "d": "plain"}
+
+
+@pytest.mark.parametrize("fmt", ["rest", "http", "alb"])
+def test_a_json_answer_s_headers_read_and_change_like_any_other(fmt: str) -> None:
+    """A handler's dict becomes a JSON answer whose headers are made when first read: a
+    middleware that reads, adds, replaces or copies them sees and sends the usual headers."""
+    app = App(access_log=False)
+    copies: list[Response] = []
+
+    @app.middleware
+    def decorate(request: Any, call_next: Any) -> Response:
+        response: Response = call_next(request)
+        if request.path == "/added":
+            assert response.headers["content-type"] == "application/json"
+            response.headers["X-Trace"] = "t-1"
+        elif request.path == "/replaced":
+            response.headers = Headers([("Content-Type", "application/json"), ("X-New", "2")])
+        elif request.path == "/copied":
+            twin = response.copy()
+            twin.headers["X-Twin"] = "1"
+            copies.append(response)
+            return twin
+        return response
+
+    for path in ("/added", "/replaced", "/copied", "/plain"):
+        app.get(path)(lambda: {"ok": True})
+    client = TestClient(app, format=fmt)
+    added = client.get("/added")
+    assert (added.headers["content-type"], added.headers["x-trace"]) == ("application/json",
+                                                                        "t-1")
+    replaced = client.get("/replaced")
+    assert replaced.headers["x-new"] == "2" and replaced.json() == {"ok": True}
+    copied = client.get("/copied")
+    assert copied.headers["x-twin"] == "1" and "x-twin" not in copies[0].headers
+    plain = client.get("/plain")
+    assert plain.headers["content-type"] == "application/json" and plain.json() == {"ok": True}

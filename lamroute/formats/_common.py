@@ -318,15 +318,18 @@ def simple_parts(response: Response) -> tuple[int, str, str, str, bool] | None:
     Gives what ``check_status``, ``header_lists`` and ``encode_body`` give for such a response,
     in one call instead of a dozen (this runs on every request).
     """
-    headers = response.headers
-    if type(headers) is not Headers or response.cookies:
+    if response.cookies:
         return None
-    items = headers._items
+    headers = response._headers
+    if headers is None:  # lamroute's JSON answer, its one header not made yet
+        name, value = CONTENT_TYPE, response._media_type
+    elif type(headers) is not Headers or len(headers._items) != 1:
+        return None
+    else:
+        name, value = headers._items[0]
     status, body = response.status, response.body
-    if (len(items) != 1 or type(status) is not int or not 100 <= status <= 599
-            or type(body) is not bytes):
+    if type(status) is not int or not 100 <= status <= 599 or type(body) is not bytes:
         return None
-    name, value = items[0]
     if name is CONTENT_TYPE and (value is JSON_TYPE or value is PROBLEM_TYPE):
         textual = True  # lamroute's own JSON header (the same strings): valid, and text
     elif (type(name) is not str or type(value) is not str or name.lower() != "content-type"

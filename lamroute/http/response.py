@@ -43,7 +43,9 @@ class Response:
     ['session=abc; Path=/; Secure; HttpOnly; SameSite=Lax']
     """
 
-    __slots__ = ("body", "cookies", "headers", "status")
+    __slots__ = ("_headers", "_media_type", "body", "cookies", "status")
+    _headers: Headers | None
+    _media_type: str  # the Content-Type of a JSON answer whose headers are not made yet
 
     def __init__(
         self,
@@ -69,6 +71,20 @@ class Response:
             self.body = body if body is not None else b""
         if media_type and "content-type" not in self.headers:
             self.headers.add("Content-Type", media_type)
+
+    @property
+    def headers(self) -> Headers:
+        """The answer's headers (case-insensitive, repeatable)."""
+        headers = self._headers
+        if headers is None:  # a JSON answer as lamroute built it: its header, made when read
+            headers = self._headers = Headers.__new__(Headers)
+            headers._items = [(CONTENT_TYPE, self._media_type)]
+            headers._index = {"content-type": [self._media_type]}
+        return headers
+
+    @headers.setter
+    def headers(self, headers: Headers) -> None:
+        self._headers = headers
 
     @classmethod
     def json(
@@ -288,13 +304,12 @@ def to_response(result: Any, status: int) -> Response:
 
 def _json_response(body: bytes, status: int, media_type: str = JSON_TYPE) -> Response:
     """``Response(body, status, media_type=media_type)`` without the general constructor's checks
-    (``media_type`` is a JSON type: no charset to add)."""
+    (``media_type`` is a JSON type: no charset to add); its headers are made when first read
+    (most answers are rendered without: see ``formats._common.simple_parts``)."""
     response = Response.__new__(Response)
     response.status = status
-    headers = Headers.__new__(Headers)  # Headers([("Content-Type", JSON_TYPE)]), built directly
-    headers._items = [(CONTENT_TYPE, media_type)]
-    headers._index = {"content-type": [media_type]}
-    response.headers = headers
+    response._headers = None
+    response._media_type = media_type
     response.cookies = []
     response.body = body
     return response
