@@ -18,6 +18,7 @@ from lamroute.errors import SERVER_ERROR_DETAIL
 from lamroute.safeguards.limits import (
     ALB_RESPONSE_LIMIT,
     LAMBDA_RESPONSE_LIMIT,
+    SURELY_FITS,
     UTF8_BYTES_PER_CHAR,
     ResponseTooLarge,
     rough_bound,
@@ -257,3 +258,41 @@ def test_the_testing_rules_measure_like_the_runtime(monkeypatch: pytest.MonkeyPa
     assert rules.check_proxy_response("http", answer) == []
     monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.11")
     assert "over the" in rules.check_proxy_response("http", answer)[0]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_oversized_dict_answer_is_still_measured(fmt: str) -> None:
+    """A dict answer is left unmeasured only while it surely fits: a large one is a 500."""
+    app = App(access_log=False)
+
+    @app.get("/big/{size}")
+    def big(size: int) -> dict[str, str]:
+        return {"data": "x" * size}
+
+    client = TestClient(app, format=fmt)
+    limit = ALB_RESPONSE_LIMIT if fmt.startswith("alb") else LAMBDA_RESPONSE_LIMIT
+    assert client.get(f"/big/{SURELY_FITS}").status_code == 200
+    too_large = client.get(f"/big/{limit}")
+    assert too_large.status_code == 500
+    assert too_large.json()["title"] == "Response Too Large"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("char", ["\x01", "\u2028", "\U0001f600", "\ud800"])
+def test_an_unmeasured_answer_fits_every_format(fmt: str, char: str) -> None:
+    """The claim behind SURELY_FITS: a lamroute JSON answer of that many body bytes, of the
+    characters that serialise largest (or bytes that are not UTF-8, sent base64), fits the
+    format's limit under a runtime that escapes non-ASCII."""
+    from lamroute.formats import detect
+    from lamroute.http.response import _json_response, untouched_json_body
+    from lamroute.testing import make_event
+
+    unit = char.encode("utf-8", "surrogatepass")
+    body = (unit * (SURELY_FITS // len(unit) + 1))[:SURELY_FITS]
+    response = _json_response(body, 200)
+    assert untouched_json_body(response) == body
+    event = make_event(fmt, "GET", "/x")
+    parsed = detect(event)
+    payload = parsed.render(response, parsed.parse(event, None))
+    limit = ALB_RESPONSE_LIMIT if fmt.startswith("alb") else LAMBDA_RESPONSE_LIMIT
+    assert serialised_size(payload, escaped=True) <= limit

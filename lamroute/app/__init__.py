@@ -366,14 +366,17 @@ class App(RouteDecorators):
 
                 apply_cors(self.cors, request, response, self.logger)
             payload = None
+            limit = self.safeguards.payload_limit
             if request is not None and fmt is not None and request.method != "HEAD":
                 try:  # the usual case straight to the format; any failure goes the boundary's way
                     payload = fmt.render(response, request)
                 except BaseException as exc:
                     reraise_fatal(exc)
             if payload is None:
-                payload = render_safely(fmt, response, request, event, self.boundary)
-            payload = self.safeguards.payload_limit.fit(payload, fmt, response, request, event)
+                payload = limit.fit(render_safely(fmt, response, request, event, self.boundary),
+                                    fmt, response, request, event)
+            elif not limit.surely_fits(response):  # (measured only when it might not)
+                payload = limit.fit(payload, fmt, response, request, event)
         finally:
             unbind_request_fields(token)
         if self.access_log:

@@ -315,6 +315,18 @@ def _json_response(body: bytes, status: int, media_type: str = JSON_TYPE) -> Res
     return response
 
 
+def untouched_json_body(response: Response) -> bytes | None:
+    """The body of a JSON answer as lamroute built it, when nothing was added since (its one
+    header never read, no cookies); ``None`` for any other answer.
+
+    >>> untouched_json_body(to_response({"a": 1}, 200)), untouched_json_body(Response("a"))
+    (b'{"a":1}', None)
+    """
+    if response._headers is None and not response.cookies and type(response) is Response:
+        return response.body
+    return None
+
+
 def _is_json_object(value: Any) -> bool:
     cls = type(value)
     return hasattr(cls, "model_fields") or (
