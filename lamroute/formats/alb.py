@@ -38,17 +38,17 @@ class AlbFormat(c.ProxyReader):
         # event has one (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html).
         raw_path = c.leading_slash(c.string(event, "path", required=True) or "/")
         path = c.decode_path(raw_path)
-        return Request(
-            method=str(method).upper(),
-            path=path,
-            root_path="",
-            format=self.name,
-            stage=None,
-            request_id=self._trace_id(event),
-            event=event,
-            context=context,
-            reader=self,
-            raw_path=raw_path if path is not raw_path else None,
+        return Request(  # (by position: a keyword call costs more than the request's fields)
+            str(method).upper(),  # method
+            path,
+            "",  # root_path
+            self.name,  # format
+            None,  # stage
+            self._trace_id(event),  # request_id
+            event,
+            context,
+            self,  # reader
+            raw_path if path is not raw_path else None,  # raw_path
         )
 
     @staticmethod

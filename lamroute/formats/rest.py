@@ -68,17 +68,17 @@ class V1Format(c.ProxyReader):
             prefix, app_path = c.strip_stage(prefix, app_path, stage)
         request_id = context_.get("requestId")
         root_path = self._root_path(prefix, stage, context_)
-        return Request(
-            method=method.upper(),
-            path=app_path,
-            root_path=root_path,
-            format=self.name,
-            stage=stage,
-            request_id=request_id if isinstance(request_id, str) else None,
-            event=event,
-            context=context,
-            reader=self,
-            raw_path=c.raw_app_path(raw_path, prefix, app_path) if encoded else None,
+        return Request(  # (by position: a keyword call costs more than the request's fields)
+            method.upper(),  # method
+            app_path,  # path
+            root_path,
+            self.name,  # format
+            stage,
+            request_id if isinstance(request_id, str) else None,  # request_id
+            event,
+            context,
+            self,  # reader
+            c.raw_app_path(raw_path, prefix, app_path) if encoded else None,  # raw_path
         )
 
     def _root_path(self, prefix: str, stage: str | None, context_: Mapping[str, Any]) -> str:

@@ -81,7 +81,6 @@ class Request:
 
     def __init__(
         self,
-        *,
         method: str,
         path: str,
         root_path: str,
