@@ -493,3 +493,34 @@ def test_in_another_thread_slow_app_middleware_still_becomes_504(
     thread.join()
     # /chain: the middleware's 0.35 s is over the 0.25 s budget; /longer has 5 s of its own.
     assert [a["statusCode"] for a in answers] == [504, 200]
+
+
+def test_each_invocation_keeps_its_own_deadline_when_the_alarm_is_reused() -> None:
+    """The main thread reuses the last invocation's alarm when nothing holds it: a route's
+    shorter budget, or an interrupt, never carries over to the next invocation."""
+    app = App(timeout=Timeout(margin_s=0.05))
+
+    @app.middleware  # the app's deadline starts before it; a route with its own re-aims it
+    def passthrough(request: Request, call_next: Any) -> Any:
+        return call_next(request)
+
+    @app.get("/short", timeout=Timeout(integration_s=0.2, margin_s=0.05))
+    def short() -> str:
+        return "quick"
+
+    @app.get("/nap/{seconds}")
+    def nap(seconds: float) -> str:
+        time.sleep(seconds)
+        return "rested"
+
+    client = TestClient(app, format="http", timeout_ms=1_000)
+    assert client.get("/nap/0").status_code == 200
+    reused = deadline._Current.spare
+    assert client.get("/nap/0").status_code == 200
+    assert deadline._Current.spare is reused is not None  # the same alarm, nothing allocated
+    assert client.get("/short").text == "quick"  # re-aimed at the route's 0.15 s
+    assert client.get("/nap/0.3").text == "rested"  # the app's 0.95 s again
+    assert client.get("/nap/5").status_code == 504  # interrupted: its alarm is not reused
+    assert deadline._Current.spare is not reused
+    assert client.get("/nap/0.3").text == "rested"
+    assert client.get("/nap/5").status_code == 504

@@ -11,7 +11,8 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.htm
 is raised where the handler is, its ``finally`` blocks and context managers run, and the
 client gets a formatted 504 problem (:class:`HandlerTimeout`).
 
-No timer is armed per request: an invocation writes down when its budget ends, and one
+No timer is armed per request: an invocation writes down when its budget ends (in the main
+thread, in the alarm the last invocation left when nothing holds it: no object per request), and one
 watchdog thread per process (started with the first deadline, asleep in between) sends the
 main thread ``SIGALRM`` once a running invocation passes it. A request pays no system call
 for its deadline, and no timer or signal is ever left pending between invocations. An answer
@@ -182,22 +183,34 @@ class Deadline:
         except Exception:  # no Lambda context (a plain unit test): no deadline to keep
             return call(request)
         budget = timeout.budget(remaining_ms)
+        if main and budget > 0 and _CAN_INTERRUPT and _getsignal(_SIGALRM) is _dispatch:
+            return self._run_watched(call, request, remaining_ms, budget)
         alarm = _Alarm(self, _perf_counter(), remaining_ms, budget, thread)
         if budget <= 0:
             raise self._timed_out(request, alarm, "no time left to start the handler")
         if not main or not _CAN_INTERRUPT:
             return self._run_late(call, request, alarm, "not in the main thread" if
                                   _CAN_INTERRUPT else "no SIGALRM on this platform")
-        if _getsignal(_SIGALRM) is not _dispatch:
-            return self._run_foreign(call, request, alarm)
-        return self._run_watched(call, request, alarm, budget)
+        return self._run_foreign(call, request, alarm)
 
     def _run_watched(self, call: Callable[[Request], Response], request: Request,
-                     alarm: _Alarm, budget: float) -> Response:
+                     remaining_ms: float, budget: float) -> Response:
         """The usual case: ``call(request)`` in the main thread, which the watchdog interrupts
-        once ``budget`` seconds have passed."""
+        once ``budget`` seconds have passed.
+
+        Its alarm is the main thread's spare one when the last invocation left it (no interrupt,
+        no task watching it: nothing holds it any more), else a new one."""
         current = _Current
-        started = alarm.started
+        started = _perf_counter()
+        alarm = current.spare
+        if alarm is None:
+            alarm = _Alarm(self, started, remaining_ms, budget, _MAIN_THREAD)
+        else:  # as it ended: disarmed, never fired, no task, nothing reported
+            current.spare = None
+            alarm.deadline = self
+            alarm.started = started
+            alarm.remaining_ms = remaining_ms
+            alarm.budget = budget
         try:
             try:
                 alarm.armed = True
@@ -221,6 +234,8 @@ class Deadline:
         if alarm.fired or (alarm.budget is not None
                            and _perf_counter() - started > alarm.budget):
             return self._late_answer(request, alarm, response)
+        if alarm.watch is None:
+            current.spare = alarm
         return response
 
     def _failed(self, request: Request, alarm: _Alarm,
@@ -318,12 +333,15 @@ class Deadline:
 
 class _MainThread:
     """``alarm``: the deadline of the invocation running in the main thread (signals are
-    process-wide and one invocation runs at a time); ``None`` between invocations."""
+    process-wide and one invocation runs at a time); ``None`` between invocations. ``spare``:
+    the last invocation's alarm when nothing holds it, for the next one (a request allocates
+    nothing for its deadline)."""
 
-    __slots__ = ("alarm",)
+    __slots__ = ("alarm", "spare")
 
     def __init__(self) -> None:
         self.alarm: _Alarm | None = None
+        self.spare: _Alarm | None = None
 
 
 _Current = _MainThread()
