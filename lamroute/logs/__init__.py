@@ -251,16 +251,12 @@ def set_request_field(key: str, value: Any) -> None:
         fields[key] = value
 
 
-def bind_request_fields(fields: Mapping[str, Any] | None) -> Token[Mapping[str, Any] | None]:
-    """Attach ``fields`` to lamroute log lines; undo with :func:`unbind_request_fields`.
-
-    The hot-path form of :func:`request_fields` (no generator-based context manager).
-    """
-    return _request_fields.set(fields)
-
-
-def unbind_request_fields(token: Token[Mapping[str, Any] | None]) -> None:
-    _request_fields.reset(token)
+# The hot-path form of :func:`request_fields` (no generator-based context manager, no frame of
+# its own): ``token = bind_request_fields(fields)`` attaches ``fields`` to lamroute log lines,
+# ``unbind_request_fields(token)`` undoes it. They are the context variable's own methods.
+bind_request_fields: Callable[[Mapping[str, Any] | None], Token[Mapping[str, Any] | None]] = (
+    _request_fields.set)
+unbind_request_fields: Callable[[Token[Mapping[str, Any] | None]], None] = _request_fields.reset
 
 
 @contextmanager
