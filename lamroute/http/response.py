@@ -322,7 +322,7 @@ def untouched_json_body(response: Response) -> bytes | None:
     >>> untouched_json_body(to_response({"a": 1}, 200)), untouched_json_body(Response("a"))
     (b'{"a":1}', None)
     """
-    if response._headers is None and not response.cookies and type(response) is Response:
+    if type(response) is Response and response._headers is None and not response.cookies:
         return response.body
     return None
 
