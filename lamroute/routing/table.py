@@ -65,9 +65,24 @@ class Template:
 def parse_template(path: str, *, strict_slashes: bool = False) -> Template:
     """Validate and split a template; raise :class:`RouteDefinitionError` when malformed.
 
+    Parsed once per process: the router checks a route's template as it is added, the app's
+    table then compiles the same one (and the OpenAPI document reads it again).
+
     >>> parse_template("/files/{path+}").greedy
     'path'
     """
+    key = (path, strict_slashes)
+    found = _PARSED.get(key) if type(path) is str else None
+    if found is None:
+        found = _PARSED[key] = _parse_template(path, strict_slashes)
+    return found
+
+
+# A Template is only read once built: each (template, strict_slashes) is parsed once.
+_PARSED: dict[tuple[str, bool], Template] = {}
+
+
+def _parse_template(path: str, strict_slashes: bool) -> Template:
     if not isinstance(path, str) or not path.startswith("/"):
         raise RouteDefinitionError(f"Route path {path!r} must be a string starting with '/'.")
     body = path[1:]
