@@ -165,7 +165,7 @@ def _wire(compiled: CompiledRoute, boundary: Boundary) -> None:
     something awaits (decided here, once: sync routes never touch the event loop)."""
     middleware = [check_middleware(m) for m in compiled.route.options.get("middleware", ())]
     binder = compiled.binder
-    if (binder.is_async or binder.has_exits or call_kind(compiled.handler) == "async"
+    if (binder.is_async or binder.has_exits or binder.kind_of(compiled.handler) == "async"
             or any(call_kind(m) == "async" for m in middleware)):
         from ..aio.routes import wire_route
 

@@ -36,7 +36,7 @@ from ..http.request import Request
 from ..http.response import Response
 from .converters import IDENTITY, Converter, check_text, list_item, scalar_converter
 from .markers import Param
-from .signature import Dependant, ParamSpec, analyse, describe
+from .signature import Dependant, ParamSpec, analyse, call_kind, describe
 from .validation import (
     INVALID,
     ErrorList,
@@ -90,6 +90,12 @@ class Binder:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.extractors)
+
+    def kind_of(self, handler: Callable[..., Any]) -> str:
+        """:func:`~lamroute.params.signature.call_kind` of ``handler``, known already when it
+        is the callable analysed (a wrapper, such as the ``response`` parameter's, is read)."""
+        dependant = self.dependant
+        return dependant.kind if handler is dependant.call else call_kind(handler)
 
     def bind(self, request: Any, cache: dict[Any, Any] | None = None) -> dict[str, Any]:
         """The handler's keyword arguments; raises :class:`RequestValidationError` (422).
