@@ -6,16 +6,18 @@ what the cold-start benchmark (``tests/benchmarks/cold.py``) measures.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import subprocess
 import sys
+import typing
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
-from lamroute import App
+from lamroute import App, RouteDefinitionError
 from lamroute.routing import table
 from lamroute.testing import make_event
 
@@ -94,7 +96,7 @@ def test_a_model_body_and_response_load_no_type_adapter() -> None:
     code = """
 import json, sys
 from pydantic import BaseModel
-from lamroute import App
+from lamroute import App, RouteDefinitionError
 from lamroute.testing import make_event
 
 class Note(BaseModel):
@@ -135,3 +137,72 @@ def test_a_model_response_still_documents_its_schema() -> None:
     for fmt in FORMATS:
         answer = app(make_event(fmt, "GET", "/notes/5"), None)
         assert json.loads(answer["body"]) == {"text": "5", "stars": 0.0}
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, target: Any) -> list[Any]:
+    """Calls of ``module.name`` whose first argument is ``target``."""
+    calls: list[Any] = []
+    real = getattr(module, name)
+
+    def counting(func: Any, *args: Any, **kwargs: Any) -> Any:
+        if func is target:
+            calls.append(func)
+        return real(func, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
+def test_a_handler_return_annotation_is_resolved_once_per_registration(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def read(note_id: int) -> Note:
+        return Note(text=str(note_id))
+
+    calls = _counting(monkeypatch, typing, "get_type_hints", read)
+    app = App(access_log=False)
+    app.get("/hints-once/{note_id}")(read)
+    monkeypatch.undo()
+    assert len(calls) == 1  # the parameters' read gives the response model its annotation
+    for fmt in FORMATS:
+        answer = app(make_event(fmt, "GET", "/hints-once/4"), None)
+        assert json.loads(answer["body"]) == {"text": "4", "stars": 0.0}
+
+
+def test_a_handler_without_parameters_builds_no_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    calls = _counting(monkeypatch, inspect, "signature", health)
+    app = App(access_log=False)
+    app.get("/no-signature")(health)
+    app.get("/no-signature/lambda")(lambda: {"status": "lambda"})
+    monkeypatch.undo()
+    assert calls == []
+    for fmt in FORMATS:
+        assert json.loads(app(make_event(fmt, "GET", "/no-signature"), None)["body"]) == {
+            "status": "ok"}
+        assert json.loads(app(make_event(fmt, "GET", "/no-signature/lambda"), None)["body"]) == {
+            "status": "lambda"}
+
+
+def test_handlers_without_parameters_are_still_checked_as_before() -> None:
+    app = App(access_log=False)
+    with pytest.raises(RouteDefinitionError, match="does not accept path parameter"):
+        app.get("/users/{user_id}")(lambda: {})
+
+    def unresolvable() -> Missing:  # type: ignore[name-defined]  # noqa: F821
+        return None
+
+    with pytest.raises(RouteDefinitionError, match="annotation cannot be resolved"):
+        app.get("/unresolvable")(unresolvable)
+
+    def target(user_id: int) -> dict[str, int]:
+        return {"id": user_id}
+
+    @functools.wraps(target)
+    def wrapper() -> Any:  # a decorator's wrapper: the signature is the wrapped one's
+        raise AssertionError("called without the wrapped function's arguments")
+
+    app.get("/wrapped/{user_id}")(wrapper)
+    assert [p.name for p in app.table.match("GET", "/wrapped/1").target.binder.params] == [
+        "user_id"]

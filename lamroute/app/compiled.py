@@ -107,7 +107,8 @@ def compile_route(route: Route, *, table: RouteTable[CompiledRoute], auth: AuthO
     if guard is not None and route.options.get("auth") is not guard:
         route = replace(route, options={**route.options, "auth": guard})
     binder = build_binder(route.handler, template.params, overrides=overrides)
-    compiled = CompiledRoute(route, binder, build_response_model(route), guard,
+    serialize = build_response_model(route, returns=binder.dependant.returns)
+    compiled = CompiledRoute(route, binder, serialize, guard,
                              safeguard=safeguards.for_route(route.options),
                              path_params=template.params)
     _bind_response_param(compiled)
@@ -127,7 +128,8 @@ def recompile(routes: Iterable[CompiledRoute],
         route = compiled.route
         compiled.binder = build_binder(route.handler, compiled.path_params, overrides=overrides)
         compiled.bind = compiled.binder.bind if compiled.binder.extractors else None
-        compiled.handler, compiled.serialize = route.handler, build_response_model(route)
+        compiled.handler = route.handler
+        compiled.serialize = build_response_model(route, returns=compiled.binder.dependant.returns)
         _bind_response_param(compiled)
         _wire(compiled, boundary)
 

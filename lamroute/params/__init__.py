@@ -36,7 +36,7 @@ from ..http.request import Request
 from ..http.response import Response
 from .converters import IDENTITY, Converter, check_text, list_item, scalar_converter
 from .markers import Param
-from .signature import Dependant, ParamSpec, analyse, call_kind, describe
+from .signature import EMPTY, Dependant, ParamSpec, analyse, call_kind, describe
 from .validation import (
     INVALID,
     ErrorList,
@@ -335,11 +335,13 @@ class RouteLike(Protocol):
     def status_code(self) -> int: ...
 
 
-def build_response_model(route: RouteLike) -> ResponseModel | None:
+def build_response_model(route: RouteLike, *, returns: Any = EMPTY) -> ResponseModel | None:
     """The serialiser for ``route``'s result: ``response_model=`` or the return annotation.
 
     Only types that mention a pydantic model are validated (or any explicit ``response_model``);
     ``-> dict``, ``-> str``, ``-> Response`` and ``-> None`` cost nothing per request.
+    ``returns``: the return annotation when the handler's analysis resolved it already
+    (its :class:`Dependant`'s), read here otherwise.
     """
     options = route.options
     where = describe(route.handler)
@@ -347,7 +349,7 @@ def build_response_model(route: RouteLike) -> ResponseModel | None:
         annotation = options["response_model"]
         explicit = True
     else:
-        annotation = return_annotation(route.handler)
+        annotation = return_annotation(route.handler) if returns is EMPTY else returns
         explicit = False
     return validation_response_model(annotation, explicit=explicit, status=route.status_code,
                                      where=where)
