@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 import subprocess
 import sys
 import typing
@@ -40,20 +41,58 @@ def test_import_lamroute_formats_no_millisecond_table() -> None:
 
 def test_a_route_template_is_parsed_once_per_registration(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
-    real = table._PARAM
 
-    class Counting:
-        def match(self, segment: str) -> Any:
-            seen.append(segment)
-            return real.match(segment)
+    class Counting(table.Template):
+        __slots__ = ()
 
-    monkeypatch.setattr(table, "_PARAM", Counting())
+        def __init__(self, path: str, *args: Any) -> None:
+            seen.append(path)
+            super().__init__(path, *args)
+
+    monkeypatch.setattr(table, "Template", Counting)
     app = App(access_log=False)
     app.get("/parsed-once/{item_id}/template")(lambda item_id: {"id": item_id})
-    assert seen.count("{item_id}") == 1  # the router's check, then the app's compile: one parse
+    # the router's check, then the app's compile: one parse
+    assert seen.count("/parsed-once/{item_id}/template") == 1
     for fmt in FORMATS:
         event = make_event(fmt, "GET", "/parsed-once/7/template")
         assert json.loads(app(event, None)["body"]) == {"id": "7"}
+
+
+def test_import_lamroute_compiles_no_regular_expression() -> None:
+    # Route templates are read with string methods (two patterns compiled at import cost
+    # ~0.1 ms); a module that needs a pattern compiles it when first used.
+    code = """
+import json, re, sys
+compiled = []
+real = re.compile
+def counting(pattern, flags=0):
+    caller = sys._getframe(1).f_globals.get("__name__", "")
+    if caller.startswith("lamroute"):
+        compiled.append(caller)
+    return real(pattern, flags)
+re.compile = counting
+import lamroute
+app = lamroute.App(access_log=False)
+app.get("/users/{user_id}/files/{path+}")(lambda user_id, path: {})
+print(json.dumps(compiled))
+"""
+    assert _run(code) == []
+
+
+# What the two patterns said of a segment: a parameter (name, greedy) and literal text.
+_PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
+_LITERAL = re.compile(r"^[^{}<>]+$")
+
+
+@pytest.mark.parametrize("segment", [
+    "{a}", "{a+}", "{user_id}", "{_}", "{A9}", "{a}\n", "{a+}\n", "{}", "{+}", "{a++}", "{1a}",
+    "{é}", "{a}\n\n", "{a\n}", "\n", "{a-b}", "{a b}", "{{a}}", "{a}}", "a{b}", "{a}b",
+    "users", "café", "<id>", ":id", "*", "a>b", "x\n", " ", "{a:int}"])
+def test_template_segments_read_as_the_former_patterns(segment: str) -> None:
+    found = _PARAM.match(segment)
+    assert table._param(segment) == ((found[1], found[2] == "+") if found else None)
+    assert table._static(segment) is bool(_LITERAL.match(segment))
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
