@@ -80,6 +80,26 @@ print(json.dumps(compiled))
     assert _run(code) == []
 
 
+def test_import_lamroute_compiles_no_option_annotation() -> None:
+    # The route and WebSocket options are TypedDicts of the types themselves: written as
+    # classes, under `from __future__ import annotations`, each of their annotations was a
+    # string compiled into a ForwardRef at import.
+    code = """
+import json, typing
+made = []
+real = typing.ForwardRef.__init__
+def counting(self, arg, *args, **kwargs):
+    real(self, arg, *args, **kwargs)
+    if (self.__forward_module__ or "").startswith("lamroute"):
+        made.append(arg)
+typing.ForwardRef.__init__ = counting
+import lamroute
+from lamroute.routing.routes import ROUTE_OPTIONS, WEBSOCKET_OPTIONS, RouteOptions
+print(json.dumps([made, len(ROUTE_OPTIONS), len(WEBSOCKET_OPTIONS), RouteOptions.__doc__]))
+"""
+    assert _run(code) == [[], 18, 6, "Keyword options every route decorator accepts."]
+
+
 # What the two patterns said of a segment: a parameter (name, greedy) and literal text.
 _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
 _LITERAL = re.compile(r"^[^{}<>]+$")
