@@ -6,6 +6,7 @@ what the cold-start benchmark (``tests/benchmarks/cold.py``) measures.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from lamroute import App, RouteDefinitionError
+from lamroute import App, Compression, Route, RouteDefinitionError, Timeout
 from lamroute.routing import table
 from lamroute.testing import make_event
 
@@ -155,7 +156,7 @@ def test_a_model_body_and_response_load_no_type_adapter() -> None:
     code = """
 import json, sys
 from pydantic import BaseModel
-from lamroute import App, RouteDefinitionError
+from lamroute import App, Compression, Route, RouteDefinitionError, Timeout
 from lamroute.testing import make_event
 
 class Note(BaseModel):
@@ -265,3 +266,52 @@ def test_handlers_without_parameters_are_still_checked_as_before() -> None:
     app.get("/wrapped/{user_id}")(wrapper)
     assert [p.name for p in app.table.match("GET", "/wrapped/1").target.binder.params] == [
         "user_id"]
+
+
+def test_the_option_groups_and_route_have_dataclass_generate_only_init_and_guards() -> None:
+    # dataclass compiles every method it writes from source (~50 µs each at import): their
+    # ==, hash() and repr() come from FieldValues, the same as the generated ones (below).
+    code = """
+import dataclasses, json
+written = []
+real = dataclasses._create_fn
+def counting(name, *args, **kwargs):
+    if (kwargs.get("globals") or {}).get("__name__") == "lamroute.routing.routes":
+        written.append(name)
+    return real(name, *args, **kwargs)
+dataclasses._create_fn = counting
+import lamroute.routing.routes
+print(json.dumps(written))
+"""
+    assert sorted(_run(code)) == sorted(["__init__", "__setattr__", "__delattr__"] * 3)
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratedTimeout:
+    integration_s: float | None = 29.0
+    margin_s: float = 0.5
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ((29.0, 0.5), (29.0, 0.5)), ((None, 0.5), (None, 0.5)), ((29.0, 0.5), (29.0, 1.0)),
+    ((1, 0.5), (1.0, 0.5))])
+def test_option_groups_compare_hash_and_print_as_generated_dataclasses(
+        one: tuple[Any, float], other: tuple[Any, float]) -> None:
+    ours, theirs = (Timeout(*one), Timeout(*other)), (GeneratedTimeout(*one),
+                                                      GeneratedTimeout(*other))
+    assert (ours[0] == ours[1]) is (theirs[0] == theirs[1])
+    assert (ours[0] != ours[1]) is (theirs[0] != theirs[1])
+    assert (hash(ours[0]) == hash(ours[1])) is (hash(theirs[0]) == hash(theirs[1]))
+    assert repr(ours[0]) == repr(theirs[0]).replace("GeneratedTimeout", "Timeout")
+    assert ours[0] != theirs[0] and ours[0] != one  # another class is never equal
+    assert dataclasses.replace(ours[0], margin_s=2.0) == Timeout(one[0], 2.0)
+    assert dataclasses.astuple(ours[0]) == dataclasses.astuple(theirs[0])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ours[0].margin_s = 3.0  # type: ignore[misc]
+    route = Route("/a", ("GET",), len, {"status_code": 201})
+    assert route == Route("/a", ("GET",), len, {"status_code": 201}) != Route("/a", ("GET",), len)
+    assert repr(route) == ("Route(path='/a', methods=('GET',), handler=<built-in function len>, "
+                           "options={'status_code': 201})")
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(route)  # its options are a dict, as with the generated __hash__
+    assert repr(Compression(level=9)) == "Compression(min_size=1024, level=9)"

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from reprlib import recursive_repr
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from ..exceptions import RouteDefinitionError, plain_status
@@ -60,8 +61,38 @@ def check_middleware(func: Any) -> Middleware:
     return func  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True)
-class Timeout:
+class FieldValues:
+    """``==``, ``hash()`` and ``repr()`` from a dataclass's fields, the methods
+    ``@dataclass(frozen=True)`` would write: its subclasses here are
+    ``@dataclass(frozen=True, eq=False, repr=False)``, because ``dataclass`` compiles each
+    method it writes from source at import (~0.15 ms for these three, per class).
+
+    >>> Timeout(margin_s=1.0) == Timeout(margin_s=1.0), Timeout(margin_s=1.0)
+    (True, Timeout(integration_s=29.0, margin_s=1.0))
+    """
+
+    __slots__ = ()
+
+    def _field_values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, item.name) for item in fields(self))  # type: ignore[arg-type]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._field_values() == other._field_values()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._field_values())
+
+    @recursive_repr()
+    def __repr__(self) -> str:
+        values = ", ".join(f"{item.name}={getattr(self, item.name)!r}"
+                           for item in fields(self))  # type: ignore[arg-type]
+        return f"{self.__class__.__qualname__}({values})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Timeout(FieldValues):
     """The time budget of a handler.
 
     ``integration_s``: the gateway's integration timeout (``None`` when only Lambda's deadline
@@ -91,8 +122,8 @@ class Timeout:
         return available if available > 0 else 0.0
 
 
-@dataclass(frozen=True)
-class Compression:
+@dataclass(frozen=True, eq=False, repr=False)
+class Compression(FieldValues):
     """When and how to gzip: ``min_size`` in bytes (smaller bodies gain nothing), zlib ``level``.
 
     >>> Compression(min_size=512, level=9).level
@@ -168,8 +199,8 @@ def check_options(what: str, options: Mapping[str, Any], valid: frozenset[str], 
     raise UnknownRouteOption(f"{what}: unknown option{plural} {', '.join(parts)}.")
 
 
-@dataclass(frozen=True)
-class Route:
+@dataclass(frozen=True, eq=False, repr=False)
+class Route(FieldValues):
     """One registered handler: methods, template, function and its options."""
 
     path: str
