@@ -315,3 +315,34 @@ def test_option_groups_compare_hash_and_print_as_generated_dataclasses(
     with pytest.raises(TypeError, match="unhashable"):
         hash(route)  # its options are a dict, as with the generated __hash__
     assert repr(Compression(level=9)) == "Compression(min_size=1024, level=9)"
+
+
+def test_each_payload_format_loads_with_its_first_event() -> None:
+    # A REST API's cold start never imports the payload 2.0 (HTTP API, Function URL) and ALB
+    # modules; each loads with its first event, and FORMATS still lists every built-in one.
+    code = """
+import json, sys
+from lamroute import App
+from lamroute.testing import make_event
+app = App(access_log=False)
+app.get("/items/{item_id}")(lambda item_id: {"id": item_id})
+def loaded():
+    return sorted(m for m in ("lamroute.formats.http", "lamroute.formats.alb") if m in sys.modules)
+seen = [loaded()]
+for fmt in ("rest", "http-v1", "http", "url", "alb", "alb-multi"):
+    answer = app(make_event(fmt, "GET", "/items/7"), None)
+    seen.append([fmt, answer.get("statusCode"), json.loads(answer["body"]), loaded()])
+from lamroute.formats import BY_NAME, FORMATS
+seen.append([f.name for f in FORMATS] == ["http", "url", "alb", "http-v1", "rest"])
+seen.append(sorted(BY_NAME) == ["alb", "http", "http-v1", "rest", "url"])
+print(json.dumps(seen))
+"""
+    seen = _run(code)
+    both = ["lamroute.formats.alb", "lamroute.formats.http"]
+    assert seen[0] == [] and seen[-2:] == [True, True]
+    assert seen[1:-2] == [
+        ["rest", 200, {"id": "7"}, []], ["http-v1", 200, {"id": "7"}, []],
+        ["http", 200, {"id": "7"}, ["lamroute.formats.http"]],
+        ["url", 200, {"id": "7"}, ["lamroute.formats.http"]],
+        ["alb", 200, {"id": "7"}, both], ["alb-multi", 200, {"id": "7"}, both]]
+
