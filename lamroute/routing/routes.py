@@ -74,9 +74,11 @@ class FieldValues:
     __slots__ = ()
 
     def _field_values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, item.name) for item in fields(self))  # type: ignore[arg-type]
+        return tuple(getattr(self, name) for name in _field_names(type(self)))
 
     def __eq__(self, other: object) -> bool:
+        if other is self:  # (the generated method compares the same values: equal too)
+            return True
         if other.__class__ is self.__class__:
             return self._field_values() == other._field_values()
         return NotImplemented
@@ -86,9 +88,19 @@ class FieldValues:
 
     @recursive_repr()
     def __repr__(self) -> str:
-        values = ", ".join(f"{item.name}={getattr(self, item.name)!r}"
-                           for item in fields(self))  # type: ignore[arg-type]
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in _field_names(type(self)))
         return f"{self.__class__.__qualname__}({values})"
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The names of ``cls``'s dataclass fields, in order (read once per class)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(item.name for item in fields(cls))
+    return names
 
 
 @dataclass(frozen=True, eq=False, repr=False)
