@@ -384,3 +384,25 @@ print(json.dumps(seen))
     assert seen[10:20] == [[500, "Internal Server Error", SERVER_ERROR_DETAIL],
                            [404, "Not Found", "gone"]] * 5
     assert seen[20] is True
+
+
+def test_a_static_route_without_return_annotation_does_no_model_or_path_work(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # No path parameter to look for, no response model to build: neither is set up (the handler
+    # is described once, for its own analysis).
+    import lamroute.params as params
+    import lamroute.params.signature as signature
+
+    def health():  # type: ignore[no-untyped-def]
+        return {"status": "ok"}
+
+    described = _counting(monkeypatch, signature, "describe", health)
+    monkeypatch.setattr(params, "describe", signature.describe)
+    app = App(access_log=False)
+    app.get("/static-health")(health)
+    monkeypatch.undo()
+    assert len(described) == 1
+    assert app.table.match("GET", "/static-health").target.serialize is None
+    for fmt in FORMATS:
+        answer = app(make_event(fmt, "GET", "/static-health"), None)
+        assert json.loads(answer["body"]) == {"status": "ok"}

@@ -344,15 +344,16 @@ def build_response_model(route: RouteLike, *, returns: Any = EMPTY) -> ResponseM
     (its :class:`Dependant`'s), read here otherwise.
     """
     options = route.options
-    where = describe(route.handler)
     if "response_model" in options:
         annotation = options["response_model"]
         explicit = True
     else:
         annotation = return_annotation(route.handler) if returns is EMPTY else returns
         explicit = False
+        if annotation is None:  # no return annotation (or `-> None`): nothing to build
+            return None
     return validation_response_model(annotation, explicit=explicit, status=route.status_code,
-                                     where=where)
+                                     where=describe(route.handler))
 
 
 def return_annotation(func: Callable[..., Any]) -> Any:

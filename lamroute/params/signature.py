@@ -303,6 +303,8 @@ def _caller_locals() -> dict[str, Any]:
 def _check_path_params(specs: list[ParamSpec], signature: inspect.Signature,
                        path_params: tuple[str, ...], where: str) -> list[ParamSpec]:
     """Path parameters nobody binds go to ``**kwargs`` as ``str``, else it is an error."""
+    if not path_params:  # (a static route: nothing to look for)
+        return []
     bound = {s.alias for s in Dependant(lambda: None, tuple(specs)).flatten()
              if s.source == "path"}
     missing = [p for p in path_params if p not in bound]
