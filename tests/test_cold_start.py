@@ -269,9 +269,10 @@ def test_handlers_without_parameters_are_still_checked_as_before() -> None:
         "user_id"]
 
 
-def test_the_option_groups_and_route_have_dataclass_generate_only_init_and_guards() -> None:
+def test_the_option_groups_and_route_have_dataclass_generate_only_their_guards() -> None:
     # dataclass compiles every method it writes from source (~50 µs each at import): their
-    # ==, hash() and repr() come from FieldValues, the same as the generated ones (below).
+    # __init__ is their own and ==, hash() and repr() come from FieldValues, the same as the
+    # generated ones (below); dataclass writes only what freezes them.
     code = """
 import dataclasses, json
 written = []
@@ -284,7 +285,28 @@ dataclasses._create_fn = counting
 import lamroute.routing.routes
 print(json.dumps(written))
 """
-    assert sorted(_run(code)) == sorted(["__init__", "__setattr__", "__delattr__"] * 3)
+    assert sorted(_run(code)) == sorted(["__setattr__", "__delattr__"] * 3)
+
+
+@pytest.mark.parametrize("cls", [Timeout, Compression, Route])
+def test_the_written_inits_take_the_fields_in_order_with_their_defaults(cls: type) -> None:
+    parameters = list(inspect.signature(cls).parameters.values())
+    fields = dataclasses.fields(cls)
+    assert [p.name for p in parameters] == [f.name for f in fields]
+    for parameter, item in zip(parameters, fields, strict=True):
+        if item.default is not dataclasses.MISSING:
+            assert parameter.default == item.default
+        else:  # required, or a default_factory's (a sentinel)
+            assert (parameter.default is inspect.Parameter.empty) is (
+                item.default_factory is dataclasses.MISSING)
+    first, second = Route("/a", ("GET",), len), Route("/a", ("GET",), len)
+    assert first.options == {} and first.options is not second.options
+    assert Route("/a", ("GET",), len, None).options is None  # as the generated one kept it
+    assert Timeout().margin_s == 0.5 and Compression().level == 6
+    with pytest.raises(ValueError, match="margin_s"):
+        Timeout(margin_s=-1)  # __post_init__ still checks
+    with pytest.raises(ValueError, match="level"):
+        Compression(level=10)
 
 
 @dataclasses.dataclass(frozen=True)
