@@ -82,6 +82,54 @@ print(json.dumps(compiled))
     assert _run(code) == []
 
 
+def _plain() -> None: ...
+async def _coroutine() -> None: ...
+def _generator() -> Any:
+    yield 1
+async def _async_generator() -> Any:
+    yield 1
+
+
+@functools.wraps(_plain)
+async def _wrapped() -> None: ...
+
+
+class _Callable:
+    async def __call__(self) -> None: ...
+
+    async def method(self) -> None: ...
+
+
+_MARKED: list[Any] = []
+if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
+    def _marked() -> Any: ...
+
+    _MARKED.append(inspect.markcoroutinefunction(_marked))
+
+
+@pytest.mark.parametrize("func", [
+    _plain, _coroutine, _generator, _async_generator, _wrapped, _Callable(), _Callable().method,
+    functools.partial(_coroutine), lambda: None, len, *_MARKED])
+def test_call_kind_reads_code_flags_as_inspect_does(func: Any) -> None:
+    from lamroute.params.signature import call_kind
+
+    target = func if inspect.isroutine(func) or isinstance(func, functools.partial) else (
+        type(func).__call__)
+    expected = ("async" if inspect.iscoroutinefunction(target) else
+                "agen" if inspect.isasyncgenfunction(target) else
+                "gen" if inspect.isgeneratorfunction(target) else "sync")
+    assert call_kind(func) == expected
+
+
+def test_a_plain_function_kind_needs_no_inspect(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lamroute.params.signature import call_kind
+
+    asked = _counting(monkeypatch, inspect, "iscoroutinefunction", _coroutine)
+    assert (call_kind(_coroutine), call_kind(_plain), call_kind(_generator)) == (
+        "async", "sync", "gen")
+    assert asked == []
+
+
 def test_import_lamroute_compiles_no_option_annotation() -> None:
     # The route and WebSocket options are TypedDicts of the types themselves: written as
     # classes, under `from __future__ import annotations`, each of their annotations was a
@@ -127,15 +175,13 @@ def test_a_handler_kind_is_read_once_per_registration(
         def handler(item_id: int) -> dict[str, int]:  # type: ignore[misc]
             return {"id": item_id}
 
-    asked: list[Any] = []
-    real = inspect.iscoroutinefunction
+    import lamroute.app.compiled as compiled
+    import lamroute.params as params
+    import lamroute.params.signature as signature
 
-    def counting(func: Any) -> bool:
-        if func is handler:
-            asked.append(func)
-        return real(func)
-
-    monkeypatch.setattr(inspect, "iscoroutinefunction", counting)
+    asked = _counting(monkeypatch, signature, "call_kind", handler)
+    for module in (params, compiled):
+        monkeypatch.setattr(module, "call_kind", signature.call_kind)
     app = App(access_log=False)
     app.get("/kind-once/{item_id}")(handler)
     monkeypatch.undo()

@@ -161,6 +161,13 @@ def call_kind(func: Any) -> str:
     >>> call_kind(fetch), call_kind(session), call_kind(len)
     ('async', 'gen', 'sync')
     """
+    if type(func) is types.FunctionType and not func.__dict__:
+        # A plain function without attributes (no coroutine mark, partialmethod or wrapper for
+        # inspect to follow): its code flags are what inspect's checks read.
+        flags = func.__code__.co_flags
+        return ("async" if flags & inspect.CO_COROUTINE else
+                "agen" if flags & inspect.CO_ASYNC_GENERATOR else
+                "gen" if flags & inspect.CO_GENERATOR else "sync")
     target = func
     if callable(func) and not (inspect.isroutine(func)
                                or isinstance(func, (type, functools.partial))):
