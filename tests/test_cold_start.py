@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import os
 import re
 import subprocess
 import sys
@@ -27,9 +28,10 @@ from lamroute.testing import make_event
 FORMATS = ("rest", "http", "http-v1", "url", "alb")
 
 
-def _run(code: str) -> Any:
+def _run(code: str, env: dict[str, str] | None = None) -> Any:
     """The JSON the code prints last, run in a fresh interpreter."""
-    out = subprocess.check_output([sys.executable, "-c", code], text=True)
+    out = subprocess.check_output([sys.executable, "-c", code], text=True,
+                                  env=None if env is None else {**os.environ, **env})
     return json.loads(out.splitlines()[-1])
 
 
@@ -386,9 +388,11 @@ def test_option_groups_compare_hash_and_print_as_generated_dataclasses(
     assert repr(Compression(level=9)) == "Compression(min_size=1024, level=9)"
 
 
-def test_each_payload_format_loads_with_its_first_event() -> None:
+@pytest.mark.parametrize("in_lambda", [False, True])
+def test_each_payload_format_loads_with_its_first_event(in_lambda: bool) -> None:
     # A REST API's cold start never imports the payload 2.0 (HTTP API, Function URL) and ALB
     # modules; each loads with its first event, and FORMATS still lists every built-in one.
+    # In Lambda (AWS_LAMBDA_RUNTIME_API set) every app loads the SnapStart module too.
     code = """
 import json, sys
 from lamroute import App
@@ -404,12 +408,13 @@ for fmt in ("rest", "http-v1", "http", "url", "alb", "alb-multi"):
 from lamroute.formats import BY_NAME, FORMATS
 seen.append([f.name for f in FORMATS] == ["http", "url", "alb", "http-v1", "rest"])
 seen.append(sorted(BY_NAME) == ["alb", "http", "http-v1", "rest", "url"])
+seen.append("lamroute.lifecycle.snapstart" in sys.modules)
 print(json.dumps(seen))
 """
-    seen = _run(code)
+    seen = _run(code, {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"} if in_lambda else {})
     both = ["lamroute.formats.alb", "lamroute.formats.http"]
-    assert seen[0] == [] and seen[-2:] == [True, True]
-    assert seen[1:-2] == [
+    assert seen[0] == [] and seen[-3:] == [True, True, in_lambda]
+    assert seen[1:-3] == [
         ["rest", 200, {"id": "7"}, []], ["http-v1", 200, {"id": "7"}, []],
         ["http", 200, {"id": "7"}, ["lamroute.formats.http"]],
         ["url", 200, {"id": "7"}, ["lamroute.formats.http"]],
