@@ -192,14 +192,15 @@ Its keys are the ones every proxy format accepts (REST is the strictest: any oth
 malformed response). Built from constants, it has no ``instance`` or ``request_id``."""
 
 
-class ErrorAnswers(Protocol):
-    """The fallback answers :func:`render_safely` tries (the app's error boundary)."""
+if TYPE_CHECKING:  # read by the type checker only (a Protocol class costs ~30 µs to create)
+    class ErrorAnswers(Protocol):
+        """The fallback answers :func:`render_safely` tries (the app's error boundary)."""
 
-    logger: logging.Logger
+        logger: logging.Logger
 
-    def server_error(self, request: Request | None,
-                     failure: BaseException | None = None) -> Response: ...
-    def minimal(self, request: Request | None) -> Response: ...
+        def server_error(self, request: Request | None,
+                         failure: BaseException | None = None) -> Response: ...
+        def minimal(self, request: Request | None) -> Response: ...
 
 
 def render_safely(

@@ -29,7 +29,7 @@ import copy
 import sys
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..exceptions import RouteDefinitionError
 from ..http.request import Request
@@ -324,15 +324,16 @@ def _query_model(spec: ParamSpec, where: str) -> Extractor:
     return extract
 
 
-class RouteLike(Protocol):
-    """What :func:`build_response_model` reads of a route (a :class:`lamroute.Route`)."""
+if TYPE_CHECKING:  # read by the type checker only (a Protocol class costs ~30 µs to create)
+    class RouteLike(Protocol):
+        """What :func:`build_response_model` reads of a route (a :class:`lamroute.Route`)."""
 
-    @property
-    def handler(self) -> Callable[..., Any]: ...
-    @property
-    def options(self) -> Mapping[str, Any]: ...
-    @property
-    def status_code(self) -> int: ...
+        @property
+        def handler(self) -> Callable[..., Any]: ...
+        @property
+        def options(self) -> Mapping[str, Any]: ...
+        @property
+        def status_code(self) -> int: ...
 
 
 def build_response_model(route: RouteLike, *, returns: Any = EMPTY) -> ResponseModel | None:
