@@ -121,7 +121,8 @@ def build_adapter(tp: Any, where: str) -> Any:
     A complete model gets a :class:`ModelAdapter` instead: the same objects, without loading
     pydantic's ``type_adapter`` module (~0.3 ms of a cold start) for them.
     """
-    if is_model(tp) and tp.__dict__.get("__pydantic_complete__") is True:
+    if is_model(tp) and tp.__dict__.get("__pydantic_complete__") is True and all(
+            name in tp.__dict__ for name in _MODEL_CORE):  # its own, as TypeAdapter requires
         return ModelAdapter(tp)
     try:
         from pydantic import PydanticSchemaGenerationError, TypeAdapter
@@ -131,6 +132,9 @@ def build_adapter(tp: Any, where: str) -> Any:
         return TypeAdapter(tp)
     except (PydanticSchemaGenerationError, TypeError, ValueError, NameError) as exc:
         raise RouteDefinitionError(f"{where}: cannot validate type {tp!r}: {exc}") from exc
+
+
+_MODEL_CORE = ("__pydantic_core_schema__", "__pydantic_validator__", "__pydantic_serializer__")
 
 
 class ModelAdapter:
