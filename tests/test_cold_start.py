@@ -497,3 +497,45 @@ import lamroute
 print(json.dumps(sorted(made)))
 """
     assert _run(code) == ["EventReader", "Gate", "LambdaContext", "PayloadFormat"]
+
+
+def test_routes_that_override_no_setting_share_one_safeguard() -> None:
+    app = App(access_log=False, max_body_size=64)
+    app.post("/a")(lambda: {"route": "a"})
+    app.post("/b")(lambda: {"route": "b"})
+    app.post("/small", max_body_size=8)(lambda: {"route": "small"})
+    app.post("/open", timeout=None)(lambda: {"route": "open"})
+    guard = {path: app.table.match("POST", path).target.safeguard
+             for path in ("/a", "/b", "/small", "/open")}
+    assert guard["/a"] is guard["/b"]  # (the app's settings: the same object)
+    assert guard["/small"] is not guard["/a"] and guard["/open"] is not guard["/a"]
+    assert guard["/open"].deadline is not guard["/a"].deadline  # (its None lifts the app's)
+    for fmt in FORMATS:
+        for path, body, status in (("/a", "x" * 20, 200), ("/a", "x" * 100, 413),
+                                   ("/small", "x" * 20, 413), ("/open", "x" * 20, 200)):
+            answer = app(make_event(fmt, "POST", path, body=body), None)
+            assert answer["statusCode"] == status, (fmt, path, len(body))
+
+
+def test_a_handler_without_parameters_compiles_no_extractor(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import lamroute.params as params
+
+    made: list[Any] = []
+    real = params._Compiler
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any) -> None:
+            made.append(self)
+            super().__init__(*args)
+
+    monkeypatch.setattr(params, "_Compiler", Counting)
+    app = App(access_log=False)
+    app.get("/nothing")(lambda: {"ok": True})
+    app.get("/something")(lambda q="x": {"q": q})
+    monkeypatch.undo()
+    assert len(made) == 1  # the route with a parameter only
+    for fmt in FORMATS:
+        assert json.loads(app(make_event(fmt, "GET", "/nothing"), None)["body"]) == {"ok": True}
+        answer = app(make_event(fmt, "GET", "/something", query={"q": "y"}), None)
+        assert json.loads(answer["body"]) == {"q": "y"}

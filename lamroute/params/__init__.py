@@ -143,6 +143,8 @@ def build_binder(
     (``app.dependency_overrides``).
     """
     dependant = analyse(func, tuple(path_params), request_types, overrides=overrides)
+    if not dependant.params:  # a handler without parameters: nothing to compile
+        return Binder(dependant, ())
     flat = dependant.flatten()
     if any(p.source in _OTHER_BODIES for p in flat):  # forms, files, raw bytes
         from .forms import check_body_kinds
