@@ -11,7 +11,6 @@ import importlib
 import typing as _typing
 
 from .app import App
-from .errors import Problem
 from .exceptions import (
     BadRequest,
     Conflict,
@@ -90,11 +89,12 @@ __all__ = [
 __version__ = "0.1.0"
 
 # Loaded on first use: an app without auth, CORS or forms never pays for these modules at cold
-# start.
+# start (nor for Problem, built by the first error answer).
 _LAZY = {"CORS": "security.cors", "Identity": "http.identity", "requires": "security.guards",
-         "FormData": "http.forms", "UploadFile": "http.forms"}
+         "FormData": "http.forms", "UploadFile": "http.forms", "Problem": "errors.problem"}
 
 if _typing.TYPE_CHECKING:
+    from .errors.problem import Problem
     from .http.forms import FormData, UploadFile
     from .http.identity import Identity
     from .security.cors import CORS

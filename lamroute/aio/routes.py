@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..http.response import Response, to_response
 from ..middleware import build_async_chain, build_chain, build_entry_chain, is_async
 from ..params.dependencies import EXITS, aclose_exits, close_exits
-from ..params.signature import call_kind
 from ..routing.routes import Middleware
 
 if TYPE_CHECKING:
@@ -43,7 +42,8 @@ class EndpointParts(Protocol):
 
 def wire_route(compiled: Any, middleware: Sequence[Middleware], boundary: Boundary) -> None:
     """Set ``compiled.handle``, ``ahandle`` and ``is_async`` for a route that needs wiring."""
-    endpoint_async = compiled.binder.is_async or call_kind(compiled.handler) == "async"
+    binder = compiled.binder
+    endpoint_async = binder.is_async or binder.kind_of(compiled.handler) == "async"
     is_route_async = endpoint_async or any(is_async(func) for func in middleware)
     compiled.is_async = is_route_async
     if not is_route_async:  # yielding dependencies only: the sync chain, with their clean-up
@@ -56,9 +56,8 @@ def wire_route(compiled: Any, middleware: Sequence[Middleware], boundary: Bounda
         async_endpoint(compiled) if endpoint_async
         else sync_endpoint(compiled) if compiled.binder.has_exits
         else compiled.endpoint)  # async middleware around a plain sync endpoint
-    binder = compiled.binder
     if (not middleware and not binder.is_async and not binder.has_exits
-            and call_kind(compiled.handler) == "async"):
+            and binder.kind_of(compiled.handler) == "async"):
         compiled.chain = direct_entry(compiled, run)  # the usual async route: fewer layers
     else:
         compiled.chain = build_entry_chain(middleware, endpoint, endpoint_async,
@@ -117,7 +116,7 @@ def async_endpoint(route: EndpointParts) -> AsyncHandler:
     """:func:`sync_endpoint` for a route whose handler or dependencies await."""
     guard, binder, handler, serialize, status = (route.guard, route.binder, route.handler,
                                                  route.serialize, route.status)
-    handler_async = call_kind(handler) == "async"
+    handler_async = binder.kind_of(handler) == "async"
     if not binder.is_async and not binder.has_exits:  # the common case: no dependency awaits
         bind = binder.bind if binder.extractors else None
 

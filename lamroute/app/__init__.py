@@ -26,7 +26,6 @@ from ..errors import ErrorFormatter, echo, problem_response, route_not_found
 from ..errors.boundary import Boundary
 from ..exceptions import NotFound, RouteDefinitionError, reraise_fatal
 from ..formats import PayloadFormat, detect, is_websocket, render_safely
-from ..formats.alb import ALB, AlbFormat
 from ..http.request import Request
 from ..http.response import Response
 from ..logs import bind_request_fields, configure, set_request_field, unbind_request_fields
@@ -136,8 +135,15 @@ class App(RouteDecorators):
                                      logger=self.logger, max_fields=max_fields,
                                      max_part_size=max_part_size)
         self._cold_start = True
-        alb = AlbFormat(trusted_proxies=trusted_proxies)
-        self._alb = alb if alb.trusted else None  # the shared ALB reader when nothing is trusted
+        # ALB's reader when proxies are trusted (None: the shared one, which trusts none); the
+        # default loads no ALB code (the format's module loads with the first ALB event).
+        self._alb: PayloadFormat | None = None
+        self._shared_alb: PayloadFormat | None = None
+        if not (type(trusted_proxies) is int and trusted_proxies == 0):
+            from ..formats.alb import ALB, AlbFormat
+
+            alb = AlbFormat(trusted_proxies=trusted_proxies)
+            self._alb, self._shared_alb = (alb if alb.trusted else None), ALB
         self.cors = cors
         self.app_middleware: list[Middleware] = []
         self._handle: Handler = self.dispatch
@@ -341,7 +347,7 @@ class App(RouteDecorators):
         try:
             try:
                 fmt = detect(event)
-                if fmt is ALB and self._alb is not None:
+                if self._alb is not None and fmt is self._shared_alb:
                     fmt = self._alb
                 request = fmt.parse(event, context)
                 if type(request) is not Request and is_websocket(request):

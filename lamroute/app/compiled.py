@@ -107,7 +107,8 @@ def compile_route(route: Route, *, table: RouteTable[CompiledRoute], auth: AuthO
     if guard is not None and route.options.get("auth") is not guard:
         route = replace(route, options={**route.options, "auth": guard})
     binder = build_binder(route.handler, template.params, overrides=overrides)
-    compiled = CompiledRoute(route, binder, build_response_model(route), guard,
+    serialize = build_response_model(route, returns=binder.dependant.returns)
+    compiled = CompiledRoute(route, binder, serialize, guard,
                              safeguard=safeguards.for_route(route.options),
                              path_params=template.params)
     _bind_response_param(compiled)
@@ -127,7 +128,8 @@ def recompile(routes: Iterable[CompiledRoute],
         route = compiled.route
         compiled.binder = build_binder(route.handler, compiled.path_params, overrides=overrides)
         compiled.bind = compiled.binder.bind if compiled.binder.extractors else None
-        compiled.handler, compiled.serialize = route.handler, build_response_model(route)
+        compiled.handler = route.handler
+        compiled.serialize = build_response_model(route, returns=compiled.binder.dependant.returns)
         _bind_response_param(compiled)
         _wire(compiled, boundary)
 
@@ -165,7 +167,7 @@ def _wire(compiled: CompiledRoute, boundary: Boundary) -> None:
     something awaits (decided here, once: sync routes never touch the event loop)."""
     middleware = [check_middleware(m) for m in compiled.route.options.get("middleware", ())]
     binder = compiled.binder
-    if (binder.is_async or binder.has_exits or call_kind(compiled.handler) == "async"
+    if (binder.is_async or binder.has_exits or binder.kind_of(compiled.handler) == "async"
             or any(call_kind(m) == "async" for m in middleware)):
         from ..aio.routes import wire_route
 

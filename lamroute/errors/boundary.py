@@ -26,7 +26,6 @@ from ..exceptions import (
 from ..http.response import Response, to_response
 from . import (
     ErrorFormatter,
-    Problem,
     client_error_response,
     echo,
     minimal_problem,
@@ -35,8 +34,20 @@ from . import (
 
 if TYPE_CHECKING:
     from ..http.request import Request
+    from .problem import Problem
 
 ExceptionHandler = Callable[[Any, Any], Any]
+
+_Problem: type[Problem] | None = None
+
+
+def _problem() -> type[Problem]:
+    """:class:`~lamroute.errors.problem.Problem`, loaded with the first error that builds one."""
+    global _Problem
+    from .problem import Problem
+
+    _Problem = Problem
+    return Problem
 
 
 class Boundary:
@@ -129,7 +140,7 @@ class Boundary:
                     return client_error_response(exc, request)
                 except Exception:  # an odd attribute: the general path below copes (or falls back)
                     pass
-            problem = Problem.from_http_error(exc, request)
+            problem = (_Problem or _problem()).from_http_error(exc, request)
             # ``already_logged``: the cause was logged once (a failed startup), not each time
             if problem.status >= 500 and not getattr(exc, "already_logged", False):
                 self.logger.error("server error %s", problem.status, exc_info=user_frames(exc))
@@ -148,7 +159,7 @@ class Boundary:
                        failure: BaseException | None = None) -> Problem:
         """The 500 problem for ``request``: generic ``detail``, ``instance``, ``request_id``;
         with ``debug``, the ``failure`` and its traceback instead of the generic detail."""
-        problem = Problem(500, "Internal Server Error", SERVER_ERROR_DETAIL)
+        problem = (_Problem or _problem())(500, "Internal Server Error", SERVER_ERROR_DETAIL)
         if request is not None:
             problem.instance = echo(request.url_path)
             problem.request_id = echo(request.request_id)

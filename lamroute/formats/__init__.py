@@ -21,14 +21,17 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..exceptions import SERVER_ERROR_DETAIL, InvalidEvent, reraise_fatal
 from ..http.request import EventReader, Request
 from ..http.response import PROBLEM_TYPE, Response
-from .alb import ALB
-from .http import HTTP, URL
 from .rest import HTTP_V1, REST
+
+if TYPE_CHECKING:  # (loaded on first use: see FORMATS below)
+    from .alb import ALB as ALB
+    from .http import HTTP as HTTP
+    from .http import URL as URL
 
 
 class PayloadFormat(EventReader, Protocol):
@@ -46,23 +49,73 @@ class PayloadFormat(EventReader, Protocol):
 # are tried after them and HTTP requests pay nothing for them: their module is imported with
 # the first one, or the first WebSocket route (see websocket_format); nor for the custom
 # integration's event (a `lamroute` marker and `method`, no httpMethod): tried after them
-# all, its module imported likewise (see _custom).
-FORMATS: list[PayloadFormat] = [HTTP, URL, ALB, HTTP_V1, REST]
-BY_NAME: dict[str, PayloadFormat] = {f.name: f for f in FORMATS}
-_BUILTIN_COUNT = len(FORMATS)
+# all, its module imported likewise (see _custom). The payload 2.0 (``http.py``) and ALB
+# modules load with their first event too (``_v2``, ``_alb``), or when ``FORMATS``,
+# ``BY_NAME``, ``HTTP``, ``URL`` or ``ALB`` is first read (``__getattr__``): a REST API's cold
+# start never imports them (~0.35 ms).
+if TYPE_CHECKING:
+    FORMATS: list[PayloadFormat]
+    BY_NAME: dict[str, PayloadFormat]
+
+_MADE: list[PayloadFormat] | None = None  # FORMATS, once made (detect checks its length)
+_BUILTIN_COUNT = 5
+_V2: tuple[PayloadFormat, PayloadFormat] | None = None  # (HTTP, URL) once loaded
+_ALB: PayloadFormat | None = None
+
+
+def _v2() -> tuple[PayloadFormat, PayloadFormat]:
+    """``(HTTP, URL)``, :mod:`.http` imported on first use."""
+    global _V2
+    if _V2 is None:
+        from .http import HTTP, URL
+
+        _V2 = (HTTP, URL)
+    return _V2
+
+
+def _alb() -> PayloadFormat:
+    """``ALB``, :mod:`.alb` imported on first use."""
+    global _ALB
+    if _ALB is None:
+        from .alb import ALB
+
+        _ALB = ALB
+    return _ALB
+
+
+def _builtins() -> tuple[list[PayloadFormat], dict[str, PayloadFormat]]:
+    """``FORMATS`` and ``BY_NAME``, made once with every built-in format."""
+    global _MADE
+    made = _MADE
+    if made is None:
+        http, url = _v2()
+        made = _MADE = [http, url, _alb(), HTTP_V1, REST]
+        globals().update(FORMATS=made, BY_NAME={f.name: f for f in made})
+    return made, globals()["BY_NAME"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("FORMATS", "BY_NAME"):
+        return _builtins()[name == "BY_NAME"]
+    if name in ("HTTP", "URL"):
+        return _v2()[name == "URL"]
+    if name == "ALB":
+        return _alb()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register_format(fmt: PayloadFormat, *, first: bool = True) -> None:
     """Add a payload format (tried before the built-in ones unless ``first=False``)."""
-    FORMATS.insert(0, fmt) if first else FORMATS.append(fmt)
-    BY_NAME[fmt.name] = fmt
+    formats, by_name = _builtins()
+    formats.insert(0, fmt) if first else formats.append(fmt)
+    by_name[fmt.name] = fmt
 
 
 def detect(event: Any) -> PayloadFormat:
     """The format of ``event``; :class:`InvalidEvent` (400) when it is no proxy event."""
     if type(event) is not dict and not isinstance(event, Mapping):
         raise InvalidEvent(f"The Lambda event is a {type(event).__name__}, not a proxy event.")
-    if len(FORMATS) == _BUILTIN_COUNT:  # no custom format registered: direct key checks
+    if _MADE is None or len(_MADE) == _BUILTIN_COUNT:  # no custom format: direct key checks
         # What trying every built-in ``detect`` in ``FORMATS`` order gives, in one pass.
         context = event.get("requestContext")
         if not (type(context) is dict or isinstance(context, Mapping)):
@@ -73,13 +126,14 @@ def detect(event: Any) -> PayloadFormat:
                 return HTTP_V1 if version == "1.0" else REST
         if event.get("version") == "2.0" and "connectionId" not in context:
             domain = context.get("domainName")
-            return URL if isinstance(domain, str) and ".lambda-url." in domain else HTTP
+            v2 = _V2 or _v2()
+            return v2[1] if isinstance(domain, str) and ".lambda-url." in domain else v2[0]
         if "elb" in context:
-            return ALB
+            return _ALB or _alb()
         if "httpMethod" in event:
             return HTTP_V1 if event.get("version") == "1.0" else REST
     else:
-        for fmt in FORMATS:
+        for fmt in _builtins()[0]:
             if fmt.detect(event):
                 return fmt
     context = event.get("requestContext")
@@ -100,7 +154,7 @@ def websocket_format() -> PayloadFormat:
     """The WebSocket format (:mod:`lamroute.formats.websocket`, imported on first use)."""
     from .websocket import WEBSOCKET
 
-    BY_NAME.setdefault(WEBSOCKET.name, WEBSOCKET)
+    _builtins()[1].setdefault(WEBSOCKET.name, WEBSOCKET)
     return WEBSOCKET
 
 
@@ -116,7 +170,7 @@ def is_websocket(request: Request) -> bool:
 def _custom() -> PayloadFormat:
     from .custom import CUSTOM
 
-    BY_NAME.setdefault(CUSTOM.name, CUSTOM)
+    _builtins()[1].setdefault(CUSTOM.name, CUSTOM)
     return CUSTOM
 
 
@@ -138,14 +192,15 @@ Its keys are the ones every proxy format accepts (REST is the strictest: any oth
 malformed response). Built from constants, it has no ``instance`` or ``request_id``."""
 
 
-class ErrorAnswers(Protocol):
-    """The fallback answers :func:`render_safely` tries (the app's error boundary)."""
+if TYPE_CHECKING:  # read by the type checker only (a Protocol class costs ~30 µs to create)
+    class ErrorAnswers(Protocol):
+        """The fallback answers :func:`render_safely` tries (the app's error boundary)."""
 
-    logger: logging.Logger
+        logger: logging.Logger
 
-    def server_error(self, request: Request | None,
-                     failure: BaseException | None = None) -> Response: ...
-    def minimal(self, request: Request | None) -> Response: ...
+        def server_error(self, request: Request | None,
+                         failure: BaseException | None = None) -> Response: ...
+        def minimal(self, request: Request | None) -> Response: ...
 
 
 def render_safely(

@@ -36,7 +36,7 @@ import sys
 from typing import Any
 
 from ..exceptions import NotFound
-from ..formats import CUSTOM_MARKER, FORMATS, PayloadFormat, detect, websocket_format
+from ..formats import CUSTOM_MARKER, PayloadFormat, detect, websocket_format
 from ..http.response import Response
 from ..params.validation import build_deferred
 from .hooks import run_hook
@@ -83,10 +83,14 @@ def warm(app: App) -> None:
     """What a first request would do, once, without calling any handler or middleware."""
     build_deferred()
     for compiled in app._compiled:
-        adapter = getattr(compiled.serialize, "adapter", None)
-        rebuild = getattr(adapter, "rebuild", None)  # a response model (pydantic >= 2.10)
+        adapter = getattr(compiled.serialize, "core", None)  # a response model's validator
+        rebuild = getattr(adapter, "rebuild", None)  # a TypeAdapter (pydantic >= 2.10)
         if rebuild is not None:  # one left for its first use (forward references): built
             rebuild(raise_errors=False)
+    # Read here, not at import: every app in Lambda imports this module, and FORMATS loads the
+    # payload 2.0 and ALB modules (on first use otherwise: lamroute.formats).
+    from ..formats import FORMATS
+
     for fmt in [*FORMATS, websocket_format()] if app.websocket_routes else FORMATS:
         event = SAMPLE_EVENTS.get(fmt.name)
         if event is not None:
@@ -100,6 +104,7 @@ def warm(app: App) -> None:
     from ..safeguards.deadline import watchdog
 
     watchdog()  # its module (the thread starts with the first deadline, after the restore)
+    from ..errors import problem  # noqa: F401 - loaded by the first error that builds a Problem
     from ..http import json_checks  # noqa: F401 - loaded by the first malformed JSON body
     if _has_async(app):
         from ..aio.loop import run

@@ -166,8 +166,23 @@ def utc_timestamp(created: float) -> str:
     return stamp[1] + _MILLISECONDS[int((created - second) * 1000)]
 
 
+class _Milliseconds(dict[int, str]):
+    """``.042Z`` for 42, each made with its first line: a table of all 1000 built at import
+    cost ~0.3 ms of every cold start.
+
+    >>> _Milliseconds()[42]
+    '.042Z'
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, ms: int) -> str:
+        text = self[ms] = f".{ms % 1000:03d}Z"  # (% 1000: before 1970, as the tuple gave)
+        return text
+
+
 _stamp: tuple[int, str] = (-1, "")
-_MILLISECONDS = tuple(f".{ms:03d}Z" for ms in range(1000))
+_MILLISECONDS = _Milliseconds()
 
 
 def json_log_format() -> bool:

@@ -29,14 +29,14 @@ import copy
 import sys
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..exceptions import RouteDefinitionError
 from ..http.request import Request
 from ..http.response import Response
 from .converters import IDENTITY, Converter, check_text, list_item, scalar_converter
 from .markers import Param
-from .signature import Dependant, ParamSpec, analyse, describe
+from .signature import EMPTY, Dependant, ParamSpec, analyse, call_kind, describe
 from .validation import (
     INVALID,
     ErrorList,
@@ -91,6 +91,12 @@ class Binder:
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.extractors)
 
+    def kind_of(self, handler: Callable[..., Any]) -> str:
+        """:func:`~lamroute.params.signature.call_kind` of ``handler``, known already when it
+        is the callable analysed (a wrapper, such as the ``response`` parameter's, is read)."""
+        dependant = self.dependant
+        return dependant.kind if handler is dependant.call else call_kind(handler)
+
     def bind(self, request: Any, cache: dict[Any, Any] | None = None) -> dict[str, Any]:
         """The handler's keyword arguments; raises :class:`RequestValidationError` (422).
 
@@ -137,6 +143,8 @@ def build_binder(
     (``app.dependency_overrides``).
     """
     dependant = analyse(func, tuple(path_params), request_types, overrides=overrides)
+    if not dependant.params:  # a handler without parameters: nothing to compile
+        return Binder(dependant, ())
     flat = dependant.flatten()
     if any(p.source in _OTHER_BODIES for p in flat):  # forms, files, raw bytes
         from .forms import check_body_kinds
@@ -318,33 +326,37 @@ def _query_model(spec: ParamSpec, where: str) -> Extractor:
     return extract
 
 
-class RouteLike(Protocol):
-    """What :func:`build_response_model` reads of a route (a :class:`lamroute.Route`)."""
+if TYPE_CHECKING:  # read by the type checker only (a Protocol class costs ~30 µs to create)
+    class RouteLike(Protocol):
+        """What :func:`build_response_model` reads of a route (a :class:`lamroute.Route`)."""
 
-    @property
-    def handler(self) -> Callable[..., Any]: ...
-    @property
-    def options(self) -> Mapping[str, Any]: ...
-    @property
-    def status_code(self) -> int: ...
+        @property
+        def handler(self) -> Callable[..., Any]: ...
+        @property
+        def options(self) -> Mapping[str, Any]: ...
+        @property
+        def status_code(self) -> int: ...
 
 
-def build_response_model(route: RouteLike) -> ResponseModel | None:
+def build_response_model(route: RouteLike, *, returns: Any = EMPTY) -> ResponseModel | None:
     """The serialiser for ``route``'s result: ``response_model=`` or the return annotation.
 
     Only types that mention a pydantic model are validated (or any explicit ``response_model``);
     ``-> dict``, ``-> str``, ``-> Response`` and ``-> None`` cost nothing per request.
+    ``returns``: the return annotation when the handler's analysis resolved it already
+    (its :class:`Dependant`'s), read here otherwise.
     """
     options = route.options
-    where = describe(route.handler)
     if "response_model" in options:
         annotation = options["response_model"]
         explicit = True
     else:
-        annotation = return_annotation(route.handler)
+        annotation = return_annotation(route.handler) if returns is EMPTY else returns
         explicit = False
+        if annotation is None:  # no return annotation (or `-> None`): nothing to build
+            return None
     return validation_response_model(annotation, explicit=explicit, status=route.status_code,
-                                     where=where)
+                                     where=describe(route.handler))
 
 
 def return_annotation(func: Callable[..., Any]) -> Any:

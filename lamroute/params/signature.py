@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import inspect
 import sys
+import types
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -98,20 +99,23 @@ class Dependant(_Record):
     ``kind`` says how it is called (:func:`call_kind`): ``"sync"``, ``"async"`` (awaited),
     ``"gen"`` or ``"agen"`` (a dependency that yields its value); ``restore`` is
     ``"rebuild"`` for a ``cache="container"`` value built again after a SnapStart restore.
+    ``returns``: the resolved return annotation, read with the parameters' (:data:`EMPTY`
+    when that read needed more than the function's globals, or was not of ``call`` itself).
     """
 
     _fields = ("call", "params", "cache", "where", "kind", "restore")
-    __slots__ = ("cache", "call", "kind", "params", "restore", "where")
+    __slots__ = ("cache", "call", "kind", "params", "restore", "returns", "where")
 
     def __init__(self, call: Callable[..., Any], params: tuple[ParamSpec, ...],
                  cache: str = "request", where: str = "", kind: str = "sync",
-                 restore: str = "keep") -> None:
+                 restore: str = "keep", *, returns: Any = EMPTY) -> None:
         self.call = call
         self.params = params
         self.cache = cache
         self.where = where
         self.kind = kind
         self.restore = restore
+        self.returns = returns
 
     @property
     def is_async(self) -> bool:
@@ -157,6 +161,13 @@ def call_kind(func: Any) -> str:
     >>> call_kind(fetch), call_kind(session), call_kind(len)
     ('async', 'gen', 'sync')
     """
+    if type(func) is types.FunctionType and not func.__dict__:
+        # A plain function without attributes (no coroutine mark, partialmethod or wrapper for
+        # inspect to follow): its code flags are what inspect's checks read.
+        flags = func.__code__.co_flags
+        return ("async" if flags & inspect.CO_COROUTINE else
+                "agen" if flags & inspect.CO_ASYNC_GENERATOR else
+                "gen" if flags & inspect.CO_GENERATOR else "sync")
     target = func
     if callable(func) and not (inspect.isroutine(func)
                                or isinstance(func, (type, functools.partial))):
@@ -203,7 +214,7 @@ def analyse(
             f"{where}: a handler cannot be a generator; `yield` belongs in dependencies "
             "(Depends), whose code after `yield` runs once the response is built."
         )
-    signature, hints = _inspect(func, where)
+    signature, hints, returns = _inspect(func, where)
     specs: list[ParamSpec] = []
     for name, parameter in signature.parameters.items():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
@@ -218,19 +229,29 @@ def analyse(
         specs.append(spec)
     if not _stack:
         specs += _check_path_params(specs, signature, path_params, where)
-    return Dependant(func, tuple(specs), cache, where, kind, restore)
+    return Dependant(func, tuple(specs), cache, where, kind, restore, returns=returns)
 
 
-def _inspect(func: Any, where: str) -> tuple[inspect.Signature, dict[str, Any]]:
+_NO_PARAMETERS = inspect.Signature()
+_TAKES_ARGUMENTS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+
+
+def _inspect(func: Any, where: str) -> tuple[inspect.Signature, dict[str, Any], Any]:
+    """The signature and resolved hints of ``func``, and its return annotation as
+    :func:`lamroute.params.return_annotation` reads it (or ``EMPTY``)."""
     try:
-        signature = inspect.signature(func)
+        signature = _NO_PARAMETERS if _takes_nothing(func) else inspect.signature(func)
         target = func
         if isinstance(func, type):
             target = getattr(func, "__init__")  # noqa: B009 (mypy: unsound on instances)
         elif not inspect.isroutine(func) and callable(func):
             target = type(func).__call__
+        returns = EMPTY
         try:
             hints = typing.get_type_hints(target, include_extras=True)
+            if target is func:  # the same read as return_annotation(func)
+                found = hints.get("return")
+                returns = None if found is type(None) else found
         except NameError:
             hints = typing.get_type_hints(target, localns=_caller_locals(), include_extras=True)
         if sys.version_info < (3, 11):
@@ -242,7 +263,18 @@ def _inspect(func: Any, where: str) -> tuple[inspect.Signature, dict[str, Any]]:
         ) from exc
     except (TypeError, ValueError) as exc:
         raise RouteDefinitionError(f"Cannot inspect {where}: {exc}") from exc
-    return signature, hints
+    return signature, hints, returns
+
+
+def _takes_nothing(func: Any) -> bool:
+    """Whether ``func`` is a plain function without parameters (``def health():``, a
+    ``lambda:``), whose signature :func:`inspect.signature` would build empty: neither
+    decorated (``__wrapped__``) nor given a ``__signature__``."""
+    if type(func) is not types.FunctionType:
+        return False
+    code = func.__code__
+    return not (code.co_argcount or code.co_kwonlyargcount or code.co_flags & _TAKES_ARGUMENTS
+                or "__wrapped__" in func.__dict__ or "__signature__" in func.__dict__)
 
 
 def _undo_implicit_optional(hints: dict[str, Any], signature: inspect.Signature) -> None:
@@ -278,6 +310,8 @@ def _caller_locals() -> dict[str, Any]:
 def _check_path_params(specs: list[ParamSpec], signature: inspect.Signature,
                        path_params: tuple[str, ...], where: str) -> list[ParamSpec]:
     """Path parameters nobody binds go to ``**kwargs`` as ``str``, else it is an error."""
+    if not path_params:  # (a static route: nothing to look for)
+        return []
     bound = {s.alias for s in Dependant(lambda: None, tuple(specs)).flatten()
              if s.source == "path"}
     missing = [p for p in path_params if p not in bound]

@@ -116,7 +116,14 @@ def constrained(tp: Any, marker: Param | None, metadata: Sequence[Any] = ()) -> 
 
 
 def build_adapter(tp: Any, where: str) -> Any:
-    """A pydantic ``TypeAdapter`` for ``tp``, built once; RouteDefinitionError if impossible."""
+    """A pydantic ``TypeAdapter`` for ``tp``, built once; RouteDefinitionError if impossible.
+
+    A complete model gets a :class:`ModelAdapter` instead: the same objects, without loading
+    pydantic's ``type_adapter`` module (~0.3 ms of a cold start) for them.
+    """
+    if is_model(tp) and tp.__dict__.get("__pydantic_complete__") is True and all(
+            name in tp.__dict__ for name in _MODEL_CORE):  # its own, as TypeAdapter requires
+        return ModelAdapter(tp)
     try:
         from pydantic import PydanticSchemaGenerationError, TypeAdapter
     except ImportError as exc:  # pragma: no cover - pydantic is a runtime dependency
@@ -125,6 +132,29 @@ def build_adapter(tp: Any, where: str) -> Any:
         return TypeAdapter(tp)
     except (PydanticSchemaGenerationError, TypeError, ValueError, NameError) as exc:
         raise RouteDefinitionError(f"{where}: cannot validate type {tp!r}: {exc}") from exc
+
+
+_MODEL_CORE = ("__pydantic_core_schema__", "__pydantic_validator__", "__pydantic_serializer__")
+
+
+class ModelAdapter:
+    """What lamroute reads of a complete model's ``TypeAdapter``: ``core_schema``,
+    ``validator`` and ``serializer``, which ``TypeAdapter(model)`` takes from the model itself
+    (pydantic's ``TypeAdapter._init_core_attrs``), so validation is the same.
+
+    >>> from pydantic import BaseModel
+    >>> class Note(BaseModel):
+    ...     text: str
+    >>> ModelAdapter(Note).validator is Note.__pydantic_validator__
+    True
+    """
+
+    __slots__ = ("core_schema", "serializer", "validator")
+
+    def __init__(self, model: Any) -> None:
+        self.core_schema = model.__pydantic_core_schema__
+        self.validator = model.__pydantic_validator__
+        self.serializer = model.__pydantic_serializer__
 
 
 def validator(adapter: Any) -> Callable[[Any, Sequence[str | int], ErrorList], Any]:
@@ -267,22 +297,33 @@ class ResponseModel:
     bodies, an empty body) pass through untouched.
     """
 
-    __slots__ = ("adapter", "error", "status", "where")
+    __slots__ = ("_adapter", "annotation", "core", "error", "status", "where")
 
     def __init__(self, annotation: Any, *, status: int, where: str) -> None:
         from pydantic import ValidationError
 
-        self.adapter = build_adapter(annotation, where)
+        self.annotation = annotation
+        self.core = build_adapter(annotation, where)  # validates and serialises
+        self._adapter = None if isinstance(self.core, ModelAdapter) else self.core
         self.error = ValidationError
         self.status = status
         self.where = where
+
+    @property
+    def adapter(self) -> Any:
+        """The ``TypeAdapter`` of the annotation (the OpenAPI document reads its schema)."""
+        if self._adapter is None:
+            from pydantic import TypeAdapter
+
+            self._adapter = TypeAdapter(self.annotation)
+        return self._adapter
 
     def __call__(self, result: Any) -> Any:
         if result is None:
             return result
         if isinstance(result, Response):
             return self.filter(result)
-        adapter = self.adapter
+        adapter = self.core
         try:
             # The core validator: ``adapter.validate_python(result, from_attributes=True)``
             # without its Python frame.

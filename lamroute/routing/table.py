@@ -14,7 +14,6 @@ cost depends on the depth of the path, not on the number of routes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 from urllib.parse import unquote
@@ -24,8 +23,6 @@ from ..exceptions import RouteDefinitionError
 T = TypeVar("T")
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-_PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
-_STATIC_SEGMENT = re.compile(r"^[^{}<>]+$")
 
 
 class Template:
@@ -65,9 +62,24 @@ class Template:
 def parse_template(path: str, *, strict_slashes: bool = False) -> Template:
     """Validate and split a template; raise :class:`RouteDefinitionError` when malformed.
 
+    Parsed once per process: the router checks a route's template as it is added, the app's
+    table then compiles the same one (and the OpenAPI document reads it again).
+
     >>> parse_template("/files/{path+}").greedy
     'path'
     """
+    key = (path, strict_slashes)
+    found = _PARSED.get(key) if type(path) is str else None
+    if found is None:
+        found = _PARSED[key] = _parse_template(path, strict_slashes)
+    return found
+
+
+# A Template is only read once built: each (template, strict_slashes) is parsed once.
+_PARSED: dict[tuple[str, bool], Template] = {}
+
+
+def _parse_template(path: str, strict_slashes: bool) -> Template:
     if not isinstance(path, str) or not path.startswith("/"):
         raise RouteDefinitionError(f"Route path {path!r} must be a string starting with '/'.")
     body = path[1:]
@@ -80,9 +92,9 @@ def parse_template(path: str, *, strict_slashes: bool = False) -> Template:
     greedy: str | None = None
     segments: list[str] = []
     for index, segment in enumerate(raw_segments):
-        found = _PARAM.match(segment)
-        if found:
-            name, plus = found.groups()
+        found = _param(segment)
+        if found is not None:
+            name, plus = found
             if name in params:
                 raise RouteDefinitionError(f"Route path {path!r} repeats parameter {name!r}.")
             if plus and index != len(raw_segments) - 1:
@@ -92,13 +104,40 @@ def parse_template(path: str, *, strict_slashes: bool = False) -> Template:
             params.append(name)
             greedy = name if plus else None
             segments.append("{+}" if plus else "{}")
-        elif segment and (not _STATIC_SEGMENT.match(segment) or _foreign(segment)):
+        elif segment and (not _static(segment) or _foreign(segment)):
             from .foreign_syntax import malformed  # a template that fails: the hint loads
 
             raise malformed(path, segment, raw_segments)
         else:
             segments.append(segment)
     return Template("/" + "/".join(raw_segments), tuple(segments), tuple(params), greedy)
+
+
+def _param(segment: str) -> tuple[str, bool] | None:
+    """``(name, greedy)`` for a parameter segment, ``{name}`` or ``{name+}`` with an ASCII
+    identifier for ``name``, else ``None``. What the pattern ``^{([A-Za-z_][A-Za-z0-9_]*)(+?)}$``
+    (braces and plus escaped) matched, read with string methods: compiling it cost ~0.1 ms of
+    every cold start.
+
+    >>> _param("{path+}"), _param("{user_id}"), _param("{1st}"), _param("users")
+    (('path', True), ('user_id', False), None, None)
+    """
+    if segment.endswith("\n"):  # `$` also matches before a final newline
+        segment = segment[:-1]
+    if not (segment.startswith("{") and segment.endswith("}")):
+        return None
+    name = segment[1:-1]
+    greedy = name.endswith("+")
+    if greedy:
+        name = name[:-1]
+    if not (name.isascii() and name.isidentifier()):  # [A-Za-z_][A-Za-z0-9_]*
+        return None
+    return name, greedy
+
+
+def _static(segment: str) -> bool:
+    """Whether ``segment`` is literal text: none of ``{}<>`` (``^[^{}<>]+$``)."""
+    return "{" not in segment and "}" not in segment and "<" not in segment and ">" not in segment
 
 
 def strip_segments(raw_path: str, prefix: str) -> str | None:

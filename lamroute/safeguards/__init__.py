@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from ..routing.routes import Handler
 
 _UNSET: Any = object()
+# The route options that change a route's safeguard from the app's.
+_ROUTE_SETTINGS = frozenset({"timeout", "max_body_size", "compress", "max_fields",
+                             "max_part_size"})
 
 
 class RouteSafeguard:
@@ -126,9 +129,21 @@ class Safeguards:
         self.logger = logger
         self.payload_limit = PayloadLimit(boundary=boundary, logger=logger,
                                           compression=self.compression)
+        self._shared: Any = _UNSET  # the safeguard of the routes that override nothing
 
     def for_route(self, options: Mapping[str, Any]) -> RouteSafeguard | None:
-        """The safeguard of a route with these decorator options (``None``: nothing to do)."""
+        """The safeguard of a route with these decorator options (``None``: nothing to do).
+
+        Routes that override none of the app's settings share one (it holds no state).
+        """
+        if options.keys().isdisjoint(_ROUTE_SETTINGS):
+            shared = self._shared
+            if shared is _UNSET:
+                shared = self._shared = self._for_route(options)
+            return shared  # type: ignore[no-any-return]
+        return self._for_route(options)
+
+    def _for_route(self, options: Mapping[str, Any]) -> RouteSafeguard | None:
         where = f"Route option of {options.get('name') or 'a route'}"
         timeout = _check_timeout(options.get("timeout", self.timeout), where)
         size = _check_size(options.get("max_body_size", self.max_body_size), where)
