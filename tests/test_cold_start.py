@@ -539,3 +539,33 @@ def test_a_handler_without_parameters_compiles_no_extractor(
         assert json.loads(app(make_event(fmt, "GET", "/nothing"), None)["body"]) == {"ok": True}
         answer = app(make_event(fmt, "GET", "/something", query={"q": "y"}), None)
         assert json.loads(answer["body"]) == {"q": "y"}
+
+
+def test_answers_that_surely_fit_never_load_the_size_limits() -> None:
+    # lamroute.safeguards.limits (the 6 MB check, ~0.2 ms of import) loads with the first
+    # answer that may not fit; a small dict answer, a 404 and a route without a body limit
+    # need none of it. A large answer, an error rendered by the boundary or a body limit do.
+    code = """
+import json, sys
+from lamroute import App
+from lamroute.testing import make_event
+app = App(access_log=False)
+app.get("/ok")(lambda: {"ok": True})
+app.get("/big")(lambda: {"data": "x" * 100_000})
+seen = []
+for fmt in ("rest", "http", "alb"):
+    for path in ("/ok", "/nowhere"):
+        answer = app(make_event(fmt, "GET", path), None)
+        seen.append([answer["statusCode"], "lamroute.safeguards.limits" in sys.modules])
+answer = app(make_event("rest", "GET", "/big"), None)
+seen.append([answer["statusCode"], "lamroute.safeguards.limits" in sys.modules])
+limited = App(access_log=False)
+limited.post("/small", max_body_size=4)(lambda: {"ok": True})
+answer = limited(make_event("rest", "POST", "/small", body="too long"), None)
+seen.append(answer["statusCode"])
+print(json.dumps(seen))
+"""
+    seen = _run(code)
+    assert seen[:6] == [[200, False], [404, False]] * 3
+    assert seen[6] == [200, True]
+    assert seen[7] == 413

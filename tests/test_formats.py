@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from fixtures import NAMES, load_event
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lamroute import App, Request, Response
 from lamroute.formats import BY_NAME, detect, parse_event
@@ -501,3 +503,36 @@ def test_events_that_are_not_proxy_events_are_not_served(event: dict[str, Any]) 
 def test_factory_events_carry_every_required_key(fmt: str) -> None:
     for path in ("/", "/a%2Fb/c"):
         assert _served_anything()(make_event(fmt, "GET", path), FakeContext())["statusCode"] == 200
+
+
+@settings(max_examples=200, deadline=None)
+@given(status=st.sampled_from([200, 201, 204, 301, 404, 418, 500, 599]),
+       media=st.sampled_from(["application/json", "application/problem+json", "text/plain",
+                              "text/html; charset=utf-8", "image/png", "application/x-thing"]),
+       body=st.one_of(st.binary(max_size=40), st.text(max_size=40).map(
+           lambda t: t.encode("utf-8", "surrogatepass"))),
+       lazy=st.booleans(),
+       fmt=st.sampled_from(["rest", "http-v1", "http", "url", "alb", "alb-multi"]))
+def test_the_one_header_answer_renders_as_the_general_path(
+        status: int, media: str, body: bytes, lazy: bool, fmt: str) -> None:
+    """Every format renders an answer with one Content-Type header and no cookie straight from
+    its parts (lamroute's JSON answers without making their headers): the payload is the
+    general path's, header for header."""
+    from lamroute.formats import _common
+    from lamroute.http.response import _json_response
+
+    if lazy and media in ("application/json", "application/problem+json"):
+        response = _json_response(body, status, media)
+    else:
+        response = Response(body, status, media_type=media)
+    event = make_event(fmt, "GET", "/x")
+    request = parse_event(event, None)
+    reader = request._reader
+    quick = reader.render(response, request)
+    original = _common.simple_parts
+    try:
+        _common.simple_parts = lambda response: None
+        general = reader.render(response, request)
+    finally:
+        _common.simple_parts = original
+    assert quick == general

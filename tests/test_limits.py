@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from lamroute import App, Request, Response, RouteDefinitionError
 from lamroute.errors import SERVER_ERROR_DETAIL
+from lamroute.safeguards import SURELY_FITS
 from lamroute.safeguards.limits import (
     ALB_RESPONSE_LIMIT,
     LAMBDA_RESPONSE_LIMIT,
-    SURELY_FITS,
     UTF8_BYTES_PER_CHAR,
     ResponseTooLarge,
     rough_bound,

@@ -372,17 +372,18 @@ class App(RouteDecorators):
 
                 apply_cors(self.cors, request, response, self.logger)
             payload = None
-            limit = self.safeguards.payload_limit
+            safeguards = self.safeguards
             if request is not None and fmt is not None and request.method != "HEAD":
                 try:  # the usual case straight to the format; any failure goes the boundary's way
                     payload = fmt.render(response, request)
                 except BaseException as exc:
                     reraise_fatal(exc)
             if payload is None:
-                payload = limit.fit(render_safely(fmt, response, request, event, self.boundary),
-                                    fmt, response, request, event)
-            elif not limit.surely_fits(response):  # (measured only when it might not)
-                payload = limit.fit(payload, fmt, response, request, event)
+                payload = safeguards.fit(
+                    render_safely(fmt, response, request, event, self.boundary), fmt, response,
+                    request, event)
+            elif not safeguards.surely_fits(response):  # (measured only when it might not)
+                payload = safeguards.fit(payload, fmt, response, request, event)
         finally:
             unbind_request_fields(token)
         if self.access_log:

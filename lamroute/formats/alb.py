@@ -114,9 +114,14 @@ class AlbFormat(c.ProxyReader):
         Without multi-value mode a header can carry one value only: repeated headers are
         comma-joined, and only the last ``Set-Cookie`` survives.
         """
-        status = c.check_status(response.status)
-        grouped = c.header_lists(response, include_cookies=True)
-        body, is_base64 = c.encode_body(response)
+        simple = c.simple_parts(response)
+        if simple is not None:
+            status, name, value, body, is_base64 = simple
+            grouped = {name: [value]}
+        else:
+            status = c.check_status(response.status)
+            grouped = c.header_lists(response, include_cookies=True)
+            body, is_base64 = c.encode_body(response)
         out: dict[str, Any] = {
             "statusCode": status,
             "statusDescription": f"{status} {status_phrase(status)}",

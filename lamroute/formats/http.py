@@ -116,6 +116,11 @@ class V2Format(c.ProxyReader):
 
     def render(self, response: Response, request: Request | None) -> dict[str, Any]:
         """Repeated headers comma-joined, ``Set-Cookie`` values in ``cookies``."""
+        simple = c.simple_parts(response)
+        if simple is not None:
+            status, name, value, text, is_base64 = simple
+            return {"statusCode": status, "headers": {name: value}, "body": text,
+                    "isBase64Encoded": is_base64}
         status = c.check_status(response.status)
         headers: dict[str, str] = {}
         cookies: list[str] = []

@@ -5,7 +5,8 @@ compression and the response size, resolved once per route at registration (rout
 override the app's); a route with nothing to do gets no safeguard at all, so an app without these
 features pays nothing. ``deadline.py`` answers 504 before Lambda or the gateway gives up, with
 the thread of ``watchdog.py`` (loaded with the first deadline) interrupting a late handler,
-``limits.py`` keeps requests and answers within the services' size limits, ``compression.py``
+``limits.py`` keeps requests and answers within the services' size limits (loaded with the
+first answer that may not fit, or the first route with a body limit), ``compression.py``
 gzips (loaded only by apps that compress), ``tasks.py`` lets the deadline cancel an async
 handler's task (loaded only by async apps). Their option values (``Timeout``, ``Compression``)
 are declared in :mod:`lamroute.routing.routes`.
@@ -28,9 +29,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import RouteDefinitionError
+from ..http.response import untouched_json_body
 from ..routing.routes import Compression, Timeout
 from .deadline import Deadline
-from .limits import PayloadLimit, check_body_size
 
 if TYPE_CHECKING:
     from ..errors.boundary import Boundary
@@ -39,8 +40,12 @@ if TYPE_CHECKING:
     from ..http.request import Request
     from ..http.response import Response
     from ..routing.routes import Handler
+    from .limits import PayloadLimit
 
 _UNSET: Any = object()
+# A body byte takes at most 6 bytes in the payload (a control character's \u escape; base64
+# takes 4/3): a lone-header answer this size is well under ALB's limit (1 MB), the smallest.
+SURELY_FITS = 64 * 1024
 # The route options that change a route's safeguard from the app's.
 _ROUTE_SETTINGS = frozenset({"timeout", "max_body_size", "compress", "max_fields",
                              "max_part_size"})
@@ -52,11 +57,13 @@ class RouteSafeguard:
     A slotted class, not a dataclass: generating dataclass methods costs cold start.
     """
 
-    __slots__ = ("compression", "deadline", "gzip", "max_body_size")
+    __slots__ = ("check_body", "compression", "deadline", "gzip", "max_body_size")
 
     def __init__(self, max_body_size: int | None, deadline: Deadline | None,
                  compression: Compression | None) -> None:
         self.max_body_size = max_body_size
+        # the body size check, loaded (with the size limits) only for routes that set one
+        self.check_body = _body_check(max_body_size) if max_body_size is not None else None
         self.deadline = deadline
         self.compression = compression
         # gzip bound to this route's settings; the module loads only for routes that compress
@@ -73,8 +80,8 @@ class RouteSafeguard:
 
     def run(self, call: Callable[[Request], Response], request: Request) -> Response:
         """``call(request)`` inside the route's limits."""
-        if self.max_body_size is not None:
-            check_body_size(request, self.max_body_size)
+        if self.check_body is not None:
+            self.check_body(request)
         response = call(request) if self.deadline is None else self.deadline.run(call, request)
         if self.gzip is not None:
             response = self.gzip(response, request.headers.get("accept-encoding"))
@@ -83,8 +90,8 @@ class RouteSafeguard:
     async def arun(self, call: Callable[[Request], Awaitable[Response]],
                    request: Request) -> Response:
         """:meth:`run` for an awaited call, on the event loop (under async app middleware)."""
-        if self.max_body_size is not None:
-            check_body_size(request, self.max_body_size)
+        if self.check_body is not None:
+            self.check_body(request)
         if self.deadline is None:
             response = await call(request)
         else:
@@ -127,9 +134,28 @@ class Safeguards:
         self.max_fields = _check_size(max_fields, "App", "max_fields", minimum=1)
         self.max_part_size = _check_size(max_part_size, "App", "max_part_size")
         self.logger = logger
-        self.payload_limit = PayloadLimit(boundary=boundary, logger=logger,
-                                          compression=self.compression)
+        self.boundary = boundary
+        self._payload_limit: PayloadLimit | None = None
         self._shared: Any = _UNSET  # the safeguard of the routes that override nothing
+
+    @property
+    def payload_limit(self) -> PayloadLimit:
+        """The response size check (:mod:`.limits`, loaded with the first answer that may not
+        fit: :meth:`surely_fits` spares the usual ones)."""
+        if self._payload_limit is None:
+            from .limits import PayloadLimit
+
+            self._payload_limit = PayloadLimit(boundary=self.boundary, logger=self.logger,
+                                               compression=self.compression)
+        return self._payload_limit
+
+    @staticmethod
+    def surely_fits(response: Response) -> bool:
+        """Whether ``response``, rendered as it is, fits every format's limit without being
+        measured: a JSON answer as lamroute built it (one header) with a body of at most
+        :data:`SURELY_FITS` bytes."""
+        body = untouched_json_body(response)
+        return body is not None and len(body) <= SURELY_FITS
 
     def for_route(self, options: Mapping[str, Any]) -> RouteSafeguard | None:
         """The safeguard of a route with these decorator options (``None``: nothing to do).
@@ -183,6 +209,13 @@ class Safeguards:
             request: Request | None, event: Any = None) -> dict[str, Any]:
         """The rendered answer, replaced when it is larger than the gateway accepts."""
         return self.payload_limit.fit(payload, fmt, response, request, event)
+
+
+def _body_check(limit: int) -> Callable[[Request], None]:
+    """``check(request)``: a 413 for a body over ``limit`` bytes."""
+    from .limits import check_body_size
+
+    return lambda request: check_body_size(request, limit)
 
 
 def _check_timeout(value: Any, where: str) -> Timeout | None:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import minimal_problem
 from ..exceptions import InternalServerError, PayloadTooLarge, reraise_fatal
 from ..formats import FALLBACK_PROXY_RESPONSE, render_safely
-from ..http.response import Response, untouched_json_body
+from ..http.response import Response
 from ..routing.routes import Compression
 
 if TYPE_CHECKING:
@@ -51,9 +51,6 @@ if TYPE_CHECKING:
 # margin, since the size itself is measured exactly as the runtime serialises.
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 ALB_RESPONSE_LIMIT = 1024 * 1024
-# A body byte takes at most 6 bytes in the payload (a control character's \u escape; base64
-# takes 4/3): a lone-header answer this size is well under ALB's limit, the smallest.
-SURELY_FITS = 64 * 1024
 # Most bytes one str character can take in the serialised response: with escapes (3.11 and
 # older) 12, an astral character being two \\uXXXX escapes; as UTF-8 (3.12+) 6, a control
 # character or U+2028/U+2029 being one escape. Below the bound no exact measure is needed.
@@ -178,13 +175,6 @@ class PayloadLimit:
         self.escaped = runtime_escapes_non_ascii()
         self.per_char = ESCAPED_BYTES_PER_CHAR if self.escaped else UTF8_BYTES_PER_CHAR
         self._limits: dict[PayloadFormat | None, int] = {}  # each format's, on its first answer
-
-    def surely_fits(self, response: Response) -> bool:
-        """Whether ``response``, rendered as it is, fits every format's limit without being
-        measured: a JSON answer as lamroute built it (one header) with a body of at most
-        :data:`SURELY_FITS` bytes."""
-        body = untouched_json_body(response)
-        return body is not None and len(body) <= SURELY_FITS
 
     def fit(self, payload: dict[str, Any], fmt: PayloadFormat | None, response: Response,
             request: Request | None, event: Any = None) -> dict[str, Any]:
