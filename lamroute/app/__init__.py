@@ -5,7 +5,7 @@ response model, safeguards and middleware chain); ``adjust.py`` the 405 and ``OP
 answers, ``strip_prefixes`` and the CORS headers, loaded on first use.
 
 >>> from lamroute.testing import TestClient
->>> app = App(title="Demo")
+>>> app = App(title="Demo", access_log=False)
 >>> @app.get("/hello/{name}")
 ... def hello(name: str) -> dict[str, str]:
 ...     return {"hello": name}

@@ -10,10 +10,10 @@ event and the invocation, e.g. a local authorizer). Events are built by
 ... def hi() -> str:
 ...     return "hello"
 >>> gateway = Gateway(app, GatewayConfig(api="rest"))
->>> gateway.handle(HttpRequest("GET", "/prod/hi")).body
+>>> gateway.handle(HttpRequest("GET", "/prod/hi")).body    # REST URLs carry the stage
 b'hello'
->>> gateway.handle(HttpRequest("GET", "/hi")).status       # REST URLs carry the stage
-403
+>>> gateway.handle(HttpRequest("GET", "/prod/nowhere")).status
+404
 """
 
 from __future__ import annotations

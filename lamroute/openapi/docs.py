@@ -2,7 +2,7 @@
 
 >>> from lamroute import App
 >>> from lamroute.testing import TestClient
->>> app = App(title="Notes", openapi_url="/openapi.json", docs_url="/docs")
+>>> app = App(title="Notes", openapi_url="/openapi.json", docs_url="/docs", access_log=False)
 >>> TestClient(app).get("/openapi.json").json()["info"]["title"]
 'Notes'
 

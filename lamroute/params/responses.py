@@ -7,7 +7,7 @@ return value: a body written into the parameter is a 500 (logged), never silentl
 
 >>> from lamroute import App, Response
 >>> from lamroute.testing import TestClient
->>> app = App()
+>>> app = App(access_log=False)
 >>> @app.post("/notes", status_code=201)
 ... def create(response: Response) -> dict[str, int]:
 ...     response.headers["Location"] = "/notes/7"

@@ -8,7 +8,7 @@ them: ``authorizer_events.py``, ``gateway_auth.py``, ``jwt_authorizer.py`` and
 ``route_auth.py`` (which routes they guard). The local gateway reuses them all.
 
 >>> from lamroute import App
->>> client = TestClient(App(), format="http")
+>>> client = TestClient(App(access_log=False), format="http")
 >>> client.get("/missing").status_code
 404
 """

@@ -1,7 +1,7 @@
 """A test client that sends real-shaped events through ``app(event, context)``.
 
 >>> from lamroute import App
->>> app = App()
+>>> app = App(access_log=False)
 >>> @app.get("/ping")
 ... def ping() -> str:
 ...     return "pong"
