@@ -436,3 +436,22 @@ def test_a_failed_invocation_gets_the_templates_gateway_response(
         assert status == 502 and problem["status"] == 502
         assert problem["detail"] == SERVER_ERROR_DETAIL
 
+
+
+def test_threads_do_not_use_up_the_memory_cap(runtime: LocalRuntime) -> None:
+    """The 256 MB cap is on address space, which Lambda does not count: glibc would reserve
+    64 MB for each thread's malloc arena, and a handler that allocates in a few threads would
+    be killed for memory it never used. The worker gets two arenas."""
+    with serving(runtime) as server:
+        assert get(server, "/threads/6") == (200, {"threads": 6})
+        status, env = get(server, "/env")
+    assert status == 200 and env["MALLOC_ARENA_MAX"] == "2"
+
+
+def test_the_malloc_arena_setting_of_the_shell_or_function_is_kept() -> None:
+    config = FunctionConfig(handler="a.app", variables={"MALLOC_ARENA_MAX": "4"})
+    assert config.environment("127.0.0.1:1", base={})["MALLOC_ARENA_MAX"] == "4"
+    plain = FunctionConfig(handler="a.app")
+    assert plain.environment("127.0.0.1:1", base={"MALLOC_ARENA_MAX": "8"})[
+        "MALLOC_ARENA_MAX"] == "8"
+    assert plain.environment("127.0.0.1:1", base={})["MALLOC_ARENA_MAX"] == "2"

@@ -111,6 +111,12 @@ class FunctionConfig:
             "PYTHONUNBUFFERED": "1",  # log lines reach the terminal as they are written
         })
         env.update(self.own_variables())
+        # The worker's memory cap is on its address space (RLIMIT_AS, see .processes), which
+        # Lambda does not count: glibc reserves 64 MB of it for each thread's malloc arena (the
+        # deadline's watchdog, the runtime client's threads), enough to reach a 256 MB cap with
+        # nothing in use. Two arenas keep the address space near the resident memory Lambda
+        # measures; a value of the shell's or the function's own is kept.
+        env.setdefault("MALLOC_ARENA_MAX", "2")
         return env
 
     def own_variables(self) -> dict[str, str]:
