@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Annotated, Any
 
 import pytest
@@ -468,6 +469,43 @@ def test_a_typed_body_the_fast_parser_refuses_gets_json_s_answer(fmt: str) -> No
         "content-type": "application/json"})
     assert malformed.status_code == 400
     assert "line 1 column" in malformed.json()["detail"]
+
+
+class Count(BaseModel):
+    n: int
+
+
+@pytest.mark.parametrize("fmt", ["rest", "http", "alb"])
+def test_a_typed_body_keeps_the_interpreters_integer_digit_limit(fmt: str) -> None:
+    """An interpreter limiting integers below 4300 digits (``PYTHONINTMAXSTRDIGITS``,
+    ``sys.set_int_max_str_digits``) has json refuse a longer one: a 400, typed body or not.
+    pydantic's parser reads up to 4300 digits whatever the limit, so it must not decide."""
+    app = App(access_log=False)
+
+    @app.post("/count")
+    def count(body: Count) -> dict[str, bool]:
+        return {"big": body.n > 10 ** 700}
+
+    @app.post("/raw")
+    def raw(request: Request) -> dict[str, bool]:
+        return {"big": request.json()["n"] > 10 ** 700}
+
+    client = TestClient(app, format=fmt)
+    body = '{"n": ' + "7" * 1000 + "}"
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        for path in ("/raw", "/count"):
+            response = client.post(path, body=body, headers={"content-type": "application/json"})
+            assert response.status_code == 400, (path, response.text)
+            assert "limit" in response.json()["detail"]
+        fits = client.post("/count", body='{"n": ' + "7" * 640 + "}",
+                           headers={"content-type": "application/json"})
+        assert fits.status_code == 200, fits.text
+    finally:
+        sys.set_int_max_str_digits(before)
+    assert client.post("/count", body=body, headers={
+        "content-type": "application/json"}).json() == {"big": True}
 
 
 class Measure(BaseModel):

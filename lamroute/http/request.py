@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -359,7 +360,7 @@ def _parse_json(body: bytes, any_number: bool) -> Any:
     # json.detect_encoding's terms (no BOM, not UTF-16/32): no call.
     first = body[0]
     utf8 = (first == 0x7B or first == 0x5B) and body[1:2] != b"\x00"
-    if any_number and utf8:
+    if any_number and utf8 and (_int_digits is None or not 0 < _int_digits() < 4300):
         # A typed body (its validator checks the numbers): pydantic's JSON parser, four times
         # json's speed on a small body, gives the value json gives to every body it accepts.
         # What it refuses (lone surrogates, NUL bytes, nesting past its limit, bad JSON) takes
@@ -391,6 +392,11 @@ def _parse_json(body: bytes, any_number: bool) -> Any:
 
 
 _from_json: Callable[..., Any] | None = None
+# pydantic's parser reads integers of up to 4300 digits (CPython's default limit) whatever the
+# interpreter's limit is; json keeps to it. Under a lower one (PYTHONINTMAXSTRDIGITS,
+# sys.set_int_max_str_digits) json parses typed bodies too, so a longer integer stays refused.
+# (None: a Python before 3.10.7, without a limit.)
+_int_digits: Callable[[], int] | None = getattr(sys, "get_int_max_str_digits", None)
 
 
 def _load_from_json() -> Callable[..., Any]:
