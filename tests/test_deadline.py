@@ -524,3 +524,42 @@ def test_each_invocation_keeps_its_own_deadline_when_the_alarm_is_reused() -> No
     assert deadline._Current.spare is not reused
     assert client.get("/nap/0.3").text == "rested"
     assert client.get("/nap/5").status_code == 504
+
+
+def test_a_reused_alarm_still_logs_the_next_invocations_deadline(logs: Records) -> None:
+    """An invocation whose route found no time left (its 504 logged) but that still answered in
+    time (a middleware's fallback route lifts the deadline) leaves its alarm for the next one:
+    that one's interrupt is logged too, as every invocation's deadline is."""
+    app = App(timeout=Timeout(margin_s=0.05))
+
+    @app.middleware
+    def fallback(request: Request, call_next: Any) -> Any:
+        if request.path != "/tight":
+            return call_next(request)
+        time.sleep(0.05)  # past /tight's 0.01 s budget before it is routed
+        response = call_next(request)
+        if response.status == 504:
+            request.path = "/relaxed"
+            return call_next(request)
+        return response
+
+    @app.get("/tight", timeout=Timeout(integration_s=0.06, margin_s=0.05))
+    def tight() -> str:
+        return "never"
+
+    @app.get("/relaxed", timeout=None)
+    def relaxed() -> str:
+        return "cached"
+
+    @app.get("/nap/{seconds}")
+    def nap(seconds: float) -> str:
+        time.sleep(seconds)
+        return "rested"
+
+    client = TestClient(app, format="http", timeout_ms=1_000)
+    assert client.get("/tight").text == "cached"
+    assert [m for m in logs.messages() if m.startswith("deadline reached")] == [
+        "deadline reached: no time left to start the handler"]
+    assert client.get("/nap/5").status_code == 504
+    assert [m for m in logs.messages() if m.startswith("deadline reached")][1:] == [
+        "deadline reached: handler interrupted"]

@@ -199,7 +199,8 @@ class Deadline:
         once ``budget`` seconds have passed.
 
         Its alarm is the main thread's spare one when the last invocation left it (no interrupt,
-        no task watching it: nothing holds it any more), else a new one."""
+        no task watching it: nothing holds it any more; no 504 logged: each invocation logs its
+        own), else a new one."""
         current = _Current
         started = _perf_counter()
         alarm = current.spare
@@ -234,7 +235,7 @@ class Deadline:
         if alarm.fired or (alarm.budget is not None
                            and _perf_counter() - started > alarm.budget):
             return self._late_answer(request, alarm, response)
-        if alarm.watch is None:
+        if alarm.watch is None and not alarm.reported:  # (a 504 logged: the next one's own)
             current.spare = alarm
         return response
 
