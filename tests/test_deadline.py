@@ -495,6 +495,15 @@ def test_in_another_thread_slow_app_middleware_still_becomes_504(
     assert [a["statusCode"] for a in answers] == [504, 200]
 
 
+def add_nap(app: App) -> None:
+    """``GET /nap/{seconds}``: sleeps, then answers ``rested``."""
+
+    @app.get("/nap/{seconds}")
+    def nap(seconds: float) -> str:
+        time.sleep(seconds)
+        return "rested"
+
+
 def test_each_invocation_keeps_its_own_deadline_when_the_alarm_is_reused() -> None:
     """The main thread reuses the last invocation's alarm when nothing holds it: a route's
     shorter budget, or an interrupt, never carries over to the next invocation."""
@@ -508,10 +517,7 @@ def test_each_invocation_keeps_its_own_deadline_when_the_alarm_is_reused() -> No
     def short() -> str:
         return "quick"
 
-    @app.get("/nap/{seconds}")
-    def nap(seconds: float) -> str:
-        time.sleep(seconds)
-        return "rested"
+    add_nap(app)
 
     client = TestClient(app, format="http", timeout_ms=1_000)
     assert client.get("/nap/0").status_code == 200
@@ -551,10 +557,7 @@ def test_a_reused_alarm_still_logs_the_next_invocations_deadline(logs: Records) 
     def relaxed() -> str:
         return "cached"
 
-    @app.get("/nap/{seconds}")
-    def nap(seconds: float) -> str:
-        time.sleep(seconds)
-        return "rested"
+    add_nap(app)
 
     client = TestClient(app, format="http", timeout_ms=1_000)
     assert client.get("/tight").text == "cached"
