@@ -77,9 +77,7 @@ class Response:
         """The answer's headers (case-insensitive, repeatable)."""
         headers = self._headers
         if headers is None:  # a JSON answer as lamroute built it: its header, made when read
-            headers = self._headers = Headers.__new__(Headers)
-            headers._items = [(CONTENT_TYPE, self._media_type)]
-            headers._index = {"content-type": [self._media_type]}
+            headers = self._headers = Headers([(CONTENT_TYPE, self._media_type)])
         return headers
 
     @headers.setter
