@@ -186,21 +186,25 @@ def deadline_cost(warm: WarmResults, routes: int, workload: str) -> float | None
 
 
 def cold_table(cold: ColdResults) -> str:
-    rows = ["| framework | wall, ms (median) | x hand-written | CPU, ms (median) "
-            "| x hand-written | peak RSS, MiB | Δ RSS vs hand-written, MiB |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| framework | to the answer, ms (median) | x hand-written | to exit, ms (median) "
+            "| x hand-written | CPU to exit, ms (median) | x hand-written | peak RSS, MiB "
+            "| Δ RSS vs hand-written, MiB |",
+            "|---|---|---|---|---|---|---|---|---|"]
     base_rss = cold.median_rss_mib(HAND)
-    for name in cold.wall_ms:
+    for name in cold.answer_ms:
         rss = cold.median_rss_mib(name)
         title = "lamroute (access log on)" if name == "lamroute" else TITLES.get(name, name)
-        rows.append(f"| {title} | {cold.median_wall(name):.1f} "
-                    f"| {cold.paired_wall(name, HAND):.2f} | {median(cold.cpu_ms[name]):.1f} "
+        rows.append(f"| {title} | {cold.median_answer(name):.1f} "
+                    f"| {cold.paired_answer(name, HAND):.2f} | {cold.median_exit(name):.1f} "
+                    f"| {cold.paired_exit(name, HAND):.2f} | {median(cold.cpu_ms[name]):.1f} "
                     f"| {cold.paired_cpu(name, HAND):.2f} | {rss:.1f} | {rss - base_rss:+.1f} |")
     imports = (f"`import lamroute` alone: {median(cold.import_ms):.1f} ms wall over a bare "
                "interpreter")
     if cold.import_cumulative_us:
         imports += f", {median(cold.import_cumulative_us) / 1000:.1f} ms by `-X importtime`"
-    return "\n".join(rows) + "\n\n" + imports + "."
+    return ("\n".join(rows) + "\n\n" + imports + ". *To the answer* is the cold start (spawn "
+            "until the handler has returned its first answer: Lambda's Init and first Invoke); "
+            "*to exit* adds the interpreter's teardown, which Lambda never runs in a cold start.")
 
 
 def budgets(warm: WarmResults, cold: ColdResults | None,
@@ -296,11 +300,12 @@ def earlier_budgets(warm: WarmResults, cold: ColdResults | None,
                           "; ".join(f"{w}@{r}: {_fmt(v, 2)}x" for (r, w), v in
                                     async_ratios.items())))
     if cold is not None:
-        ratio = cold.paired_wall("lamroute", HAND)
-        out.append(Budget("(8, 18) cold start ≤ 1.1x hand-written (both import pydantic)",
-                          ratio <= 1.1,
-                          f"wall {cold.median_wall('lamroute'):.1f} ms vs "
-                          f"{cold.median_wall(HAND):.1f} ms = {ratio:.3f}x (CPU "
+        ratio = cold.paired_answer("lamroute", HAND)
+        out.append(Budget("(8, 18) cold start ≤ 1.1x hand-written (both import pydantic; "
+                          "spawn to the first answer)", ratio <= 1.1,
+                          f"{cold.median_answer('lamroute'):.1f} ms vs "
+                          f"{cold.median_answer(HAND):.1f} ms = {ratio:.3f}x (to exit "
+                          f"{cold.paired_exit('lamroute', HAND):.3f}x, CPU to exit "
                           f"{cold.paired_cpu('lamroute', HAND):.3f}x)"))
         delta = cold.median_rss_mib("lamroute") - cold.median_rss_mib(HAND)
         out.append(Budget("(8, 18) peak RSS within 3 MiB of hand-written", delta <= 3.0,
