@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -724,3 +725,53 @@ def test_matches_are_consistent_with_their_template(templates: list[tuple[list[s
         assert table.match("POST", concrete).status == 405
         head = table.match("HEAD", concrete)
         assert (head.target, head.params) == (found.target, found.params)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    templates=st.lists(st.tuples(template_segments, st.booleans(),
+                                 st.sampled_from([("GET",), ("POST",), ("GET", "POST")])),
+                       min_size=1, max_size=8),
+    paths=st.lists(st.lists(st.one_of(segment_names, values, st.just("")), max_size=4),
+                   min_size=1, max_size=10),
+    method=st.sampled_from(["GET", "POST", "HEAD", "PUT"]),
+)
+def test_the_last_parameter_index_answers_as_the_trie_walk(
+        templates: list[tuple[list[str], bool, tuple[str, ...]]], paths: list[list[str]],
+        method: str) -> None:
+    """``/users/{user_id}`` is found in one lookup of ``/users/``: the answer must be the walk's
+    (static routes first, a method the template lacks, sibling and greedy routes, empty
+    segments), compared with the same table whose index is emptied."""
+    indexed: RouteTable[str] = RouteTable()
+    walked: RouteTable[str] = RouteTable()
+    for segments, greedy, methods in templates:
+        names = iter(["p1", "p2", "p3", "p4"])
+        parts = [f"{{{next(names)}}}" if s.startswith("{") else s for s in segments]
+        path = "/" + "/".join([*parts, "{rest+}"] if greedy else parts)
+        for table in (indexed, walked):  # a refused route may leave the same part in both
+            with contextlib.suppress(RouteDefinitionError):
+                table.add(path, methods, f"{path} {methods}")
+    walked._last_param.clear()
+    for segments in paths:
+        path = "/" + "/".join(segments)
+        one, other = indexed.match(method, path), walked.match(method, path)
+        assert (one.status, one.target, one.params, one.template, one.allowed) == (
+            other.status, other.target, other.params, other.template, other.allowed), path
+
+
+def test_a_parameter_after_a_static_chain_is_found_without_the_walk() -> None:
+    table: RouteTable[str] = RouteTable()
+    table.add("/users/{user_id}", ["GET"], "user")
+    table.add("/users/me", ["GET"], "me")
+    table.add("/{section}", ["GET"], "section")
+    table.add("/{section}/{team}", ["POST"], "team")
+    assert set(table._last_param) == {"/users/", "/"}
+    assert (table.match("GET", "/users/42").target, table.match("GET", "/users/42").params) == (
+        "user", {"user_id": "42"})
+    assert table.match("GET", "/users/me").target == "me"  # static first, as the walk
+    assert table.match("POST", "/users/42").target == "team"  # the walk goes on
+    assert table.match("HEAD", "/docs").params == {"section": "docs"}
+    assert table.match("GET", "/users/").params == {"section": "users"}  # (slash dropped first)
+    strict: RouteTable[str] = RouteTable(strict_slashes=True)
+    strict.add("/users/{user_id}", ["GET"], "user")
+    assert strict.match("GET", "/users/").status == 404  # an empty value is no value
