@@ -127,7 +127,12 @@ class App(RouteDecorators):
         # The guards of each guarded route, for the answers that list a path's methods.
         self.gates: dict[CompiledRoute, tuple[Guard, ...]] = {}
         self.logger = configure(log_level, root=log_root)
-        self._log_access: Callable[..., None] | None = None  # loaded with the first access line
+        # The access line's writer loads with an app that writes access lines, in Lambda's INIT
+        # phase: at the first request the deadline's watchdog thread is starting, and an import
+        # then shares the interpreter lock with it (~0.2 ms more of the cold start).
+        self._log_access: Callable[..., None] | None = None
+        if access_log:
+            self.access_logger()
         self.app_logger = logging.getLogger("lamroute.app")
         self.boundary = Boundary(logger=self.logger, formatter=error_formatter, debug=debug)
         self.safeguards = Safeguards(timeout=timeout, compress=compress,
@@ -396,7 +401,8 @@ class App(RouteDecorators):
 
     def access_logger(self) -> Callable[..., None]:
         """The function that writes the access line (:mod:`lamroute.logs.access`, loaded with
-        the first one)."""
+        the first app that writes them, or with the first line when ``access_log`` was turned
+        on later)."""
         if self._log_access is None:
             from ..logs.access import log_access
 

@@ -8,9 +8,11 @@ monotonic clock when it had its answer, its peak RSS and the status it answered.
 Exit is not part of a cold start: Lambda never runs the interpreter's teardown in Init or Invoke,
 it freezes the environment and later ends the process in its Shutdown phase
 (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). Teardown is
-still reported (``exit_ms``): it frees the whole heap, ~15 ms of a ~100 ms run here. ``lamroute-no-models`` builds an app without a pydantic
-model (and no async code) and reports whether pydantic (or asyncio) was imported anyway;
-``lamroute-health`` and ``lamroute-async-health`` serve ``GET /health``, sync or async.
+still reported (``exit_ms``): it frees the whole heap, ~15 ms of a ~100 ms run here.
+
+``lamroute-no-models`` builds an app without a pydantic model (and no async code) and reports
+whether pydantic (or asyncio) was imported anyway; ``lamroute-health`` and
+``lamroute-async-health`` serve ``GET /health``, sync or async.
 """
 
 from __future__ import annotations
