@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -49,9 +50,19 @@ def test_the_watchdog_is_one_daemon_thread_and_sleeps_between_invocations() -> N
     client = TestClient(app, timeout_ms=3000)
     for _ in range(3):
         assert client.get("/").text == "ok"
-    watchdogs = deadline_watchdogs()
-    assert len(watchdogs) == 1 and watchdogs[0].daemon
+    assert len(deadline_watchdogs()) == 1
     assert deadline.time_left() is None  # between invocations: no deadline runs
+    # A daemon: asleep until a deadline 29 s away, it does not keep a process from exiting.
+    code = ("import sys, lamroute\n"
+            "from lamroute.testing import TestClient\n"
+            "app = lamroute.App(access_log=False)\n"
+            "app.get('/')(lambda: 'ok')\n"
+            "assert TestClient(app, timeout_ms=60_000).get('/').text == 'ok'\n"
+            "from lamroute.safeguards import deadline\n"
+            "assert deadline._watchdog is not None and deadline._watchdog.started\n")
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=20)
+    assert time.monotonic() - started < 10
 
 
 def test_a_late_answer_is_a_504_even_when_the_watchdog_could_not_act(

@@ -381,7 +381,7 @@ def watchdog() -> Watchdog:
     from .watchdog import Watchdog
 
     if _watchdog is None:
-        _watchdog = Watchdog(_on_watchdog, name="lamroute-deadline")
+        _watchdog = Watchdog(_on_watchdog)
     return _watchdog
 
 
