@@ -54,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=41, help="warm rounds (default 41)")
     parser.add_argument("--sample-ms", type=float, default=3.0,
                         help="target duration of one warm sample (default 3 ms)")
-    parser.add_argument("--cold-runs", type=int, default=15, help="cold runs per framework")
+    # 31: a paired ratio's median moved by about ±0.01 between runs of 15 (the cold budget's
+    # margin is about that); 31 narrow it to about ±0.007 (1/√n), for ~15 s more.
+    parser.add_argument("--cold-runs", type=int, default=31,
+                        help="cold runs per framework (default 31)")
     parser.add_argument("--quick", action="store_true", help="few rounds, for a smoke test")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold starts")
     parser.add_argument("--no-write", action="store_true", help="print only")
