@@ -391,6 +391,43 @@ def test_option_groups_compare_hash_and_print_as_generated_dataclasses(
     assert repr(Compression(level=9)) == "Compression(min_size=1024, level=9)"
 
 
+def test_option_groups_are_subclassed_as_frozen_dataclasses() -> None:
+    # Timeout, Compression and Route are public: a subclass of theirs behaves as one of a
+    # frozen dataclass (GeneratedTimeout) does. A plain subclass may set attributes of its
+    # own but no field; dataclass itself sees them frozen (a frozen dataclass may extend them,
+    # a mutable one may not), as do the libraries that read __dataclass_params__ (pydantic).
+    for base in (Timeout, GeneratedTimeout):
+        class Named(base):  # type: ignore[valid-type,misc]
+            def __init__(self, label: str) -> None:
+                super().__init__(margin_s=1.0)
+                self.label = label
+
+        named = Named("fast")
+        assert (named.label, named.margin_s) == ("fast", 1.0)
+        with pytest.raises(dataclasses.FrozenInstanceError, match="margin_s"):
+            named.margin_s = 2.0
+        with pytest.raises(dataclasses.FrozenInstanceError, match="margin_s"):
+            del named.margin_s
+        del named.label
+        assert base.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+        @dataclasses.dataclass(frozen=True)
+        class Longer(base):  # type: ignore[valid-type,misc]
+            label: str = "slow"
+
+        assert Longer(29.0, 2.0).margin_s == 2.0
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            Longer().label = "fast"  # type: ignore[misc]
+        with pytest.raises(TypeError, match="non-frozen"):
+            dataclasses.dataclass(type("Mutable", (base,), {}))
+        if base is Timeout:
+            with pytest.raises(ValueError, match="margin_s"):
+                Longer(29.0, -1.0)  # still checked by Timeout's __post_init__
+    for record in (Timeout(), Compression(), Route("/a", ("GET",), len)):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            record.extra = 1  # type: ignore[union-attr]  # the class itself: nothing new either
+
+
 @pytest.mark.parametrize("in_lambda", [False, True])
 def test_each_payload_format_loads_with_its_first_event(in_lambda: bool) -> None:
     # A REST API's cold start never imports the payload 2.0 (HTTP API, Function URL) and ALB

@@ -86,11 +86,17 @@ class FieldValues:
         for name, value in values.items():
             object.__setattr__(self, name, value)
 
+    # As the generated ones: nothing is assigned on a record itself, and no field on an
+    # instance of a subclass, which may set attributes of its own.
     def __setattr__(self, name: str, value: Any) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        if type(self) in _RECORDS or name in _field_names(type(self)):
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        super().__setattr__(name, value)
 
     def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
+        if type(self) in _RECORDS or name in _field_names(type(self)):
+            raise FrozenInstanceError(f"cannot delete field {name!r}")
+        super().__delattr__(name)
 
     def _field_values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in _field_names(type(self)))
@@ -112,6 +118,7 @@ class FieldValues:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_RECORDS: set[type] = set()  # the classes @frozen_fields made
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
@@ -131,7 +138,12 @@ if TYPE_CHECKING:
 else:
     def frozen_fields(cls):
         """``@dataclass`` for the field list alone: FieldValues freezes (see there)."""
-        return dataclass(init=False, repr=False, eq=False)(cls)
+        cls = dataclass(init=False, repr=False, eq=False)(cls)
+        # Frozen for dataclass's own checks (a frozen dataclass may extend it, a mutable one
+        # may not) and for what reads the flag (pydantic).
+        cls.__dataclass_params__.frozen = True
+        _RECORDS.add(cls)
+        return cls
 
 
 @frozen_fields
