@@ -253,6 +253,28 @@ def test_an_app_writing_only_access_lines_never_imports_python_json_logger() -> 
     assert out[-1] == "['lamroute.logs', 'lamroute.logs.access']"
 
 
+def test_a_renamed_info_level_is_the_level_the_access_line_writes() -> None:
+    # python-json-logger writes the level's name as logging.addLevelName left it, read as each
+    # record is made; the line written without a record must say the same, however late the
+    # rename comes (the access line's module loads with the app, before the app's module goes
+    # on to configure logging).
+    code = (
+        "import logging, sys, lamroute\n"
+        "from lamroute.testing import FakeContext, make_event\n"
+        "app = lamroute.App()\n"
+        "app.get('/ok')(lambda: 'ok')\n"
+        "event = make_event('rest', 'GET', '/ok')\n"
+        "logging.addLevelName(logging.INFO, 'NOTICE')\n"
+        "app(event, FakeContext())\n"
+        "logging.getLogger('lamroute.app').info('mine')\n"
+        "logging.addLevelName(logging.INFO, 'INFO')\n"
+        "app(event, FakeContext())\n"
+    )
+    out = subprocess.check_output([sys.executable, "-c", code], text=True).splitlines()
+    assert [(json.loads(line)["message"], json.loads(line)["level"]) for line in out] == [
+        ("request", "NOTICE"), ("mine", "NOTICE"), ("request", "INFO")]
+
+
 def header_passes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     """The names each pass over an event's headers looks for, in order (recorded from now)."""
     from lamroute.formats import _common

@@ -9,8 +9,9 @@ The line python-json-logger would write for that record is written directly, to 
 stream, under the handler's lock: its fixed parts encoded once, its per-request values by the C
 JSON string encoder. Anything else (a handler or filter of yours, another formatter,
 Lambda's JSON log format, a record factory or a ``Logger`` method an instrumentation replaced,
-a value that is not a plain string) takes the general path, ``Logger.handle`` with the
-record. Loaded with the first app that writes access lines.
+``INFO`` renamed by ``logging.addLevelName``, a value that is not a plain string) takes the
+general path, ``Logger.handle`` with the record. Loaded with the first app that writes access
+lines.
 
 >>> line = access_json("2026-01-02T03:04:05.678Z", ("GET", "/a", "/a", "r-1", None, "ua/1"),
 ...                    200, 0.042, "aws-1", True, None)
@@ -41,9 +42,13 @@ from . import (
 )
 
 _INFO = logging.INFO
+# INFO's name as logging.addLevelName last set it (a record reads it as it is made): the line
+# is written without one only while it is the name encoded below.
+_level_name = logging._levelToName.get
+_INFO_NAME = logging.getLevelName(_INFO)
 # What python-json-logger writes between the timestamp and the first field of the access
 # record (``level`` renamed from ``levelname``), encoded once.
-_HEAD = (f', "level": {dumps(logging.getLevelName(_INFO))}, "name": {dumps(LOGGER_NAME)}, '
+_HEAD = (f', "level": {dumps(_INFO_NAME)}, "name": {dumps(LOGGER_NAME)}, '
          f'"message": {dumps(str(ACCESS_MESSAGE))}')
 _NO_VALUES = (None, None, None, None, None, None)
 _perf_counter = time.perf_counter
@@ -114,9 +119,11 @@ def log_access(
 def sole_handler(logger: logging.Logger) -> LamrouteHandler | None:
     """lamroute's own handler when it is the only one an ``INFO`` record of ``logger`` reaches
     and it is as lamroute configured it (text formatter, its filter alone), with ``logging``'s
-    own record machinery (no record factory, no ``Logger`` method replaced); else ``None``."""
+    own record machinery (no record factory, no ``Logger`` method replaced, ``INFO`` named as
+    when this module loaded); else ``None``."""
     kind = type(logger)
     if (logger.filters or _get_record_factory() is not _LogRecord
+            or _level_name(_INFO) is not _INFO_NAME
             or kind.handle is not _HANDLE or kind.callHandlers is not _CALL_HANDLERS
             or kind.makeRecord is not _MAKE_RECORD):
         return None
