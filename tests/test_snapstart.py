@@ -92,6 +92,20 @@ def test_each_app_registers_its_two_hooks(runtime: Any) -> None:
     assert runtime.get_after_restore() == [(after_restore, (app,), {})]
 
 
+@pytest.mark.parametrize("kind", ["on-demand", "provisioned-concurrency",
+                                  "lambda-managed-instances"])
+def test_no_hooks_when_lambda_names_another_initialization_type(
+        runtime: Any, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    # Lambda takes no snapshot of these: the hooks' module would only cost their cold start.
+    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", kind)
+    App()
+    assert runtime.get_before_snapshot() == [] and runtime.get_after_restore() == []
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
+    app = App()
+    assert [args for _, args, _ in runtime.get_before_snapshot()] == [(app,)]
+
+
 def test_before_snapshot_starts_the_app_then_runs_its_own_hooks(runtime: Any) -> None:
     events: list[str] = []
     app = App(access_log=False)

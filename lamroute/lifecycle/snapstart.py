@@ -1,4 +1,5 @@
-"""SnapStart: lamroute's runtime hooks, registered when ``snapshot_restore_py`` is there.
+"""SnapStart: lamroute's runtime hooks, registered when ``snapshot_restore_py`` is there (not
+when ``AWS_LAMBDA_INITIALIZATION_TYPE`` names another type than ``snap-start``: see ``App``).
 
 With SnapStart, Lambda runs the INIT phase once when a version is published, snapshots the
 environment, and resumes every new environment from that snapshot
