@@ -1,5 +1,5 @@
 """SnapStart: lamroute's runtime hooks, registered when ``snapshot_restore_py`` is there (not
-when ``AWS_LAMBDA_INITIALIZATION_TYPE`` names another type than ``snap-start``: see ``App``).
+when ``AWS_LAMBDA_INITIALIZATION_TYPE`` names a type that takes no snapshot: see ``App``).
 
 With SnapStart, Lambda runs the INIT phase once when a version is published, snapshots the
 environment, and resumes every new environment from that snapshot
