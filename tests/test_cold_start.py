@@ -440,8 +440,8 @@ def test_each_payload_format_loads_with_its_first_event(environ: dict[str, str],
     # A REST API's cold start never imports the payload 2.0 (HTTP API, Function URL) and ALB
     # modules; each loads with its first event, and FORMATS still lists every built-in one.
     # In Lambda (AWS_LAMBDA_RUNTIME_API set) an app loads the SnapStart module too, unless
-    # Lambda names another initialization type than snap-start (no snapshot is taken: ~0.4 ms
-    # of each of those cold starts).
+    # Lambda names an initialization type that takes no snapshot (there it would cost ~0.4 ms
+    # of each cold start).
     code = """
 import json, sys
 from lamroute import App
